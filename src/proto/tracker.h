@@ -1,0 +1,130 @@
+// The tracker registry: the one place where the core's protocol-agnostic
+// recipe meets the per-protocol trackers (TCP, UDP/UDP-Lite, ICMP/ICMPv6,
+// generic). Like the kernel's nf_conntrack_handle_packet, dispatch is a
+// switch on the protocol number with the generic tracker as the fallback,
+// so an unknown protocol is never an error.
+#ifndef CTKIT_PROTO_TRACKER_H_
+#define CTKIT_PROTO_TRACKER_H_
+
+#include <cstdint>
+
+#include "ctkit/packet.h"
+#include "ctkit/tunables.h"
+#include "ctkit/tuple.h"
+#include "proto/tcp.h"
+#include "proto/tcp_conn.h"
+
+namespace ctkit {
+
+/// Jiffies per second; the kernel here is built with CONFIG_HZ=250, and
+/// the granularity of timeouts and of `conntrack -L` follows from it.
+inline constexpr uint32_t kHz = 250;
+
+/// Per-protocol state kept in each flow (60 bytes).
+struct ProtoState {
+  /// UDP: jiffies after which a replied flow counts as a stream (first
+  /// packet + 2 s). Unused by other protocols.
+  uint32_t udp_stream_deadline;
+  TcpConn tcp;  ///< TCP only; zero for others
+};
+
+/// All tracker settings, timeouts converted to jiffies once.
+struct ProtoConfig {
+  TcpConfig tcp;
+  uint32_t udp_timeout;
+  uint32_t udp_timeout_stream;
+  uint32_t icmp_timeout;
+  uint32_t icmpv6_timeout;
+  uint32_t generic_timeout;
+  bool checksum;
+
+  static ProtoConfig FromTunables(const Tunables& t);
+};
+
+/// Why a packet was INVALID or went to the ICMP error path; reported by
+/// replay as "invalid (by reason)".
+enum class InvalidReason : uint8_t {
+  kNone = 0,
+  kL4Truncated,      ///< L4 header too short to read ports/id
+  kNotInvertible,    ///< no reply tuple (e.g. ICMP router advertisement)
+  kTcpHeader,        ///< bad data offset, flags or checksum
+  kTcpNewNotSyn,     ///< first packet of a flow is not SYN (or ACK+loose)
+  kTcpState,         ///< transition table said invalid, or bad RST
+  kTcpWindow,        ///< sequence/ack outside the window
+  kUdpHeader,        ///< short header, bad length or checksum
+  kIcmpHeader,       ///< short header, bad checksum, bad type (error path)
+  kIcmpNoEntry,      ///< reply-type ICMP with no request seen
+  kIcmpErrorNoFlow,  ///< ICMP error quoting a flow that is not tracked
+  kIcmpErrorBad,     ///< quoted packet unparsable, or spoofed destination
+  kCount,
+};
+const char* InvalidReasonName(InvalidReason r) noexcept;
+
+/// What a tracker decided for one packet.
+struct TrackResult {
+  TcpVerdict verdict = TcpVerdict::kInvalid;  ///< shared verdict vocabulary
+  bool refresh = false;
+  uint32_t timeout = 0;  ///< jiffies, with refresh
+  bool set_assured = false;
+  bool kill = false;
+  bool state_changed = false;
+  bool cap_to_unack = false;
+  InvalidReason reason = InvalidReason::kNone;
+};
+
+/// Context for one packet of a flow.
+struct TrackContext {
+  Direction dir;
+  bool is_new;
+  bool reply_seen;
+  bool assured;
+  int32_t remaining;  ///< jiffies left before this packet
+  uint32_t now;       ///< jiffies
+};
+
+/// Reads the tuple of `pkt` (ports, or ICMP id/type/code). Returns kNone on
+/// success, else why not (the packet is INVALID without an entry).
+InvalidReason ExtractTuple(const PacketView& pkt, Tuple* out) noexcept;
+
+/// The reply tuple of `t`. false if it has none (ICMP types with no reply).
+bool InvertTuple(const Tuple& t, Tuple* out) noexcept;
+
+/// Checks that run before lookup for every packet of a protocol (the
+/// kernel's per-protocol "error" callbacks): header sanity and checksum.
+/// Returns kNone if the packet may proceed to lookup.
+InvalidReason PreLookupCheck(const PacketView& pkt,
+                             const ProtoConfig& cfg) noexcept;
+
+/// True for ICMP/ICMPv6 error messages (they are matched to the flow they
+/// quote, never tracked on their own).
+bool IsIcmpError(const PacketView& pkt) noexcept;
+
+/// True for ICMPv6 neighbour discovery / MLD, which conntrack leaves
+/// untracked.
+bool IsUntrackedIcmpv6(const PacketView& pkt) noexcept;
+
+/// For an ICMP error: validates it and extracts the tuple of the quoted
+/// packet, inverted (the flow as the error's receiver would look it up).
+InvalidReason IcmpErrorInnerTuple(const PacketView& pkt,
+                                  const ProtoConfig& cfg,
+                                  Tuple* inverted) noexcept;
+
+/// Runs the tracker for `pkt`'s protocol on `state`.
+TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
+                        ProtoState* state, const TrackContext& ctx,
+                        const ProtoConfig& cfg) noexcept;
+
+/// GC early-drop mode may also take ASSURED entries in these states (TCP
+/// closing states).
+bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept;
+
+/// The state name conntrack -L prints after the timeout, or nullptr for
+/// protocols without states.
+const char* ProtoStateName(uint8_t l4_proto, const ProtoState& s) noexcept;
+
+/// conntrack's protocol name: "tcp", "udp", "icmp", ..., else "unknown".
+const char* ProtoName(uint8_t l4_proto) noexcept;
+
+}  // namespace ctkit
+
+#endif  // CTKIT_PROTO_TRACKER_H_

@@ -1,0 +1,27 @@
+// The CLI's subcommand table. Each subcommand lives in its own file and
+// registers itself on the CLI11 app; main.cc only parses and dispatches.
+#ifndef CTKIT_TOOLS_COMMAND_H_
+#define CTKIT_TOOLS_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+
+namespace ctkit::cli {
+
+/// Exit codes shared by all subcommands.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,  ///< the input was bad or an operation failed
+  kExitUsage = 2,    ///< the command line was wrong
+};
+
+/// Adds a subcommand to `app`. When the user runs it, its callback stores
+/// the subcommand's exit code in *exit_code.
+using RegisterFn = void (*)(CLI::App& app, int* exit_code);
+
+void RegisterReplay(CLI::App& app, int* exit_code);
+void RegisterGen(CLI::App& app, int* exit_code);
+void RegisterBench(CLI::App& app, int* exit_code);
+
+}  // namespace ctkit::cli
+
+#endif  // CTKIT_TOOLS_COMMAND_H_
