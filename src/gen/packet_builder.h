@@ -57,6 +57,8 @@ struct TcpOptions {
 /// Each Build* appends one complete IP packet (no link header) to *out and
 /// returns the number of bytes appended. IPv4 headers get TTL 64, DF clear,
 /// a correct header checksum; IPv6 hop limit 64. L4 checksums are correct.
+/// A packet too long for its IP length field appends nothing and returns 0;
+/// SACK blocks beyond the 40 bytes of TCP option space are dropped.
 size_t BuildTcp(const Endpoints& ep, uint32_t seq, uint32_t ack, uint8_t flags,
                 uint16_t window, uint32_t payload_len, const TcpOptions& opts,
                 std::vector<uint8_t>* out);
