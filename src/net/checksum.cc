@@ -19,6 +19,8 @@
 #include <bit>
 #include <cstring>
 
+#include "net/byte_order.h"
+
 namespace ctkit {
 namespace {
 
@@ -36,10 +38,6 @@ inline uint16_t NetToHostWord(uint16_t v) {
 inline uint16_t Fold16(uint64_t acc) {
   while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
   return static_cast<uint16_t>(acc);
-}
-
-inline uint16_t Load16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
 
 // Sum of the pseudo-header fields (network order, unfolded): addresses,
@@ -110,18 +108,18 @@ bool L4ChecksumValid(const PacketView& pkt) noexcept {
       return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kTcp, len), l4, len);
     case ipproto::kUdp: {
       if (len < 8) return false;
-      const uint32_t udp_len = Load16(l4 + 4);
+      const uint32_t udp_len = LoadBe16(l4 + 4);
       if (udp_len < 8 || udp_len > len) return false;
-      if (Load16(l4 + 6) == 0) return pkt.family == Family::kIPv4;
+      if (LoadBe16(l4 + 6) == 0) return pkt.family == Family::kIPv4;
       return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdp, udp_len), l4,
                         udp_len);
     }
     case ipproto::kUdpLite: {
       if (len < 8) return false;
-      uint32_t coverage = Load16(l4 + 4);
+      uint32_t coverage = LoadBe16(l4 + 4);
       if (coverage == 0) coverage = len;
       if (coverage < 8 || coverage > len) return false;
-      if (Load16(l4 + 6) == 0) return false;
+      if (LoadBe16(l4 + 6) == 0) return false;
       return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdpLite, len), l4,
                         coverage);
     }

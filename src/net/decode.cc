@@ -20,6 +20,8 @@
 
 #include <cstring>
 
+#include "net/byte_order.h"
+
 namespace ctkit {
 namespace {
 
@@ -39,16 +41,6 @@ constexpr uint8_t kIpv6Fragment = 44;
 constexpr uint8_t kIpv6Ah = 51;
 constexpr uint8_t kIpv6NoNext = 59;
 constexpr uint8_t kIpv6DestOpts = 60;
-
-inline uint16_t Be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
-inline uint32_t Be32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) |
-         (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
 
 inline uint32_t Le32(const uint8_t* p) {
   return (static_cast<uint32_t>(p[3]) << 24) |
@@ -71,7 +63,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, uint32_t len,
   const uint32_t header_len = (data[0] & 0x0fu) * 4u;
   if (header_len < 20) return DecodeStatus::kBadIpHeader;
   if (header_len > len) return DecodeStatus::kTruncatedIp;
-  const uint32_t total = Be16(data + 2);
+  const uint32_t total = LoadBe16(data + 2);
   if (total < header_len) return DecodeStatus::kBadIpHeader;
 
   out->family = Family::kIPv4;
@@ -83,7 +75,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, uint32_t len,
   // total > len: the capture cut the packet; total < len: link padding.
   SetL4(data, header_len, total, total < len ? total : len, out);
 
-  const uint16_t frag = Be16(data + 6);
+  const uint16_t frag = LoadBe16(data + 6);
   const bool more_fragments = (frag & 0x2000) != 0;
   const uint16_t offset = frag & 0x1fff;
   out->is_fragment = more_fragments || offset != 0;
@@ -95,7 +87,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, uint32_t len,
 DecodeStatus DecodeIpv6(const uint8_t* data, uint32_t len,
                         PacketView* out) noexcept {
   if (len < 40) return DecodeStatus::kTruncatedIp;
-  const uint32_t payload_len = Be16(data + 4);
+  const uint32_t payload_len = LoadBe16(data + 4);
   if (payload_len == 0) return DecodeStatus::kBadIpHeader;  // jumbogram
   const uint32_t total = 40 + payload_len;
   const uint32_t avail = total < len ? total : len;
@@ -145,7 +137,7 @@ DecodeStatus DecodeIpv6(const uint8_t* data, uint32_t len,
     const uint8_t this_header = next;
     next = data[off];
     if (this_header == kIpv6Fragment) {
-      const uint16_t frag = Be16(data + off + 2);
+      const uint16_t frag = LoadBe16(data + off + 2);
       const uint16_t offset = frag >> 3;
       const bool more_fragments = (frag & 1) != 0;
       // An atomic fragment (offset 0, M clear) is a whole packet.
@@ -253,23 +245,23 @@ DecodeStatus DecodeFrame(uint32_t link_type, const uint8_t* data,
     case linktype::kEthernet: {
       if (caplen < 14) return DecodeStatus::kTruncatedLink;
       uint32_t off = 12;
-      uint16_t type = Be16(data + off);
+      uint16_t type = LoadBe16(data + off);
       // VLAN tags (any number, any mix): 2 bytes TCI, then the next type.
       while (type == kEtherVlan || type == kEtherQinQ ||
              type == kEtherQinQLegacy) {
         if (off + 6 > caplen) return DecodeStatus::kTruncatedLink;
         off += 4;
-        type = Be16(data + off);
+        type = LoadBe16(data + off);
       }
       off += 2;
       return DecodeEthertype(type, data + off, caplen - off, out);
     }
     case linktype::kLinuxSll:
       if (caplen < 16) return DecodeStatus::kTruncatedLink;
-      return DecodeEthertype(Be16(data + 14), data + 16, caplen - 16, out);
+      return DecodeEthertype(LoadBe16(data + 14), data + 16, caplen - 16, out);
     case linktype::kLinuxSll2:
       if (caplen < 20) return DecodeStatus::kTruncatedLink;
-      return DecodeEthertype(Be16(data), data + 20, caplen - 20, out);
+      return DecodeEthertype(LoadBe16(data), data + 20, caplen - 20, out);
     case linktype::kRaw:
       if (caplen == 0) return DecodeStatus::kTruncatedIp;
       switch (data[0] >> 4) {
@@ -289,12 +281,12 @@ DecodeStatus DecodeFrame(uint32_t link_type, const uint8_t* data,
       // the family is small, so whichever reading is a known family wins.
       if (caplen < 4) return DecodeStatus::kTruncatedLink;
       uint32_t af = Le32(data);
-      if (!IsKnownAddressFamily(af)) af = Be32(data);
+      if (!IsKnownAddressFamily(af)) af = LoadBe32(data);
       return DecodeAddressFamily(af, data + 4, caplen - 4, out);
     }
     case linktype::kLoop:
       if (caplen < 4) return DecodeStatus::kTruncatedLink;
-      return DecodeAddressFamily(Be32(data), data + 4, caplen - 4, out);
+      return DecodeAddressFamily(LoadBe32(data), data + 4, caplen - 4, out);
     default:
       return DecodeStatus::kUnsupportedLinkType;
   }
