@@ -1,4 +1,4 @@
-// The per-flow TCP state the tracker keeps inside each Flow (56 bytes), and
+// The per-flow TCP state the tracker keeps inside each Flow (60 bytes), and
 // the TCP state names. Field meanings follow the kernel's ip_ct_tcp so that
 // behaviour can be compared field by field.
 #ifndef CTKIT_PROTO_TCP_CONN_H_
@@ -52,7 +52,8 @@ struct TcpWindow {
   uint8_t flags;    ///< tcpwin::*
 };
 
-/// The whole TCP tracking state of one flow. Zero-initialised = kNone.
+/// The whole TCP tracking state of one flow (60 bytes). Zero-initialised =
+/// kNone.
 struct TcpConn {
   TcpWindow seen[2];   ///< indexed by Direction
   uint32_t last_seq;   ///< last recorded segment, for retrans/resync
@@ -66,7 +67,7 @@ struct TcpConn {
   uint8_t last_flags;  ///< tcpwin flags recorded from an ignored SYN
   uint8_t retrans;     ///< identical retransmissions seen (wraps at 255)
 };
-static_assert(sizeof(TcpConn) == 56, "TcpConn is part of the Flow layout");
+static_assert(sizeof(TcpConn) == 60, "TcpConn is part of the Flow layout");
 
 }  // namespace ctkit
 

@@ -20,13 +20,15 @@ namespace ctkit {
 /// the granularity of timeouts and of `conntrack -L` follows from it.
 inline constexpr uint32_t kHz = 250;
 
-/// Per-protocol state kept in each flow (60 bytes).
-struct ProtoState {
-  /// UDP: jiffies after which a replied flow counts as a stream (first
-  /// packet + 2 s). Unused by other protocols.
+/// Per-protocol state kept in each flow (60 bytes): one member per
+/// protocol that needs state; the flow's protocol says which is live.
+union ProtoState {
+  /// UDP/UDP-Lite: jiffies after which a replied flow counts as a stream
+  /// (first packet + 2 s).
   uint32_t udp_stream_deadline;
-  TcpConn tcp;  ///< TCP only; zero for others
+  TcpConn tcp;  ///< TCP
 };
+static_assert(sizeof(ProtoState) == 60, "ProtoState is part of the Flow");
 
 /// All tracker settings, timeouts converted to jiffies once.
 struct ProtoConfig {

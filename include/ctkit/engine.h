@@ -1,0 +1,130 @@
+// The conntrack engine: a bounded flow table with the kernel's trackers,
+// timeouts, early drop, GC and statistics, driven by packet timestamps.
+//
+// Usage:
+//   ctkit::Tunables t;                       // kernel defaults
+//   auto engine = ctkit::Engine::Create(t, {});
+//   for each packet: Verdict v = (*engine)->Process(view, ts_ns);
+//
+// Deterministic: the same packets, tunables and hash seed give the same
+// verdicts, table and counters. Not thread-safe; one Engine per thread.
+#ifndef CTKIT_ENGINE_H_
+#define CTKIT_ENGINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "ctkit/packet.h"
+#include "ctkit/result.h"
+#include "ctkit/stats.h"
+#include "ctkit/tunables.h"
+#include "ctkit/tuple.h"
+
+namespace ctkit {
+
+/// What nftables' `ct state` would see for a packet, or DROP when conntrack
+/// itself dropped it (table full, chain too long).
+enum class Verdict : uint8_t {
+  kNew = 0,
+  kEstablished,
+  kRelated,
+  kInvalid,
+  kUntracked,
+  kDrop,
+};
+inline constexpr int kVerdictCount = 6;
+/// "NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DROP".
+const char* VerdictName(Verdict v) noexcept;
+
+/// A snapshot of one entry, as conntrack -L would show it.
+struct FlowInfo {
+  Tuple original;
+  Tuple reply;
+  /// Whole seconds left, floor((expiry - now) / HZ), 0 if expired.
+  uint32_t timeout_s = 0;
+  /// Signed jiffies left (for exact comparisons in tests).
+  int32_t remaining_jiffies = 0;
+  const char* state = nullptr;  ///< "ESTABLISHED", ...; null if stateless
+  bool assured = false;
+  bool seen_reply = false;
+  bool has_acct = false;
+  uint64_t packets[2] = {0, 0};  ///< by Direction, when has_acct
+  uint64_t bytes[2] = {0, 0};
+  bool has_timestamp = false;
+  uint64_t start_ns = 0;
+  uint32_t mark = 0;
+  uint32_t use = 1;
+};
+
+/// conntrack -E event kinds.
+enum class EventType : uint8_t { kNew, kUpdate, kDestroy };
+
+struct Event {
+  EventType type;
+  uint64_t ts_ns;  ///< time of the packet or GC run that caused it
+  FlowInfo flow;
+};
+using EventCallback = std::function<void(const Event&)>;
+
+/// Settings that are not sysctls.
+struct EngineOptions {
+  /// SipHash key; the kernel draws one at boot. Fixed for determinism.
+  uint64_t hash_seed[2] = {0x736f6d6570736575ull, 0x646f72616e646f6dull};
+  /// Receives NEW/UPDATE/DESTROY for entries created while a listener
+  /// exists (nf_conntrack_events = 1, or 2 with a callback set).
+  EventCallback on_event;
+  /// Capacity of the entry pool when nf_conntrack_max is 0 (no limit).
+  uint32_t unlimited_capacity = 1u << 22;
+  /// Ask for 2 MiB pages for the pool and buckets (madvise; best effort).
+  bool huge_pages = true;
+};
+
+class Engine {
+ public:
+  /// Builds an engine with all memory for `t.max` entries preallocated.
+  static Result<std::unique_ptr<Engine>> Create(const Tunables& t,
+                                                EngineOptions opts);
+  virtual ~Engine() = default;
+
+  /// Tracks one packet at time now_ns (must not go backwards by more than
+  /// the engine tolerates; see docs/design.md). Never allocates or throws.
+  virtual Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept = 0;
+
+  /// Tracks n packets in order, prefetching table memory across the batch.
+  /// Same results as n calls to Process().
+  virtual void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
+                            size_t n, Verdict* out) noexcept = 0;
+
+  /// Runs the GC up to now_ns without a packet (e.g. at the end of a replay).
+  virtual void AdvanceTo(uint64_t now_ns) noexcept = 0;
+
+  /// nf_conntrack_count: every allocated entry, expired-but-unreaped
+  /// included.
+  virtual uint32_t count() const noexcept = 0;
+  virtual const Stats& stats() const noexcept = 0;
+  virtual const EngineCounters& counters() const noexcept = 0;
+  virtual const Tunables& tunables() const noexcept = 0;
+
+  /// Visits every live entry as `conntrack -L` at now_ns would (in table
+  /// order), reaping expired entries it passes, as a kernel dump does.
+  virtual void Dump(uint64_t now_ns,
+                    const std::function<void(const FlowInfo&)>& fn) = 0;
+
+  /// The entry whose original or reply tuple is `t`, if live at now_ns.
+  /// Does not reap anything (a read-only view for tests and tools).
+  virtual std::optional<FlowInfo> Find(const Tuple& t,
+                                       uint64_t now_ns) const = 0;
+
+  /// Bytes of table memory: entry pool + buckets (+ extensions if any).
+  virtual size_t memory_bytes() const noexcept = 0;
+
+  /// Longest bucket chain (nodes) right now; walks the whole table.
+  virtual uint32_t longest_chain() const noexcept = 0;
+};
+
+}  // namespace ctkit
+
+#endif  // CTKIT_ENGINE_H_

@@ -1,0 +1,461 @@
+// The per-packet recipe, in the kernel's order (nf_conntrack_in):
+//
+//   1. per-protocol sanity checks (header, checksum) -> INVALID or the ICMP
+//      error path (RELATED via the quoted flow) or UNTRACKED (ICMPv6 ND);
+//   2. tuple extraction and a keyed-hash lookup that reaps every expired
+//      entry it walks past;
+//   3. no entry: allocate (table full -> early drop or DROP), run the
+//      tracker on the unconfirmed entry, then confirm it into both chains
+//      (chain too long -> DROP);
+//   4. an entry: run the tracker, refresh, set ASSURED/SEEN_REPLY, kill on
+//      an unreplied RST, reopen on a SYN after TIME_WAIT.
+//
+// Time is the packet's timestamp, converted to 32-bit jiffies at HZ=250;
+// the GC runs at its scheduled virtual times before each packet. Nothing here
+// allocates or throws.
+#include "core/engine_impl.h"
+
+#include <cstring>
+
+namespace ctkit {
+namespace {
+
+constexpr uint64_t kNsPerJiffy = 1'000'000'000ull / kHz;
+// Like the kernel's INITIAL_JIFFIES, the clock starts 5 minutes before its
+// 32-bit wrap, so wrap-around is exercised by every replay longer than that.
+constexpr uint32_t kInitialJiffies = static_cast<uint32_t>(-300 * 250);
+
+Verdict CtinfoVerdict(Direction dir, bool reply_seen) {
+  if (dir == Direction::kReply || reply_seen) return Verdict::kEstablished;
+  return Verdict::kNew;
+}
+
+bool IsErrorPathReason(InvalidReason r) {
+  return r == InvalidReason::kIcmpHeader ||
+         r == InvalidReason::kIcmpErrorNoFlow ||
+         r == InvalidReason::kIcmpErrorBad;
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kNew: return "NEW";
+    case Verdict::kEstablished: return "ESTABLISHED";
+    case Verdict::kRelated: return "RELATED";
+    case Verdict::kInvalid: return "INVALID";
+    case Verdict::kUntracked: return "UNTRACKED";
+    case Verdict::kDrop: return "DROP";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<Engine>> Engine::Create(const Tunables& t,
+                                               EngineOptions opts) {
+  Tunables norm = t;
+  norm.Normalize();
+  uint32_t capacity = norm.max != 0 ? norm.max : opts.unlimited_capacity;
+  auto table = FlowTable::Create(capacity, norm.buckets, opts.hash_seed[0],
+                                 opts.hash_seed[1], opts.huge_pages);
+  if (!table) return fail(table.error());
+  return std::unique_ptr<Engine>(
+      new EngineImpl(norm, std::move(opts), std::move(*table)));
+}
+
+EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
+                       std::unique_ptr<FlowTable> table)
+    : tunables_(t),
+      cfg_(ProtoConfig::FromTunables(t)),
+      opts_(std::move(opts)),
+      table_(std::move(table)),
+      rng_state_(opts_.hash_seed[0] ^ (opts_.hash_seed[1] << 1) ^
+                 0x9e3779b97f4a7c15ull) {
+  events_for_new_ = t.events == 1 || (t.events == 2 && opts_.on_event);
+  // Extensions are sized for the whole pool up front, so the hot path
+  // never allocates.
+  if (t.acct) acct_.resize(table_->capacity());
+  if (t.timestamp) start_ns_.resize(table_->capacity());
+  if (rng_state_ == 0) rng_state_ = 1;
+}
+
+uint32_t EngineImpl::Jiffies(uint64_t now_ns) noexcept {
+  if (!clock_started_) {
+    clock_started_ = true;
+    base_ns_ = now_ns;
+    last_now_ns_ = now_ns;
+    last_now_ = kInitialJiffies;
+    // The kernel's first GC run comes 1 s after conntrack starts.
+    gc_.next_run = last_now_ + kHz;
+    gc_.cycle_start = last_now_;
+    return last_now_;
+  }
+  // A capture whose clock steps back is treated as standing still: the
+  // kernel's jiffies never decrease.
+  if (now_ns <= last_now_ns_) return last_now_;
+  last_now_ns_ = now_ns;
+  last_now_ = JiffiesAt(now_ns);
+  return last_now_;
+}
+
+uint32_t EngineImpl::JiffiesAt(uint64_t now_ns) const noexcept {
+  return kInitialJiffies +
+         static_cast<uint32_t>((now_ns - base_ns_) / kNsPerJiffy);
+}
+
+void EngineImpl::Prepare(const PacketView& pkt,
+                         PreparedPacket* out) const noexcept {
+  out->reason = PreLookupCheck(pkt, cfg_);
+  if (out->reason != InvalidReason::kNone) {
+    out->kind = PreparedPacket::Kind::kInvalid;
+    return;
+  }
+  if (IsUntrackedIcmpv6(pkt)) {
+    out->kind = PreparedPacket::Kind::kUntracked;
+    return;
+  }
+  if (IsIcmpError(pkt)) {
+    out->kind = PreparedPacket::Kind::kIcmpError;
+    out->reason = IcmpErrorInnerTuple(pkt, cfg_, &out->tuple);
+    if (out->reason != InvalidReason::kNone) {
+      out->kind = PreparedPacket::Kind::kInvalid;
+      return;
+    }
+  } else {
+    out->kind = PreparedPacket::Kind::kTrack;
+    out->reason = ExtractTuple(pkt, &out->tuple);
+    if (out->reason != InvalidReason::kNone) {
+      out->kind = PreparedPacket::Kind::kInvalid;
+      return;
+    }
+  }
+  out->hash = table_->Hash(out->tuple);
+}
+
+Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
+  PreparedPacket pp;
+  Prepare(pkt, &pp);
+  return Execute(pkt, pp, now_ns);
+}
+
+void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
+                              size_t n, Verdict* out) noexcept {
+  constexpr size_t kBatch = 32;
+  PreparedPacket pp[kBatch];
+  for (size_t base = 0; base < n; base += kBatch) {
+    size_t m = n - base < kBatch ? n - base : kBatch;
+    // Pass 1: hash every packet and prefetch its bucket head.
+    for (size_t i = 0; i < m; ++i) {
+      Prepare(pkts[base + i], &pp[i]);
+      if (pp[i].kind == PreparedPacket::Kind::kTrack) {
+        table_->PrefetchBucket(table_->Bucket(pp[i].hash));
+      }
+    }
+    // Pass 2: prefetch the first flow of each chain (heads are in cache
+    // by now for the early packets of the batch).
+    for (size_t i = 0; i < m; ++i) {
+      if (pp[i].kind != PreparedPacket::Kind::kTrack) continue;
+      uint32_t head = table_->Head(table_->Bucket(pp[i].hash));
+      if (head != kNil) table_->PrefetchFlow(NodeFlow(head));
+    }
+    // Pass 3: run the recipe in order (the results depend on it).
+    for (size_t i = 0; i < m; ++i) {
+      out[base + i] = Execute(pkts[base + i], pp[i], now_ns[base + i]);
+    }
+  }
+}
+
+void EngineImpl::AdvanceTo(uint64_t now_ns) noexcept {
+  RunGcUntil(Jiffies(now_ns));
+}
+
+Verdict EngineImpl::Execute(const PacketView& pkt, const PreparedPacket& pp,
+                            uint64_t now_ns) noexcept {
+  uint32_t now = Jiffies(now_ns);
+  now_ns_ = now_ns > now_ns_ ? now_ns : now_ns_;
+  RunGcUntil(now);
+  ++counters_.packets;
+  Verdict v;
+  switch (pp.kind) {
+    case PreparedPacket::Kind::kInvalid:
+      if (IsErrorPathReason(pp.reason)) {
+        ++stats_.error;
+      } else {
+        ++stats_.invalid;
+      }
+      ++counters_.invalid_by_reason[static_cast<int>(pp.reason)];
+      v = Verdict::kInvalid;
+      break;
+    case PreparedPacket::Kind::kUntracked:
+      v = Verdict::kUntracked;
+      break;
+    case PreparedPacket::Kind::kIcmpError:
+      v = HandleIcmpError(pkt, pp, now);
+      break;
+    case PreparedPacket::Kind::kTrack:
+    default: {
+      uint32_t node = LookupAndReap(pp.tuple, pp.hash, now);
+      v = node == kNil ? NewFlow(pkt, pp.tuple, pp.hash, now, now_ns)
+                       : ExistingFlow(pkt, pp, node, now, now_ns);
+      break;
+    }
+  }
+  ++counters_.verdicts[static_cast<int>(v)];
+  return v;
+}
+
+Verdict EngineImpl::HandleIcmpError(const PacketView& pkt,
+                                    const PreparedPacket& pp,
+                                    uint32_t now) noexcept {
+  uint32_t node = LookupAndReap(pp.tuple, pp.hash, now);
+  InvalidReason reason = InvalidReason::kNone;
+  if (node == kNil) {
+    reason = InvalidReason::kIcmpErrorNoFlow;
+  } else {
+    // Anti-spoofing: the error must be addressed to the endpoint that the
+    // matched direction's tuple sends to.
+    const Flow& f = table_->At(NodeFlow(node));
+    const Address& want =
+        NodeDir(node) == Direction::kOriginal ? f.orig.dst : f.orig.src;
+    if (!(pkt.dst == want)) reason = InvalidReason::kIcmpErrorBad;
+  }
+  if (reason != InvalidReason::kNone) {
+    ++stats_.error;
+    ++counters_.invalid_by_reason[static_cast<int>(reason)];
+    return Verdict::kInvalid;
+  }
+  // No refresh: the error path never runs the tracker.
+  return Verdict::kRelated;
+}
+
+bool EngineImpl::NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
+                             bool has_inv) const noexcept {
+  const Flow& f = table_->At(NodeFlow(node));
+  if (NodeDir(node) == Direction::kOriginal) {
+    return std::memcmp(&f.orig, &t, sizeof(Tuple)) == 0;
+  }
+  return has_inv && std::memcmp(&f.orig, &t_inv, sizeof(Tuple)) == 0;
+}
+
+uint32_t EngineImpl::LookupAndReap(const Tuple& t, uint32_t hash,
+                                   uint32_t now) noexcept {
+  uint32_t bucket = table_->Bucket(hash);
+  Tuple t_inv;
+  bool has_inv = false;
+  bool inv_done = false;
+  uint32_t node = table_->Head(bucket);
+  while (node != kNil) {
+    uint32_t index = NodeFlow(node);
+    Flow& f = table_->At(index);
+    if (JiffiesLeft(f.expiry, now) <= 0) {
+      Delete(index, DeleteCause::kExpired, now);
+      node = table_->Head(bucket);  // the chain changed: walk it again
+      continue;
+    }
+    if (NodeDir(node) == Direction::kReply && !inv_done) {
+      has_inv = InvertTuple(t, &t_inv);
+      inv_done = true;
+    }
+    if (NodeMatches(node, t, t_inv, has_inv)) return node;
+    node = table_->Next(node);
+  }
+  return kNil;
+}
+
+bool EngineImpl::ChainTooLong(uint32_t orig_bucket,
+                              uint32_t reply_bucket) noexcept {
+  // A fresh random limit L in [50, 79] per insert; a chain of L+2 nodes or
+  // more refuses the insert (spec §4.4).
+  rng_state_ ^= rng_state_ << 13;
+  rng_state_ ^= rng_state_ >> 7;
+  rng_state_ ^= rng_state_ << 17;
+  uint32_t limit = 50 + static_cast<uint32_t>(rng_state_ % 30);
+  for (uint32_t bucket : {orig_bucket, reply_bucket}) {
+    uint32_t len = 0;
+    for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
+      if (len++ > limit) return true;
+    }
+  }
+  return false;
+}
+
+void EngineImpl::Insert(uint32_t index, uint32_t orig_bucket,
+                        uint32_t reply_bucket) noexcept {
+  table_->LinkHead(orig_bucket, NodeId(index, Direction::kOriginal));
+  table_->LinkHead(reply_bucket, NodeId(index, Direction::kReply));
+  table_->At(index).status |= flowstatus::kConfirmed;
+  ++counters_.created;
+}
+
+Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
+                            uint32_t hash, uint32_t now,
+                            uint64_t now_ns) noexcept {
+  Tuple reply;
+  if (!InvertTuple(t, &reply)) {
+    ++stats_.invalid;
+    ++counters_.invalid_by_reason[static_cast<int>(
+        InvalidReason::kNotInvertible)];
+    return Verdict::kInvalid;
+  }
+  // Allocation comes before the tracker has judged the packet: even a
+  // packet that turns out INVALID can trigger early drop or a DROP.
+  uint32_t max = tunables_.max;
+  if (max != 0 && table_->in_use() + 1 > max &&
+      !EarlyDrop(table_->Bucket(hash), now)) {
+    gc_.early_drop_mode = true;
+    ++stats_.drop;
+    ++counters_.table_full;
+    LogTableFull(now);
+    return Verdict::kDrop;
+  }
+  uint32_t index = table_->Alloc();
+  if (index == kNil) {  // only with max = 0 and the pool exhausted
+    ++stats_.drop;
+    ++counters_.table_full;
+    return Verdict::kDrop;
+  }
+  Flow& f = table_->At(index);
+  f.orig = t;
+  TrackContext ctx{Direction::kOriginal, /*is_new=*/true,
+                   /*reply_seen=*/false, /*assured=*/false, 0, now};
+  TrackResult r = TrackPacket(pkt, t.l4_proto, &f.proto, ctx, cfg_);
+  if (r.verdict != TcpVerdict::kAccept) {
+    table_->Free(index);
+    ++stats_.invalid;
+    InvalidReason reason =
+        r.reason == InvalidReason::kNone ? InvalidReason::kTcpState : r.reason;
+    ++counters_.invalid_by_reason[static_cast<int>(reason)];
+    return Verdict::kInvalid;
+  }
+  uint32_t orig_bucket = table_->Bucket(hash);
+  uint32_t reply_bucket = table_->Bucket(table_->Hash(reply));
+  if (ChainTooLong(orig_bucket, reply_bucket)) {
+    table_->Free(index);
+    ++stats_.chaintoolong;
+    ++stats_.insert_failed;
+    return Verdict::kDrop;
+  }
+  // Confirmation: the relative timeout the tracker chose starts now.
+  f.expiry = now + r.timeout;
+  if (r.set_assured) f.status |= flowstatus::kAssured;
+  if (tunables_.acct) {
+    f.status |= flowstatus::kHasAcct;
+    acct_[index] = Acct{};
+    Account(index, Direction::kOriginal, pkt);
+  }
+  if (tunables_.timestamp) {
+    f.status |= flowstatus::kHasTimestamp;
+    start_ns_[index] = now_ns;
+  }
+  if (events_for_new_) f.status |= flowstatus::kHasEvents;
+  Insert(index, orig_bucket, reply_bucket);
+  Emit(EventType::kNew, index, now);
+  return Verdict::kNew;
+}
+
+Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
+                                 const PreparedPacket& pp, uint32_t node,
+                                 uint32_t now, uint64_t now_ns) noexcept {
+  uint32_t index = NodeFlow(node);
+  Direction dir = NodeDir(node);
+  Flow& f = table_->At(index);
+  bool reply_seen = (f.status & flowstatus::kSeenReply) != 0;
+  TrackContext ctx{dir,
+                   /*is_new=*/false,
+                   reply_seen,
+                   (f.status & flowstatus::kAssured) != 0,
+                   JiffiesLeft(f.expiry, now),
+                   now};
+  TrackResult r = TrackPacket(pkt, f.orig.l4_proto, &f.proto, ctx, cfg_);
+  bool changed = false;
+  switch (r.verdict) {
+    case TcpVerdict::kInvalid:
+      if (r.cap_to_unack && !(f.status & flowstatus::kFixedTimeout)) {
+        f.expiry = now + cfg_.tcp.timeouts[static_cast<int>(TcpState::kUnack)];
+      }
+      ++stats_.invalid;
+      ++counters_.invalid_by_reason[static_cast<int>(
+          r.reason == InvalidReason::kNone ? InvalidReason::kTcpState
+                                           : r.reason)];
+      return Verdict::kInvalid;
+    case TcpVerdict::kReopen:
+      // A new SYN on a closed connection: the old entry goes and the packet
+      // is processed from scratch as the first of a new flow.
+      Delete(index, DeleteCause::kKilled, now);
+      return NewFlow(pkt, pp.tuple, pp.hash, now, now_ns);
+    case TcpVerdict::kIgnore:
+      break;
+    case TcpVerdict::kAccept:
+      if (f.status & flowstatus::kHasAcct) Account(index, dir, pkt);
+      if (r.refresh && !(f.status & flowstatus::kFixedTimeout)) {
+        f.expiry = now + r.timeout;
+      }
+      if (r.set_assured && !(f.status & flowstatus::kAssured)) {
+        f.status |= flowstatus::kAssured;
+        changed = true;
+      }
+      changed |= r.state_changed;
+      break;
+  }
+  Verdict v = CtinfoVerdict(dir, reply_seen);
+  // The reply-seen bit is set after the tracker ran, for any accepted
+  // reply-direction packet (ignored ones included).
+  if (dir == Direction::kReply && !reply_seen) {
+    f.status |= flowstatus::kSeenReply;
+    changed = true;
+  }
+  if (r.kill) {
+    Delete(index, DeleteCause::kKilled, now);
+    return v;
+  }
+  if (changed) Emit(EventType::kUpdate, index, now);
+  return v;
+}
+
+void EngineImpl::Delete(uint32_t index, DeleteCause cause,
+                        uint32_t now) noexcept {
+  Flow& f = table_->At(index);
+  f.status |= flowstatus::kDying;
+  Emit(EventType::kDestroy, index, now);
+  Tuple reply;
+  InvertTuple(f.orig, &reply);
+  table_->Unlink(table_->Bucket(table_->Hash(f.orig)),
+                 NodeId(index, Direction::kOriginal));
+  table_->Unlink(table_->Bucket(table_->Hash(reply)),
+                 NodeId(index, Direction::kReply));
+  table_->Free(index);
+  ++counters_.destroyed;
+  switch (cause) {
+    case DeleteCause::kExpired: ++counters_.expired; break;
+    case DeleteCause::kKilled: ++counters_.killed; break;
+    case DeleteCause::kGcEarlyDrop: ++counters_.gc_early_drops; break;
+    case DeleteCause::kEarlyDrop: break;
+  }
+}
+
+void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now) noexcept {
+  if (!(table_->At(index).status & flowstatus::kHasEvents) ||
+      !opts_.on_event) {
+    return;
+  }
+  Event e{type, now_ns_, Snapshot(index, now)};
+  opts_.on_event(e);
+}
+
+void EngineImpl::Account(uint32_t index, Direction dir,
+                         const PacketView& pkt) noexcept {
+  Acct& a = acct_[index];
+  ++a.packets[static_cast<int>(dir)];
+  a.bytes[static_cast<int>(dir)] += pkt.ip_len;
+}
+
+uint32_t EngineImpl::longest_chain() const noexcept {
+  uint32_t longest = 0;
+  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+    uint32_t len = 0;
+    for (uint32_t n = table_->Head(b); n != kNil; n = table_->Next(n)) ++len;
+    if (len > longest) longest = len;
+  }
+  return longest;
+}
+
+}  // namespace ctkit

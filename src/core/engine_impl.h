@@ -1,0 +1,151 @@
+// EngineImpl: the private side of ctkit::Engine. The per-packet recipe is in
+// engine.cc, the table-full policy (early drop, the log rate limit) in
+// early_drop.cc, the garbage collector in gc.cc, and snapshots/dumps in
+// flow_info.cc; they share this class.
+#ifndef CTKIT_CORE_ENGINE_IMPL_H_
+#define CTKIT_CORE_ENGINE_IMPL_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/flow_table.h"
+#include "ctkit/engine.h"
+#include "proto/tracker.h"
+
+namespace ctkit {
+
+/// Everything Process() needs to know about a packet before touching the
+/// table; computed ahead for a whole batch so the table can be prefetched.
+struct PreparedPacket {
+  enum class Kind : uint8_t {
+    kTrack,        ///< normal lookup of `tuple`
+    kIcmpError,    ///< lookup of `tuple` (the quoted flow, inverted)
+    kInvalid,      ///< INVALID before lookup (`reason`)
+    kUntracked,    ///< ICMPv6 ND/MLD
+  };
+  Kind kind;
+  InvalidReason reason;
+  uint32_t hash;
+  Tuple tuple;
+};
+
+/// Why an entry is being removed (for counters).
+enum class DeleteCause : uint8_t { kExpired, kKilled, kEarlyDrop, kGcEarlyDrop };
+
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(const Tunables& t, EngineOptions opts,
+             std::unique_ptr<FlowTable> table);
+
+  Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept override;
+  void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns, size_t n,
+                    Verdict* out) noexcept override;
+  void AdvanceTo(uint64_t now_ns) noexcept override;
+  uint32_t count() const noexcept override { return table_->in_use(); }
+  const Stats& stats() const noexcept override { return stats_; }
+  const EngineCounters& counters() const noexcept override {
+    return counters_;
+  }
+  const Tunables& tunables() const noexcept override { return tunables_; }
+  void Dump(uint64_t now_ns,
+            const std::function<void(const FlowInfo&)>& fn) override;
+  std::optional<FlowInfo> Find(const Tuple& t,
+                               uint64_t now_ns) const override;
+  size_t memory_bytes() const noexcept override {
+    return table_->memory_bytes();
+  }
+  uint32_t longest_chain() const noexcept override;
+
+ private:
+  // engine.cc: the recipe.
+  void Prepare(const PacketView& pkt, PreparedPacket* out) const noexcept;
+  Verdict Execute(const PacketView& pkt, const PreparedPacket& pp,
+                  uint64_t now_ns) noexcept;
+  Verdict HandleIcmpError(const PacketView& pkt, const PreparedPacket& pp,
+                          uint32_t now) noexcept;
+  Verdict NewFlow(const PacketView& pkt, const Tuple& t, uint32_t hash,
+                  uint32_t now, uint64_t now_ns) noexcept;
+  Verdict ExistingFlow(const PacketView& pkt, const PreparedPacket& pp,
+                       uint32_t node, uint32_t now, uint64_t now_ns) noexcept;
+  /// Finds the node matching `t` in bucket(hash), reaping every expired
+  /// entry the walk passes (as the kernel's lookup does). kNil if none.
+  uint32_t LookupAndReap(const Tuple& t, uint32_t hash, uint32_t now) noexcept;
+  /// Whether node `node` matches `t` (and its inverse `t_inv` if valid).
+  bool NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
+                   bool has_inv) const noexcept;
+  /// True when the chain-length limit refuses inserting `index`.
+  bool ChainTooLong(uint32_t orig_bucket, uint32_t reply_bucket) noexcept;
+  void Insert(uint32_t index, uint32_t orig_bucket,
+              uint32_t reply_bucket) noexcept;
+  /// Unlinks, emits DESTROY, counts and frees.
+  void Delete(uint32_t index, DeleteCause cause, uint32_t now) noexcept;
+  /// Advances the virtual clock to now_ns (never backwards); jiffies.
+  uint32_t Jiffies(uint64_t now_ns) noexcept;
+  /// Jiffies of a time at or after the clock's start, without advancing.
+  uint32_t JiffiesAt(uint64_t now_ns) const noexcept;
+  void Emit(EventType type, uint32_t index, uint32_t now) noexcept;
+
+  // early_drop.cc
+  /// The kernel's allocation-time early drop: scans 8 buckets from `bucket`.
+  bool EarlyDrop(uint32_t bucket, uint32_t now) noexcept;
+  /// Counts a "table full" log line under the net_ratelimit rules.
+  void LogTableFull(uint32_t now) noexcept;
+
+  // gc.cc
+  void RunGcUntil(uint32_t now) noexcept;
+  void RunGcOnce(uint32_t at) noexcept;
+
+  // flow_info.cc
+  FlowInfo Snapshot(uint32_t index, uint32_t now) const noexcept;
+
+  Tunables tunables_;             // immutable after construction
+  ProtoConfig cfg_;               // immutable
+  EngineOptions opts_;            // immutable
+  std::unique_ptr<FlowTable> table_;
+  bool events_for_new_ = false;   // immutable: new entries get events
+  Stats stats_;
+  EngineCounters counters_;
+
+  /// Per-entry counters (the kernel's acct extension), allocated only when
+  /// nf_conntrack_acct is on; indexed by flow index.
+  struct Acct {
+    uint64_t packets[2];
+    uint64_t bytes[2];
+  };
+  std::vector<Acct> acct_;
+  /// Start timestamps (ns), only when nf_conntrack_timestamp is on.
+  std::vector<uint64_t> start_ns_;
+  void Account(uint32_t index, Direction dir, const PacketView& pkt) noexcept;
+
+  // Virtual clock, jiffies; never moves backwards.
+  uint64_t now_ns_ = 0;  // timestamp of the packet being processed
+  bool clock_started_ = false;
+  uint32_t last_now_ = 0;
+  uint64_t last_now_ns_ = 0;
+  uint64_t base_ns_ = 0;  // ns of jiffy 0 (the first packet's time)
+
+  // Chain-length limit draws (deterministic xorshift).
+  uint64_t rng_state_;
+
+  // GC worker state (spec §3.3).
+  struct Gc {
+    uint32_t next_run = 0;     // jiffies of the next run
+    uint32_t next_bucket = 0;  // where a partial cycle resumes
+    uint32_t cycle_start = 0;  // jiffies the current cycle began
+    int64_t avg = 0;           // running mean of remaining lifetime
+    uint32_t visited = 0;      // samples in the mean (starts at 100)
+    bool early_drop_mode = false;
+  } gc_;
+
+  // net_ratelimit state for the table-full log line.
+  struct RateLimit {
+    bool started = false;
+    uint32_t window_start = 0;
+    uint32_t printed = 0;
+  } ratelimit_;
+};
+
+}  // namespace ctkit
+
+#endif  // CTKIT_CORE_ENGINE_IMPL_H_

@@ -1,0 +1,67 @@
+// Snapshots of entries (FlowInfo) for dumps, events and lookups by tools.
+// Timeouts are shown as the kernel shows them: whole seconds left, floored.
+#include "core/engine_impl.h"
+
+namespace ctkit {
+
+FlowInfo EngineImpl::Snapshot(uint32_t index, uint32_t now) const noexcept {
+  const Flow& f = table_->At(index);
+  FlowInfo info;
+  info.original = f.orig;
+  InvertTuple(f.orig, &info.reply);
+  info.remaining_jiffies = JiffiesLeft(f.expiry, now);
+  info.timeout_s = info.remaining_jiffies > 0
+                       ? static_cast<uint32_t>(info.remaining_jiffies) / kHz
+                       : 0;
+  info.state = ProtoStateName(f.orig.l4_proto, f.proto);
+  info.assured = (f.status & flowstatus::kAssured) != 0;
+  info.seen_reply = (f.status & flowstatus::kSeenReply) != 0;
+  if (f.status & flowstatus::kHasAcct) {
+    info.has_acct = true;
+    for (int d = 0; d < 2; ++d) {
+      info.packets[d] = acct_[index].packets[d];
+      info.bytes[d] = acct_[index].bytes[d];
+    }
+  }
+  if (f.status & flowstatus::kHasTimestamp) {
+    info.has_timestamp = true;
+    info.start_ns = start_ns_[index];
+  }
+  return info;
+}
+
+void EngineImpl::Dump(uint64_t now_ns,
+                      const std::function<void(const FlowInfo&)>& fn) {
+  uint32_t now = Jiffies(now_ns);
+  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+    uint32_t node = table_->Head(b);
+    while (node != kNil) {
+      uint32_t index = NodeFlow(node);
+      if (JiffiesLeft(table_->At(index).expiry, now) <= 0) {
+        Delete(index, DeleteCause::kExpired, now);
+        node = table_->Head(b);
+        continue;
+      }
+      // Each entry once, at its original-direction node, as ctnetlink does.
+      if (NodeDir(node) == Direction::kOriginal) fn(Snapshot(index, now));
+      node = table_->Next(node);
+    }
+  }
+}
+
+std::optional<FlowInfo> EngineImpl::Find(const Tuple& t,
+                                         uint64_t now_ns) const {
+  uint32_t now = last_now_;
+  if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
+  Tuple t_inv;
+  bool has_inv = InvertTuple(t, &t_inv);
+  uint32_t bucket = table_->Bucket(table_->Hash(t));
+  for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
+    const Flow& f = table_->At(NodeFlow(n));
+    if (JiffiesLeft(f.expiry, now) <= 0) continue;
+    if (NodeMatches(n, t, t_inv, has_inv)) return Snapshot(NodeFlow(n), now);
+  }
+  return std::nullopt;
+}
+
+}  // namespace ctkit

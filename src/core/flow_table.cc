@@ -1,0 +1,112 @@
+// FlowTable storage. The pool and the bucket array are anonymous mappings:
+// untouched pages cost nothing, so a table sized for the kernel's default
+// 262144 entries is cheap until it fills, and memory can never exceed what
+// the configured maximum implies. Free flows are kept on a LIFO list so a
+// freed entry's cache lines are reused first.
+#include "core/flow_table.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/siphash.h"
+
+namespace ctkit {
+namespace {
+
+constexpr size_t kHugePage = 2u << 20;
+
+void* MapZeroed(size_t bytes, bool huge_pages) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (huge_pages && bytes >= kHugePage) {
+    // Best effort: transparent huge pages cut TLB misses on random lookups.
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
+                                                     uint32_t buckets,
+                                                     uint64_t k0, uint64_t k1,
+                                                     bool huge_pages) {
+  if (capacity == 0 || capacity > (kNil >> 1) - 1) {
+    return fail(Error::invalid_argument("table capacity " +
+                                        std::to_string(capacity) +
+                                        " is out of range"));
+  }
+  if (buckets == 0) {
+    return fail(Error::invalid_argument("nf_conntrack_buckets must be > 0"));
+  }
+  std::unique_ptr<FlowTable> t(new FlowTable());
+  t->flows_bytes_ = static_cast<size_t>(capacity) * sizeof(Flow);
+  t->heads_bytes_ = static_cast<size_t>(buckets) * sizeof(uint32_t);
+  t->flows_ = static_cast<Flow*>(MapZeroed(t->flows_bytes_, huge_pages));
+  t->heads_ = static_cast<uint32_t*>(MapZeroed(t->heads_bytes_, huge_pages));
+  if (t->flows_ == nullptr || t->heads_ == nullptr) {
+    return fail(Error::io("cannot map " +
+                          std::to_string(t->flows_bytes_ + t->heads_bytes_) +
+                          " bytes for the conntrack table"));
+  }
+  // kNil is all ones, so empty buckets are 0xff bytes.
+  std::memset(t->heads_, 0xff, t->heads_bytes_);
+  t->capacity_ = capacity;
+  t->buckets_ = buckets;
+  t->k0_ = k0;
+  t->k1_ = k1;
+  return t;
+}
+
+FlowTable::~FlowTable() {
+  if (flows_ != nullptr) munmap(flows_, flows_bytes_);
+  if (heads_ != nullptr) munmap(heads_, heads_bytes_);
+}
+
+uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
+  uint64_t h = SipHash24(k0_, k1_, &t, sizeof(Tuple));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+uint32_t FlowTable::Alloc() noexcept {
+  uint32_t index;
+  if (free_head_ != kNil) {
+    index = free_head_;
+    free_head_ = flows_[index].next[0];
+  } else if (high_water_ < capacity_) {
+    index = high_water_++;
+  } else {
+    return kNil;
+  }
+  ++in_use_;
+  std::memset(static_cast<void*>(&flows_[index]), 0, sizeof(Flow));
+  return index;
+}
+
+void FlowTable::Free(uint32_t index) noexcept {
+  flows_[index].status = 0;
+  flows_[index].next[0] = free_head_;
+  free_head_ = index;
+  --in_use_;
+}
+
+void FlowTable::LinkHead(uint32_t bucket, uint32_t node) noexcept {
+  flows_[NodeFlow(node)].next[node & 1] = heads_[bucket];
+  heads_[bucket] = node;
+}
+
+void FlowTable::Unlink(uint32_t bucket, uint32_t node) noexcept {
+  uint32_t* link = &heads_[bucket];
+  while (*link != kNil) {
+    if (*link == node) {
+      *link = Next(node);
+      return;
+    }
+    link = &flows_[NodeFlow(*link)].next[*link & 1];
+  }
+}
+
+}  // namespace ctkit

@@ -1,0 +1,91 @@
+// FlowTable: the storage of the conntrack table. A preallocated pool of
+// Flows addressed by 32-bit indices, and an array of bucket heads whose
+// chains link flow nodes (both directions of every flow). It hashes, links
+// and unlinks; the policies (lookup with lazy reaping, early drop, GC) live
+// in the engine, which knows about events and counters.
+#ifndef CTKIT_CORE_FLOW_TABLE_H_
+#define CTKIT_CORE_FLOW_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/flow.h"
+#include "ctkit/result.h"
+
+namespace ctkit {
+
+class FlowTable {
+ public:
+  /// Reserves `capacity` flows and `buckets` chain heads. Memory is mapped
+  /// lazily (pages are touched on first use) and, with huge_pages, advised
+  /// to use 2 MiB pages.
+  static Result<std::unique_ptr<FlowTable>> Create(uint32_t capacity,
+                                                   uint32_t buckets,
+                                                   uint64_t k0, uint64_t k1,
+                                                   bool huge_pages);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  /// Keyed 32-bit hash of a tuple.
+  uint32_t Hash(const Tuple& t) const noexcept;
+  /// Bucket of a hash: multiply-shift, as the kernel does (no modulo).
+  uint32_t Bucket(uint32_t hash) const noexcept {
+    return static_cast<uint32_t>((static_cast<uint64_t>(hash) * buckets_) >>
+                                 32);
+  }
+  uint32_t buckets() const noexcept { return buckets_; }
+  uint32_t capacity() const noexcept { return capacity_; }
+  /// Flows allocated and not yet freed.
+  uint32_t in_use() const noexcept { return in_use_; }
+
+  uint32_t Head(uint32_t bucket) const noexcept { return heads_[bucket]; }
+  Flow& At(uint32_t index) noexcept { return flows_[index]; }
+  const Flow& At(uint32_t index) const noexcept { return flows_[index]; }
+  /// The next node after `node` in its chain.
+  uint32_t Next(uint32_t node) const noexcept {
+    return flows_[NodeFlow(node)].next[node & 1];
+  }
+
+  /// Takes a free flow (zeroed), or returns kNil when the pool is empty.
+  uint32_t Alloc() noexcept;
+  /// Returns a flow (already unlinked) to the pool.
+  void Free(uint32_t index) noexcept;
+
+  /// Links node `node` at the head of `bucket`.
+  void LinkHead(uint32_t bucket, uint32_t node) noexcept;
+  /// Unlinks `node` from `bucket`'s chain (walks the chain).
+  void Unlink(uint32_t bucket, uint32_t node) noexcept;
+
+  /// Issues prefetches for a bucket head / a flow.
+  void PrefetchBucket(uint32_t bucket) const noexcept {
+    __builtin_prefetch(&heads_[bucket]);
+  }
+  void PrefetchFlow(uint32_t index) const noexcept {
+    __builtin_prefetch(&flows_[index]);
+  }
+
+  size_t memory_bytes() const noexcept {
+    return static_cast<size_t>(capacity_) * sizeof(Flow) +
+           static_cast<size_t>(buckets_) * sizeof(uint32_t);
+  }
+
+ private:
+  FlowTable() = default;
+
+  Flow* flows_ = nullptr;      // capacity_ flows, mmap'd; owned
+  uint32_t* heads_ = nullptr;  // buckets_ heads, mmap'd; owned
+  size_t flows_bytes_ = 0;     // mapping sizes, for munmap
+  size_t heads_bytes_ = 0;
+  uint32_t capacity_ = 0;      // immutable
+  uint32_t buckets_ = 0;       // immutable
+  uint64_t k0_ = 0, k1_ = 0;   // hash key; immutable
+  uint32_t free_head_ = kNil;  // free list through next[0]
+  uint32_t high_water_ = 0;    // flows ever handed out (pool grows up)
+  uint32_t in_use_ = 0;
+};
+
+}  // namespace ctkit
+
+#endif  // CTKIT_CORE_FLOW_TABLE_H_

@@ -1,0 +1,57 @@
+// UDP and UDP-Lite trackers.
+//
+// UDP has no state machine; what the kernel tracks is whether a flow has
+// become a "stream": a reply has been seen and a packet arrives more than
+// two seconds after the first one. Only then does the flow get the long
+// timeout and ASSURED, which is why DNS-style request/reply flows stay
+// early-droppable forever. The reply-seen bit is set by the core after the
+// first reply has been tracked, so that reply itself still gets the short
+// timeout. UDP-Lite (RFC 3828) has no two-second rule.
+#include "proto/udp.h"
+
+#include "net/byte_order.h"
+#include "net/checksum.h"
+
+namespace ctkit {
+
+InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg) noexcept {
+  if (pkt.l4_caplen < 8 || pkt.l4_len < 8) return InvalidReason::kUdpHeader;
+  // A first fragment carries only part of the datagram, so its length
+  // field describes bytes we do not have; the kernel sees the reassembled
+  // datagram. Skip the length checks for it.
+  if (!pkt.is_fragment) {
+    uint16_t len = LoadBe16(pkt.l4 + 4);
+    if (pkt.l4_proto == ipproto::kUdpLite) {
+      if (len != 0 && (len < 8 || len > pkt.l4_len)) {
+        return InvalidReason::kUdpHeader;
+      }
+    } else if (len < 8 || len > pkt.l4_len) {
+      return InvalidReason::kUdpHeader;
+    }
+  }
+  if (cfg.checksum && !L4ChecksumValid(pkt)) return InvalidReason::kUdpHeader;
+  return InvalidReason::kNone;
+}
+
+TrackResult UdpTrack(bool lite, ProtoState* state, const TrackContext& ctx,
+                     const ProtoConfig& cfg) noexcept {
+  TrackResult r;
+  r.verdict = TcpVerdict::kAccept;
+  r.refresh = true;
+  if (ctx.is_new) state->udp_stream_deadline = ctx.now + 2 * kHz;
+  if (!ctx.reply_seen) {
+    r.timeout = cfg.udp_timeout;
+    return r;
+  }
+  bool stream = lite || static_cast<int32_t>(
+                            ctx.now - state->udp_stream_deadline) > 0;
+  if (stream) {
+    r.timeout = cfg.udp_timeout_stream;
+    r.set_assured = !ctx.assured;
+  } else {
+    r.timeout = cfg.udp_timeout;
+  }
+  return r;
+}
+
+}  // namespace ctkit
