@@ -51,6 +51,10 @@ DecodeStatus DecodeFrame(uint32_t link_type, const uint8_t* data,
 /// nibble). With `embedded` (the packet quoted inside an ICMP error) the
 /// packet is allowed to be cut short after the first 8 bytes of L4 header,
 /// and its claimed total length is not checked against len.
+/// Both modes need only the IP header(s) within len: l4_len follows the
+/// header's claim, l4_caplen what len holds (0 if the quote stops right
+/// after the IP header). On a status other than kOk the view may be partly
+/// filled; with kNonFirstFragment it has addresses, l4_proto and lengths.
 DecodeStatus DecodeIp(const uint8_t* data, uint32_t len, PacketView* out,
                       bool embedded = false) noexcept;
 
