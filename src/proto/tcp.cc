@@ -280,12 +280,9 @@ WindowVerdict CheckWindow(TcpConn* c, Direction dir, const Segment& s,
     if (dir == Direction::kReply && !has_ack) return WindowVerdict::kAccept;
   }
 
-  if (!has_ack) {
-    // No ack to check: pretend it acknowledged exactly what was seen.
-    ack = rcv.end;
-    sack = rcv.end;
-  } else if (is_rst && ack == 0) {
-    // Some stacks set ACK on RSTs with a zero ack field.
+  // No ack to check (or, from some stacks, an RST with ACK set and a zero
+  // ack field): pretend it acknowledged exactly what the receiver sent.
+  if (!has_ack || (is_rst && ack == 0)) {
     ack = rcv.end;
     sack = rcv.end;
   }
