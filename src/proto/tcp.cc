@@ -2,7 +2,7 @@
 // fits what the middle box has seen of the connection, move the connection's
 // state, and pick its timeout. It reproduces the behaviour of Linux 6.18's
 // TCP tracker (net/netfilter/nf_conntrack_proto_tcp.c) as the spec (§6)
-// describes it, written from that description alone, so that a replay
+// describes it (no kernel code is reused), so that a replay
 // predicts what a real box would do: which packets become INVALID, which are
 // silently ignored, when an entry is ASSURED, and how long it lives.
 //
