@@ -113,6 +113,12 @@ class Engine {
   virtual void Dump(uint64_t now_ns,
                     const std::function<void(const FlowInfo&)>& fn) = 0;
 
+  /// Visits every allocated entry, expired-but-unreaped ones included (the
+  /// entries `count()` counts), without changing anything. FlowInfo's
+  /// remaining_jiffies is <= 0 for the expired ones.
+  virtual void Visit(uint64_t now_ns,
+                     const std::function<void(const FlowInfo&)>& fn) const = 0;
+
   /// The entry whose original or reply tuple is `t`, if live at now_ns.
   /// Does not reap anything (a read-only view for tests and tools).
   virtual std::optional<FlowInfo> Find(const Tuple& t,

@@ -50,6 +50,8 @@ class EngineImpl final : public Engine {
   const Tunables& tunables() const noexcept override { return tunables_; }
   void Dump(uint64_t now_ns,
             const std::function<void(const FlowInfo&)>& fn) override;
+  void Visit(uint64_t now_ns,
+             const std::function<void(const FlowInfo&)>& fn) const override;
   std::optional<FlowInfo> Find(const Tuple& t,
                                uint64_t now_ns) const override;
   size_t memory_bytes() const noexcept override {

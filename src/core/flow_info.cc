@@ -49,6 +49,17 @@ void EngineImpl::Dump(uint64_t now_ns,
   }
 }
 
+void EngineImpl::Visit(uint64_t now_ns,
+                       const std::function<void(const FlowInfo&)>& fn) const {
+  uint32_t now = last_now_;
+  if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
+  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+    for (uint32_t n = table_->Head(b); n != kNil; n = table_->Next(n)) {
+      if (NodeDir(n) == Direction::kOriginal) fn(Snapshot(NodeFlow(n), now));
+    }
+  }
+}
+
 std::optional<FlowInfo> EngineImpl::Find(const Tuple& t,
                                          uint64_t now_ns) const {
   uint32_t now = last_now_;

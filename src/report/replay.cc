@@ -1,0 +1,224 @@
+// RunReplay: capture -> decoder -> engine, measuring the table as it goes.
+//
+// The fill level is integrated between packets (the count after packet i
+// holds until packet i+1), which is how long the kernel's table would have
+// sat at that level. The composition at the peak is taken by a second pass
+// that stops right after the packet that first reached the peak: keeping a
+// snapshot at every new peak during the first pass would cost a table walk
+// per new entry while the table grows. The engine is deterministic, so the
+// second pass reaches exactly the same table.
+#include "report/replay.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "ctkit/capture.h"
+#include "proto/tracker.h"
+#include "report/format.h"
+
+namespace ctkit {
+namespace {
+
+std::vector<Tally> TopN(const std::unordered_map<std::string, uint64_t>& m,
+                        size_t n) {
+  std::vector<Tally> v;
+  v.reserve(m.size());
+  for (const auto& [k, c] : m) v.push_back({k, c});
+  std::sort(v.begin(), v.end(), [](const Tally& a, const Tally& b) {
+    return a.entries != b.entries ? a.entries > b.entries : a.key < b.key;
+  });
+  if (v.size() > n) v.resize(n);
+  return v;
+}
+
+Composition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
+  Composition c;
+  std::map<std::string, uint64_t> proto, state;
+  std::unordered_map<std::string, uint64_t> src, dst, dport;
+  engine.Visit(now_ns, [&](const FlowInfo& f) {
+    ++c.total;
+    ++proto[ProtoName(f.original.l4_proto)];
+    if (f.state != nullptr) ++state[f.state];
+    if (f.assured) ++c.assured;
+    if (!f.seen_reply) ++c.unreplied;
+    if (f.remaining_jiffies <= 0) ++c.expired_unreaped;
+    ++src[AddressToString(f.original.src, f.original.family)];
+    ++dst[AddressToString(f.original.dst, f.original.family)];
+    uint8_t p = f.original.l4_proto;
+    if (p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite) {
+      ++dport[std::string(ProtoName(p)) + "/" +
+              std::to_string(f.original.dst_port_or_icmp_type_code)];
+    }
+  });
+  for (const auto& [k, v] : proto) c.by_protocol.push_back({k, v});
+  for (const auto& [k, v] : state) c.by_tcp_state.push_back({k, v});
+  auto by_count = [](const Tally& a, const Tally& b) {
+    return a.entries > b.entries;
+  };
+  std::stable_sort(c.by_protocol.begin(), c.by_protocol.end(), by_count);
+  std::stable_sort(c.by_tcp_state.begin(), c.by_tcp_state.end(), by_count);
+  c.top_sources = TopN(src, top_n);
+  c.top_destinations = TopN(dst, top_n);
+  c.top_dports = TopN(dport, top_n);
+  return c;
+}
+
+// Runs packets [1, stop_after] (all when 0) through `engine`, calling
+// `per_packet(index, ts, outcome)` after each.
+template <class PerPacket>
+Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
+                                  uint64_t stop_after,
+                                  const ReplayOptions& opts,
+                                  PerPacket&& per_packet) {
+  auto reader = CaptureReader::Open(path);
+  if (!reader) return fail(reader.error());
+  CaptureRecord rec;
+  uint64_t index = 0;
+  while ((*reader)->Next(&rec)) {
+    ++index;
+    PacketView view;
+    PacketOutcome out{};
+    DecodeStatus st = DecodeFrame(rec.link_type, rec.data, rec.caplen, &view);
+    if (st != DecodeStatus::kOk) {
+      out.skipped = true;
+      out.reason = st;
+    } else {
+      out.verdict = engine->Process(view, rec.ts_ns);
+    }
+    per_packet(index, rec.ts_ns, out);
+    if (opts.on_progress && (index & 0xffff) == 0) {
+      uint64_t size = (*reader)->file_size();
+      opts.on_progress(size ? static_cast<double>((*reader)->offset()) /
+                                  static_cast<double>(size)
+                            : 0.0,
+                       index);
+    }
+    if (stop_after != 0 && index == stop_after) break;
+  }
+  return (*reader)->error();
+}
+
+}  // namespace
+
+uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
+  if (f.remaining_jiffies <= 1) return 0;
+  return static_cast<uint32_t>(f.remaining_jiffies - 1) / kHz;
+}
+
+Result<ReplayReport> RunReplay(const std::string& path,
+                               const ReplayOptions& opts,
+                               std::unique_ptr<Engine>* engine_out) {
+  EngineOptions eopts = opts.engine;
+  if (opts.on_event) eopts.on_event = opts.on_event;
+  auto created = Engine::Create(opts.tunables, eopts);
+  if (!created) return fail(created.error());
+  std::unique_ptr<Engine> engine = std::move(*created);
+
+  ReplayReport r;
+  r.capture = path;
+  r.max = engine->tunables().max;
+  r.buckets = engine->tunables().buckets;
+  r.table_memory_bytes = engine->memory_bytes();
+
+  uint64_t prev_ts = 0;
+  uint32_t prev_count = 0;
+  const double threshold90 = 0.9 * r.max;
+  // Timeline state: the interval being filled and the counters at its start.
+  uint64_t tl_end = 0;
+  TimelineRow tl_start{};
+  auto counters_now = [&](uint64_t t) {
+    return TimelineRow{t,
+                       engine->count(),
+                       engine->counters().created,
+                       engine->counters().destroyed,
+                       engine->stats().early_drop,
+                       engine->stats().drop};
+  };
+  auto close_intervals = [&](uint64_t ts) {
+    while (ts >= tl_end) {
+      TimelineRow now = counters_now(tl_end);
+      r.timeline.push_back({tl_end, prev_count, now.created - tl_start.created,
+                            now.destroyed - tl_start.destroyed,
+                            now.early_drop - tl_start.early_drop,
+                            now.drop - tl_start.drop});
+      tl_start = now;
+      tl_end += opts.timeline_interval_ns;
+    }
+  };
+
+  auto pumped = Pump(
+      path, engine.get(), 0, opts,
+      [&](uint64_t index, uint64_t ts, const PacketOutcome& out) {
+        ++r.packets_read;
+        if (r.packets_read == 1) {
+          r.first_ts_ns = ts;
+          prev_ts = ts;
+          if (opts.timeline_interval_ns) {
+            tl_end = ts + opts.timeline_interval_ns;
+          }
+        }
+        if (ts > r.last_ts_ns) r.last_ts_ns = ts;
+        if (opts.timeline_interval_ns) close_intervals(ts);
+        // Time since the previous packet was spent at the previous count.
+        if (ts > prev_ts && r.max != 0) {
+          double dt = static_cast<double>(ts - prev_ts) * 1e-9;
+          if (prev_count >= threshold90) r.seconds_at_90 += dt;
+          if (prev_count >= r.max) r.seconds_at_100 += dt;
+        }
+        if (ts > prev_ts) prev_ts = ts;
+        if (out.skipped) {
+          ++r.skipped_by_reason[static_cast<int>(out.reason)];
+        } else {
+          ++r.decoded;
+          if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
+            r.first_drop_index = index;
+            r.first_drop_ts_ns = ts;
+          }
+        }
+        uint32_t c = engine->count();
+        if (c > r.peak_count) {
+          r.peak_count = c;
+          r.peak_ts_ns = ts;
+          r.peak_index = index;
+        }
+        prev_count = c;
+        if (opts.on_packet) opts.on_packet(index, out);
+      });
+  if (!pumped) return fail(pumped.error());
+  r.read_error = *pumped;
+  if (opts.timeline_interval_ns && r.packets_read > 0) {
+    close_intervals(r.last_ts_ns);
+    // The last, partial interval.
+    TimelineRow now = counters_now(r.last_ts_ns);
+    r.timeline.push_back({r.last_ts_ns, engine->count(),
+                          now.created - tl_start.created,
+                          now.destroyed - tl_start.destroyed,
+                          now.early_drop - tl_start.early_drop,
+                          now.drop - tl_start.drop});
+  }
+  r.stats = engine->stats();
+  r.counters = engine->counters();
+  r.final_count = engine->count();
+  const Tunables& t = engine->tunables();
+  bool extensions = t.acct || t.timestamp || t.events == 1;
+  r.kernel_memory_bytes =
+      r.peak_count * (kKernelEntryBytes + (extensions ? kKernelExtensionBytes
+                                                      : 0)) +
+      static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
+
+  if (opts.composition && r.peak_index > 0) {
+    EngineOptions quiet = opts.engine;
+    quiet.on_event = nullptr;
+    auto second = Engine::Create(opts.tunables, quiet);
+    if (!second) return fail(second.error());
+    auto again = Pump(path, second->get(), r.peak_index, opts,
+                      [](uint64_t, uint64_t, const PacketOutcome&) {});
+    if (!again) return fail(again.error());
+    r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
+  }
+  if (engine_out != nullptr) *engine_out = std::move(engine);
+  return r;
+}
+
+}  // namespace ctkit

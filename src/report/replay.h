@@ -1,0 +1,124 @@
+// Replay: run a capture through the engine and measure what a kernel with
+// the same settings would have done: verdicts, drops, the table's fill level
+// over time, and what the table held when it was fullest.
+#ifndef CTKIT_REPORT_REPLAY_H_
+#define CTKIT_REPORT_REPLAY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctkit/decode.h"
+#include "ctkit/engine.h"
+#include "ctkit/result.h"
+#include "ctkit/tunables.h"
+
+namespace ctkit {
+
+/// A packet's outcome: a Verdict, or SKIP with the decode status.
+struct PacketOutcome {
+  bool skipped;
+  Verdict verdict;      ///< when !skipped
+  DecodeStatus reason;  ///< when skipped
+};
+
+/// What a replay should collect beyond the summary.
+struct ReplayOptions {
+  Tunables tunables;
+  EngineOptions engine;
+  /// Timeline interval in ns (0: none).
+  uint64_t timeline_interval_ns = 0;
+  /// Compute the table's composition at the peak (needs a second pass).
+  bool composition = true;
+  /// How many entries the "top" lists keep.
+  size_t top_n = 10;
+  /// Called for every packet, in order (1-based index).
+  std::function<void(uint64_t index, const PacketOutcome&)> on_packet;
+  /// Called for every event (requires engine events; see EngineOptions).
+  EventCallback on_event;
+  /// Called with the fraction of the file read, now and then (progress).
+  std::function<void(double fraction, uint64_t packets)> on_progress;
+};
+
+/// One row of the fill-level timeline.
+struct TimelineRow {
+  uint64_t t_ns;  ///< end of the interval
+  uint32_t count;
+  uint64_t created;
+  uint64_t destroyed;
+  uint64_t early_drop;
+  uint64_t drop;
+};
+
+/// A labelled number, for the composition tables.
+struct Tally {
+  std::string key;
+  uint64_t entries;
+};
+
+/// What the table held at one moment.
+struct Composition {
+  uint64_t total = 0;
+  std::vector<Tally> by_protocol;
+  std::vector<Tally> by_tcp_state;
+  uint64_t assured = 0;
+  uint64_t unreplied = 0;
+  uint64_t expired_unreaped = 0;
+  std::vector<Tally> top_sources;
+  std::vector<Tally> top_destinations;
+  std::vector<Tally> top_dports;
+};
+
+struct ReplayReport {
+  std::string capture;
+  uint64_t packets_read = 0;
+  uint64_t decoded = 0;
+  uint64_t skipped_by_reason[static_cast<int>(DecodeStatus::kCount)] = {};
+  uint64_t first_ts_ns = 0;
+  uint64_t last_ts_ns = 0;
+
+  Stats stats;
+  EngineCounters counters;
+  uint32_t max = 0;
+  uint32_t buckets = 0;
+  uint32_t final_count = 0;
+  uint32_t peak_count = 0;
+  uint64_t peak_ts_ns = 0;
+  uint64_t peak_index = 0;  ///< packet after which the peak was first reached
+  double seconds_at_90 = 0;
+  double seconds_at_100 = 0;
+  std::optional<uint64_t> first_drop_ts_ns;
+  std::optional<uint64_t> first_drop_index;
+  std::optional<Composition> at_peak;
+  uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
+  std::vector<TimelineRow> timeline;
+  size_t table_memory_bytes = 0;  ///< ctkit's own table
+  /// Set when the capture ended in an error; the report covers the
+  /// packets before it.
+  std::optional<Error> read_error;
+};
+
+/// Replays `path`. Fails only when the capture cannot be opened; a read
+/// error midway is reported in ReplayReport::read_error.
+/// `engine_out`, if given, receives the engine after the last packet (for
+/// dumps).
+Result<ReplayReport> RunReplay(const std::string& path,
+                               const ReplayOptions& opts,
+                               std::unique_ptr<Engine>* engine_out = nullptr);
+
+/// The kernel's slab cost per entry on this kernel, and per bucket.
+inline constexpr uint64_t kKernelEntryBytes = 256;
+inline constexpr uint64_t kKernelExtensionBytes = 128;
+inline constexpr uint64_t kKernelBucketBytes = 8;
+
+/// The timeout `conntrack -L` would show right after the last packet: the
+/// kernel's dump runs at least a jiffy later, so a just-refreshed entry
+/// shows T-1.
+uint32_t DumpTimeoutSeconds(const FlowInfo& f);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_REPORT_REPLAY_H_

@@ -1,0 +1,243 @@
+// `ctkit bench`: times the engine alone on packets held in memory.
+//
+// Each workload is generated (or loaded from a capture) and decoded up
+// front; a warm-up prefix that creates the flows runs untimed on a fresh
+// engine, then the measured part runs through ProcessBatch in batches of
+// 32. This repeats for every run (>= 5) and the min/median/max are printed.
+// Timing uses the monotonic clock around whole runs, never per packet.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctkit/capture.h"
+#include "ctkit/decode.h"
+#include "ctkit/engine.h"
+#include "gen/workloads.h"
+#include "tools/ctkit/command.h"
+#include "tools/ctkit/settings.h"
+
+namespace ctkit::cli {
+namespace {
+
+/// Packets decoded once and kept in memory.
+struct Loaded {
+  std::vector<uint8_t> arena;
+  std::vector<size_t> offsets;
+  std::vector<uint32_t> lengths;
+  std::vector<uint32_t> link_types;
+  std::vector<uint64_t> ts;
+  std::vector<PacketView> views;
+  std::vector<uint64_t> view_ts;
+
+  void Add(uint64_t t, uint32_t link, const uint8_t* p, size_t n) {
+    offsets.push_back(arena.size());
+    lengths.push_back(static_cast<uint32_t>(n));
+    link_types.push_back(link);
+    ts.push_back(t);
+    arena.insert(arena.end(), p, p + n);
+  }
+  // Views point into the arena, so they are made once it stops growing.
+  void Decode() {
+    views.reserve(offsets.size());
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      PacketView v;
+      if (DecodeFrame(link_types[i], arena.data() + offsets[i], lengths[i],
+                      &v) == DecodeStatus::kOk) {
+        views.push_back(v);
+        view_ts.push_back(ts[i]);
+      }
+    }
+  }
+};
+
+struct Workload {
+  std::string name;
+  std::string what;
+  Tunables tunables;
+  size_t warmup = 0;  // leading packets run untimed
+  Loaded packets;
+};
+
+Loaded Generate(const WorkloadSpec& spec) {
+  Loaded l;
+  auto r = GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> p) {
+    l.Add(ts, 101, p.data(), p.size());
+  });
+  if (!r) fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+  l.Decode();
+  return l;
+}
+
+std::vector<Workload> BuiltinWorkloads(double scale) {
+  auto n = [scale](uint64_t v) {
+    return std::max<uint64_t>(
+        1, static_cast<uint64_t>(static_cast<double>(v) * scale));
+  };
+  std::vector<Workload> w;
+  for (uint64_t flows : {n(1000), n(100000), n(1000000)}) {
+    Workload x;
+    x.name = fmt::format("udp-established-{}", flows);
+    x.what = "UDP flows already set up; packets round-robin, both directions";
+    WorkloadSpec s{"udp-roundrobin", flows, 1e6, 4 * flows, 7};
+    x.packets = Generate(s);
+    x.warmup = 2 * flows;
+    w.push_back(std::move(x));
+  }
+  {
+    Workload x;
+    x.name = fmt::format("udp-new-{}", n(1000000));
+    x.what = "every packet a new UDP flow (request and answer pairs)";
+    WorkloadSpec s{"dns-storm", n(1000000), 1e6, 0, 7};
+    x.packets = Generate(s);
+    w.push_back(std::move(x));
+  }
+  {
+    Workload x;
+    x.name = fmt::format("tcp-sessions-{}x10", n(100000));
+    x.what = "full TCP sessions: handshake, data both ways, FIN teardown";
+    WorkloadSpec s{"tcp-sessions", n(100000), 1e5, 0, 7};
+    x.packets = Generate(s);
+    w.push_back(std::move(x));
+  }
+  {
+    Workload x;
+    uint32_t max = static_cast<uint32_t>(n(65536));
+    x.name = fmt::format("full-table-early-drop-{}", max);
+    x.what = "new SYNs into a full table of unreplied SYNs (early drop)";
+    x.tunables.max = max;
+    x.tunables.buckets = max;
+    WorkloadSpec s{"syn-flood", max + n(1000000), 1e6, 0, 7};
+    x.packets = Generate(s);
+    x.warmup = max;
+    w.push_back(std::move(x));
+  }
+  return w;
+}
+
+struct Timing {
+  double min_ns, median_ns, max_ns;
+  size_t packets;
+  uint64_t dropped;
+};
+
+Timing RunWorkload(const Workload& w, int runs) {
+  std::vector<double> per_packet;
+  size_t timed = w.packets.views.size() - w.warmup;
+  std::vector<Verdict> out(w.packets.views.size());
+  uint64_t dropped = 0;
+  for (int run = 0; run < runs; ++run) {
+    EngineOptions opts;
+    auto engine = Engine::Create(w.tunables, opts);
+    if (!engine) {
+      fmt::print(stderr, "ctkit: error: {}\n", engine.error().message);
+      return {};
+    }
+    const PacketView* v = w.packets.views.data();
+    const uint64_t* ts = w.packets.view_ts.data();
+    (*engine)->ProcessBatch(v, ts, w.warmup, out.data());
+    auto start = std::chrono::steady_clock::now();
+    (*engine)->ProcessBatch(v + w.warmup, ts + w.warmup, timed,
+                            out.data() + w.warmup);
+    auto end = std::chrono::steady_clock::now();
+    per_packet.push_back(
+        std::chrono::duration<double, std::nano>(end - start).count() /
+        static_cast<double>(timed));
+    dropped = (*engine)->stats().drop;
+  }
+  std::sort(per_packet.begin(), per_packet.end());
+  return {per_packet.front(), per_packet[per_packet.size() / 2],
+          per_packet.back(), timed, dropped};
+}
+
+struct BenchFlags {
+  std::string capture;
+  uint64_t warmup = 0;
+  int runs = 5;
+  double scale = 1.0;
+  std::string only;
+  SettingsFlags settings;
+};
+
+int RunBench(const BenchFlags& f) {
+  if (f.runs < 1) {
+    fmt::print(stderr, "ctkit: error: --runs must be at least 1\n");
+    return kExitUsage;
+  }
+  std::vector<Workload> workloads;
+  if (!f.capture.empty()) {
+    Workload x;
+    x.name = f.capture;
+    x.what = "capture file";
+    if (!LoadSettings(f.settings, &x.tunables)) return kExitFailure;
+    auto reader = CaptureReader::Open(f.capture);
+    if (!reader) {
+      fmt::print(stderr, "ctkit: error: {}\n", reader.error().message);
+      return kExitFailure;
+    }
+    CaptureRecord rec;
+    while ((*reader)->Next(&rec)) {
+      x.packets.Add(rec.ts_ns, rec.link_type, rec.data, rec.caplen);
+    }
+    if ((*reader)->error()) {
+      fmt::print(stderr, "ctkit: error: {}\n", (*reader)->error()->message);
+      return kExitFailure;
+    }
+    x.packets.Decode();
+    x.warmup = std::min<uint64_t>(f.warmup, x.packets.views.size());
+    workloads.push_back(std::move(x));
+  } else {
+    fmt::print(stderr, "generating workloads...\n");
+    workloads = BuiltinWorkloads(f.scale);
+    if (!f.only.empty()) {
+      std::erase_if(workloads, [&](const Workload& w) {
+        return w.name.find(f.only) == std::string::npos;
+      });
+    }
+  }
+  fmt::print("{:<30} {:>9} {:>9} {:>9} {:>9} {:>8}  {}\n", "workload",
+             "packets", "min ns", "median ns", "max ns", "Mpps", "notes");
+  for (const Workload& w : workloads) {
+    Timing t = RunWorkload(w, f.runs);
+    std::string note = w.what;
+    if (t.dropped) note += fmt::format(" ({} dropped)", t.dropped);
+    fmt::print("{:<30} {:>9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f}  {}\n",
+               w.name, t.packets, t.min_ns, t.median_ns, t.max_ns,
+               t.median_ns > 0 ? 1e3 / t.median_ns : 0.0, note);
+  }
+  Tunables defaults;
+  auto engine = Engine::Create(defaults, EngineOptions{});
+  if (engine) {
+    fmt::print("bytes per entry: {:.1f} (table {} B / nf_conntrack_max {}; "
+               "the kernel uses about 264)\n",
+               static_cast<double>((*engine)->memory_bytes()) /
+                   static_cast<double>(defaults.max),
+               (*engine)->memory_bytes(), defaults.max);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<BenchFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Time the engine on generated workloads or a capture");
+  cmd->add_option("--capture", flags->capture,
+                  "time this capture instead of the built-in workloads");
+  cmd->add_option("--warmup", flags->warmup,
+                  "with --capture: leading packets run untimed");
+  cmd->add_option("--runs", flags->runs, "runs per workload (default 5)");
+  cmd->add_option("--scale", flags->scale,
+                  "scale the built-in workloads' sizes (default 1.0)");
+  cmd->add_option("--only", flags->only,
+                  "run only workloads whose name contains this");
+  AddSettingsFlags(cmd, &flags->settings);
+  cmd->callback([flags, exit_code] { *exit_code = RunBench(*flags); });
+}
+
+}  // namespace ctkit::cli

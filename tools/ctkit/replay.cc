@@ -1,0 +1,145 @@
+// `ctkit replay CAPTURE`: run a capture through the engine and report what
+// the kernel's table would have done with it. Parses flags, calls
+// RunReplay, prints; all the work is in the library.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "report/format.h"
+#include "report/replay.h"
+#include "report/replay_output.h"
+#include "tools/ctkit/command.h"
+#include "tools/ctkit/settings.h"
+
+namespace ctkit::cli {
+namespace {
+
+struct ReplayFlags {
+  std::string capture;
+  SettingsFlags settings;
+  bool dump = false;
+  bool verdicts = false;
+  bool events = false;
+  bool json = false;
+  bool no_progress = false;
+  std::string timeline;
+};
+
+int RunReplayCommand(const ReplayFlags& f) {
+  Tunables t;
+  if (!LoadSettings(f.settings, &t)) return kExitFailure;
+
+  bool to_json = f.json;
+  std::vector<std::string> verdict_lines;
+  std::vector<std::string> event_lines;
+  ReplayOptions opts;
+  opts.tunables = t;
+  if (!f.timeline.empty()) {
+    auto interval = ParseDuration(f.timeline);
+    if (!interval) {
+      fmt::print(stderr, "ctkit: error: bad --timeline interval '{}': {}\n",
+                 f.timeline, interval.error().message);
+      return kExitUsage;
+    }
+    opts.timeline_interval_ns = *interval;
+  }
+  if (f.verdicts) {
+    opts.on_packet = [&](uint64_t index, const PacketOutcome& o) {
+      if (to_json) {
+        verdict_lines.push_back(OutcomeName(o));
+      } else {
+        fmt::print("{} {}\n", index, OutcomeName(o));
+      }
+    };
+  }
+  if (f.events) {
+    // A listener exists from the start, so every entry gets events
+    // (nf_conntrack_events=2 semantics).
+    opts.on_event = [&](const Event& e) {
+      if (to_json) {
+        event_lines.push_back(FormatEventLine(e));
+      } else {
+        fmt::print("{}\n", FormatEventLine(e));
+      }
+    };
+  }
+  bool progress = !f.no_progress && isatty(STDERR_FILENO);
+  if (progress) {
+    opts.on_progress = [](double fraction, uint64_t packets) {
+      fmt::print(stderr, "\rreplay: {:5.1f} % ({} packets)", fraction * 100.0,
+                 packets);
+      std::fflush(stderr);
+    };
+  }
+  std::unique_ptr<Engine> engine;
+  auto report = RunReplay(f.capture, opts, &engine);
+  if (progress) fmt::print(stderr, "\r{:60}\r", "");
+  if (!report) {
+    fmt::print(stderr, "ctkit: error: {}\n", report.error().message);
+    return kExitFailure;
+  }
+  // The dump is taken as `conntrack -L` right after the last packet.
+  nlohmann::json dump_json;
+  std::vector<std::string> dump_lines;
+  if (f.dump) {
+    dump_json = nlohmann::json::array();
+    engine->Dump(report->last_ts_ns, [&](const FlowInfo& info) {
+      uint32_t timeout = DumpTimeoutSeconds(info);
+      if (to_json) {
+        dump_json.push_back(FlowToJson(info, timeout, report->last_ts_ns));
+      } else {
+        dump_lines.push_back(
+            FormatConntrackLine(info, timeout, report->last_ts_ns));
+      }
+    });
+  }
+  if (to_json) {
+    fmt::print("{}\n", ReplayToJson(*report, engine->tunables(), verdict_lines,
+                                    event_lines, dump_json)
+                           .dump(2));
+  } else {
+    bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
+    if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
+    for (const std::string& l : dump_lines) fmt::print("{}\n", l);
+    // With a list option stdout carries only the list (so it can be diffed);
+    // without one, the summary.
+    if (!lists) fmt::print("{}", RenderReplayText(*report, engine->tunables()));
+  }
+  if (report->read_error) {
+    fmt::print(stderr, "ctkit: error: {} (reported the {} packets before it)\n",
+               report->read_error->message, report->packets_read);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterReplay(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ReplayFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "replay",
+      "Run a capture (pcap/pcapng) through the engine and report when and why "
+      "the table fills");
+  cmd->add_option("capture", flags->capture, "capture file")->required();
+  AddSettingsFlags(cmd, &flags->settings);
+  cmd->add_flag("--dump", flags->dump,
+                "print the table after the last packet as conntrack -L does");
+  cmd->add_flag("--verdicts", flags->verdicts,
+                "print one line per packet: INDEX VERDICT");
+  cmd->add_flag("--events", flags->events,
+                "print NEW/UPDATE/DESTROY events as conntrack -E does");
+  cmd->add_option("--timeline", flags->timeline,
+                  "print CSV time,count,new,destroyed,early_drop,drop per "
+                  "INTERVAL (e.g. 1s, 100ms)");
+  cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_flag("--no-progress", flags->no_progress,
+                "no progress line on a terminal");
+  cmd->callback([flags, exit_code] { *exit_code = RunReplayCommand(*flags); });
+}
+
+}  // namespace ctkit::cli

@@ -1,0 +1,70 @@
+// --sysctl / --sysctl-file handling shared by replay, bench and later
+// commands, so every command names settings the same way.
+#include "tools/ctkit/settings.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace ctkit::cli {
+
+void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags) {
+  cmd->add_option("--sysctl", flags->sysctls,
+                  "set a sysctl, e.g. nf_conntrack_max=65536 (repeatable)");
+  cmd->add_option("--sysctl-file", flags->sysctl_files,
+                  "read NAME = VALUE lines (sysctl.conf syntax)");
+}
+
+bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
+  for (const std::string& file : flags.sysctl_files) {
+    auto r = t->LoadFile(file);
+    if (!r) {
+      fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+      return false;
+    }
+  }
+  for (const std::string& kv : flags.sysctls) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) {
+      fmt::print(stderr,
+                 "ctkit: error: --sysctl '{}': expected NAME=VALUE\n", kv);
+      return false;
+    }
+    auto r = t->Set(kv.substr(0, eq), kv.substr(eq + 1));
+    if (!r) {
+      fmt::print(stderr, "ctkit: error: --sysctl {}: {}\n", kv,
+                 r.error().message);
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<uint64_t> ParseDuration(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  std::string unit(end);
+  double scale;
+  if (unit.empty() || unit == "s") {
+    scale = 1e9;
+  } else if (unit == "ms") {
+    scale = 1e6;
+  } else if (unit == "us") {
+    scale = 1e3;
+  } else if (unit == "m") {
+    scale = 60e9;
+  } else if (unit == "h") {
+    scale = 3600e9;
+  } else {
+    return fail(Error::invalid_argument("unknown unit '" + unit +
+                                        "' (use s, ms, us, m or h)"));
+  }
+  if (end == text.c_str() || !std::isfinite(v) || v <= 0 || v * scale < 1) {
+    return fail(Error::invalid_argument("expected a positive duration"));
+  }
+  return static_cast<uint64_t>(v * scale);
+}
+
+}  // namespace ctkit::cli

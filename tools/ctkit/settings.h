@@ -1,0 +1,33 @@
+// Flags shared by the commands that run the engine: --sysctl NAME=VALUE
+// (repeatable) and --sysctl-file FILE, and small value parsers.
+#ifndef CTKIT_TOOLS_SETTINGS_H_
+#define CTKIT_TOOLS_SETTINGS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "ctkit/result.h"
+#include "ctkit/tunables.h"
+
+namespace ctkit::cli {
+
+struct SettingsFlags {
+  std::vector<std::string> sysctls;       ///< NAME=VALUE
+  std::vector<std::string> sysctl_files;  ///< sysctl.conf-style files
+};
+
+void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags);
+
+/// Applies files first, then --sysctl flags (so flags win), to *t.
+/// Prints `ctkit: error: ...` and returns false on the first bad setting.
+bool LoadSettings(const SettingsFlags& flags, Tunables* t);
+
+/// "1s", "250ms", "2.5s", "1m", "100us", "0.5" (seconds) -> ns.
+Result<uint64_t> ParseDuration(const std::string& text);
+
+}  // namespace ctkit::cli
+
+#endif  // CTKIT_TOOLS_SETTINGS_H_
