@@ -1,0 +1,74 @@
+# ctkit: the two set-up commands.
+#   make demo   build (release) and replay a capture in which the table fills
+#   make test   build and run the whole test suite through CTest
+# Both first make sure the Debian packages they need are installed: as root
+# they install what is missing with apt-get; otherwise they print the exact
+# apt-get line and stop.
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Build tools and libraries (all from Debian 12).
+PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
+            libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
+            libbenchmark-dev
+
+DEMO_DIR := build/demo
+DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
+
+.PHONY: all deps build demo test test-asan bench clean format
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages; run as root:"; \
+	    echo "  apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+# A freshly generated mix of web sessions, DNS, pings and a SYN flood,
+# replayed with a table too small for it: the report shows when the table
+# filled, the drops, and what the table held at the peak.
+demo: build
+	@mkdir -p $(DEMO_DIR)
+	build/release/ctkit gen mixed --flows 60000 --rate 4000 --seed 42 \
+	  -o $(DEMO_CAPTURE)
+	build/release/ctkit replay $(DEMO_CAPTURE) \
+	  --sysctl net.netfilter.nf_conntrack_max=8192 \
+	  --sysctl net.netfilter.nf_conntrack_buckets=8192
+
+test: deps
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci -j $(JOBS)
+	ctest --preset ci -j $(JOBS)
+
+test-asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+bench: build
+	build/release/ctkit bench
+
+format:
+	find include src tools tests bench -name '*.h' -o -name '*.cc' | \
+	  xargs clang-format -i
+
+clean:
+	rm -rf build
