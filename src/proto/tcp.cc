@@ -569,7 +569,10 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
   TcpResult r;  // kInvalid until decided otherwise
   const Segment s = ReadSegment(pkt);
   const Direction dir = ctx.dir;
-  if (ctx.is_new && !StartFlow(conn, s, cfg)) return r;
+  if (ctx.is_new && !StartFlow(conn, s, cfg)) {
+    r.invalid = TcpInvalid::kNewNotSyn;
+    return r;
+  }
 
   TcpState old_state = conn->state;
   TcpState new_state =
@@ -597,6 +600,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
       return r;
     case TcpState::kMax:
       // No synproxy here, so no keepalive exception: INVALID.
+      r.invalid = TcpInvalid::kState;
       return r;
     case TcpState::kTimeWait:
       // LAST_ACK -> TIME_WAIT by an ACK that is really the challenge ACK
@@ -625,6 +629,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
       if (s.cls != TcpFlagClass::kRst) break;
       switch (ClassifyRst(*conn, s, dir, ctx, cfg, old_state, &new_state)) {
         case RstAction::kInvalid:
+          r.invalid = TcpInvalid::kRst;
           return r;
         case RstAction::kSkipWindow:
           check_window = false;
@@ -643,6 +648,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
         r.verdict = TcpVerdict::kIgnore;
         return r;
       case WindowVerdict::kInvalid:
+        r.invalid = TcpInvalid::kWindow;
         r.cap_to_unack = HandleInvalidWindow(conn, s, dir, ctx, cfg);
         return r;
       case WindowVerdict::kAccept:

@@ -41,12 +41,22 @@ enum class TcpVerdict : uint8_t {
   kReopen,   ///< SYN on TIME_WAIT/CLOSE: kill the flow, reprocess as new
 };
 
+/// Why a segment was INVALID (for replay's "invalid by reason").
+enum class TcpInvalid : uint8_t {
+  kNone,
+  kNewNotSyn,  ///< a flow's first segment is not SYN (or ACK with loose)
+  kState,      ///< the transition table says invalid
+  kRst,        ///< an RST failing the sequence check
+  kWindow,     ///< SEQ or ACK beyond the window
+};
+
 struct TcpResult {
   TcpVerdict verdict = TcpVerdict::kInvalid;
-  bool refresh = false;      ///< set expiry = now + timeout
-  uint32_t timeout = 0;      ///< jiffies, meaningful with refresh
-  bool set_assured = false;  ///< flow becomes ASSURED now
-  bool kill = false;         ///< delete the flow now (RST with no reply)
+  TcpInvalid invalid = TcpInvalid::kNone;  ///< with kInvalid
+  bool refresh = false;                    ///< set expiry = now + timeout
+  uint32_t timeout = 0;                    ///< jiffies, meaningful with refresh
+  bool set_assured = false;                ///< flow becomes ASSURED now
+  bool kill = false;  ///< delete the flow now (RST with no reply)
   bool state_changed = false;
   /// Invalid FIN/RST on an assured flow: expiry = now + timeouts[kUnack].
   bool cap_to_unack = false;

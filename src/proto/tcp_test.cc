@@ -302,9 +302,10 @@ TEST_F(TcpTrackerTest, SimultaneousOpenThroughSynSent2) {
 }
 
 TEST_F(TcpTrackerTest, OnlySynOrAckMayCreateAnEntry) {
-  EXPECT_EQ(
-      Send(kOrig, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin).verdict,
-      TcpVerdict::kInvalid);
+  const TcpResult synack =
+      Send(kOrig, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin);
+  EXPECT_EQ(synack.verdict, TcpVerdict::kInvalid);
+  EXPECT_EQ(synack.invalid, TcpInvalid::kNewNotSyn);
   EXPECT_FALSE(exists_);
   EXPECT_EQ(
       Send(kOrig, kClientIsn, kServerIsn, kFin | kAck, kClientWin).verdict,
@@ -546,6 +547,7 @@ TEST_F(TcpTrackerTest, ResetBelowPeersAckIsInvalid) {
   // The server has acknowledged up to +101; an RST at +1 is old.
   const TcpResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
   EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
+  EXPECT_EQ(r.invalid, TcpInvalid::kRst);
   EXPECT_EQ(conn_.state, TcpState::kEstablished);
 }
 
@@ -663,7 +665,8 @@ TEST_F(TcpTrackerTest, SegmentFarBeyondTheWindowIsInvalid) {
   const TcpResult r = Send(kOrig, kClientIsn + 1 + 10000000, kServerIsn + 1,
                            kAck | kPsh, kClientWin, 100);
   EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);  // check I
-  EXPECT_FALSE(r.cap_to_unack);                // not a FIN/RST
+  EXPECT_EQ(r.invalid, TcpInvalid::kWindow);
+  EXPECT_FALSE(r.cap_to_unack);  // not a FIN/RST
   EXPECT_EQ(conn_.state, TcpState::kEstablished);
 }
 

@@ -36,8 +36,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   tt[static_cast<int>(TcpState::kNone)] = 0;
   tt[static_cast<int>(TcpState::kSynSent)] = j(t.tcp_timeout_syn_sent);
   tt[static_cast<int>(TcpState::kSynRecv)] = j(t.tcp_timeout_syn_recv);
-  tt[static_cast<int>(TcpState::kEstablished)] =
-      j(t.tcp_timeout_established);
+  tt[static_cast<int>(TcpState::kEstablished)] = j(t.tcp_timeout_established);
   tt[static_cast<int>(TcpState::kFinWait)] = j(t.tcp_timeout_fin_wait);
   tt[static_cast<int>(TcpState::kCloseWait)] = j(t.tcp_timeout_close_wait);
   tt[static_cast<int>(TcpState::kLastAck)] = j(t.tcp_timeout_last_ack);
@@ -65,19 +64,34 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
 
 const char* InvalidReasonName(InvalidReason r) noexcept {
   switch (r) {
-    case InvalidReason::kNone: return "none";
-    case InvalidReason::kL4Truncated: return "l4-truncated";
-    case InvalidReason::kNotInvertible: return "not-invertible";
-    case InvalidReason::kTcpHeader: return "tcp-header";
-    case InvalidReason::kTcpNewNotSyn: return "tcp-new-not-syn";
-    case InvalidReason::kTcpState: return "tcp-state";
-    case InvalidReason::kTcpWindow: return "tcp-window";
-    case InvalidReason::kUdpHeader: return "udp-header";
-    case InvalidReason::kIcmpHeader: return "icmp-header";
-    case InvalidReason::kIcmpNoEntry: return "icmp-reply-without-request";
-    case InvalidReason::kIcmpErrorNoFlow: return "icmp-error-unknown-flow";
-    case InvalidReason::kIcmpErrorBad: return "icmp-error-bad-quote";
-    case InvalidReason::kCount: break;
+    case InvalidReason::kNone:
+      return "none";
+    case InvalidReason::kL4Truncated:
+      return "l4-truncated";
+    case InvalidReason::kNotInvertible:
+      return "not-invertible";
+    case InvalidReason::kTcpHeader:
+      return "tcp-header";
+    case InvalidReason::kTcpNewNotSyn:
+      return "tcp-new-not-syn";
+    case InvalidReason::kTcpState:
+      return "tcp-state";
+    case InvalidReason::kTcpRst:
+      return "tcp-invalid-rst";
+    case InvalidReason::kTcpWindow:
+      return "tcp-window";
+    case InvalidReason::kUdpHeader:
+      return "udp-header";
+    case InvalidReason::kIcmpHeader:
+      return "icmp-header";
+    case InvalidReason::kIcmpNoEntry:
+      return "icmp-reply-without-request";
+    case InvalidReason::kIcmpErrorNoFlow:
+      return "icmp-error-unknown-flow";
+    case InvalidReason::kIcmpErrorBad:
+      return "icmp-error-bad-quote";
+    case InvalidReason::kCount:
+      break;
   }
   return "?";
 }
@@ -126,7 +140,7 @@ InvalidReason PreLookupCheck(const PacketView& pkt,
       // Ports first: a header too short to hold them has no tuple at all.
       if (pkt.l4_caplen < 4) return InvalidReason::kL4Truncated;
       return TcpHeaderValid(pkt, cfg.checksum) ? InvalidReason::kNone
-                                                : InvalidReason::kTcpHeader;
+                                               : InvalidReason::kTcpHeader;
     case ipproto::kUdp:
     case ipproto::kUdpLite:
       return UdpCheck(pkt, cfg);
@@ -154,9 +168,21 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
       r.kill = t.kill;
       r.state_changed = t.state_changed;
       r.cap_to_unack = t.cap_to_unack;
-      if (t.verdict == TcpVerdict::kInvalid) {
-        r.reason = ctx.is_new ? InvalidReason::kTcpNewNotSyn
-                              : InvalidReason::kTcpState;
+      switch (t.invalid) {
+        case TcpInvalid::kNone:
+          break;
+        case TcpInvalid::kNewNotSyn:
+          r.reason = InvalidReason::kTcpNewNotSyn;
+          break;
+        case TcpInvalid::kState:
+          r.reason = InvalidReason::kTcpState;
+          break;
+        case TcpInvalid::kRst:
+          r.reason = InvalidReason::kTcpRst;
+          break;
+        case TcpInvalid::kWindow:
+          r.reason = InvalidReason::kTcpWindow;
+          break;
       }
       return r;
     }
@@ -198,15 +224,24 @@ const char* ProtoStateName(uint8_t l4_proto, const ProtoState& s) noexcept {
 
 const char* ProtoName(uint8_t l4_proto) noexcept {
   switch (l4_proto) {
-    case ipproto::kTcp: return "tcp";
-    case ipproto::kUdp: return "udp";
-    case ipproto::kUdpLite: return "udplite";
-    case ipproto::kIcmp: return "icmp";
-    case ipproto::kIcmpv6: return "icmpv6";
-    case 132: return "sctp";
-    case 47: return "gre";
-    case 33: return "dccp";
-    default: return "unknown";
+    case ipproto::kTcp:
+      return "tcp";
+    case ipproto::kUdp:
+      return "udp";
+    case ipproto::kUdpLite:
+      return "udplite";
+    case ipproto::kIcmp:
+      return "icmp";
+    case ipproto::kIcmpv6:
+      return "icmpv6";
+    case 132:
+      return "sctp";
+    case 47:
+      return "gre";
+    case 33:
+      return "dccp";
+    default:
+      return "unknown";
   }
 }
 

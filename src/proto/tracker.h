@@ -51,7 +51,8 @@ enum class InvalidReason : uint8_t {
   kNotInvertible,    ///< no reply tuple (e.g. ICMP router advertisement)
   kTcpHeader,        ///< bad data offset, flags or checksum
   kTcpNewNotSyn,     ///< first packet of a flow is not SYN (or ACK+loose)
-  kTcpState,         ///< transition table said invalid, or bad RST
+  kTcpState,         ///< the transition table said invalid
+  kTcpRst,           ///< RST failing the sequence check
   kTcpWindow,        ///< sequence/ack outside the window
   kUdpHeader,        ///< short header, bad length or checksum
   kIcmpHeader,       ///< short header, bad checksum, bad type (error path)
@@ -107,8 +108,7 @@ bool IsUntrackedIcmpv6(const PacketView& pkt) noexcept;
 
 /// For an ICMP error: validates it and extracts the tuple of the quoted
 /// packet, inverted (the flow as the error's receiver would look it up).
-InvalidReason IcmpErrorInnerTuple(const PacketView& pkt,
-                                  const ProtoConfig& cfg,
+InvalidReason IcmpErrorInnerTuple(const PacketView& pkt, const ProtoConfig& cfg,
                                   Tuple* inverted) noexcept;
 
 /// Runs the tracker for `pkt`'s protocol on `state`.
