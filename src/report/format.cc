@@ -6,7 +6,6 @@
 #include "report/format.h"
 
 #include <arpa/inet.h>
-
 #include <fmt/format.h>
 
 #include "proto/tracker.h"

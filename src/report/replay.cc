@@ -32,14 +32,28 @@ std::vector<Tally> TopN(const std::unordered_map<std::string, uint64_t>& m,
   return v;
 }
 
+// The class of an entry that decides its timeout and whether early drop
+// may evict it.
+std::string LifetimeClass(const FlowInfo& f) {
+  std::string k = ProtoName(f.original.l4_proto);
+  if (f.state != nullptr) k += std::string(" ") + f.state;
+  if (f.assured) {
+    k += " ASSURED";
+  } else {
+    k += f.seen_reply ? " replied" : " UNREPLIED";
+  }
+  return k;
+}
+
 Composition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
   Composition c;
-  std::map<std::string, uint64_t> proto, state;
+  std::map<std::string, uint64_t> proto, state, klass;
   std::unordered_map<std::string, uint64_t> src, dst, dport;
   engine.Visit(now_ns, [&](const FlowInfo& f) {
     ++c.total;
     ++proto[ProtoName(f.original.l4_proto)];
     if (f.state != nullptr) ++state[f.state];
+    ++klass[LifetimeClass(f)];
     if (f.assured) ++c.assured;
     if (!f.seen_reply) ++c.unreplied;
     if (f.remaining_jiffies <= 0) ++c.expired_unreaped;
@@ -58,6 +72,8 @@ Composition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
   };
   std::stable_sort(c.by_protocol.begin(), c.by_protocol.end(), by_count);
   std::stable_sort(c.by_tcp_state.begin(), c.by_tcp_state.end(), by_count);
+  for (const auto& [k, v] : klass) c.by_class.push_back({k, v});
+  std::stable_sort(c.by_class.begin(), c.by_class.end(), by_count);
   c.top_sources = TopN(src, top_n);
   c.top_destinations = TopN(dst, top_n);
   c.top_dports = TopN(dport, top_n);
@@ -147,55 +163,54 @@ Result<ReplayReport> RunReplay(const std::string& path,
     }
   };
 
-  auto pumped = Pump(
-      path, engine.get(), 0, opts,
-      [&](uint64_t index, uint64_t ts, const PacketOutcome& out) {
-        ++r.packets_read;
-        if (r.packets_read == 1) {
-          r.first_ts_ns = ts;
-          prev_ts = ts;
-          if (opts.timeline_interval_ns) {
-            tl_end = ts + opts.timeline_interval_ns;
-          }
-        }
-        if (ts > r.last_ts_ns) r.last_ts_ns = ts;
-        if (opts.timeline_interval_ns) close_intervals(ts);
-        // Time since the previous packet was spent at the previous count.
-        if (ts > prev_ts && r.max != 0) {
-          double dt = static_cast<double>(ts - prev_ts) * 1e-9;
-          if (prev_count >= threshold90) r.seconds_at_90 += dt;
-          if (prev_count >= r.max) r.seconds_at_100 += dt;
-        }
-        if (ts > prev_ts) prev_ts = ts;
-        if (out.skipped) {
-          ++r.skipped_by_reason[static_cast<int>(out.reason)];
-        } else {
-          ++r.decoded;
-          if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
-            r.first_drop_index = index;
-            r.first_drop_ts_ns = ts;
-          }
-        }
-        uint32_t c = engine->count();
-        if (c > r.peak_count) {
-          r.peak_count = c;
-          r.peak_ts_ns = ts;
-          r.peak_index = index;
-        }
-        prev_count = c;
-        if (opts.on_packet) opts.on_packet(index, out);
-      });
+  auto pumped =
+      Pump(path, engine.get(), 0, opts,
+           [&](uint64_t index, uint64_t ts, const PacketOutcome& out) {
+             ++r.packets_read;
+             if (r.packets_read == 1) {
+               r.first_ts_ns = ts;
+               prev_ts = ts;
+               if (opts.timeline_interval_ns) {
+                 tl_end = ts + opts.timeline_interval_ns;
+               }
+             }
+             if (ts > r.last_ts_ns) r.last_ts_ns = ts;
+             if (opts.timeline_interval_ns) close_intervals(ts);
+             // Time since the previous packet was spent at the previous count.
+             if (ts > prev_ts && r.max != 0) {
+               double dt = static_cast<double>(ts - prev_ts) * 1e-9;
+               if (prev_count >= threshold90) r.seconds_at_90 += dt;
+               if (prev_count >= r.max) r.seconds_at_100 += dt;
+             }
+             if (ts > prev_ts) prev_ts = ts;
+             if (out.skipped) {
+               ++r.skipped_by_reason[static_cast<int>(out.reason)];
+             } else {
+               ++r.decoded;
+               if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
+                 r.first_drop_index = index;
+                 r.first_drop_ts_ns = ts;
+               }
+             }
+             uint32_t c = engine->count();
+             if (c > r.peak_count) {
+               r.peak_count = c;
+               r.peak_ts_ns = ts;
+               r.peak_index = index;
+             }
+             prev_count = c;
+             if (opts.on_packet) opts.on_packet(index, out);
+           });
   if (!pumped) return fail(pumped.error());
   r.read_error = *pumped;
   if (opts.timeline_interval_ns && r.packets_read > 0) {
     close_intervals(r.last_ts_ns);
     // The last, partial interval.
     TimelineRow now = counters_now(r.last_ts_ns);
-    r.timeline.push_back({r.last_ts_ns, engine->count(),
-                          now.created - tl_start.created,
-                          now.destroyed - tl_start.destroyed,
-                          now.early_drop - tl_start.early_drop,
-                          now.drop - tl_start.drop});
+    r.timeline.push_back(
+        {r.last_ts_ns, engine->count(), now.created - tl_start.created,
+         now.destroyed - tl_start.destroyed,
+         now.early_drop - tl_start.early_drop, now.drop - tl_start.drop});
   }
   r.stats = engine->stats();
   r.counters = engine->counters();
@@ -203,8 +218,8 @@ Result<ReplayReport> RunReplay(const std::string& path,
   const Tunables& t = engine->tunables();
   bool extensions = t.acct || t.timestamp || t.events == 1;
   r.kernel_memory_bytes =
-      r.peak_count * (kKernelEntryBytes + (extensions ? kKernelExtensionBytes
-                                                      : 0)) +
+      r.peak_count *
+          (kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0)) +
       static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
 
   if (opts.composition && r.peak_index > 0) {

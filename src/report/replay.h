@@ -64,6 +64,9 @@ struct Composition {
   uint64_t total = 0;
   std::vector<Tally> by_protocol;
   std::vector<Tally> by_tcp_state;
+  /// Entries by what governs their lifetime: "tcp TIME_WAIT ASSURED",
+  /// "udp UNREPLIED", "udp ASSURED", "icmp", ... (largest first).
+  std::vector<Tally> by_class;
   uint64_t assured = 0;
   uint64_t unreplied = 0;
   uint64_t expired_unreaped = 0;

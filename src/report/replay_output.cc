@@ -3,9 +3,11 @@
 // says what the table held at its peak and which setting that points to.
 #include "report/replay_output.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <utility>
 
 #include "proto/tracker.h"
 #include "report/format.h"
@@ -26,51 +28,95 @@ std::string Tallies(const std::vector<Tally>& v, uint64_t total) {
   std::string s;
   for (const Tally& t : v) {
     if (!s.empty()) s += ", ";
-    s += fmt::format("{} {} ({:.1f} %)", t.key, t.entries, Pct(t.entries, total));
+    s += fmt::format("{} {} ({:.1f} %)", t.key, t.entries,
+                     Pct(t.entries, total));
   }
   return s.empty() ? "-" : s;
 }
 
 nlohmann::json TalliesJson(const std::vector<Tally>& v) {
   nlohmann::json a = nlohmann::json::array();
-  for (const Tally& t : v) a.push_back({{"key", t.key}, {"entries", t.entries}});
+  for (const Tally& t : v)
+    a.push_back({{"key", t.key}, {"entries", t.entries}});
   return a;
 }
 
-// The one-line reading of the peak composition: what filled the table and
-// which lever fits it.
-std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
-  if (!r.at_peak || r.at_peak->total == 0) return "";
-  const Composition& c = *r.at_peak;
-  std::string s;
-  uint64_t syn_sent = 0;
-  for (const Tally& x : c.by_tcp_state) {
-    if (x.key == "SYN_SENT") syn_sent = x.entries;
+// The sysctl that sets the lifetime of entries of a class (see
+// LifetimeClass in replay.cc), with its value.
+std::pair<std::string, uint32_t> GoverningTimeout(const std::string& klass,
+                                                  const Tunables& t) {
+  auto has = [&](const char* w) { return klass.find(w) != std::string::npos; };
+  if (klass.rfind("tcp", 0) == 0) {
+    if (has("SYN_SENT"))
+      return {"tcp_timeout_syn_sent", t.tcp_timeout_syn_sent};
+    if (has("SYN_RECV"))
+      return {"tcp_timeout_syn_recv", t.tcp_timeout_syn_recv};
+    if (has("TIME_WAIT")) {
+      return {"tcp_timeout_time_wait", t.tcp_timeout_time_wait};
+    }
+    if (has("FIN_WAIT"))
+      return {"tcp_timeout_fin_wait", t.tcp_timeout_fin_wait};
+    if (has("CLOSE_WAIT")) {
+      return {"tcp_timeout_close_wait", t.tcp_timeout_close_wait};
+    }
+    if (has("LAST_ACK"))
+      return {"tcp_timeout_last_ack", t.tcp_timeout_last_ack};
+    if (has("CLOSE")) return {"tcp_timeout_close", t.tcp_timeout_close};
+    if (has("ESTABLISHED") && !has("ASSURED")) {
+      return {"tcp_timeout_unacknowledged", t.tcp_timeout_unacknowledged};
+    }
+    return {"tcp_timeout_established", t.tcp_timeout_established};
   }
-  if (Pct(syn_sent, c.total) >= 50) {
-    s = fmt::format(
-        "{:.0f} % of the entries at the peak were unanswered TCP SYNs "
-        "(SYN_SENT): a SYN flood or an unreachable service. They are not "
-        "ASSURED, so early drop can evict them; lowering "
-        "nf_conntrack_tcp_timeout_syn_sent (now {} s) frees them sooner.",
-        Pct(syn_sent, c.total), t.tcp_timeout_syn_sent);
-  } else if (Pct(c.unreplied, c.total) >= 50) {
-    s = fmt::format(
-        "{:.0f} % of the entries at the peak had never seen a reply "
-        "([UNREPLIED]).",
-        Pct(c.unreplied, c.total));
-  } else if (Pct(c.assured, c.total) >= 90 && r.stats.drop > 0) {
-    s = fmt::format(
-        "{:.0f} % of the entries at the peak were ASSURED: early drop cannot "
-        "evict those, so new flows were dropped until entries expired. Raise "
-        "nf_conntrack_max (now {}) or shorten the timeouts of the dominant "
-        "state.",
-        Pct(c.assured, c.total), t.max);
+  if (klass.rfind("udp", 0) == 0) {
+    if (has("ASSURED")) return {"udp_timeout_stream", t.udp_timeout_stream};
+    return {"udp_timeout", t.udp_timeout};
+  }
+  if (klass.rfind("icmpv6", 0) == 0) {
+    return {"icmpv6_timeout", t.icmpv6_timeout};
+  }
+  if (klass.rfind("icmp", 0) == 0) return {"icmp_timeout", t.icmp_timeout};
+  return {"generic_timeout", t.generic_timeout};
+}
+
+// The reading of the peak composition: what filled the table, whether early
+// drop could evict it, which setting governs its lifetime.
+std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
+  if (!r.at_peak || r.at_peak->total == 0 || r.at_peak->by_class.empty()) {
+    return "";
+  }
+  const Composition& c = *r.at_peak;
+  const Tally& top = c.by_class.front();
+  bool assured = top.key.find("ASSURED") != std::string::npos;
+  auto [sysctl, seconds] = GoverningTimeout(top.key, t);
+  std::string s = fmt::format(
+      "the largest class at the peak was {} ({:.0f} % of {} entries), whose "
+      "lifetime is net.netfilter.nf_conntrack_{} = {} s. ",
+      top.key, Pct(top.entries, c.total), c.total, sysctl, seconds);
+  if (assured) {
+    s += "ASSURED entries are never evicted by early drop when a new flow "
+         "needs room";
+    bool closing = top.key.find("TIME_WAIT") != std::string::npos ||
+                   top.key.find("FIN_WAIT") != std::string::npos ||
+                   top.key.find("CLOSE") != std::string::npos ||
+                   top.key.find("LAST_ACK") != std::string::npos;
+    s += closing ? " (only the GC's early-drop mode, at 95 % of max, may take "
+                   "these closing states)"
+                 : "";
+    s += "; shorten that timeout or raise nf_conntrack_max.";
+  } else {
+    s += "These are not ASSURED, so early drop evicts them to make room; "
+         "drops happen only when the 8 buckets scanned hold nothing but "
+         "ASSURED entries.";
+  }
+  if (Pct(c.assured, c.total) >= 90 && r.stats.drop > 0) {
+    s += fmt::format(
+        " {:.0f} % of all entries were ASSURED, which is why new "
+        "flows were dropped.",
+        Pct(c.assured, c.total));
   }
   if (!c.top_sources.empty() && c.total >= 100 &&
       Pct(c.top_sources[0].entries, c.total) >= 50) {
-    if (!s.empty()) s += " ";
-    s += fmt::format("One source, {}, held {:.0f} % of the entries.",
+    s += fmt::format(" One source, {}, held {:.0f} % of the entries.",
                      c.top_sources[0].key,
                      Pct(c.top_sources[0].entries, c.total));
   }
@@ -104,8 +150,9 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     for (int i = 1; i < static_cast<int>(DecodeStatus::kCount); ++i) {
       if (!r.skipped_by_reason[i]) continue;
       if (!why.empty()) why += ", ";
-      why += fmt::format("{} {}", DecodeStatusName(static_cast<DecodeStatus>(i)),
-                         r.skipped_by_reason[i]);
+      why +=
+          fmt::format("{} {}", DecodeStatusName(static_cast<DecodeStatus>(i)),
+                      r.skipped_by_reason[i]);
     }
     o += " (" + why + ")";
   }
@@ -128,9 +175,9 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     for (int i = 1; i < static_cast<int>(InvalidReason::kCount); ++i) {
       if (!r.counters.invalid_by_reason[i]) continue;
       if (!why.empty()) why += ", ";
-      why += fmt::format("{} {}",
-                         InvalidReasonName(static_cast<InvalidReason>(i)),
-                         r.counters.invalid_by_reason[i]);
+      why +=
+          fmt::format("{} {}", InvalidReasonName(static_cast<InvalidReason>(i)),
+                      r.counters.invalid_by_reason[i]);
     }
     o += fmt::format("invalid:   {} ({})\n", invalid_total, why);
   }
@@ -162,8 +209,9 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += fmt::format("peak:      {} of nf_conntrack_max {} ({:.1f} %) at {}\n",
                      r.peak_count, r.max, Pct(r.peak_count, r.max),
                      r.packets_read ? Rel(r.peak_ts_ns, r.first_ts_ns) : "-");
-    o += fmt::format("fill time: {:.3f} s at >= 90 % of max, {:.3f} s at 100 %\n",
-                     r.seconds_at_90, r.seconds_at_100);
+    o += fmt::format(
+        "fill time: {:.3f} s at >= 90 % of max, {:.3f} s at 100 %\n",
+        r.seconds_at_90, r.seconds_at_100);
   } else {
     o += fmt::format("peak:      {} (nf_conntrack_max = 0: no limit)\n",
                      r.peak_count);
@@ -181,6 +229,11 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     if (!c.by_tcp_state.empty()) {
       o += "  TCP state:    " + Tallies(c.by_tcp_state, c.total) + "\n";
     }
+    std::vector<Tally> classes(
+        c.by_class.begin(),
+        c.by_class.begin() +
+            static_cast<long>(std::min<size_t>(c.by_class.size(), 6)));
+    o += "  by lifetime:  " + Tallies(classes, c.total) + "\n";
     o += fmt::format("  ASSURED {} ({:.1f} %), not ASSURED {}, UNREPLIED {}\n",
                      c.assured, Pct(c.assured, c.total), c.total - c.assured,
                      c.unreplied);
@@ -193,13 +246,14 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   o += fmt::format(
       "memory:    kernel estimate for the peak {:.1f} MiB ({} B per entry + "
       "{} B per bucket x {} buckets); ctkit's table {:.1f} MiB\n",
-      static_cast<double>(r.kernel_memory_bytes) / 1048576.0,
-      kKernelEntryBytes, kKernelBucketBytes, r.buckets,
+      static_cast<double>(r.kernel_memory_bytes) / 1048576.0, kKernelEntryBytes,
+      kKernelBucketBytes, r.buckets,
       static_cast<double>(r.table_memory_bytes) / 1048576.0);
   if (r.read_error) {
-    o += fmt::format("incomplete: the capture ended in an error after {} "
-                     "packets: {}\n",
-                     r.packets_read, r.read_error->message);
+    o += fmt::format(
+        "incomplete: the capture ended in an error after {} "
+        "packets: {}\n",
+        r.packets_read, r.read_error->message);
   }
   return o;
 }
@@ -220,16 +274,17 @@ nlohmann::json FlowToJson(const FlowInfo& f, uint32_t timeout_s,
     }
     return j;
   };
-  nlohmann::json j{{"family", f.original.family == Family::kIPv4 ? "ipv4" : "ipv6"},
-                   {"protocol", ProtoName(f.original.l4_proto)},
-                   {"protonum", f.original.l4_proto},
-                   {"timeout", timeout_s},
-                   {"original", tuple(f.original)},
-                   {"reply", tuple(f.reply)},
-                   {"assured", f.assured},
-                   {"unreplied", !f.seen_reply},
-                   {"mark", f.mark},
-                   {"line", FormatConntrackLine(f, timeout_s, now_ns)}};
+  nlohmann::json j{
+      {"family", f.original.family == Family::kIPv4 ? "ipv4" : "ipv6"},
+      {"protocol", ProtoName(f.original.l4_proto)},
+      {"protonum", f.original.l4_proto},
+      {"timeout", timeout_s},
+      {"original", tuple(f.original)},
+      {"reply", tuple(f.reply)},
+      {"assured", f.assured},
+      {"unreplied", !f.seen_reply},
+      {"mark", f.mark},
+      {"line", FormatConntrackLine(f, timeout_s, now_ns)}};
   if (f.state != nullptr) j["state"] = f.state;
   if (f.has_acct) {
     j["packets"] = {f.packets[0], f.packets[1]};
@@ -310,6 +365,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
     j["at_peak"] = {{"entries", c.total},
                     {"by_protocol", TalliesJson(c.by_protocol)},
                     {"by_tcp_state", TalliesJson(c.by_tcp_state)},
+                    {"by_class", TalliesJson(c.by_class)},
                     {"assured", c.assured},
                     {"unreplied", c.unreplied},
                     {"expired_unreaped", c.expired_unreaped},
@@ -322,12 +378,13 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
   if (!r.timeline.empty()) {
     nlohmann::json tl = nlohmann::json::array();
     for (const TimelineRow& row : r.timeline) {
-      tl.push_back({{"time", static_cast<double>(row.t_ns - r.first_ts_ns) * 1e-9},
-                    {"count", row.count},
-                    {"new", row.created},
-                    {"destroyed", row.destroyed},
-                    {"early_drop", row.early_drop},
-                    {"drop", row.drop}});
+      tl.push_back(
+          {{"time", static_cast<double>(row.t_ns - r.first_ts_ns) * 1e-9},
+           {"count", row.count},
+           {"new", row.created},
+           {"destroyed", row.destroyed},
+           {"early_drop", row.early_drop},
+           {"drop", row.drop}});
     }
     j["timeline"] = tl;
   }

@@ -3,10 +3,9 @@
 #ifndef CTKIT_REPORT_REPLAY_OUTPUT_H_
 #define CTKIT_REPORT_REPLAY_OUTPUT_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "report/replay.h"
 
