@@ -29,6 +29,12 @@ InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg) noexcept {
       return InvalidReason::kUdpHeader;
     }
   }
+  // Spec §7: a zero UDP checksum means "no checksum" and is accepted, for
+  // IPv6 as well as IPv4 (conntrack does not enforce RFC 8200 here).
+  // UDP-Lite is left to L4ChecksumValid.
+  if (pkt.l4_proto == ipproto::kUdp && LoadBe16(pkt.l4 + 6) == 0) {
+    return InvalidReason::kNone;
+  }
   if (cfg.checksum && !L4ChecksumValid(pkt)) return InvalidReason::kUdpHeader;
   return InvalidReason::kNone;
 }
