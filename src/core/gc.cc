@@ -92,8 +92,10 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
   }
   gc_.next_bucket = 0;
   int64_t next = Clamp(mean, kIntervalMin, kIntervalMax);
+  // Spec §3.3: the next delay is the mean minus the time the cycle took
+  // (0 for a cycle done within one jiffy), and 1 jiffy if that is <= 0.
   int64_t took = JiffiesLeft(at, gc_.cycle_start);
-  if (took < 1) took = 1;
+  if (took < 0) took = 0;
   next = next > took ? next - took : 1;
   gc_.early_drop_mode = false;
   gc_.next_run = at + static_cast<uint32_t>(next);
