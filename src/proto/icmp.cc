@@ -22,6 +22,22 @@ bool IsLinkLocalV6(const Address& a) {
   return a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
 }
 
+// An ICMPv6 redirect is the 8-byte header, the target and the destination
+// (16 bytes each), then ND options. The "redirected header" option (type 4)
+// has 8 bytes of its own (type, length, 6 reserved) before the quoted packet.
+constexpr uint32_t kRedirectFirstOption = 40;
+constexpr uint8_t kNdOptRedirectedHeader = 4;
+constexpr uint32_t kRedirectQuote = kRedirectFirstOption + 8;
+
+// Spec §8: a redirect (code 0) that passed IcmpCheck and whose first option
+// is a redirected header quotes a packet and is looked up like an error.
+bool IsRedirectWithQuote(const PacketView& pkt) {
+  return pkt.l4_proto == ipproto::kIcmpv6 && pkt.family == Family::kIPv6 &&
+         pkt.l4_caplen > kRedirectQuote && pkt.l4[0] == kIcmpv6Redirect &&
+         pkt.l4[1] == 0 &&
+         pkt.l4[kRedirectFirstOption] == kNdOptRedirectedHeader;
+}
+
 }  // namespace
 
 int IcmpReplyType(uint8_t l4_proto, uint8_t type) noexcept {
@@ -72,7 +88,7 @@ bool IsIcmpError(const PacketView& pkt) noexcept {
     return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
   }
   if (pkt.l4_proto == ipproto::kIcmpv6 && pkt.family == Family::kIPv6) {
-    return type < 128;
+    return type < 128 || IsRedirectWithQuote(pkt);
   }
   return false;
 }
@@ -88,9 +104,11 @@ InvalidReason IcmpErrorInnerTuple(const PacketView& pkt,
                                   const ProtoConfig& cfg,
                                   Tuple* inverted) noexcept {
   (void)cfg;
+  const uint32_t quote = IsRedirectWithQuote(pkt) ? kRedirectQuote : 8;
   PacketView inner;
-  if (DecodeIp(pkt.l4 + 8, pkt.l4_caplen - 8, &inner, /*embedded=*/true) !=
-      DecodeStatus::kOk) {
+  if (pkt.l4_caplen < quote ||
+      DecodeIp(pkt.l4 + quote, pkt.l4_caplen - quote, &inner,
+               /*embedded=*/true) != DecodeStatus::kOk) {
     return InvalidReason::kIcmpErrorBad;
   }
   if (inner.family != pkt.family) return InvalidReason::kIcmpErrorBad;
