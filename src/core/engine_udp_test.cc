@@ -1,0 +1,203 @@
+// UDP and UDP-Lite through the whole engine (spec §7, with §3 for expiry
+// and §5.3 for counters). Client 10.0.0.1:40000 talks to 10.0.0.2:53.
+#include <gtest/gtest.h>
+
+#include "core/engine_test_util.h"
+
+namespace ctkit {
+namespace {
+
+using namespace enginetest;
+
+const Address kClient = Ipv4(10, 0, 0, 1);
+const Address kServer = Ipv4(10, 0, 0, 2);
+const Endpoints kReq = Ep4(kClient, 40000, kServer, 53);
+const Endpoints kRep = kReq.Reversed();
+const Tuple kFlow = UdpTuple(kReq);
+
+// §7: request 30 s [UNREPLIED]; first reply 30 s (the reply-seen bit is set
+// after it); more packets within 2 s of the first stay at 30 s and are never
+// ASSURED; a packet more than 2 s after the first makes it a stream: 120 s
+// and ASSURED.
+TEST(EngineUdp, RequestReplyThenStream) {
+  Harness h;
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.count(), 1u);
+
+  EXPECT_EQ(h.Send(Udp(kRep), 0.5), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kReplied}));
+
+  EXPECT_EQ(h.Send(Udp(kReq), 1.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kReplied}));
+
+  // Exactly 2 s after the first packet is not "more than 2 s".
+  EXPECT_EQ(h.Send(Udp(kRep), 2.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kReplied}));
+
+  EXPECT_EQ(h.Send(Udp(kReq), 2.2), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 120, kAssured, kReplied}));
+
+  // A stream stays a stream: every packet refreshes with 120 s.
+  EXPECT_EQ(h.Send(Udp(kRep), 50.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 120, kAssured, kReplied}));
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// §7 / §11: every original-direction packet before the first reply is NEW,
+// and each refreshes the 30 s timeout.
+TEST(EngineUdp, UnrepliedPacketsAreAllNew) {
+  Harness h;
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.Send(Udp(kReq), 10.0), Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kUnreplied}));
+  // 5 s later the timeout shows 25 s.
+  h.AdvanceTo(15.0);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 25, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// A DNS-like exchange: all packets within 2 s, so the flow never becomes
+// ASSURED and keeps the 30 s timeout (spec §7 "Observed").
+TEST(EngineUdp, ShortExchangeNeverAssured) {
+  Harness h;
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.Send(Udp(kRep), 0.05), Verdict::kEstablished);
+  EXPECT_EQ(h.Send(Udp(kReq), 0.1), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kReplied}));
+  // 29.99 s after the last packet it is still live (showing 0 s left); 30 s
+  // after it, it has expired.
+  std::optional<FlowInfo> late = h.FindAt(kFlow, 30.09);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->timeout_s, 0u);
+  EXPECT_FALSE(h.FindAt(kFlow, 30.1).has_value());
+}
+
+// §3.1/§3.2: an expired entry is invisible to lookups but keeps counting
+// until something reaps it; a lookup of the same flow reaps it and the
+// packet then creates a fresh entry (NEW, [UNREPLIED] again).
+TEST(EngineUdp, ExpiryCountsUntilReapedThenFreshEntry) {
+  Harness h;
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.Send(Udp(kRep), 0.5), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kReplied}));
+
+  // Expired at 30.5 s (expiry - now <= 0), not reaped yet.
+  EXPECT_TRUE(h.FindAt(kFlow, 30.496).has_value());
+  EXPECT_FALSE(h.FindAt(kFlow, 30.5).has_value());
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_EQ(h.counters().expired, 0u);
+
+  // The same flow again: the lookup walks its bucket, reaps the old entry
+  // and the packet starts a new flow.
+  EXPECT_EQ(h.Send(Udp(kReq), 31.0), Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_EQ(h.counters().expired, 1u);
+  EXPECT_EQ(h.counters().created, 2u);
+  EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// §7: UDP-Lite has no 2-second rule: the first packet after the reply gets
+// the stream timeout and ASSURED.
+TEST(EngineUdp, UdpLiteStreamRightAfterReply) {
+  Harness h;
+  const Tuple lite = UdpTuple(kReq, ipproto::kUdpLite);
+  EXPECT_EQ(h.Send(Udp(kReq, 16, ipproto::kUdpLite), 0.0), Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(lite, {nullptr, 30, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.Send(Udp(kRep, 16, ipproto::kUdpLite), 0.1),
+            Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(lite, {nullptr, 30, kNotAssured, kReplied}));
+  EXPECT_EQ(h.Send(Udp(kReq, 16, ipproto::kUdpLite), 0.2),
+            Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(lite, {nullptr, 120, kAssured, kReplied}));
+  // UDP and UDP-Lite are different protocols: no UDP entry exists.
+  EXPECT_FALSE(h.Find(kFlow).has_value());
+  EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+Bytes WithUdpLength(Bytes ip, uint16_t len) {
+  size_t l4 = L4Offset(ip);
+  ip[l4 + 4] = static_cast<uint8_t>(len >> 8);
+  ip[l4 + 5] = static_cast<uint8_t>(len);
+  // Zero checksum = "no checksum" over IPv4, so only the length is wrong.
+  ip[l4 + 6] = 0;
+  ip[l4 + 7] = 0;
+  return ip;
+}
+
+// §7: a length field larger than the datagram, or below 8, is INVALID:
+// invalid +1, no entry. A zero checksum over IPv4 is accepted.
+TEST(EngineUdp, BadLengthIsInvalid) {
+  Harness h;
+  Bytes good = Udp(kReq, 16);
+  EXPECT_EQ(h.Send(WithUdpLength(good, 8 + 17), 0.0), Verdict::kInvalid);
+  EXPECT_EQ(h.count(), 0u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+
+  EXPECT_EQ(h.Send(WithUdpLength(good, 7), 0.1), Verdict::kInvalid);
+  EXPECT_EQ(h.count(), 0u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 2}));
+
+  // Control: the correct length with a zero checksum is a valid packet.
+  EXPECT_EQ(h.Send(WithUdpLength(good, 8 + 16), 0.2), Verdict::kNew);
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 2}));
+}
+
+Bytes WithCorruptPayload(Bytes ip) {
+  ip.back() ^= 0x5a;  // the checksum no longer matches
+  return ip;
+}
+
+// §1.2/§7: a wrong non-zero checksum makes the packet INVALID only when
+// nf_conntrack_checksum=1.
+TEST(EngineUdp, BadChecksumInvalidOnlyWithChecksumOn) {
+  {
+    Harness h;  // checksum = 1 (default)
+    EXPECT_EQ(h.Send(WithCorruptPayload(Udp(kReq)), 0.0), Verdict::kInvalid);
+    EXPECT_EQ(h.count(), 0u);
+    EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+  }
+  {
+    Tunables t;
+    t.checksum = 0;
+    Harness h(t);
+    EXPECT_EQ(h.Send(WithCorruptPayload(Udp(kReq)), 0.0), Verdict::kNew);
+    EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 30, kNotAssured, kUnreplied}));
+    EXPECT_EQ(h.count(), 1u);
+    EXPECT_TRUE(StatsAre(h.stats(), {}));
+  }
+}
+
+// §1.1: the timeout sysctls are read when a packet refreshes an entry.
+TEST(EngineUdp, TimeoutSysctlsApply) {
+  Tunables t;
+  t.udp_timeout = 10;
+  t.udp_timeout_stream = 45;
+  Harness h(t);
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 10, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.Send(Udp(kRep), 1.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 10, kNotAssured, kReplied}));
+  EXPECT_EQ(h.Send(Udp(kReq), 3.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 45, kAssured, kReplied}));
+}
+
+// Distinct source ports are distinct flows; a reply to one of them does not
+// touch the other.
+TEST(EngineUdp, FlowsAreKeyedByPorts) {
+  Harness h;
+  const Endpoints other = Ep4(kClient, 40001, kServer, 53);
+  EXPECT_EQ(h.Send(Udp(kReq), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.Send(Udp(other), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.count(), 2u);
+  EXPECT_EQ(h.Send(Udp(other.Reversed()), 1.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kFlow, {nullptr, 29, kNotAssured, kUnreplied}));
+  EXPECT_TRUE(h.FlowIs(UdpTuple(other), {nullptr, 30, kNotAssured, kReplied}));
+}
+
+}  // namespace
+}  // namespace ctkit

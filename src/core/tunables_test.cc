@@ -1,0 +1,254 @@
+// Tunables: the nf_conntrack sysctls by name (spec §1.2), the hash-size
+// rules (§1.3/§1.4, §13(e)) and sysctl.conf-style files.
+#include "ctkit/tunables.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/engine_test_util.h"
+
+namespace ctkit {
+namespace {
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(Tunables, DefaultsAreTheKernels) {
+  Tunables t;
+  EXPECT_EQ(t.checksum, 1);
+  EXPECT_EQ(t.generic_timeout, 600u);
+  EXPECT_EQ(t.icmp_timeout, 30u);
+  EXPECT_EQ(t.icmpv6_timeout, 30u);
+  EXPECT_EQ(t.tcp_timeout_syn_sent, 120u);
+  EXPECT_EQ(t.tcp_timeout_syn_recv, 60u);
+  EXPECT_EQ(t.tcp_timeout_established, 432000u);
+  EXPECT_EQ(t.tcp_timeout_fin_wait, 120u);
+  EXPECT_EQ(t.tcp_timeout_close_wait, 60u);
+  EXPECT_EQ(t.tcp_timeout_last_ack, 30u);
+  EXPECT_EQ(t.tcp_timeout_time_wait, 120u);
+  EXPECT_EQ(t.tcp_timeout_close, 10u);
+  EXPECT_EQ(t.tcp_timeout_max_retrans, 300u);
+  EXPECT_EQ(t.tcp_timeout_unacknowledged, 300u);
+  EXPECT_EQ(t.tcp_loose, 1);
+  EXPECT_EQ(t.tcp_be_liberal, 0);
+  EXPECT_EQ(t.tcp_ignore_invalid_rst, 0);
+  EXPECT_EQ(t.tcp_max_retrans, 3);
+  EXPECT_EQ(t.udp_timeout, 30u);
+  EXPECT_EQ(t.udp_timeout_stream, 120u);
+  EXPECT_EQ(t.events, 2);
+  EXPECT_EQ(t.acct, 0);
+  EXPECT_EQ(t.timestamp, 0);
+  EXPECT_EQ(t.expect_max, 4096u);
+}
+
+TEST(Tunables, SetByFullName) {
+  Tunables t;
+  ASSERT_TRUE(t.Set("net.netfilter.nf_conntrack_udp_timeout", "45"));
+  EXPECT_EQ(t.udp_timeout, 45u);
+  ASSERT_TRUE(t.Set("net.netfilter.nf_conntrack_max", "1000"));
+  EXPECT_EQ(t.max, 1000u);
+  ASSERT_TRUE(
+      t.Set("net.netfilter.nf_conntrack_tcp_timeout_established", "3600"));
+  EXPECT_EQ(t.tcp_timeout_established, 3600u);
+}
+
+TEST(Tunables, SetByShortNameAndAliases) {
+  Tunables t;
+  ASSERT_TRUE(t.Set("nf_conntrack_tcp_loose", "0"));
+  EXPECT_EQ(t.tcp_loose, 0);
+  ASSERT_TRUE(t.Set("nf_conntrack_buckets", "65536"));
+  EXPECT_EQ(t.buckets, 65536u);
+  // net.nf_conntrack_max is the kernel's second name for the max (§1.1).
+  ASSERT_TRUE(t.Set("net.nf_conntrack_max", "2048"));
+  EXPECT_EQ(t.max, 2048u);
+  // sysctl(8) also accepts '/' separators; spaces around are trimmed.
+  ASSERT_TRUE(t.Set("net/netfilter/nf_conntrack_icmp_timeout", " 12 "));
+  EXPECT_EQ(t.icmp_timeout, 12u);
+  // 0 is a valid max: no limit in 6.18 (§2.1).
+  ASSERT_TRUE(t.Set("nf_conntrack_max", "0"));
+  EXPECT_EQ(t.max, 0u);
+}
+
+// §1.2 / §13(e): there is no nf_conntrack_hashsize sysctl; the error says
+// what to use instead.
+TEST(Tunables, HashsizeIsRejectedWithExplanation) {
+  Tunables t;
+  auto r = t.Set("net.netfilter.nf_conntrack_hashsize", "65536");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(r.error().message, "nf_conntrack_buckets"))
+      << r.error().message;
+  EXPECT_TRUE(Contains(r.error().message, "hashsize")) << r.error().message;
+  EXPECT_EQ(t.buckets, Tunables{}.buckets);  // unchanged
+  EXPECT_FALSE(t.Set("nf_conntrack_hashsize", "65536"));
+}
+
+TEST(Tunables, UnknownNameIsAnError) {
+  Tunables t;
+  auto r = t.Set("net.netfilter.nf_conntrack_frobnicate", "1");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(r.error().message, "nf_conntrack_frobnicate"))
+      << r.error().message;
+  // Sysctls that do not exist in 6.18 (§1.2).
+  EXPECT_FALSE(t.Set("nf_conntrack_helper", "1"));
+  EXPECT_FALSE(t.Set("nf_conntrack_dccp_timeout_open", "10"));
+  EXPECT_FALSE(t.Set("nf_conntrack_tcp_timeout_syn_sent2", "10"));
+  // Not a conntrack name at all.
+  EXPECT_FALSE(t.Set("net.core.somaxconn", "10"));
+}
+
+TEST(Tunables, CountIsReadOnly) {
+  Tunables t;
+  auto r = t.Set("net.netfilter.nf_conntrack_count", "5");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "read-only")) << r.error().message;
+}
+
+TEST(Tunables, OutOfRangeAndMalformedValues) {
+  Tunables t;
+  auto r = t.Set("nf_conntrack_tcp_loose", "2");  // u8 0..1
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "out of range")) << r.error().message;
+  EXPECT_TRUE(Contains(r.error().message, "nf_conntrack_tcp_loose"))
+      << r.error().message;
+  EXPECT_EQ(t.tcp_loose, 1);  // unchanged
+  EXPECT_FALSE(t.Set("nf_conntrack_checksum", "2"));
+  EXPECT_FALSE(t.Set("nf_conntrack_events", "3"));
+  EXPECT_FALSE(t.Set("nf_conntrack_tcp_max_retrans", "256"));
+  EXPECT_TRUE(t.Set("nf_conntrack_tcp_max_retrans", "255"));
+  // Timeouts are limited to INT_MAX jiffies (about 99 days at HZ=250).
+  EXPECT_FALSE(t.Set("nf_conntrack_udp_timeout", "9000000"));
+  // 0 buckets is refused (§1.4).
+  EXPECT_FALSE(t.Set("nf_conntrack_buckets", "0"));
+  EXPECT_FALSE(t.Set("nf_conntrack_udp_timeout", "-1"));
+  EXPECT_FALSE(t.Set("nf_conntrack_udp_timeout", "ten"));
+  EXPECT_FALSE(t.Set("nf_conntrack_udp_timeout", ""));
+  EXPECT_FALSE(t.Set("nf_conntrack_udp_timeout", "10s"));
+  EXPECT_EQ(t.udp_timeout, 30u);
+}
+
+// §1.3/§1.4: the bucket count is rounded up to a multiple of 512.
+TEST(Tunables, NormalizeRoundsBucketsTo512) {
+  auto norm = [](uint32_t b) {
+    Tunables t;
+    t.buckets = b;
+    t.Normalize();
+    return t.buckets;
+  };
+  EXPECT_EQ(norm(1), 512u);
+  EXPECT_EQ(norm(0), 512u);
+  EXPECT_EQ(norm(511), 512u);
+  EXPECT_EQ(norm(512), 512u);
+  EXPECT_EQ(norm(513), 1024u);
+  EXPECT_EQ(norm(65536), 65536u);
+  EXPECT_EQ(norm(100000), 100352u);
+  EXPECT_EQ(norm(262144), 262144u);
+  // Normalize leaves the max alone (a resize never changes it, §1.3).
+  Tunables t;
+  t.max = 1000;
+  t.buckets = 1000;
+  t.Normalize();
+  EXPECT_EQ(t.max, 1000u);
+}
+
+// The engine applies the same normalisation.
+TEST(Tunables, EngineRoundsBuckets) {
+  Tunables t;
+  t.max = 100;
+  t.buckets = 100;
+  auto e = Engine::Create(t, enginetest::TestOptions());
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ((*e)->tunables().buckets, 512u);
+  EXPECT_EQ((*e)->tunables().max, 100u);
+}
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& contents) {
+    char name[] = "/tmp/ctkit_tunables_XXXXXX";
+    int fd = mkstemp(name);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) close(fd);
+    path_ = name;
+    std::ofstream(path_) << contents;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(Tunables, LoadFileWithComments) {
+  TempFile f(
+      "# conntrack settings\n"
+      "; another comment style\n"
+      "\n"
+      "net.netfilter.nf_conntrack_max = 131072\n"
+      "  nf_conntrack_udp_timeout=20  \n"
+      "-net.netfilter.nf_conntrack_tcp_be_liberal = 1\n"
+      "net.nf_conntrack_max=131073\r\n");
+  Tunables t;
+  auto r = t.LoadFile(f.path());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(t.max, 131073u);
+  EXPECT_EQ(t.udp_timeout, 20u);
+  EXPECT_EQ(t.tcp_be_liberal, 1);
+}
+
+TEST(Tunables, LoadFileErrorNamesFileAndLine) {
+  TempFile f(
+      "# ok\n"
+      "nf_conntrack_udp_timeout = 20\n"
+      "net.netfilter.nf_conntrack_hashsize = 65536\n"
+      "nf_conntrack_icmp_timeout = 5\n");
+  Tunables t;
+  auto r = t.LoadFile(f.path());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, f.path() + ":3:"))
+      << r.error().message;
+  EXPECT_TRUE(Contains(r.error().message, "nf_conntrack_buckets"))
+      << r.error().message;
+}
+
+TEST(Tunables, LoadFileLineWithoutEquals) {
+  TempFile f("nf_conntrack_udp_timeout = 20\nnonsense line\n");
+  Tunables t;
+  auto r = t.LoadFile(f.path());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, f.path() + ":2:"))
+      << r.error().message;
+}
+
+TEST(Tunables, LoadFileMissing) {
+  Tunables t;
+  auto r = t.LoadFile("/nonexistent/ctkit/sysctl.conf");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kIo);
+}
+
+// List() round-trips through Set().
+TEST(Tunables, ListRoundTrips) {
+  Tunables t;
+  t.max = 777;
+  t.udp_timeout_stream = 99;
+  t.tcp_loose = 0;
+  Tunables u;
+  for (const auto& [name, value] : t.List()) {
+    EXPECT_TRUE(name.rfind("net.netfilter.nf_conntrack_", 0) == 0) << name;
+    auto r = u.Set(name, value);
+    EXPECT_TRUE(r) << name << ": " << r.error().message;
+  }
+  EXPECT_EQ(u.max, 777u);
+  EXPECT_EQ(u.udp_timeout_stream, 99u);
+  EXPECT_EQ(u.tcp_loose, 0);
+}
+
+}  // namespace
+}  // namespace ctkit
