@@ -140,9 +140,12 @@ Result<ReplayReport> RunReplay(const std::string& path,
   uint64_t prev_ts = 0;
   uint32_t prev_count = 0;
   const double threshold90 = 0.9 * r.max;
-  // Timeline state: the interval being filled and the counters at its start.
+  // Timeline state: the interval being filled, the counters at its start,
+  // and the counters after the previous packet (the state at any instant
+  // before the current one: the engine changes only inside Process).
   uint64_t tl_end = 0;
   TimelineRow tl_start{};
+  TimelineRow tl_before{};
   auto counters_now = [&](uint64_t t) {
     return TimelineRow{t,
                        engine->count(),
@@ -151,9 +154,12 @@ Result<ReplayReport> RunReplay(const std::string& path,
                        engine->stats().early_drop,
                        engine->stats().drop};
   };
+  // Closes the intervals that end at or before `ts`. Called after the
+  // packet at `ts` was processed, so it uses tl_before: that packet belongs
+  // to the interval it starts, not to the ones it closes.
   auto close_intervals = [&](uint64_t ts) {
     while (ts >= tl_end) {
-      TimelineRow now = counters_now(tl_end);
+      TimelineRow now = tl_before;
       r.timeline.push_back({tl_end, prev_count, now.created - tl_start.created,
                             now.destroyed - tl_start.destroyed,
                             now.early_drop - tl_start.early_drop,
@@ -199,6 +205,7 @@ Result<ReplayReport> RunReplay(const std::string& path,
                r.peak_index = index;
              }
              prev_count = c;
+             if (opts.timeline_interval_ns) tl_before = counters_now(ts);
              if (opts.on_packet) opts.on_packet(index, out);
            });
   if (!pumped) return fail(pumped.error());

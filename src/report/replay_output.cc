@@ -20,8 +20,12 @@ double Pct(uint64_t part, uint64_t whole) {
                : 0.0;
 }
 
+// Seconds from the first packet; negative when a capture's timestamps go
+// backwards (merged captures), rather than wrapping around.
 std::string Rel(uint64_t ts, uint64_t first) {
-  return fmt::format("+{:.3f} s", static_cast<double>(ts - first) * 1e-9);
+  double d = ts >= first ? static_cast<double>(ts - first) * 1e-9
+                         : -static_cast<double>(first - ts) * 1e-9;
+  return fmt::format("{:+.3f} s", d);
 }
 
 std::string Tallies(const std::vector<Tally>& v, uint64_t total) {

@@ -2,6 +2,8 @@
 // subcommand is registered from its own file (command.h); this file parses
 // the command line and turns CLI11's exceptions into exit codes.
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "tools/ctkit/command.h"
 
@@ -21,6 +23,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : ctkit::cli::kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // E.g. a large nf_conntrack_max with acct/timestamp extensions under a
+    // memory limit: fail with the usual one-line error, not an abort.
+    std::fprintf(stderr, "ctkit: error: out of memory\n");
+    return ctkit::cli::kExitFailure;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ctkit: error: %s\n", e.what());
+    return ctkit::cli::kExitFailure;
   }
   return exit_code;
 }

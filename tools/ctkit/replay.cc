@@ -98,9 +98,17 @@ int RunReplayCommand(const ReplayFlags& f) {
     });
   }
   if (to_json) {
-    fmt::print("{}\n", ReplayToJson(*report, engine->tunables(), verdict_lines,
-                                    event_lines, dump_json)
-                           .dump(2));
+    nlohmann::json doc = ReplayToJson(*report, engine->tunables(),
+                                      verdict_lines, event_lines, dump_json);
+    // A list that was asked for is present even when empty (no packets, no
+    // events), so readers need not special-case a missing key.
+    if (f.verdicts && !doc.contains("verdicts")) {
+      doc["verdicts"] = nlohmann::json::array();
+    }
+    if (f.events && !doc.contains("events")) {
+      doc["events"] = nlohmann::json::array();
+    }
+    fmt::print("{}\n", doc.dump(2));
   } else {
     bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
     if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
