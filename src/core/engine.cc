@@ -13,9 +13,11 @@
 // Time is the packet's timestamp, converted to 32-bit jiffies at HZ=250;
 // the GC runs at its scheduled virtual times before each packet. Nothing here
 // allocates or throws.
-#include "core/engine_impl.h"
-
 #include <cstring>
+#include <new>
+#include <string>
+
+#include "core/engine_impl.h"
 
 namespace ctkit {
 namespace {
@@ -40,12 +42,18 @@ bool IsErrorPathReason(InvalidReason r) {
 
 const char* VerdictName(Verdict v) noexcept {
   switch (v) {
-    case Verdict::kNew: return "NEW";
-    case Verdict::kEstablished: return "ESTABLISHED";
-    case Verdict::kRelated: return "RELATED";
-    case Verdict::kInvalid: return "INVALID";
-    case Verdict::kUntracked: return "UNTRACKED";
-    case Verdict::kDrop: return "DROP";
+    case Verdict::kNew:
+      return "NEW";
+    case Verdict::kEstablished:
+      return "ESTABLISHED";
+    case Verdict::kRelated:
+      return "RELATED";
+    case Verdict::kInvalid:
+      return "INVALID";
+    case Verdict::kUntracked:
+      return "UNTRACKED";
+    case Verdict::kDrop:
+      return "DROP";
   }
   return "?";
 }
@@ -58,8 +66,14 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Tunables& t,
   auto table = FlowTable::Create(capacity, norm.buckets, opts.hash_seed[0],
                                  opts.hash_seed[1], opts.huge_pages);
   if (!table) return fail(table.error());
-  return std::unique_ptr<Engine>(
-      new EngineImpl(norm, std::move(opts), std::move(*table)));
+  try {
+    return std::unique_ptr<Engine>(
+        new EngineImpl(norm, std::move(opts), std::move(*table)));
+  } catch (const std::bad_alloc&) {
+    // The acct/timestamp extensions are sized for the whole table up front.
+    return fail(Error::io("cannot allocate the per-entry extensions for " +
+                          std::to_string(capacity) + " entries"));
+  }
 }
 
 EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
@@ -143,6 +157,10 @@ void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
   PreparedPacket pp[kBatch];
   for (size_t base = 0; base < n; base += kBatch) {
     size_t m = n - base < kBatch ? n - base : kBatch;
+    // The next batch's headers start on their way while this one runs.
+    for (size_t i = base + kBatch; i < n && i < base + 2 * kBatch; ++i) {
+      __builtin_prefetch(pkts[i].l4);
+    }
     // Pass 1: hash every packet and prefetch its bucket head.
     for (size_t i = 0; i < m; ++i) {
       Prepare(pkts[base + i], &pp[i]);
@@ -150,14 +168,29 @@ void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
         table_->PrefetchBucket(table_->Bucket(pp[i].hash));
       }
     }
-    // Pass 2: prefetch the first flow of each chain (heads are in cache
-    // by now for the early packets of the batch).
+    // Pass 2: prefetch the first flow of each chain (the heads have had a
+    // whole pass to arrive).
+    uint32_t first[kBatch];
     for (size_t i = 0; i < m; ++i) {
+      first[i] = kNil;
       if (pp[i].kind != PreparedPacket::Kind::kTrack) continue;
-      uint32_t head = table_->Head(table_->Bucket(pp[i].hash));
-      if (head != kNil) table_->PrefetchFlow(NodeFlow(head));
+      first[i] = table_->Head(table_->Bucket(pp[i].hash));
+      if (first[i] != kNil) table_->PrefetchFlow(NodeFlow(first[i]));
     }
-    // Pass 3: run the recipe in order (the results depend on it).
+    // Pass 3: where the first node is not the packet's own (by tuple), the
+    // second node is where the walk goes next: prefetch it too. Chains hold
+    // two nodes on average when the table is full at the default ratio.
+    for (size_t i = 0; i < m; ++i) {
+      if (first[i] == kNil) continue;
+      const Flow& f = table_->At(NodeFlow(first[i]));
+      if (NodeDir(first[i]) == Direction::kOriginal &&
+          std::memcmp(&f.orig, &pp[i].tuple, sizeof(Tuple)) == 0) {
+        continue;
+      }
+      uint32_t second = table_->Next(first[i]);
+      if (second != kNil) table_->PrefetchFlow(NodeFlow(second));
+    }
+    // Pass 4: run the recipe in order (the results depend on it).
     for (size_t i = 0; i < m; ++i) {
       out[base + i] = Execute(pkts[base + i], pp[i], now_ns[base + i]);
     }
@@ -264,18 +297,15 @@ uint32_t EngineImpl::LookupAndReap(const Tuple& t, uint32_t hash,
 bool EngineImpl::ChainTooLong(uint32_t orig_bucket,
                               uint32_t reply_bucket) noexcept {
   // A fresh random limit L in [50, 79] per insert; a chain of L+2 nodes or
-  // more refuses the insert (spec §4.4).
+  // more refuses the insert (spec §4.4). The new entry is not linked yet, and
+  // a single-threaded replay never finds a clashing entry, so every node
+  // counts.
   rng_state_ ^= rng_state_ << 13;
   rng_state_ ^= rng_state_ >> 7;
   rng_state_ ^= rng_state_ << 17;
   uint32_t limit = 50 + static_cast<uint32_t>(rng_state_ % 30);
-  for (uint32_t bucket : {orig_bucket, reply_bucket}) {
-    uint32_t len = 0;
-    for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
-      if (len++ > limit) return true;
-    }
-  }
-  return false;
+  return table_->ChainLength(orig_bucket) > limit + 1 ||
+         table_->ChainLength(reply_bucket) > limit + 1;
 }
 
 void EngineImpl::Insert(uint32_t index, uint32_t orig_bucket,
@@ -292,8 +322,8 @@ Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
   Tuple reply;
   if (!InvertTuple(t, &reply)) {
     ++stats_.invalid;
-    ++counters_.invalid_by_reason[static_cast<int>(
-        InvalidReason::kNotInvertible)];
+    ++counters_
+          .invalid_by_reason[static_cast<int>(InvalidReason::kNotInvertible)];
     return Verdict::kInvalid;
   }
   // Allocation comes before the tracker has judged the packet: even a
@@ -397,15 +427,17 @@ Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
       break;
   }
   Verdict v = CtinfoVerdict(dir, reply_seen);
+  if (r.kill) {
+    // The tracker deletes the entry itself, before the core would mark the
+    // reply seen: the DESTROY event still shows [UNREPLIED].
+    Delete(index, DeleteCause::kKilled, now);
+    return v;
+  }
   // The reply-seen bit is set after the tracker ran, for any accepted
   // reply-direction packet (ignored ones included).
   if (dir == Direction::kReply && !reply_seen) {
     f.status |= flowstatus::kSeenReply;
     changed = true;
-  }
-  if (r.kill) {
-    Delete(index, DeleteCause::kKilled, now);
-    return v;
   }
   if (changed) Emit(EventType::kUpdate, index, now);
   return v;
@@ -425,16 +457,22 @@ void EngineImpl::Delete(uint32_t index, DeleteCause cause,
   table_->Free(index);
   ++counters_.destroyed;
   switch (cause) {
-    case DeleteCause::kExpired: ++counters_.expired; break;
-    case DeleteCause::kKilled: ++counters_.killed; break;
-    case DeleteCause::kGcEarlyDrop: ++counters_.gc_early_drops; break;
-    case DeleteCause::kEarlyDrop: break;
+    case DeleteCause::kExpired:
+      ++counters_.expired;
+      break;
+    case DeleteCause::kKilled:
+      ++counters_.killed;
+      break;
+    case DeleteCause::kGcEarlyDrop:
+      ++counters_.gc_early_drops;
+      break;
+    case DeleteCause::kEarlyDrop:
+      break;
   }
 }
 
 void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now) noexcept {
-  if (!(table_->At(index).status & flowstatus::kHasEvents) ||
-      !opts_.on_event) {
+  if (!(table_->At(index).status & flowstatus::kHasEvents) || !opts_.on_event) {
     return;
   }
   Event e{type, now_ns_, Snapshot(index, now)};

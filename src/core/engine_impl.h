@@ -19,10 +19,10 @@ namespace ctkit {
 /// table; computed ahead for a whole batch so the table can be prefetched.
 struct PreparedPacket {
   enum class Kind : uint8_t {
-    kTrack,        ///< normal lookup of `tuple`
-    kIcmpError,    ///< lookup of `tuple` (the quoted flow, inverted)
-    kInvalid,      ///< INVALID before lookup (`reason`)
-    kUntracked,    ///< ICMPv6 ND/MLD
+    kTrack,      ///< normal lookup of `tuple`
+    kIcmpError,  ///< lookup of `tuple` (the quoted flow, inverted)
+    kInvalid,    ///< INVALID before lookup (`reason`)
+    kUntracked,  ///< ICMPv6 ND/MLD
   };
   Kind kind;
   InvalidReason reason;
@@ -31,7 +31,12 @@ struct PreparedPacket {
 };
 
 /// Why an entry is being removed (for counters).
-enum class DeleteCause : uint8_t { kExpired, kKilled, kEarlyDrop, kGcEarlyDrop };
+enum class DeleteCause : uint8_t {
+  kExpired,
+  kKilled,
+  kEarlyDrop,
+  kGcEarlyDrop
+};
 
 class EngineImpl final : public Engine {
  public:
@@ -44,16 +49,13 @@ class EngineImpl final : public Engine {
   void AdvanceTo(uint64_t now_ns) noexcept override;
   uint32_t count() const noexcept override { return table_->in_use(); }
   const Stats& stats() const noexcept override { return stats_; }
-  const EngineCounters& counters() const noexcept override {
-    return counters_;
-  }
+  const EngineCounters& counters() const noexcept override { return counters_; }
   const Tunables& tunables() const noexcept override { return tunables_; }
   void Dump(uint64_t now_ns,
             const std::function<void(const FlowInfo&)>& fn) override;
   void Visit(uint64_t now_ns,
              const std::function<void(const FlowInfo&)>& fn) const override;
-  std::optional<FlowInfo> Find(const Tuple& t,
-                               uint64_t now_ns) const override;
+  std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns) const override;
   size_t memory_bytes() const noexcept override {
     return table_->memory_bytes();
   }
@@ -101,11 +103,11 @@ class EngineImpl final : public Engine {
   // flow_info.cc
   FlowInfo Snapshot(uint32_t index, uint32_t now) const noexcept;
 
-  Tunables tunables_;             // immutable after construction
-  ProtoConfig cfg_;               // immutable
-  EngineOptions opts_;            // immutable
+  Tunables tunables_;   // immutable after construction
+  ProtoConfig cfg_;     // immutable
+  EngineOptions opts_;  // immutable
   std::unique_ptr<FlowTable> table_;
-  bool events_for_new_ = false;   // immutable: new entries get events
+  bool events_for_new_ = false;  // immutable: new entries get events
   Stats stats_;
   EngineCounters counters_;
 

@@ -35,9 +35,8 @@ Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
                                                      uint64_t k0, uint64_t k1,
                                                      bool huge_pages) {
   if (capacity == 0 || capacity > (kNil >> 1) - 1) {
-    return fail(Error::invalid_argument("table capacity " +
-                                        std::to_string(capacity) +
-                                        " is out of range"));
+    return fail(Error::invalid_argument(
+        "table capacity " + std::to_string(capacity) + " is out of range"));
   }
   if (buckets == 0) {
     return fail(Error::invalid_argument("nf_conntrack_buckets must be > 0"));
@@ -47,10 +46,14 @@ Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
   t->heads_bytes_ = static_cast<size_t>(buckets) * sizeof(uint32_t);
   t->flows_ = static_cast<Flow*>(MapZeroed(t->flows_bytes_, huge_pages));
   t->heads_ = static_cast<uint32_t*>(MapZeroed(t->heads_bytes_, huge_pages));
-  if (t->flows_ == nullptr || t->heads_ == nullptr) {
-    return fail(Error::io("cannot map " +
-                          std::to_string(t->flows_bytes_ + t->heads_bytes_) +
-                          " bytes for the conntrack table"));
+  t->lengths_bytes_ = static_cast<size_t>(buckets) * sizeof(uint16_t);
+  t->lengths_ =
+      static_cast<uint16_t*>(MapZeroed(t->lengths_bytes_, huge_pages));
+  if (t->flows_ == nullptr || t->heads_ == nullptr || t->lengths_ == nullptr) {
+    return fail(Error::io(
+        "cannot map " +
+        std::to_string(t->flows_bytes_ + t->heads_bytes_ + t->lengths_bytes_) +
+        " bytes for the conntrack table"));
   }
   // kNil is all ones, so empty buckets are 0xff bytes.
   std::memset(t->heads_, 0xff, t->heads_bytes_);
@@ -64,11 +67,30 @@ Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
 FlowTable::~FlowTable() {
   if (flows_ != nullptr) munmap(flows_, flows_bytes_);
   if (heads_ != nullptr) munmap(heads_, heads_bytes_);
+  if (lengths_ != nullptr) munmap(lengths_, lengths_bytes_);
 }
 
 uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
-  uint64_t h = SipHash24(k0_, k1_, &t, sizeof(Tuple));
-  return static_cast<uint32_t>(h ^ (h >> 32));
+  SipHasher<1, 3> h(k0_, k1_);
+  if (t.family == Family::kIPv4) {
+    // The 14 bytes that matter (addresses, ports, protocol, family) go in
+    // as two words instead of the whole 38-byte tuple.
+    uint32_t src, dst;
+    std::memcpy(&src, t.src.bytes, 4);
+    std::memcpy(&dst, t.dst.bytes, 4);
+    h.Absorb(static_cast<uint64_t>(src) | static_cast<uint64_t>(dst) << 32);
+    h.Absorb(static_cast<uint64_t>(t.src_port_or_icmp_id) |
+             static_cast<uint64_t>(t.dst_port_or_icmp_type_code) << 16 |
+             static_cast<uint64_t>(t.l4_proto) << 32 |
+             static_cast<uint64_t>(t.family) << 40 | uint64_t{14} << 56);
+  } else {
+    uint64_t w[5] = {};
+    std::memcpy(w, &t, sizeof(Tuple));
+    for (int i = 0; i < 4; ++i) h.Absorb(w[i]);
+    h.Absorb(w[4] | uint64_t{sizeof(Tuple)} << 56);
+  }
+  uint64_t v = h.Finish();
+  return static_cast<uint32_t>(v ^ (v >> 32));
 }
 
 uint32_t FlowTable::Alloc() noexcept {
@@ -93,9 +115,17 @@ void FlowTable::Free(uint32_t index) noexcept {
   --in_use_;
 }
 
+uint32_t FlowTable::ChainLength(uint32_t bucket) const noexcept {
+  if (lengths_[bucket] != 0xffff) return lengths_[bucket];
+  uint32_t n = 0;
+  for (uint32_t node = heads_[bucket]; node != kNil; node = Next(node)) ++n;
+  return n;
+}
+
 void FlowTable::LinkHead(uint32_t bucket, uint32_t node) noexcept {
   flows_[NodeFlow(node)].next[node & 1] = heads_[bucket];
   heads_[bucket] = node;
+  if (lengths_[bucket] != 0xffff) ++lengths_[bucket];
 }
 
 void FlowTable::Unlink(uint32_t bucket, uint32_t node) noexcept {
@@ -103,6 +133,12 @@ void FlowTable::Unlink(uint32_t bucket, uint32_t node) noexcept {
   while (*link != kNil) {
     if (*link == node) {
       *link = Next(node);
+      if (lengths_[bucket] != 0xffff) {
+        --lengths_[bucket];
+      } else {
+        uint32_t n = ChainLength(bucket);
+        if (n < 0xffff) lengths_[bucket] = static_cast<uint16_t>(n);
+      }
       return;
     }
     link = &flows_[NodeFlow(*link)].next[*link & 1];

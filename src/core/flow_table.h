@@ -53,6 +53,10 @@ class FlowTable {
   /// Returns a flow (already unlinked) to the pool.
   void Free(uint32_t index) noexcept;
 
+  /// Nodes in `bucket`'s chain (kept as chains change, so the insert-time
+  /// chain-length limit needs no walk).
+  uint32_t ChainLength(uint32_t bucket) const noexcept;
+
   /// Links node `node` at the head of `bucket`.
   void LinkHead(uint32_t bucket, uint32_t node) noexcept;
   /// Unlinks `node` from `bucket`'s chain (walks the chain).
@@ -67,8 +71,7 @@ class FlowTable {
   }
 
   size_t memory_bytes() const noexcept {
-    return static_cast<size_t>(capacity_) * sizeof(Flow) +
-           static_cast<size_t>(buckets_) * sizeof(uint32_t);
+    return flows_bytes_ + heads_bytes_ + lengths_bytes_;
   }
 
  private:
@@ -76,8 +79,11 @@ class FlowTable {
 
   Flow* flows_ = nullptr;      // capacity_ flows, mmap'd; owned
   uint32_t* heads_ = nullptr;  // buckets_ heads, mmap'd; owned
-  size_t flows_bytes_ = 0;     // mapping sizes, for munmap
+  // Chain lengths, saturating at 0xffff (then recounted on unlink).
+  uint16_t* lengths_ = nullptr;
+  size_t flows_bytes_ = 0;  // mapping sizes, for munmap
   size_t heads_bytes_ = 0;
+  size_t lengths_bytes_ = 0;
   uint32_t capacity_ = 0;      // immutable
   uint32_t buckets_ = 0;       // immutable
   uint64_t k0_ = 0, k1_ = 0;   // hash key; immutable

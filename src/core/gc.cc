@@ -63,7 +63,8 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
         gc_.next_bucket = b;
         gc_.avg = mean;
         gc_.visited = visited;
-        uint32_t delay = JiffiesLeft(at, gc_.cycle_start) < kIntervalMax ? 1 : 0;
+        uint32_t delay =
+            JiffiesLeft(at, gc_.cycle_start) < kIntervalMax ? 1 : 0;
         if (delay != 0) gc_.early_drop_mode = false;
         gc_.next_run = at + delay;
         return;

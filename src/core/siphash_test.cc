@@ -29,6 +29,14 @@ TEST(SipHash, ReferenceVectorsShortMessages) {
   EXPECT_EQ(SipHash24(k0, k1, &zero, 1), 0x74f839c593dc67fdull);
 }
 
+// 1-3 shares the rounds with 2-4 and differs only in how many run.
+TEST(SipHash, FewerRoundsGiveADifferentFunction) {
+  const char msg[] = "conntrack";
+  uint64_t h13 = SipHash<1, 3>(1, 2, msg, 9);
+  EXPECT_NE(h13, SipHash24(1, 2, msg, 9));
+  EXPECT_NE(h13, (SipHash<1, 3>(1, 3, msg, 9)));
+}
+
 TEST(SipHash, KeyChangesHash) {
   const char msg[] = "conntrack";
   EXPECT_NE(SipHash24(1, 2, msg, 9), SipHash24(1, 3, msg, 9));

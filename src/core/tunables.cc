@@ -21,8 +21,10 @@ struct Entry {
   uint64_t max;
 };
 
-#define CTKIT_U32(field, lo, hi) {#field, &Tunables::field, nullptr, lo, hi}
-#define CTKIT_U8(field, lo, hi) {#field, nullptr, &Tunables::field, lo, hi}
+#define CTKIT_U32(field, lo, hi) \
+  { #field, &Tunables::field, nullptr, lo, hi }
+#define CTKIT_U8(field, lo, hi) \
+  { #field, nullptr, &Tunables::field, lo, hi }
 #define CTKIT_TIMEOUT(field) CTKIT_U32(field, 0, kMaxTimeoutSeconds)
 
 const Entry kEntries[] = {
@@ -79,8 +81,8 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -167,8 +169,8 @@ Result<void> Tunables::LoadFile(const std::string& path) {
     }
     auto r = Set(l.substr(0, eq), l.substr(eq + 1));
     if (!r) {
-      return fail(Error::invalid_argument(
-          path + ":" + std::to_string(lineno) + ": " + r.error().message));
+      return fail(Error::invalid_argument(path + ":" + std::to_string(lineno) +
+                                          ": " + r.error().message));
     }
   }
   if (in.bad()) return fail(Error::io("error reading '" + path + "'"));

@@ -218,16 +218,11 @@ TEST_F(ReplayCli, TcpSynThenRstAckGivesNewThenDestroy) {
   EXPECT_FALSE(Contains(lines[1], "[ASSURED]")) << lines[1];
 }
 
-// ENGINE BUG (src/core/engine.cc, EngineImpl::ExistingFlow): the kernel
-// kills an unreplied entry on a reply-direction RST inside the TCP tracker
-// (nf_conntrack_proto_tcp.c: "if only reply is a RST ... delete the
-// conntrack immediately"), before nf_conntrack_in sets IPS_SEEN_REPLY, so
-// the DESTROY event still shows [UNREPLIED] (spec §12.1, observed:
-// `[DESTROY] tcp 6 120 CLOSE ... [UNREPLIED] ...`). The engine sets
-// kSeenReply before handling r.kill, so its DESTROY line lacks [UNREPLIED].
-// Left to the engine's owner; enable once Delete() runs before the
-// reply-seen bit is set on a kill.
-TEST_F(ReplayCli, DISABLED_RstKillOfUnrepliedEntryDestroyShowsUnreplied) {
+// The kernel kills an unreplied entry on a reply-direction RST inside the
+// TCP tracker, before the core sets the reply-seen bit, so the DESTROY event
+// still shows [UNREPLIED] (spec §12.1, observed:
+// `[DESTROY] tcp 6 120 CLOSE ... [UNREPLIED] ...`).
+TEST_F(ReplayCli, RstKillOfUnrepliedEntryDestroyShowsUnreplied) {
   const Endpoints c = V4(1, 2, 40000, 81);
   const std::string pcap = Capture(
       {Tcp(kT0, c, 1000, 0, tcpflag::kSyn),

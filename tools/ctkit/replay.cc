@@ -1,16 +1,16 @@
 // `ctkit replay CAPTURE`: run a capture through the engine and report what
 // the kernel's table would have done with it. Parses flags, calls
 // RunReplay, prints; all the work is in the library.
+#include "report/replay.h"
+
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "report/format.h"
-#include "report/replay.h"
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/settings.h"

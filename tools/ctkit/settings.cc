@@ -2,11 +2,11 @@
 // commands, so every command names settings the same way.
 #include "tools/ctkit/settings.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace ctkit::cli {
 
@@ -28,8 +28,8 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
   for (const std::string& kv : flags.sysctls) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos) {
-      fmt::print(stderr,
-                 "ctkit: error: --sysctl '{}': expected NAME=VALUE\n", kv);
+      fmt::print(stderr, "ctkit: error: --sysctl '{}': expected NAME=VALUE\n",
+                 kv);
       return false;
     }
     auto r = t->Set(kv.substr(0, eq), kv.substr(eq + 1));
