@@ -28,6 +28,7 @@ struct PreparedPacket {
   InvalidReason reason;
   uint32_t hash;
   Tuple tuple;
+  Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)
 };
 
 /// Why an entry is being removed (for counters).
@@ -72,9 +73,10 @@ class EngineImpl final : public Engine {
                   uint32_t now, uint64_t now_ns) noexcept;
   Verdict ExistingFlow(const PacketView& pkt, const PreparedPacket& pp,
                        uint32_t node, uint32_t now, uint64_t now_ns) noexcept;
-  /// Finds the node matching `t` in bucket(hash), reaping every expired
-  /// entry the walk passes (as the kernel's lookup does). kNil if none.
-  uint32_t LookupAndReap(const Tuple& t, uint32_t hash, uint32_t now) noexcept;
+  /// Finds the node matching pp.tuple in bucket(pp.hash), reaping every
+  /// expired entry the walk passes (as the kernel's lookup does). kNil if
+  /// none.
+  uint32_t LookupAndReap(const PreparedPacket& pp, uint32_t now) noexcept;
   /// Whether node `node` matches `t` (and its inverse `t_inv` if valid).
   bool NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
                    bool has_inv) const noexcept;
