@@ -80,6 +80,13 @@ struct EngineOptions {
   uint32_t unlimited_capacity = 1u << 22;
   /// Ask for 2 MiB pages for the pool and buckets (madvise; best effort).
   bool huge_pages = true;
+  /// NOT a Linux feature: pf-style adaptive timeouts, an opt-in policy for
+  /// userspace dataplanes built on ctkit. When the count exceeds
+  /// `adaptive_start` entries, every timeout set by a refresh is scaled by
+  /// (adaptive_end - count) / (adaptive_end - adaptive_start), reaching 0 at
+  /// adaptive_end. Off while adaptive_end is 0. REQUIRES: start < end.
+  uint32_t adaptive_start = 0;
+  uint32_t adaptive_end = 0;
 };
 
 class Engine {

@@ -369,7 +369,7 @@ Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
     return Verdict::kDrop;
   }
   // Confirmation: the relative timeout the tracker chose starts now.
-  f.expiry = now + r.timeout;
+  f.expiry = now + Adapt(r.timeout);
   if (r.set_assured) f.status |= flowstatus::kAssured;
   if (tunables_.acct) {
     f.status |= flowstatus::kHasAcct;
@@ -421,7 +421,7 @@ Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
     case TcpVerdict::kAccept:
       if (f.status & flowstatus::kHasAcct) Account(index, dir, pkt);
       if (r.refresh && !(f.status & flowstatus::kFixedTimeout)) {
-        f.expiry = now + r.timeout;
+        f.expiry = now + Adapt(r.timeout);
       }
       if (r.set_assured && !(f.status & flowstatus::kAssured)) {
         f.status |= flowstatus::kAssured;
@@ -481,6 +481,15 @@ void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now) noexcept {
   }
   Event e{type, now_ns_, Snapshot(index, now)};
   opts_.on_event(e);
+}
+
+uint32_t EngineImpl::Adapt(uint32_t timeout) const noexcept {
+  uint32_t start = opts_.adaptive_start, end = opts_.adaptive_end;
+  uint32_t count = table_->in_use();
+  if (end == 0 || count <= start || start >= end) return timeout;
+  if (count >= end) return 0;
+  return static_cast<uint32_t>(static_cast<uint64_t>(timeout) * (end - count) /
+                               (end - start));
 }
 
 void EngineImpl::Account(uint32_t index, Direction dir,

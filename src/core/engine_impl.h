@@ -91,6 +91,8 @@ class EngineImpl final : public Engine {
   /// Jiffies of a time at or after the clock's start, without advancing.
   uint32_t JiffiesAt(uint64_t now_ns) const noexcept;
   void Emit(EventType type, uint32_t index, uint32_t now) noexcept;
+  /// A tracker's timeout after the (opt-in) adaptive policy.
+  uint32_t Adapt(uint32_t timeout) const noexcept;
 
   // early_drop.cc
   /// The kernel's allocation-time early drop: scans 8 buckets from `bucket`.

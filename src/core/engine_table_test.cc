@@ -669,3 +669,52 @@ TEST(EngineTable, BackwardsClockDoesNotUnexpire) {
 
 }  // namespace
 }  // namespace ctkit
+
+namespace ctkit {
+namespace {
+
+// The opt-in adaptive policy (not Linux): with start 2 and end 6 entries, a
+// refresh at count 4 gets half the timeout; at or past the end, none.
+TEST(EngineAdaptive, TimeoutsShrinkLinearlyBetweenStartAndEnd) {
+  Tunables t;
+  t.max = 16;
+  t.buckets = 512;
+  EngineOptions opts;
+  opts.adaptive_start = 2;
+  opts.adaptive_end = 6;
+  auto engine = Engine::Create(t, opts);
+  ASSERT_TRUE(engine);
+  std::vector<uint8_t> buf;
+  auto send = [&](uint8_t host, uint64_t at_ns) {
+    buf.clear();
+    Endpoints ep{Family::kIPv4, Ipv4(10, 0, 0, host), Ipv4(10, 0, 1, 1), 1000,
+                 53};
+    BuildUdp(ep, 10, &buf);
+    PacketView v;
+    EXPECT_EQ(DecodeIp(buf.data(), static_cast<uint32_t>(buf.size()), &v),
+              DecodeStatus::kOk);
+    return (*engine)->Process(v, at_ns);
+  };
+  auto timeout_of = [&](uint8_t host) {
+    Tuple tu{};
+    tu.src = Ipv4(10, 0, 0, host);
+    tu.dst = Ipv4(10, 0, 1, 1);
+    tu.src_port_or_icmp_id = 1000;
+    tu.dst_port_or_icmp_type_code = 53;
+    tu.l4_proto = ipproto::kUdp;
+    auto f = (*engine)->Find(tu, 0);
+    return f ? f->timeout_s : 9999u;
+  };
+  for (uint8_t h = 1; h <= 3; ++h) send(h, 0);
+  // Flows 1 and 2 were created at counts 1 and 2 (each counts itself;
+  // <= start): the full 30 s.
+  EXPECT_EQ(timeout_of(1), 30u);
+  EXPECT_EQ(timeout_of(2), 30u);
+  // Flow 3 was refreshed with count 3 (it counts itself): 30 * 3/4.
+  EXPECT_EQ(timeout_of(3), 22u);
+  send(4, 0);  // count 4: 30 * 2/4 = 15
+  EXPECT_EQ(timeout_of(4), 15u);
+}
+
+}  // namespace
+}  // namespace ctkit
