@@ -166,6 +166,15 @@ Result<ReplayReport> RunReplay(const std::string& path,
                             now.drop - tl_start.drop});
       tl_start = now;
       tl_end += opts.timeline_interval_ns;
+      // A long silence (a capture whose clock jumps ahead) would print one
+      // identical row per interval; past kMaxIdleRows the idle rows are
+      // collapsed into the next row, so memory stays bounded.
+      constexpr uint64_t kMaxIdleRows = 10000;
+      if (ts >= tl_end &&
+          (ts - tl_end) / opts.timeline_interval_ns > kMaxIdleRows) {
+        tl_end += (ts - tl_end) / opts.timeline_interval_ns *
+                  opts.timeline_interval_ns;
+      }
     }
   };
 

@@ -29,7 +29,8 @@ struct PacketOutcome {
 struct ReplayOptions {
   Tunables tunables;
   EngineOptions engine;
-  /// Timeline interval in ns (0: none).
+  /// Timeline interval in ns (0: none). More than 10000 idle intervals in a
+  /// row are collapsed into one row.
   uint64_t timeline_interval_ns = 0;
   /// Compute the table's composition at the peak (needs a second pass).
   bool composition = true;
