@@ -20,6 +20,7 @@
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/mem_limits.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
@@ -210,6 +211,7 @@ struct BenchFlags {
   int runs = 5;
   double scale = 1.0;
   std::string only;
+  bool compare_limit = false;
   SettingsFlags settings;
 };
 
@@ -245,9 +247,17 @@ int RunBench(const BenchFlags& f) {
     fmt::print(stderr, "generating workloads...\n");
     workloads = BuiltinWorkloads(f.scale, f.only);
   }
-  fmt::print("{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  {}\n", "workload",
-             "packets", "min ns", "median ns", "max ns", "Mpps", "Mnew/s",
-             "notes");
+  MemLimits limits;
+  if (f.compare_limit) {
+    fmt::print(stderr, "measuring the memory-latency floors...\n");
+    limits = MeasureMemLimits();
+    fmt::print("memory limits: dependent_ns {:.1f}, prefetched_ns {:.1f}\n",
+               limits.dependent_ns, limits.prefetched_ns);
+  }
+  fmt::print("{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}", "workload",
+             "packets", "min ns", "median ns", "max ns", "Mpps", "Mnew/s");
+  if (f.compare_limit) fmt::print(" {:>7} {:>7}", "x pref", "x dep");
+  fmt::print("  notes\n");
   for (const Workload& w : workloads) {
     Timing t = RunWorkload(w, f.runs);
     std::string note = w.what;
@@ -257,10 +267,16 @@ int RunBench(const BenchFlags& f) {
     double seconds = t.median_ns * static_cast<double>(t.packets) * 1e-9;
     double mnew =
         seconds > 0 ? static_cast<double>(t.created) / seconds / 1e6 : 0.0;
-    fmt::print(
-        "{:<30} {:>9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f} {:>8.2f}  {}\n",
-        w.name, t.packets, t.min_ns, t.median_ns, t.max_ns,
-        t.median_ns > 0 ? 1e3 / t.median_ns : 0.0, mnew, note);
+    fmt::print("{:<30} {:>9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f} {:>8.2f}",
+               w.name, t.packets, t.min_ns, t.median_ns, t.max_ns,
+               t.median_ns > 0 ? 1e3 / t.median_ns : 0.0, mnew);
+    if (f.compare_limit && limits.prefetched_ns > 0 &&
+        limits.dependent_ns > 0) {
+      // The median as a multiple of this run's floors (lower is better).
+      fmt::print(" {:>7.2f} {:>7.2f}", t.median_ns / limits.prefetched_ns,
+                 t.median_ns / limits.dependent_ns);
+    }
+    fmt::print("  {}\n", note);
   }
   Tunables defaults;
   auto engine = Engine::Create(defaults, EngineOptions{});
@@ -290,6 +306,9 @@ void RegisterBench(CLI::App& app, int* exit_code) {
                   "scale the built-in workloads' sizes (default 1.0)");
   cmd->add_option("--only", flags->only,
                   "run only workloads whose name contains this");
+  cmd->add_flag("--compare-limit", flags->compare_limit,
+                "also measure this machine's dependent and prefetched "
+                "memory-load latencies and print each workload as a ratio");
   AddSettingsFlags(cmd, &flags->settings);
   cmd->callback([flags, exit_code] { *exit_code = RunBench(*flags); });
 }
