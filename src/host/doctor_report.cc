@@ -1,0 +1,252 @@
+// The doctor's two output formats. The text puts the status first (as a
+// monitoring plugin's first line does), then what was read, then the
+// findings most severe first; OK findings still print their runbook
+// corrections, because an operator following that runbook needs to hear
+// that the step is wrong even when it is not the problem here.
+#include "host/doctor_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace ctkit {
+namespace {
+
+std::string Num(double v) {
+  if (v == static_cast<double>(static_cast<int64_t>(v)))
+    return fmt::format("{}", static_cast<int64_t>(v));
+  return fmt::format("{:.1f}", v);
+}
+
+std::string List(const std::vector<std::pair<std::string, uint64_t>>& v) {
+  std::string s;
+  for (const auto& [k, n] : v) {
+    if (!s.empty()) s += ", ";
+    s += fmt::format("{} {}", k, n);
+  }
+  return s.empty() ? "-" : s;
+}
+
+int Rank(Severity s) {
+  switch (s) {
+    case Severity::kCritical:
+      return 0;
+    case Severity::kWarning:
+      return 1;
+    case Severity::kUnknown:
+      return 2;
+    case Severity::kOk:
+      return 3;
+  }
+  return 3;
+}
+
+std::vector<const Finding*> Sorted(const Diagnosis& g) {
+  std::vector<const Finding*> v;
+  for (const auto& f : g.findings) v.push_back(&f);
+  std::stable_sort(v.begin(), v.end(), [](const Finding* a, const Finding* b) {
+    return Rank(a->severity) < Rank(b->severity);
+  });
+  return v;
+}
+
+}  // namespace
+
+std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
+  std::string o;
+  int problems = 0;
+  for (const auto& f : g.findings) {
+    if (f.severity == Severity::kWarning || f.severity == Severity::kCritical)
+      ++problems;
+  }
+  o += fmt::format("ctkit doctor {}: {} finding(s) need attention ({})\n",
+                   SeverityName(g.status), problems, d.source);
+  auto opt = [](const std::optional<uint64_t>& v) {
+    return v ? fmt::format("{}", *v) : std::string("?");
+  };
+  o += fmt::format("  table: count {} / max {}", opt(d.count), opt(d.max));
+  if (d.count && d.max && *d.max > 0) {
+    o += fmt::format(" ({:.1f} %)", 100.0 * static_cast<double>(*d.count) /
+                                        static_cast<double>(*d.max));
+  }
+  o += fmt::format(", buckets {}, hashsize {}{}\n", opt(d.buckets),
+                   opt(d.hashsize_param),
+                   d.init_netns ? "" : " (not the initial netns)");
+  if (d.stats) {
+    const Stats& s = *d.stats;
+    o += fmt::format(
+        "  stats ({}): drop {} early_drop {} insert_failed {} chaintoolong {} "
+        "invalid {} error {} clash_resolve {}\n",
+        d.stats_source, s.drop, s.early_drop, s.insert_failed, s.chaintoolong,
+        s.invalid, s.error, s.clash_resolve);
+  }
+  if (d.kmsg) {
+    o += fmt::format(
+        "  kernel log: {} 'table full, dropping packet' line(s) (rate-limited, "
+        "not a drop count), {} OOM-killer line(s)\n",
+        d.kmsg->table_full_lines, d.kmsg->oom_lines);
+    for (const auto& l : d.kmsg->table_full_samples) o += "    " + l + "\n";
+  }
+  if (d.mem_total_kb && d.mem_available_kb) {
+    o += fmt::format("  memory: MemTotal {} kB, MemAvailable {} kB",
+                     *d.mem_total_kb, *d.mem_available_kb);
+    if (d.slab) {
+      o += fmt::format(", nf_conntrack slab {} objects x {} B",
+                       d.slab->num_objs, d.slab->objsize);
+    }
+    o += "\n";
+  }
+  if (d.table) {
+    const TableComposition& c = g.composition;
+    o += fmt::format("  entries read ({}): {}; assured {}, unreplied {}\n",
+                     d.table_source, c.entries, c.assured, c.unreplied);
+    o += fmt::format("    by protocol: {}\n", List(c.by_proto));
+    o += fmt::format("    TCP states: {}\n", List(c.tcp_states));
+    o += fmt::format("    top sources: {}\n", List(c.top_sources));
+    o += fmt::format("    top destinations: {}\n", List(c.top_destinations));
+    o += fmt::format("    top destination ports: {}\n", List(c.top_dports));
+  }
+  if (!g.timeouts.empty()) {
+    o +=
+        "  timeouts (entries held now; what a shorter value would free now):\n";
+    for (const auto& u : g.timeouts) {
+      o += fmt::format("    {}={} s holds {}", u.sysctl, u.value_s, u.entries);
+      for (const auto& [v, n] : u.shorter)
+        o += fmt::format("; {} s frees {}", v, n);
+      if (u.unknown_idle > 0)
+        o += fmt::format(" ({} capped or set under a longer value)",
+                         u.unknown_idle);
+      o += "\n";
+    }
+  }
+  for (const auto& m : d.missing) o += "  not read: " + m + "\n";
+  for (const Finding* f : Sorted(g)) {
+    o += fmt::format("\n[{}] {}: {}\n", SeverityName(f->severity), f->id,
+                     f->title);
+    if (!f->evidence.empty()) {
+      o += "  evidence:";
+      for (const auto& e : f->evidence) {
+        o += fmt::format(" {}={}{}", e.name, Num(e.value),
+                         e.unit == "%"    ? "%"
+                         : e.unit.empty() ? ""
+                                          : " " + e.unit);
+      }
+      o += "\n";
+    }
+    if (!f->detail.empty()) o += "  why: " + f->detail + "\n";
+    if (!f->fix.empty() && f->severity != Severity::kOk)
+      o += "  fix: " + f->fix + "\n";
+    for (const auto& c : f->corrections)
+      o += "  runbook correction: " + c + "\n";
+  }
+  if (!g.changes.empty()) {
+    o += "\n--apply would set:\n";
+    for (const auto& c : g.changes) {
+      o += fmt::format("  {} = {}   ({}{})\n", c.name, c.value, c.reason,
+                       c.global ? ", global" : "");
+    }
+  }
+  return o;
+}
+
+std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
+  using nlohmann::json;
+  json j;
+  j["source"] = d.source;
+  j["status"] = SeverityName(g.status);
+  j["exit_code"] = static_cast<int>(g.status);
+  auto opt = [](const std::optional<uint64_t>& v) -> json {
+    return v ? json(*v) : json(nullptr);
+  };
+  j["host"] = {{"count", opt(d.count)},
+               {"max", opt(d.max)},
+               {"buckets", opt(d.buckets)},
+               {"hashsize", opt(d.hashsize_param)},
+               {"init_netns", d.init_netns},
+               {"mem_total_kb", opt(d.mem_total_kb)},
+               {"mem_available_kb", opt(d.mem_available_kb)},
+               {"sysctls", d.sysctls},
+               {"missing", d.missing}};
+  if (d.stats) {
+    const Stats& s = *d.stats;
+    j["stats"] = {{"source", d.stats_source},
+                  {"found", s.found},
+                  {"invalid", s.invalid},
+                  {"insert", s.insert},
+                  {"insert_failed", s.insert_failed},
+                  {"drop", s.drop},
+                  {"early_drop", s.early_drop},
+                  {"error", s.error},
+                  {"search_restart", s.search_restart},
+                  {"clash_resolve", s.clash_resolve},
+                  {"chaintoolong", s.chaintoolong}};
+  }
+  if (d.kmsg) {
+    j["kernel_log"] = {
+        {"table_full_lines", d.kmsg->table_full_lines},
+        {"table_full_netns_lines", d.kmsg->table_full_netns_lines},
+        {"oom_lines", d.kmsg->oom_lines},
+        {"ratelimit_suppressed", d.kmsg->ratelimit_suppressed},
+        {"table_full_samples", d.kmsg->table_full_samples}};
+  }
+  if (d.table) {
+    const TableComposition& c = g.composition;
+    auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& v) {
+      json a = json::array();
+      for (const auto& [k, n] : v) a.push_back({{"key", k}, {"entries", n}});
+      return a;
+    };
+    j["table"] = {{"source", d.table_source},
+                  {"entries", c.entries},
+                  {"assured", c.assured},
+                  {"unreplied", c.unreplied},
+                  {"unreplied_udp", c.unreplied_udp},
+                  {"by_protocol", pairs(c.by_proto)},
+                  {"tcp_states", pairs(c.tcp_states)},
+                  {"top_sources", pairs(c.top_sources)},
+                  {"top_destinations", pairs(c.top_destinations)},
+                  {"top_dports", pairs(c.top_dports)}};
+    json t = json::array();
+    for (const auto& u : g.timeouts) {
+      json s = json::array();
+      for (const auto& [v, n] : u.shorter)
+        s.push_back({{"value_s", v}, {"frees", n}});
+      t.push_back({{"sysctl", u.sysctl},
+                   {"value_s", u.value_s},
+                   {"entries", u.entries},
+                   {"unknown_idle", u.unknown_idle},
+                   {"shorter", s}});
+    }
+    j["timeouts"] = t;
+  }
+  json fs = json::array();
+  for (const Finding* f : Sorted(g)) {
+    json ev = json::object();
+    for (const auto& e : f->evidence) ev[e.name] = e.value;
+    json ch = json::array();
+    for (const auto& c : f->changes)
+      ch.push_back(
+          {{"name", c.name}, {"value", c.value}, {"global", c.global}});
+    fs.push_back({{"id", f->id},
+                  {"severity", SeverityName(f->severity)},
+                  {"title", f->title},
+                  {"evidence", ev},
+                  {"detail", f->detail},
+                  {"fix", f->fix},
+                  {"corrections", f->corrections},
+                  {"changes", ch}});
+  }
+  j["findings"] = fs;
+  json ch = json::array();
+  for (const auto& c : g.changes) {
+    ch.push_back({{"name", c.name},
+                  {"value", c.value},
+                  {"global", c.global},
+                  {"reason", c.reason}});
+  }
+  j["changes"] = ch;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace ctkit

@@ -1,0 +1,389 @@
+// Reading a host into HostData. The parsers accept exactly the formats the
+// kernel and conntrack-tools print (spec §5.1 for the 17-column hex
+// statistics, §5.2 for `conntrack -S`, §12 for table lines, §2.3 for the
+// table-full log line), so a saved file from a real host parses the same as
+// the live read. Nothing here judges the data; findings.cc does.
+#include "host/host_data.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace ctkit {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' ||
+                        s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::optional<uint64_t> ToU64(std::string_view s, int base = 10) {
+  s = Trim(s);
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
+    return std::nullopt;
+  return v;
+}
+
+bool Contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+void KeepLast(std::vector<std::string>* v, std::string_view line) {
+  v->emplace_back(line);
+  if (v->size() > 5) v->erase(v->begin());
+}
+
+}  // namespace
+
+std::optional<uint64_t> HostData::Sysctl(const std::string& short_name) const {
+  auto it = sysctls.find(short_name);
+  if (it == sysctls.end()) return std::nullopt;
+  return ToU64(it->second);
+}
+
+Result<Stats> ParseProcStat(std::string_view text, uint64_t* entries,
+                            uint32_t* cpus) {
+  // The 17 columns (§5.1) are mapped by header name, so a kernel adding
+  // or moving one is still read.
+  auto lines = Split(text, '\n');
+  if (lines.empty()) return fail(Error::corrupt("empty statistics file"));
+  auto header = Words(lines[0]);
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < header.size(); ++i) col[std::string(header[i])] = i;
+  for (const char* c : {"entries", "drop", "early_drop", "insert_failed"}) {
+    if (!col.count(c)) {
+      return fail(
+          Error::corrupt(std::string("statistics header lacks '") + c + "'"));
+    }
+  }
+  Stats s;
+  uint32_t n = 0;
+  for (size_t li = 1; li < lines.size(); ++li) {
+    auto w = Words(lines[li]);
+    if (w.empty()) continue;
+    if (w.size() != header.size()) {
+      return fail(Error::corrupt("statistics line " + std::to_string(li + 1) +
+                                 " has " + std::to_string(w.size()) +
+                                 " fields, header has " +
+                                 std::to_string(header.size())));
+    }
+    auto get = [&](const char* name) -> uint64_t {
+      auto it = col.find(name);
+      if (it == col.end()) return 0;
+      return ToU64(w[it->second], 16).value_or(0);
+    };
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (!ToU64(w[i], 16)) {
+        return fail(Error::corrupt("statistics line " + std::to_string(li + 1) +
+                                   ": '" + std::string(w[i]) + "' is not hex"));
+      }
+    }
+    if (entries) *entries = get("entries");  // same on every line
+    s.found += get("found");
+    s.invalid += get("invalid");
+    s.insert += get("insert");
+    s.insert_failed += get("insert_failed");
+    s.drop += get("drop");
+    s.early_drop += get("early_drop");
+    s.error += get("icmp_error");
+    s.search_restart += get("search_restart");
+    s.clash_resolve += get("clashres");
+    s.chaintoolong += get("chainlength");  // chain-too-long failures
+    ++n;
+  }
+  if (n == 0) return fail(Error::corrupt("statistics file has no CPU lines"));
+  if (cpus) *cpus = n;
+  return s;
+}
+
+Result<Stats> ParseConntrackS(std::string_view text, uint32_t* cpus) {
+  Stats s;
+  uint32_t n = 0;
+  for (auto line : Split(text, '\n')) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    bool any = false;
+    for (auto w : Words(line)) {
+      size_t eq = w.find('=');
+      if (eq == std::string_view::npos) continue;
+      auto key = w.substr(0, eq);
+      auto v = ToU64(w.substr(eq + 1));
+      if (!v) {
+        return fail(Error::corrupt("conntrack -S: bad value in '" +
+                                   std::string(w) + "'"));
+      }
+      any = true;
+      if (key == "found") s.found += *v;
+      if (key == "invalid") s.invalid += *v;
+      if (key == "insert") s.insert += *v;
+      if (key == "insert_failed") s.insert_failed += *v;
+      if (key == "drop") s.drop += *v;
+      if (key == "early_drop") s.early_drop += *v;
+      if (key == "error") s.error += *v;
+      if (key == "search_restart") s.search_restart += *v;
+      if (key == "clash_resolve") s.clash_resolve += *v;
+      if (key == "chaintoolong") s.chaintoolong += *v;
+    }
+    if (any) ++n;
+  }
+  if (n == 0) return fail(Error::corrupt("conntrack -S: no counters"));
+  if (cpus) *cpus = n;
+  return s;
+}
+
+std::optional<TableEntry> ParseTableLine(std::string_view line) {
+  auto w = Words(Trim(line));
+  size_t i = 0;
+  if (w.size() >= 2 && (w[0] == "ipv4" || w[0] == "ipv6") && ToU64(w[1])) i = 2;
+  if (w.size() < i + 3) return std::nullopt;
+  TableEntry e;
+  e.proto = std::string(w[i]);
+  auto num = ToU64(w[i + 1]);
+  auto timeout = ToU64(w[i + 2]);
+  if (!num || !timeout || *num > 255 || *timeout > UINT32_MAX)
+    return std::nullopt;
+  e.proto_num = static_cast<int>(*num);
+  e.timeout_s = static_cast<uint32_t>(*timeout);
+  i += 3;
+  if (i < w.size() && w[i].find('=') == std::string_view::npos &&
+      w[i][0] != '[') {
+    e.state = std::string(w[i]);
+    ++i;
+  }
+  int srcs = 0;
+  bool have_src = false;
+  for (; i < w.size(); ++i) {
+    auto t = w[i];
+    if (t == "[UNREPLIED]") e.unreplied = true;
+    if (t == "[ASSURED]") e.assured = true;
+    size_t eq = t.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto key = t.substr(0, eq);
+    auto val = t.substr(eq + 1);
+    if (key == "src") ++srcs;
+    if (srcs != 1) continue;  // only the original tuple
+    if (key == "src") {
+      e.src = std::string(val);
+      have_src = true;
+    } else if (key == "dst") {
+      e.dst = std::string(val);
+    } else if (key == "sport") {
+      e.sport = static_cast<uint16_t>(ToU64(val).value_or(0));
+    } else if (key == "dport") {
+      e.dport = static_cast<uint16_t>(ToU64(val).value_or(0));
+    }
+  }
+  if (!have_src) return std::nullopt;
+  return e;
+}
+
+KernelLogSummary SummarizeKernelLog(std::string_view text) {
+  KernelLogSummary k;
+  for (auto line : Split(text, '\n')) {
+    if (line.empty() || line[0] == ' ') continue;  // kmsg continuation
+    double ts = -1;
+    std::string_view msg = line;
+    size_t semi = line.find(';');
+    if (semi != std::string_view::npos && !line.empty() && line[0] >= '0' &&
+        line[0] <= '9') {
+      // /dev/kmsg: "prio,seq,usec,flags;text"
+      auto f = Split(line.substr(0, semi), ',');
+      if (f.size() >= 3) {
+        if (auto us = ToU64(f[2])) ts = static_cast<double>(*us) / 1e6;
+      }
+      msg = line.substr(semi + 1);
+    } else if (!line.empty() && line[0] == '[') {
+      // dmesg: "[ 1234.567890] text"
+      size_t close = line.find(']');
+      if (close != std::string_view::npos) {
+        std::string num(Trim(line.substr(1, close - 1)));
+        char* end = nullptr;
+        double v = std::strtod(num.c_str(), &end);
+        if (end != num.c_str()) ts = v;
+        msg = Trim(line.substr(close + 1));
+      }
+    }
+    if (Contains(msg, "nf_conntrack") && Contains(msg, "table full") &&
+        Contains(msg, "dropping packet")) {
+      ++k.table_full_lines;
+      if (Contains(msg, "in netns")) ++k.table_full_netns_lines;
+      if (ts >= 0) k.last_table_full_s = ts;
+      KeepLast(&k.table_full_samples, msg);
+    } else if (Contains(msg, "net_ratelimit:") &&
+               Contains(msg, "callbacks suppressed")) {
+      auto w = Words(msg);
+      for (size_t i = 0; i + 1 < w.size(); ++i) {
+        if (w[i] == "net_ratelimit:")
+          k.ratelimit_suppressed += ToU64(w[i + 1]).value_or(0);
+      }
+    } else if (Contains(msg, "invoked oom-killer") ||
+               Contains(msg, "Out of memory") || Contains(msg, "oom-kill:")) {
+      ++k.oom_lines;
+      KeepLast(&k.oom_samples, msg);
+    }
+  }
+  return k;
+}
+
+std::optional<uint64_t> MeminfoField(std::string_view text,
+                                     std::string_view field) {
+  for (auto line : Split(text, '\n')) {
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || line.substr(0, colon) != field)
+      continue;
+    auto w = Words(line.substr(colon + 1));
+    if (w.empty()) return std::nullopt;
+    return ToU64(w[0]);
+  }
+  return std::nullopt;
+}
+
+std::optional<SlabInfo> ParseSlabinfo(std::string_view text) {
+  for (auto line : Split(text, '\n')) {
+    auto w = Words(line);
+    if (w.size() < 4 || w[0] != "nf_conntrack") continue;
+    auto a = ToU64(w[1]), n = ToU64(w[2]), sz = ToU64(w[3]);
+    if (!a || !n || !sz) return std::nullopt;
+    return SlabInfo{*a, *n, *sz};
+  }
+  return std::nullopt;
+}
+
+HostData Collect(HostView& view) {
+  HostData d;
+  d.source = view.Describe();
+  auto note = [&](const Error& e) { d.missing.push_back(e.message); };
+
+  if (auto names = view.List(kSysctlDir)) {
+    for (const auto& n : *names) {
+      if (n.rfind("nf_conntrack_", 0) != 0) continue;
+      if (auto v = view.Read(kSysctlDir + n)) {
+        d.sysctls[n] = std::string(Trim(*v));
+      } else {
+        note(v.error());
+      }
+    }
+  } else {
+    note(names.error());
+  }
+  d.count = d.Sysctl("nf_conntrack_count");
+  d.max = d.Sysctl("nf_conntrack_max");
+  d.buckets = d.Sysctl("nf_conntrack_buckets");
+  d.init_netns = view.Read("/proc/sys/net/nf_conntrack_max").has_value();
+  if (auto h = view.Read(kHashsizeParam)) {
+    d.hashsize_param = ToU64(*h);
+    // A loadable module has an initstate file; a built-in one does not.
+    d.builtin = !view.Read("/sys/module/nf_conntrack/initstate").has_value();
+  } else {
+    note(h.error());
+  }
+
+  if (auto s = view.Read(kStatsPath)) {
+    std::string_view text = *s;
+    bool from_netlink = text.rfind("# source: ctnetlink", 0) == 0;
+    Result<Stats> st = fail(Error::corrupt(""));
+    if (Contains(text, "entries") && Contains(text, "early_drop ")) {
+      uint64_t entries = 0;
+      st = ParseProcStat(text, &entries, &d.stats_cpus);
+      d.stats_source = "/proc/net/stat/nf_conntrack";
+      if (st && !d.count) d.count = entries;
+    } else {
+      st = ParseConntrackS(text, &d.stats_cpus);
+      d.stats_source = from_netlink ? "ctnetlink" : "conntrack -S";
+    }
+    if (st) {
+      d.stats = *st;
+    } else {
+      note(st.error());
+    }
+  } else {
+    note(s.error());
+  }
+
+  if (auto t = view.Read(kTablePath)) {
+    std::vector<TableEntry> entries;
+    d.table_source = "conntrack -L";
+    for (auto line : Split(*t, '\n')) {
+      line = Trim(line);
+      if (line.empty()) continue;
+      if (line[0] == '#') {
+        constexpr std::string_view kSrc = "# source: ";
+        if (line.rfind(kSrc, 0) == 0)
+          d.table_source = std::string(line.substr(kSrc.size()));
+        continue;
+      }
+      if (auto e = ParseTableLine(line)) {
+        entries.push_back(std::move(*e));
+      } else {
+        ++d.table_unparsed;
+      }
+    }
+    d.table = std::move(entries);
+  } else {
+    note(t.error());
+  }
+
+  if (auto k = view.Read(kKmsgPath)) {
+    d.kmsg = SummarizeKernelLog(*k);
+  } else {
+    note(k.error());
+  }
+  if (auto u = view.Read("/proc/uptime")) {
+    auto w = Words(*u);
+    if (!w.empty())
+      d.uptime_s = std::strtod(std::string(w[0]).c_str(), nullptr);
+  }
+  if (auto m = view.Read("/proc/meminfo")) {
+    d.mem_total_kb = MeminfoField(*m, "MemTotal");
+    d.mem_available_kb = MeminfoField(*m, "MemAvailable");
+  } else {
+    note(m.error());
+  }
+  if (auto s = view.Read("/proc/slabinfo")) {
+    d.slab = ParseSlabinfo(*s);
+  } else {
+    note(s.error());
+  }
+  // kube-proxy rewrites nf_conntrack_max and two TCP timeouts at start.
+  if (auto pids = view.List("/proc")) {
+    for (const auto& p : *pids) {
+      if (p.empty() || p[0] < '0' || p[0] > '9') continue;
+      auto comm = view.Read("/proc/" + p + "/comm");
+      if (comm && Trim(*comm) == "kube-proxy") d.kube_proxy_running = true;
+    }
+  }
+  return d;
+}
+
+}  // namespace ctkit

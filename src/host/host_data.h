@@ -1,0 +1,118 @@
+// HostData: everything `ctkit doctor` read from a host, parsed. Collect()
+// fills it from a HostView; the parsers are exposed for tests.
+#ifndef CTKIT_HOST_HOST_DATA_H_
+#define CTKIT_HOST_HOST_DATA_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ctkit/result.h"
+#include "ctkit/stats.h"
+#include "host/host_view.h"
+
+namespace ctkit {
+
+/// Where the conntrack sysctls live (the runbook's /proc/sys/netfilter/
+/// does not exist).
+inline constexpr char kSysctlDir[] = "/proc/sys/net/netfilter/";
+inline constexpr char kHashsizeParam[] =
+    "/sys/module/nf_conntrack/parameters/hashsize";
+
+/// One table entry as `conntrack -L` or /proc/net/nf_conntrack shows it.
+struct TableEntry {
+  std::string proto;  ///< "tcp", "udp", "icmp", ...
+  int proto_num = 0;
+  uint32_t timeout_s = 0;         ///< remaining seconds
+  std::string state;              ///< TCP/SCTP state, empty otherwise
+  std::string src, dst;           ///< original direction
+  uint16_t sport = 0, dport = 0;  ///< 0 when the protocol has none
+  bool assured = false;
+  bool unreplied = false;
+};
+
+/// What the kernel log says about conntrack and memory.
+struct KernelLogSummary {
+  /// "nf_conntrack: nf_conntrack: table full[ in netns N], dropping packet"
+  /// lines. Rate-limited (10 per 5 s, shared): not a drop count.
+  uint64_t table_full_lines = 0;
+  /// Of those, lines naming a netns (the non-init-netns variant).
+  uint64_t table_full_netns_lines = 0;
+  /// Seconds since boot of the last table-full line (-1: none / unknown).
+  double last_table_full_s = -1;
+  /// "net_ratelimit: N callbacks suppressed" summed (all net messages).
+  uint64_t ratelimit_suppressed = 0;
+  /// OOM-killer lines ("invoked oom-killer", "Out of memory: Killed").
+  uint64_t oom_lines = 0;
+  /// Up to 5 matching lines each, last ones, for the report.
+  std::vector<std::string> table_full_samples;
+  std::vector<std::string> oom_samples;
+};
+
+/// The nf_conntrack slab cache (/proc/slabinfo).
+struct SlabInfo {
+  uint64_t active_objs = 0;
+  uint64_t num_objs = 0;
+  uint64_t objsize = 0;
+};
+
+struct HostData {
+  std::string source;  ///< HostView::Describe()
+  /// Every nf_conntrack_* sysctl read, by short name ("nf_conntrack_max"),
+  /// value trimmed.
+  std::map<std::string, std::string> sysctls;
+  std::optional<uint64_t> count, max, buckets, hashsize_param;
+  /// True when /proc/sys/net/nf_conntrack_max exists (the init netns only),
+  /// i.e. the global sysctls are writable from here.
+  bool init_netns = false;
+  /// nf_conntrack is built into the kernel (no modprobe.d effect).
+  std::optional<bool> builtin;
+
+  std::optional<Stats> stats;
+  std::string stats_source;  ///< "ctnetlink" or "/proc/net/stat/nf_conntrack"
+  uint32_t stats_cpus = 0;
+
+  std::optional<std::vector<TableEntry>> table;
+  std::string table_source;
+  uint64_t table_unparsed = 0;  ///< lines the parser did not understand
+
+  std::optional<KernelLogSummary> kmsg;
+  std::optional<double> uptime_s;
+
+  std::optional<uint64_t> mem_total_kb, mem_available_kb;
+  std::optional<SlabInfo> slab;
+  /// Processes seen by name (only the ones doctor cares about).
+  bool kube_proxy_running = false;
+
+  /// What could not be read, one line each.
+  std::vector<std::string> missing;
+
+  /// A sysctl as a number (nullopt when absent or not numeric).
+  std::optional<uint64_t> Sysctl(const std::string& short_name) const;
+};
+
+/// Reads everything from `view`. Never fails: what is missing is listed in
+/// HostData::missing and the findings that need it report UNKNOWN.
+HostData Collect(HostView& view);
+
+/// /proc/net/stat/nf_conntrack (header + one 17-column hex line per CPU),
+/// summed over CPUs; `entries` is per netns, repeated on each line.
+Result<Stats> ParseProcStat(std::string_view text, uint64_t* entries,
+                            uint32_t* cpus);
+/// `conntrack -S` lines (one per CPU or one summed), summed.
+Result<Stats> ParseConntrackS(std::string_view text, uint32_t* cpus);
+/// One `conntrack -L` or /proc/net/nf_conntrack line.
+std::optional<TableEntry> ParseTableLine(std::string_view line);
+/// /dev/kmsg records ("prio,seq,usec,flags;text") or dmesg lines.
+KernelLogSummary SummarizeKernelLog(std::string_view text);
+/// A /proc/meminfo field in kB.
+std::optional<uint64_t> MeminfoField(std::string_view text,
+                                     std::string_view field);
+std::optional<SlabInfo> ParseSlabinfo(std::string_view text);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_HOST_HOST_DATA_H_

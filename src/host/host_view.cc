@@ -1,0 +1,228 @@
+// The three HostViews. The live one reads /proc, /sys and /dev/kmsg and asks
+// ctnetlink for the table and statistics, falling back to the /proc files
+// (recent kernels may lack them, so both paths are kept); it can read from
+// inside another network namespace, because the count, the statistics, the
+// table and most sysctls are per netns while nf_conntrack_max is global.
+// The root view reads the same relative paths under a directory, which is
+// what makes fixture tests and collected archives work. The recording view
+// keeps a copy of every byte handed out, for --collect.
+#include "host/host_view.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kernel/ctnetlink.h"
+#include "report/format.h"
+
+namespace ctkit {
+namespace {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(Error::io("cannot open " + path + ": " + std::strerror(errno)));
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return fail(Error::io("cannot read " + path + ": " + std::strerror(e)));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+Result<std::vector<std::string>> ListDirectory(const std::string& path) {
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) {
+    return fail(Error::io("cannot list " + path + ": " + std::strerror(errno)));
+  }
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  closedir(d);
+  return names;
+}
+
+// /dev/kmsg hands out one record per read() and EAGAIN at the end when
+// opened non-blocking; EPIPE means records were overwritten while reading.
+Result<std::string> ReadKmsg() {
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(Error::io(std::string("cannot open /dev/kmsg: ") +
+                          std::strerror(errno)));
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR || errno == EPIPE) continue;
+      break;  // EAGAIN: the end of the buffer
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.back() != '\n') out += '\n';
+  }
+  close(fd);
+  return out;
+}
+
+class LiveHostView : public HostView {
+ public:
+  LiveHostView(CtnetlinkOpener opener, int netns_fd)
+      : opener_(std::move(opener)), netns_fd_(netns_fd) {}
+
+  Result<std::string> Read(const std::string& path) override {
+    NetnsScope scope(netns_fd_);
+    if (!scope.ok()) return fail(Error::io(scope.error()));
+    if (path == kKmsgPath) return ReadKmsg();
+    if (path == kTablePath) return ReadTable();
+    if (path == kStatsPath) return ReadStats();
+    return ReadWholeFile(path);
+  }
+  Result<std::vector<std::string>> List(const std::string& path) override {
+    NetnsScope scope(netns_fd_);
+    if (!scope.ok()) return fail(Error::io(scope.error()));
+    return ListDirectory(path);
+  }
+  std::string Describe() const override {
+    return netns_fd_ >= 0 ? "live host (other network namespace)" : "live host";
+  }
+
+ private:
+  CtnetlinkClient* Client() {
+    if (!client_ && opener_ && !tried_) {
+      tried_ = true;
+      auto c = opener_();
+      if (c) {
+        client_ = std::move(*c);
+      } else {
+        ctnetlink_error_ = c.error().message;
+      }
+    }
+    return client_.get();
+  }
+
+  Result<std::string> ReadTable() {
+    if (CtnetlinkClient* c = Client()) {
+      std::string out = "# source: ctnetlink\n";
+      auto r = c->DumpTable([&](const FlowInfo& f) {
+        out += FormatConntrackLine(f, f.timeout_s, 0);
+        out += '\n';
+      });
+      if (r) return out;
+      ctnetlink_error_ = r.error().message;
+    }
+    auto text = ReadWholeFile("/proc/net/nf_conntrack");
+    if (!text) {
+      return fail(Error::io("no table: ctnetlink: " +
+                            (ctnetlink_error_.empty() ? std::string("not built")
+                                                      : ctnetlink_error_) +
+                            "; " + text.error().message));
+    }
+    return "# source: /proc/net/nf_conntrack\n" + *text;
+  }
+
+  Result<std::string> ReadStats() {
+    if (CtnetlinkClient* c = Client()) {
+      auto s = c->GetStats();
+      if (s) return "# source: ctnetlink\n" + FormatStatsLine(*s) + "\n";
+      ctnetlink_error_ = s.error().message;
+    }
+    return ReadWholeFile("/proc/net/stat/nf_conntrack");
+  }
+
+  CtnetlinkOpener opener_;
+  int netns_fd_;
+  bool tried_ = false;
+  std::unique_ptr<CtnetlinkClient> client_;
+  std::string ctnetlink_error_;
+};
+
+class RootHostView : public HostView {
+ public:
+  explicit RootHostView(std::string dir) : dir_(std::move(dir)) {
+    while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  }
+  Result<std::string> Read(const std::string& path) override {
+    auto r = ReadWholeFile(dir_ + path);
+    if (r || (path != kTablePath && path != kStatsPath)) return r;
+    // A plain fixture tree has only the /proc files.
+    if (path == kTablePath) {
+      auto t = ReadWholeFile(dir_ + "/proc/net/nf_conntrack");
+      if (t) return "# source: /proc/net/nf_conntrack\n" + *t;
+      return t;
+    }
+    return ReadWholeFile(dir_ + "/proc/net/stat/nf_conntrack");
+  }
+  Result<std::vector<std::string>> List(const std::string& path) override {
+    return ListDirectory(dir_ + path);
+  }
+  std::string Describe() const override { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<HostView> NewLiveHostView(CtnetlinkOpener open_ctnetlink,
+                                          int netns_fd) {
+  return std::make_unique<LiveHostView>(std::move(open_ctnetlink), netns_fd);
+}
+
+std::unique_ptr<HostView> NewRootHostView(const std::string& dir) {
+  return std::make_unique<RootHostView>(dir);
+}
+
+Result<std::string> RecordingHostView::Read(const std::string& path) {
+  auto r = base_->Read(path);
+  if (r) files_[path] = *r;
+  return r;
+}
+
+Result<std::vector<std::string>> RecordingHostView::List(
+    const std::string& path) {
+  // A listing is reproduced by the files later read from it; directories
+  // listed but not read (e.g. /proc/PID without comm) are not needed.
+  return base_->List(path);
+}
+
+NetnsScope::NetnsScope(int fd) {
+  if (fd < 0) return;
+  saved_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (saved_ < 0 || setns(fd, CLONE_NEWNET) != 0) {
+    ok_ = false;
+    error_ = std::string("cannot enter the network namespace: ") +
+             std::strerror(errno);
+    if (saved_ >= 0) close(saved_);
+    saved_ = -1;
+  }
+}
+
+NetnsScope::~NetnsScope() {
+  if (saved_ < 0) return;
+  if (setns(saved_, CLONE_NEWNET) != 0) {
+    // Staying in the wrong namespace would make every later read lie.
+    std::perror("ctkit: cannot return to the original network namespace");
+    std::abort();
+  }
+  close(saved_);
+}
+
+}  // namespace ctkit

@@ -1,0 +1,96 @@
+// HostView: where `ctkit doctor` reads a host from. Everything the doctor
+// knows comes through Read(path), so a report is a pure function of the
+// bytes read: the live host, a fixture tree (--root DIR) and a collected
+// archive (--collect) are interchangeable.
+#ifndef CTKIT_HOST_HOST_VIEW_H_
+#define CTKIT_HOST_HOST_VIEW_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctkit/result.h"
+
+namespace ctkit {
+
+class CtnetlinkClient;
+
+/// Pseudo paths for what is not a file on the live host. Under --root they
+/// are ordinary files at the same relative path, so a collected archive
+/// extracts into a tree that --root reads back.
+inline constexpr char kTablePath[] = "/ctkit/conntrack-L.txt";
+inline constexpr char kStatsPath[] = "/ctkit/conntrack-S.txt";
+inline constexpr char kKmsgPath[] = "/dev/kmsg";
+
+/// Abstract so tests and --root can substitute fixture trees (leveldb Env
+/// style). Not thread-safe.
+class HostView {
+ public:
+  virtual ~HostView() = default;
+  /// The contents of `path` (absolute, as on the host: "/proc/meminfo").
+  /// kTablePath gives the conntrack table as `conntrack -L` lines (or
+  /// /proc/net/nf_conntrack lines), kStatsPath the statistics as
+  /// `conntrack -S` lines, kKmsgPath the kernel log records.
+  virtual Result<std::string> Read(const std::string& path) = 0;
+  /// The names in directory `path` (no "." or "..").
+  virtual Result<std::vector<std::string>> List(const std::string& path) = 0;
+  /// Where this view reads from, for the report ("live host", "/tmp/x").
+  virtual std::string Describe() const = 0;
+};
+
+/// Opens a ctnetlink client in the current netns (CtnetlinkClient::Open);
+/// injected so the host layer does not need the kernel client to link.
+using CtnetlinkOpener =
+    std::function<Result<std::unique_ptr<CtnetlinkClient>>()>;
+
+/// The live host. With `netns_fd` >= 0 every read happens inside that
+/// network namespace (per-netns sysctls, count, stats, table); the global
+/// files read the same from anywhere. The table and statistics come from
+/// ctnetlink when `open_ctnetlink` is set and works, otherwise from
+/// /proc/net/nf_conntrack and /proc/net/stat/nf_conntrack.
+std::unique_ptr<HostView> NewLiveHostView(CtnetlinkOpener open_ctnetlink,
+                                          int netns_fd);
+
+/// A fixture tree or an extracted --collect archive: Read(p) reads DIR + p.
+/// Falls back to /proc/net/nf_conntrack for the table and
+/// /proc/net/stat/nf_conntrack for the statistics, as the live view does.
+std::unique_ptr<HostView> NewRootHostView(const std::string& dir);
+
+/// Wraps `base` and remembers every successful read (path -> bytes), so
+/// --collect saves exactly what the report was computed from.
+class RecordingHostView : public HostView {
+ public:
+  explicit RecordingHostView(HostView* base) : base_(base) {}
+  Result<std::string> Read(const std::string& path) override;
+  Result<std::vector<std::string>> List(const std::string& path) override;
+  std::string Describe() const override { return base_->Describe(); }
+  /// path -> contents, in path order.
+  const std::map<std::string, std::string>& files() const { return files_; }
+
+ private:
+  HostView* base_;  ///< not owned
+  std::map<std::string, std::string> files_;
+};
+
+/// Enters network namespace `fd` for its lifetime (no-op for fd < 0) and
+/// returns to the namespace it started in. `ok()` says whether it got in.
+class NetnsScope {
+ public:
+  explicit NetnsScope(int fd);
+  ~NetnsScope();
+  NetnsScope(const NetnsScope&) = delete;
+  NetnsScope& operator=(const NetnsScope&) = delete;
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  int saved_ = -1;
+  bool ok_ = true;
+  std::string error_;
+};
+
+}  // namespace ctkit
+
+#endif  // CTKIT_HOST_HOST_VIEW_H_

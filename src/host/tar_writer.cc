@@ -1,0 +1,155 @@
+// ustar (POSIX.1-1988) headers are 512-byte blocks of NUL-padded ASCII
+// fields with octal numbers and a checksum computed with the checksum field
+// taken as spaces; data follows padded to 512, and two zero blocks end the
+// archive. gzip (RFC 1952) wraps a deflate stream (RFC 1951); a deflate
+// "stored" block is a 3-bit header, byte alignment, LEN and ~LEN, then up to
+// 65535 raw bytes, so no compressor is needed. CRC-32 is the usual
+// reflected 0xEDB88320 polynomial.
+#include "host/tar_writer.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace ctkit {
+namespace {
+
+void PutField(char* block, size_t off, size_t len, const std::string& s) {
+  std::memcpy(block + off, s.data(), std::min(len, s.size()));
+}
+
+void PutOctal(char* block, size_t off, size_t len, uint64_t v) {
+  // len-1 octal digits, then NUL.
+  std::string s = fmt::format("{:0{}o}", v, len - 1);
+  PutField(block, off, len - 1, s);
+}
+
+uint32_t Crc32(const std::string& data) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (char ch : data) {
+    c = table[(c ^ static_cast<unsigned char>(ch)) & 0xFF] ^ (c >> 8);
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+void PutLe32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+}  // namespace
+
+Result<std::string> MakeTar(const std::map<std::string, std::string>& files,
+                            uint64_t mtime) {
+  std::string out;
+  for (const auto& [raw_path, data] : files) {
+    std::string path = raw_path;
+    while (!path.empty() && path[0] == '/') path.erase(0, 1);
+    char h[512] = {};
+    std::string name = path, prefix;
+    if (name.size() > 100) {
+      size_t cut = path.rfind('/', 155);
+      if (cut == std::string::npos || path.size() - cut - 1 > 100) {
+        return fail(
+            Error::invalid_argument("path too long for ustar: " + path));
+      }
+      prefix = path.substr(0, cut);
+      name = path.substr(cut + 1);
+    }
+    PutField(h, 0, 100, name);
+    PutOctal(h, 100, 8, 0644);
+    PutOctal(h, 108, 8, 0);
+    PutOctal(h, 116, 8, 0);
+    PutOctal(h, 124, 12, data.size());
+    PutOctal(h, 136, 12, mtime);
+    std::memset(h + 148, ' ', 8);
+    h[156] = '0';
+    PutField(h, 257, 6, std::string("ustar\0", 6));
+    PutField(h, 263, 2, "00");
+    PutField(h, 265, 32, "root");
+    PutField(h, 297, 32, "root");
+    PutField(h, 345, 155, prefix);
+    unsigned sum = 0;
+    for (char c : h) sum += static_cast<unsigned char>(c);
+    std::string cs = fmt::format("{:06o}", sum);
+    PutField(h, 148, 6, cs);
+    h[154] = '\0';
+    h[155] = ' ';
+    out.append(h, 512);
+    out += data;
+    out.append((512 - data.size() % 512) % 512, '\0');
+  }
+  out.append(1024, '\0');
+  return out;
+}
+
+std::string GzipStored(const std::string& data) {
+  std::string out = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, '\x03'};
+  size_t off = 0;
+  do {
+    size_t n = std::min<size_t>(65535, data.size() - off);
+    bool last = off + n == data.size();
+    out.push_back(last ? 1 : 0);  // BFINAL, BTYPE=00 (stored)
+    uint16_t len = static_cast<uint16_t>(n);
+    uint16_t nlen = static_cast<uint16_t>(~len);
+    out.push_back(static_cast<char>(len & 0xFF));
+    out.push_back(static_cast<char>(len >> 8));
+    out.push_back(static_cast<char>(nlen & 0xFF));
+    out.push_back(static_cast<char>(nlen >> 8));
+    out.append(data, off, n);
+    off += n;
+  } while (off < data.size());
+  PutLe32(&out, Crc32(data));
+  PutLe32(&out, static_cast<uint32_t>(data.size()));
+  return out;
+}
+
+Result<void> WriteTarGz(const std::string& path,
+                        const std::map<std::string, std::string>& files,
+                        uint64_t mtime) {
+  auto tar = MakeTar(files, mtime);
+  if (!tar) return fail(tar.error());
+  std::string gz = GzipStored(*tar);
+  std::string tmp = path + ".ctkit-tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return fail(
+        Error::io("cannot create " + tmp + ": " + std::strerror(errno)));
+  }
+  size_t off = 0;
+  while (off < gz.size()) {
+    ssize_t n = write(fd, gz.data() + off, gz.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return fail(Error::io("cannot write " + tmp + ": " + std::strerror(e)));
+    }
+    off += static_cast<size_t>(n);
+  }
+  fsync(fd);
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    return fail(
+        Error::io("cannot rename to " + path + ": " + std::strerror(e)));
+  }
+  return {};
+}
+
+}  // namespace ctkit

@@ -1,0 +1,194 @@
+// `ctkit doctor`: read a host (live, another network namespace, or a saved
+// tree under --root), explain why its conntrack table is or would be full,
+// and optionally apply and roll back the fixes. All the judgement is in the
+// host library (findings.cc); this file wires flags to it, asks for
+// confirmation, and maps the overall severity to monitoring-plugin exit
+// codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "host/apply.h"
+#include "host/doctor_report.h"
+#include "host/findings.h"
+#include "host/host_data.h"
+#include "host/host_view.h"
+#include "host/tar_writer.h"
+#include "kernel/ctnetlink.h"
+#include "tools/ctkit/command.h"
+
+namespace ctkit::cli {
+namespace {
+
+struct DoctorFlags {
+  std::string root;
+  std::string netns;
+  std::string collect;
+  std::string persist_root;
+  bool json = false;
+  bool apply = false;
+  bool rollback = false;
+  bool yes = false;
+  bool runtime_only = false;
+  Thresholds t;
+};
+
+constexpr int kExitUnknown = 3;
+
+bool Confirm(bool yes) {
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    fmt::print(stderr,
+               "ctkit: nothing applied: confirm with --yes or run on a "
+               "terminal\n");
+    return false;
+  }
+  fmt::print(stderr, "Apply these changes? Type 'yes' to continue: ");
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+int RunDoctor(const DoctorFlags& f) {
+  int netns_fd = -1;
+  if (!f.netns.empty()) {
+    std::string path = f.netns.find('/') == std::string::npos
+                           ? "/var/run/netns/" + f.netns
+                           : f.netns;
+    netns_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) {
+      fmt::print(stderr, "ctkit: error: cannot open network namespace {}\n",
+                 path);
+      return kExitUnknown;
+    }
+  }
+  ApplyOptions ao;
+  ao.netns_fd = netns_fd;
+  ao.persistent = !f.runtime_only;
+  ao.runtime_root = f.root;
+  ao.persist_root = f.root.empty() ? f.persist_root : f.root;
+
+  if (f.rollback) {
+    auto done = Rollback(ao);
+    if (!done) {
+      fmt::print(stderr, "ctkit: error: {}\n", done.error().message);
+      return kExitFailure;
+    }
+    for (const auto& l : *done) fmt::print("{}\n", l);
+    return kExitOk;
+  }
+
+  std::unique_ptr<HostView> base =
+      f.root.empty()
+          ? NewLiveHostView([] { return CtnetlinkClient::Open(); }, netns_fd)
+          : NewRootHostView(f.root);
+  RecordingHostView view(base.get());
+  HostData d = Collect(view);
+  Diagnosis g = Diagnose(d, f.t);
+
+  if (!f.collect.empty()) {
+    auto r = WriteTarGz(f.collect, view.files(),
+                        static_cast<uint64_t>(std::time(nullptr)));
+    if (!r) {
+      fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+      return kExitUnknown;
+    }
+    fmt::print(stderr,
+               "ctkit: saved {} files read to {} (extract it and run "
+               "`ctkit doctor --root DIR`)\n",
+               view.files().size(), f.collect);
+  }
+  std::fputs(
+      f.json ? FormatDoctorJson(d, g).c_str() : FormatDoctorText(d, g).c_str(),
+      stdout);
+
+  if (f.apply) {
+    std::fflush(stdout);
+    if (g.changes.empty()) {
+      fmt::print(stderr, "ctkit: --apply: nothing to change\n");
+    } else {
+      auto plan = PlanApply(g.changes, d, ao);
+      if (!plan) {
+        fmt::print(stderr, "ctkit: error: {}\n", plan.error().message);
+        return kExitFailure;
+      }
+      fmt::print(stderr, "\nctkit doctor --apply will make these changes:\n{}",
+                 DescribePlan(*plan));
+      if (!Confirm(f.yes)) return kExitFailure;
+      auto r = ExecuteApply(*plan, ao);
+      if (!r) {
+        fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+        return kExitFailure;
+      }
+      fmt::print(stderr,
+                 "ctkit: applied; `ctkit doctor --rollback{}` restores the "
+                 "previous state\n",
+                 f.root.empty() ? (f.persist_root.empty()
+                                       ? std::string()
+                                       : " --persist-root " + f.persist_root)
+                                : " --root " + f.root);
+    }
+  }
+  if (netns_fd >= 0) close(netns_fd);
+  return static_cast<int>(g.status);
+}
+
+}  // namespace
+
+void RegisterDoctor(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<DoctorFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "doctor",
+      "Diagnose why the conntrack table is (or will be) full, with evidence "
+      "and fixes; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN");
+  cmd->add_option("--root", f->root,
+                  "read a saved tree under DIR (its /proc, /sys, /dev/kmsg, "
+                  "ctkit/conntrack-L.txt) instead of the live host; --apply "
+                  "and --rollback write under DIR");
+  cmd->add_option("--netns", f->netns,
+                  "diagnose (and set per-netns sysctls in) this network "
+                  "namespace: a name under /var/run/netns or a path");
+  cmd->add_option("--collect", f->collect,
+                  "save exactly what was read to FILE.tar.gz");
+  cmd->add_flag("--json", f->json, "print the report as JSON");
+  cmd->add_flag("--apply", f->apply,
+                "write the fixes: runtime sysctls, /etc/sysctl.d, hashsize");
+  cmd->add_flag("--yes", f->yes, "apply without asking");
+  cmd->add_flag("--runtime-only", f->runtime_only,
+                "with --apply: do not write persistent files");
+  cmd->add_option("--persist-root", f->persist_root,
+                  "write /etc files and the rollback state under DIR (runtime "
+                  "values still go to the live host)");
+  cmd->add_flag("--rollback", f->rollback,
+                "restore everything the last --apply changed");
+  cmd->add_option("--warn-fill", f->t.warn_fill_pct,
+                  "WARNING at this % of nf_conntrack_max")
+      ->capture_default_str();
+  cmd->add_option("--crit-fill", f->t.crit_fill_pct,
+                  "CRITICAL at this % of nf_conntrack_max")
+      ->capture_default_str();
+  cmd->add_option("--majority", f->t.majority_pct,
+                  "% of entries in one state that makes a majority finding")
+      ->capture_default_str();
+  cmd->add_option("--dominate", f->t.dominate_pct,
+                  "% of entries from one source that dominates")
+      ->capture_default_str();
+  cmd->add_option("--mem-warn", f->t.mem_warn_pct,
+                  "WARNING when MemAvailable is below this % of MemTotal")
+      ->capture_default_str();
+  cmd->add_option("--mem-crit", f->t.mem_crit_pct,
+                  "CRITICAL when MemAvailable is below this % of MemTotal")
+      ->capture_default_str();
+  cmd->add_option("--min-entries", f->t.min_entries,
+                  "table size below which composition findings stay quiet")
+      ->capture_default_str();
+  cmd->callback([f, exit_code] { *exit_code = RunDoctor(*f); });
+}
+
+}  // namespace ctkit::cli
