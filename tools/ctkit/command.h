@@ -21,6 +21,7 @@ using RegisterFn = void (*)(CLI::App& app, int* exit_code);
 void RegisterReplay(CLI::App& app, int* exit_code);
 void RegisterGen(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
+void RegisterDoctor(CLI::App& app, int* exit_code);
 
 }  // namespace ctkit::cli
 

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   int exit_code = ctkit::cli::kExitOk;
   for (ctkit::cli::RegisterFn reg :
        {&ctkit::cli::RegisterReplay, &ctkit::cli::RegisterGen,
-        &ctkit::cli::RegisterBench}) {
+        &ctkit::cli::RegisterBench, &ctkit::cli::RegisterDoctor}) {
     reg(app, &exit_code);
   }
   try {
