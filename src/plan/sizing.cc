@@ -1,0 +1,448 @@
+// Capacity planning for `ctkit plan`.
+//
+// The load model is Little's law: entries in the table = arrival rate x
+// how long each entry lives. What decides an entry's life is its class:
+//  - TCP, short sessions: the session itself, then TIME_WAIT
+//    (nf_conntrack_tcp_timeout_time_wait, 120 s). A closed connection's
+//    entry is ASSURED, so early drop cannot evict it (§2.2): TIME_WAIT is
+//    what fills tables on busy web front ends.
+//  - UDP request/reply (DNS-like): never a stream (§7), so
+//    nf_conntrack_udp_timeout, 30 s.
+//  - ICMP echo: nf_conntrack_icmp_timeout, 30 s.
+// Long-lived flows (ESTABLISHED TCP, UDP streams) are outside the model: a
+// replayed capture measures them (the peak with no limit). The larger of
+// the two, times a headroom, is what the table must hold.
+//
+// Memory follows the kernel, not ctkit's own table: a 256 B slab object per
+// entry, +128 B when entries carry extensions, 8 B per bucket (§10), with
+// buckets = max (the kernel's own 1:1 ratio). Slab memory is used only as
+// entries exist, so "memory when full" is the ceiling a setting allows.
+//
+// When the load does not fit, we say by how much, and which timeouts
+// (TIME_WAIT first, then the UDP/ICMP ones, none below 10 s) would make it
+// fit in the budget instead.
+#include "plan/sizing.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "plan/units.h"
+#include "report/replay.h"
+
+namespace ctkit {
+namespace {
+
+constexpr uint64_t kGiB = 1024ull * 1024 * 1024;
+constexpr uint32_t kMinTimeoutSeconds = 10;
+
+// Seconds an entry of each class lives under timeouts (tw, udp, icmp).
+double LifetimeSum(const PlanInput& in, double tw, double udp, double icmp) {
+  return in.mix.tcp * (in.tcp_session_s + tw) + in.mix.udp * udp +
+         in.mix.icmp * icmp;
+}
+
+}  // namespace
+
+TableSize KernelDefaultSizing(uint64_t ram_bytes, bool is_64bit) {
+  uint64_t buckets = ram_bytes / (128 * 1024);
+  if (is_64bit && ram_bytes > 4 * kGiB) {
+    buckets = 262144;
+  } else if (ram_bytes > kGiB) {
+    buckets = 65536;
+  }
+  buckets = std::max<uint64_t>(buckets, 1024);
+  buckets = RoundUp512(buckets);
+  return {buckets, buckets};
+}
+
+TableSize KernelBootHashsizeSizing(uint64_t hashsize) {
+  uint64_t buckets = RoundUp512(std::max<uint64_t>(hashsize, 1));
+  return {8 * buckets, buckets};
+}
+
+TableSize KubeProxySizing(uint64_t cpus, uint64_t current_buckets) {
+  uint64_t max = std::max<uint64_t>(32768 * cpus, 131072);
+  uint64_t buckets = current_buckets;
+  if (buckets < max / 4) buckets = RoundUp512(max / 4);
+  return {max, buckets};
+}
+
+uint64_t KernelEntryBytes(bool extensions) {
+  return kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0);
+}
+
+uint64_t KernelTableBytes(uint64_t entries, uint64_t buckets, bool extensions) {
+  return entries * KernelEntryBytes(extensions) + buckets * kKernelBucketBytes;
+}
+
+Result<TrafficMix> ParseMix(std::string_view text) {
+  double v[3] = {-1, -1, -1};
+  const char* names[3] = {"tcp", "udp", "icmp"};
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string part(text.substr(pos, comma - pos));
+    pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+    auto bad = [&](const std::string& why) {
+      return fail(Error::invalid_argument("--mix '" + std::string(text) +
+                                          "': '" + part + "': " + why));
+    };
+    size_t eq = part.find('=');
+    if (eq == std::string::npos) return bad("expected CLASS=SHARE");
+    std::string name = part.substr(0, eq);
+    int k = -1;
+    for (int i = 0; i < 3; ++i) {
+      if (name == names[i]) k = i;
+    }
+    if (k < 0) return bad("unknown class (use tcp, udp, icmp)");
+    if (v[k] >= 0) return bad("class given twice");
+    std::string num = part.substr(eq + 1);
+    if (!num.empty() && num.back() == '%') num.pop_back();
+    char* end = nullptr;
+    double share = std::strtod(num.c_str(), &end);
+    if (num.empty() || *end != '\0' || !std::isfinite(share)) {
+      return bad("not a number");
+    }
+    if (share < 0) return bad("negative");
+    v[k] = share;
+  }
+  double sum = 0;
+  for (double& x : v) {
+    if (x < 0) x = 0;
+    sum += x;
+  }
+  if (sum <= 0) {
+    return fail(Error::invalid_argument("--mix '" + std::string(text) +
+                                        "': all shares are zero"));
+  }
+  return TrafficMix{v[0] / sum, v[1] / sum, v[2] / sum};
+}
+
+Result<PlanResult> MakePlan(const PlanInput& in) {
+  if (in.budget_bytes == 0) {
+    return fail(Error::invalid_argument("the memory budget must be > 0"));
+  }
+  if (in.rate && !(std::isfinite(*in.rate) && *in.rate > 0)) {
+    return fail(Error::invalid_argument(
+        "--rate must be a positive number of new flows per second"));
+  }
+  if (!(in.headroom >= 1.0) || !std::isfinite(in.headroom)) {
+    return fail(Error::invalid_argument("--headroom must be at least 1"));
+  }
+  PlanResult p;
+  p.input = in;
+  const Tunables& t = in.tunables;
+  p.extensions = in.extensions || t.acct || t.timestamp || t.events == 1;
+  p.entry_bytes = KernelEntryBytes(p.extensions);
+  const uint64_t per_entry = p.entry_bytes + kKernelBucketBytes;
+  p.budget_max = in.budget_bytes / per_entry / 512 * 512;
+  p.kernel_default = KernelDefaultSizing(in.ram_bytes);
+
+  if (in.rate) {
+    const double r = *in.rate;
+    p.classes = {
+        {"tcp", in.mix.tcp, r * in.mix.tcp,
+         in.tcp_session_s + t.tcp_timeout_time_wait,
+         in.tcp_session_s > 0
+             ? fmt::format("session {:g} s + TIME_WAIT {} s", in.tcp_session_s,
+                           t.tcp_timeout_time_wait)
+             : fmt::format("TIME_WAIT {} s", t.tcp_timeout_time_wait),
+         0},
+        {"udp", in.mix.udp, r * in.mix.udp, static_cast<double>(t.udp_timeout),
+         fmt::format("udp_timeout {} s", t.udp_timeout), 0},
+        {"icmp", in.mix.icmp, r * in.mix.icmp,
+         static_cast<double>(t.icmp_timeout),
+         fmt::format("icmp_timeout {} s", t.icmp_timeout), 0},
+    };
+    double total = 0;
+    for (LoadClass& c : p.classes) {
+      c.concurrent = c.rate * c.lifetime_s;
+      total += c.concurrent;
+    }
+    p.modelled_concurrent = total;
+  }
+  std::optional<double> base;
+  if (p.modelled_concurrent) base = *p.modelled_concurrent;
+  if (in.measured_peak) {
+    base = std::max(base.value_or(0.0), static_cast<double>(*in.measured_peak));
+  }
+  if (base) {
+    p.needed_entries = static_cast<uint64_t>(std::ceil(*base * in.headroom));
+  }
+
+  const uint64_t default_full = KernelTableBytes(
+      p.kernel_default.max, p.kernel_default.buckets, p.extensions);
+  if (!p.needed_entries) {
+    p.recommended = {p.budget_max, p.budget_max};
+    p.reason =
+        "no load given (--rate or --capture): the largest table the budget "
+        "holds, buckets 1:1 as the kernel sizes them";
+  } else if (*p.needed_entries <= p.kernel_default.max &&
+             default_full <= in.budget_bytes) {
+    p.recommended = p.kernel_default;
+    p.reason = fmt::format(
+        "the kernel's default for {} of RAM already holds the load with "
+        "headroom and fits the budget: keep it",
+        FormatBytes(in.ram_bytes));
+  } else if (RoundUp512(*p.needed_entries) <= p.budget_max) {
+    uint64_t m = RoundUp512(*p.needed_entries);
+    p.recommended = {m, m};
+    p.reason = fmt::format(
+        "the expected entries x {:g} headroom, rounded up to 512, buckets 1:1",
+        in.headroom);
+  } else {
+    p.fits = false;
+    p.recommended = {p.budget_max, p.budget_max};
+    uint64_t m = RoundUp512(*p.needed_entries);
+    p.memory_needed = KernelTableBytes(m, m, p.extensions);
+    p.reason = p.budget_max == 0
+                   ? "the budget is below the smallest table (512 entries)"
+                   : "the budget cannot hold the expected load: this is the "
+                     "largest table it holds";
+    // Which timeouts would make the modelled load fit? Only when the model
+    // is what drives the need (a measured peak has unknown lifetimes).
+    bool model_drives =
+        p.modelled_concurrent &&
+        (!in.measured_peak ||
+         *p.modelled_concurrent >= static_cast<double>(*in.measured_peak));
+    if (model_drives && p.budget_max > 0) {
+      const double target_s =
+          static_cast<double>(p.budget_max) / in.headroom / *in.rate;
+      const double tw = t.tcp_timeout_time_wait, udp = t.udp_timeout,
+                   icmp = t.icmp_timeout;
+      auto fits_with = [&](double a, double b, double c) {
+        return LifetimeSum(in, a, b, c) <= target_s;
+      };
+      std::vector<TimeoutChange> ch;
+      if (in.mix.tcp > 0) {
+        double want = std::floor(
+            (target_s - in.mix.udp * udp - in.mix.icmp * icmp) / in.mix.tcp -
+            in.tcp_session_s);
+        if (want >= kMinTimeoutSeconds && want < tw &&
+            fits_with(want, udp, icmp)) {
+          ch.push_back({"net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+                        t.tcp_timeout_time_wait, static_cast<uint32_t>(want)});
+        }
+      }
+      if (ch.empty() && in.mix.udp + in.mix.icmp > 0) {
+        double tw2 = std::min<double>(tw, kMinTimeoutSeconds);
+        double x =
+            std::floor((target_s - in.mix.tcp * (in.tcp_session_s + tw2)) /
+                       (in.mix.udp + in.mix.icmp));
+        double udp2 = std::min(udp, x), icmp2 = std::min(icmp, x);
+        if (x >= kMinTimeoutSeconds && fits_with(tw2, udp2, icmp2)) {
+          if (in.mix.tcp > 0 && tw2 < tw) {
+            ch.push_back({"net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+                          t.tcp_timeout_time_wait, static_cast<uint32_t>(tw2)});
+          }
+          if (in.mix.udp > 0 && udp2 < udp) {
+            ch.push_back({"net.netfilter.nf_conntrack_udp_timeout",
+                          t.udp_timeout, static_cast<uint32_t>(udp2)});
+          }
+          if (in.mix.icmp > 0 && icmp2 < icmp) {
+            ch.push_back({"net.netfilter.nf_conntrack_icmp_timeout",
+                          t.icmp_timeout, static_cast<uint32_t>(icmp2)});
+          }
+        }
+      }
+      p.timeouts_can_fit = !ch.empty();
+      p.timeout_changes = std::move(ch);
+    }
+  }
+
+  auto row = [&](std::string name, TableSize s) {
+    SizingRow r;
+    r.name = std::move(name);
+    r.size = s;
+    r.memory_when_full = KernelTableBytes(s.max, s.buckets, p.extensions);
+    r.fits_budget = r.memory_when_full <= in.budget_bytes;
+    if (p.needed_entries) r.holds_load = s.max >= *p.needed_entries;
+    return r;
+  };
+  p.compare.push_back(row("recommended", p.recommended));
+  p.compare.push_back(
+      row(fmt::format("kernel default ({} RAM)", FormatBytes(in.ram_bytes)),
+          p.kernel_default));
+  p.compare.push_back(row(
+      fmt::format("kube-proxy ({} CPU{})", in.cpus, in.cpus == 1 ? "" : "s"),
+      KubeProxySizing(in.cpus, p.kernel_default.buckets)));
+  p.compare.push_back(row("budget limit", {p.budget_max, p.budget_max}));
+  return p;
+}
+
+std::string RenderPlanText(const PlanResult& p) {
+  const PlanInput& in = p.input;
+  std::string out = fmt::format(
+      "plan: memory budget {}, {} CPU{}, host RAM {}; kernel cost {} B per "
+      "entry{} + {} B per bucket\n",
+      FormatBytes(in.budget_bytes), in.cpus, in.cpus == 1 ? "" : "s",
+      FormatBytes(in.ram_bytes), p.entry_bytes,
+      p.extensions ? " (256 B object + 128 B extensions)" : "",
+      kKernelBucketBytes);
+  if (p.modelled_concurrent) {
+    out += fmt::format(
+        "\nexpected load: {:g} new flows/s; entries = rate x lifetime "
+        "(Little's law)\n",
+        *in.rate);
+    out += fmt::format("  {:<5} {:>6} {:>10}  {:<28} {:>12}\n", "class",
+                       "share", "new/s", "lifetime", "entries");
+    for (const LoadClass& c : p.classes) {
+      if (c.share <= 0) continue;
+      out +=
+          fmt::format("  {:<5} {:>5.1f}% {:>10.1f}  {:<28} {:>12.0f}\n", c.name,
+                      c.share * 100, c.rate, c.lifetime_from, c.concurrent);
+    }
+    out += fmt::format("  {:<5} {:>6} {:>10}  {:<28} {:>12.0f}\n", "total", "",
+                       "", "", *p.modelled_concurrent);
+    out +=
+        "  (short TCP sessions; UDP request/reply flows that never become\n"
+        "  streams; ICMP echo. Long-lived flows are not modelled: add\n"
+        "  --capture to measure them)\n";
+  }
+  if (in.measured_peak) {
+    out += fmt::format(
+        "\nmeasured: {} entries at the peak replaying {} with "
+        "no limit\n",
+        *in.measured_peak, in.capture);
+  }
+  if (p.needed_entries) {
+    out += fmt::format("needed: {} entries (x {:g} headroom)\n",
+                       *p.needed_entries, in.headroom);
+  }
+  out += "\nrecommendation:\n";
+  out +=
+      fmt::format("  net.netfilter.nf_conntrack_max = {}\n", p.recommended.max);
+  out += fmt::format("  net.netfilter.nf_conntrack_buckets = {}\n",
+                     p.recommended.buckets);
+  out += fmt::format("  ({})\n", p.reason);
+  if (!p.fits) {
+    out += fmt::format(
+        "\nDOES NOT FIT: the load needs {} entries ({} when full) but the "
+        "budget {} holds {} entries.\n",
+        p.needed_entries.value_or(0), FormatBytes(p.memory_needed),
+        FormatBytes(in.budget_bytes), p.budget_max);
+    out += fmt::format("  more memory: a budget of at least {} holds it.\n",
+                       FormatBytes(p.memory_needed));
+    if (p.timeouts_can_fit) {
+      out += "  or shorter timeouts, which make it fit this budget:\n";
+      for (const TimeoutChange& c : p.timeout_changes) {
+        out += fmt::format("    {} = {}   (now {})\n", c.sysctl, c.to, c.from);
+      }
+    } else if (p.modelled_concurrent) {
+      out += fmt::format(
+          "  no timeout change fits it (none below {} s): add memory or "
+          "shed load.\n",
+          kMinTimeoutSeconds);
+    } else {
+      out +=
+          "  or shorter timeouts: compare them on the capture with `ctkit "
+          "whatif CAPTURE --vary nf_conntrack_tcp_timeout_time_wait=...`.\n";
+    }
+  } else {
+    out += "  timeouts: keep the defaults; the load fits at these lifetimes.\n";
+  }
+
+  size_t name_width = 7;
+  for (const SizingRow& r : p.compare) {
+    name_width = std::max(name_width, r.name.size());
+  }
+  out += "\ncomparison (memory when the table is full):\n";
+  out += fmt::format("  {:<{}}  {:>10} {:>10} {:>12}  {:<11} {}\n", "setting",
+                     name_width, "max", "buckets", "memory", "fits budget",
+                     "holds load");
+  for (const SizingRow& r : p.compare) {
+    out += fmt::format("  {:<{}}  {:>10} {:>10} {:>12}  {:<11} {}\n", r.name,
+                       name_width, r.size.max, r.size.buckets,
+                       FormatBytes(r.memory_when_full),
+                       r.fits_budget ? "yes" : "NO",
+                       r.holds_load ? (*r.holds_load ? "yes" : "NO") : "-");
+  }
+  out +=
+      "\nnotes:\n"
+      "- nf_conntrack_buckets is writable in the initial network namespace\n"
+      "  only (or /sys/module/nf_conntrack/parameters/hashsize); a runtime\n"
+      "  resize leaves nf_conntrack_max unchanged. The boot parameter\n"
+      "  nf_conntrack.hashsize=N sets max = 8 x N: set max after it.\n"
+      "- kube-proxy sets max = max(32768 x CPUs, 131072) and raises the hash\n"
+      "  to max/4 at every start (unless conntrack.maxPerCore is 0), and\n"
+      "  sets tcp_timeout_established 86400 s, close_wait 3600 s.\n"
+      "- Slab memory is taken only as entries exist; the hash table (8 B per\n"
+      "  bucket) is allocated in full.\n";
+  return out;
+}
+
+nlohmann::json PlanToJson(const PlanResult& p) {
+  const PlanInput& in = p.input;
+  nlohmann::json doc;
+  doc["budget_bytes"] = in.budget_bytes;
+  doc["cpus"] = in.cpus;
+  doc["ram_bytes"] = in.ram_bytes;
+  doc["entry_bytes"] = p.entry_bytes;
+  doc["bucket_bytes"] = kKernelBucketBytes;
+  doc["extensions"] = p.extensions;
+  doc["headroom"] = in.headroom;
+  if (p.modelled_concurrent) {
+    nlohmann::json classes = nlohmann::json::array();
+    for (const LoadClass& c : p.classes) {
+      classes.push_back({{"class", c.name},
+                         {"share", c.share},
+                         {"new_per_s", c.rate},
+                         {"lifetime_s", c.lifetime_s},
+                         {"lifetime_from", c.lifetime_from},
+                         {"entries", c.concurrent}});
+    }
+    doc["model"] = {{"rate", *in.rate},
+                    {"classes", classes},
+                    {"entries", *p.modelled_concurrent}};
+  } else {
+    doc["model"] = nullptr;
+  }
+  if (in.measured_peak) {
+    doc["measured"] = {{"capture", in.capture}, {"peak", *in.measured_peak}};
+  } else {
+    doc["measured"] = nullptr;
+  }
+  doc["needed_entries"] =
+      p.needed_entries ? nlohmann::json(*p.needed_entries) : nlohmann::json();
+  doc["budget_max"] = p.budget_max;
+  doc["recommended"] = {{"nf_conntrack_max", p.recommended.max},
+                        {"nf_conntrack_buckets", p.recommended.buckets},
+                        {"reason", p.reason}};
+  doc["fits"] = p.fits;
+  doc["memory_needed_bytes"] =
+      p.fits ? nlohmann::json() : nlohmann::json(p.memory_needed);
+  nlohmann::json changes = nlohmann::json::array();
+  for (const TimeoutChange& c : p.timeout_changes) {
+    changes.push_back({{"sysctl", c.sysctl}, {"from", c.from}, {"to", c.to}});
+  }
+  doc["timeout_changes"] = changes;
+  doc["timeouts_can_fit"] = p.timeouts_can_fit;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const SizingRow& r : p.compare) {
+    rows.push_back({{"name", r.name},
+                    {"nf_conntrack_max", r.size.max},
+                    {"nf_conntrack_buckets", r.size.buckets},
+                    {"memory_when_full_bytes", r.memory_when_full},
+                    {"fits_budget", r.fits_budget},
+                    {"holds_load", r.holds_load ? nlohmann::json(*r.holds_load)
+                                                : nlohmann::json()}});
+  }
+  doc["compare"] = rows;
+  return doc;
+}
+
+Result<uint64_t> MeasurePeak(const std::string& capture, const Tunables& t) {
+  ReplayOptions ro;
+  ro.tunables = t;
+  ro.tunables.max = 0;
+  ro.composition = false;
+  auto r = RunReplay(capture, ro);
+  if (!r) return fail(r.error());
+  if (r->read_error) return fail(*r->read_error);
+  return uint64_t{r->peak_count};
+}
+
+}  // namespace ctkit

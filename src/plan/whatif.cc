@@ -1,0 +1,505 @@
+// What-if sweeps. An operator whose table fills wants to know which change
+// would have stopped the drops and what it costs, before touching a host:
+// we replay their capture once per candidate setting and put the answers
+// side by side.
+//
+// Shape of the work: every variant is an independent, deterministic replay
+// (own Engine, own reader), so the sweep is a plain work queue over a vector
+// of variants; a worker writes only its own slot, and the output is built
+// from the slots in variant order afterwards. That makes the result
+// byte-identical for any thread count. The composition pass is skipped: the
+// table here needs only counters and the peak, and the second pass would
+// double the cost.
+//
+// The baseline (the settings given with --sysctl, or the kernel defaults)
+// comes first so every other row reads as a delta from "what you have now".
+// The adaptive-timeout variant is ctkit's opt-in pf-style policy, not a
+// Linux setting, so it is labelled as such and never named the cheapest.
+#include "plan/whatif.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <mutex>
+#include <thread>
+
+#include "plan/units.h"
+
+namespace ctkit {
+namespace {
+
+constexpr std::string_view kFullPrefix = "net.netfilter.";
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (true) {
+    size_t next = s.find(sep, pos);
+    out.push_back(Trim(s.substr(pos, next - pos)));
+    if (next == std::string_view::npos) break;
+    pos = next + 1;
+  }
+  return out;
+}
+
+// The value Tunables holds for a canonical short name, as List() prints it.
+std::string ValueOf(const Tunables& t, const std::string& name) {
+  const std::string full = std::string(kFullPrefix) + name;
+  for (const auto& [k, v] : t.List()) {
+    if (k == full) return v;
+  }
+  return "?";
+}
+
+bool SameSettings(const Tunables& a, const Tunables& b) {
+  return a.List() == b.List();
+}
+
+// "nf_conntrack_tcp_timeout_time_wait" -> "tcp_timeout_time_wait".
+std::string ShortName(const std::string& name) {
+  constexpr std::string_view kPrefix = "nf_conntrack_";
+  if (name.compare(0, kPrefix.size(), kPrefix) == 0) {
+    return name.substr(kPrefix.size());
+  }
+  return name;
+}
+
+// Word-wraps one paragraph at 78 columns, continuation lines indented.
+std::string Wrap(const std::string& text) {
+  std::string out, line;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t sp = text.find(' ', pos);
+    if (sp == std::string::npos) sp = text.size();
+    std::string word = text.substr(pos, sp - pos);
+    pos = sp + 1;
+    if (!line.empty() && line.size() + 1 + word.size() > 78) {
+      out += line + "\n";
+      line = "  ";
+    }
+    if (!line.empty() && line != "  ") line += ' ';
+    line += word;
+  }
+  if (!line.empty()) out += line + "\n";
+  return out;
+}
+
+std::string FormatOffset(uint64_t ns) {
+  return fmt::format("+{:.3f}s", static_cast<double>(ns) * 1e-9);
+}
+
+}  // namespace
+
+std::string CanonicalSysctlName(std::string_view name) {
+  std::string s(Trim(name));
+  for (char& c : s) {
+    if (c == '/') c = '.';
+  }
+  if (s == "net.nf_conntrack_max") return "nf_conntrack_max";
+  if (s.compare(0, kFullPrefix.size(), kFullPrefix) == 0) {
+    s.erase(0, kFullPrefix.size());
+  }
+  return s;
+}
+
+Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base) {
+  size_t eq = text.find('=');
+  if (eq == std::string_view::npos) {
+    return fail(Error::invalid_argument("--vary '" + std::string(text) +
+                                        "': expected NAME=V1,V2,..."));
+  }
+  VaryAxis axis;
+  axis.name = CanonicalSysctlName(text.substr(0, eq));
+  for (std::string_view v : Split(text.substr(eq + 1), ',')) {
+    if (v.empty()) {
+      return fail(Error::invalid_argument("--vary '" + std::string(text) +
+                                          "': empty value in the list"));
+    }
+    Tunables probe = base;
+    auto r = probe.Set(axis.name, v);
+    if (!r) {
+      return fail(Error::invalid_argument("--vary " + std::string(text) + ": " +
+                                          r.error().message));
+    }
+    std::string value(v);
+    if (std::find(axis.values.begin(), axis.values.end(), value) ==
+        axis.values.end()) {
+      axis.values.push_back(value);
+    }
+  }
+  return axis;
+}
+
+Result<AdaptivePolicy> ParseAdaptive(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return fail(Error::invalid_argument("--adaptive '" + std::string(text) +
+                                        "': " + why));
+  };
+  std::vector<std::string_view> parts = Split(text, ',');
+  if (parts.size() != 2) return bad("expected START%,END% (e.g. 60%,120%)");
+  uint32_t pct[2];
+  for (int i = 0; i < 2; ++i) {
+    std::string_view p = parts[static_cast<size_t>(i)];
+    if (!p.empty() && p.back() == '%') p.remove_suffix(1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pct[i]);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size()) {
+      return bad("expected whole percentages of nf_conntrack_max");
+    }
+  }
+  if (pct[0] >= pct[1]) return bad("START must be below END");
+  if (pct[1] > 1000) return bad("END above 1000% of max");
+  return AdaptivePolicy{pct[0], pct[1]};
+}
+
+Result<std::vector<WhatifVariant>> ExpandVariants(
+    const Tunables& base, const std::vector<VaryAxis>& axes,
+    const std::vector<AdaptivePolicy>& adaptive) {
+  std::vector<WhatifVariant> out;
+  auto base_settings = [&] {
+    std::vector<std::pair<std::string, std::string>> s;
+    for (const VaryAxis& a : axes)
+      s.emplace_back(a.name, ValueOf(base, a.name));
+    return s;
+  };
+  WhatifVariant b;
+  b.label = "baseline";
+  b.baseline = true;
+  b.settings = base_settings();
+  b.tunables = base;
+  out.push_back(b);
+
+  // Odometer over the axes, the last axis turning fastest.
+  size_t total = axes.empty() ? 0 : 1;
+  for (const VaryAxis& a : axes) total *= a.values.size();
+  std::vector<size_t> digit(axes.size(), 0);
+  for (size_t n = 0; n < total; ++n) {
+    WhatifVariant v;
+    v.tunables = base;
+    for (size_t i = 0; i < axes.size(); ++i) {
+      const std::string& value = axes[i].values[digit[i]];
+      auto r = v.tunables.Set(axes[i].name, value);
+      if (!r) return fail(r.error());  // ParseVary checked already
+      v.settings.emplace_back(axes[i].name, value);
+      if (!v.label.empty()) v.label += ' ';
+      v.label += ShortName(axes[i].name) + "=" + value;
+    }
+    for (size_t i = axes.size(); i-- > 0;) {
+      if (++digit[i] < axes[i].values.size()) break;
+      digit[i] = 0;
+    }
+    if (SameSettings(v.tunables, base)) {
+      // The baseline row already stands for this combination.
+      out[0].label = "baseline (" + v.label + ")";
+      continue;
+    }
+    out.push_back(std::move(v));
+  }
+
+  for (const AdaptivePolicy& p : adaptive) {
+    if (base.max == 0) {
+      return fail(Error::invalid_argument(
+          "--adaptive needs a limit: nf_conntrack_max is 0 (no limit)"));
+    }
+    WhatifVariant v;
+    v.label = fmt::format("baseline + adaptive {}%..{}% (NOT Linux)",
+                          p.start_percent, p.end_percent);
+    v.settings = base_settings();
+    v.tunables = base;
+    v.adaptive = p;
+    v.adaptive_start_entries = static_cast<uint32_t>(
+        static_cast<uint64_t>(base.max) * p.start_percent / 100);
+    v.adaptive_end_entries = static_cast<uint32_t>(std::min<uint64_t>(
+        static_cast<uint64_t>(base.max) * p.end_percent / 100, 0xffffffffu));
+    if (v.adaptive_start_entries >= v.adaptive_end_entries) {
+      return fail(Error::invalid_argument(fmt::format(
+          "--adaptive {}%,{}%: with nf_conntrack_max={} both thresholds are "
+          "{} entries",
+          p.start_percent, p.end_percent, base.max, v.adaptive_start_entries)));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<WhatifResult> RunWhatif(const std::string& capture,
+                               const std::vector<VaryAxis>& axes,
+                               const std::vector<WhatifVariant>& variants,
+                               const WhatifOptions& opts) {
+  std::vector<std::optional<Result<ReplayReport>>> reports(variants.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mu;
+  size_t done = 0;
+  auto work = [&] {
+    while (true) {
+      size_t i = next.fetch_add(1);
+      if (i >= variants.size()) return;
+      const WhatifVariant& v = variants[i];
+      ReplayOptions ro;
+      ro.tunables = v.tunables;
+      ro.composition = false;
+      ro.engine.adaptive_start = v.adaptive_start_entries;
+      ro.engine.adaptive_end = v.adaptive_end_entries;
+      reports[i] = RunReplay(capture, ro);
+      if (opts.on_progress) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        opts.on_progress(++done, variants.size());
+      }
+    }
+  };
+  unsigned threads = opts.threads != 0
+                         ? opts.threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(
+      std::min<size_t>(threads, std::max<size_t>(variants.size(), 1)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+
+  WhatifResult res;
+  res.capture = capture;
+  res.axes = axes;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    Result<ReplayReport>& rep = *reports[i];
+    if (!rep) return fail(rep.error());
+    const ReplayReport& r = *rep;
+    if (i == 0) {
+      res.packets = r.packets_read;
+      res.duration_ns = r.last_ts_ns - r.first_ts_ns;
+      res.read_error = r.read_error;
+    }
+    WhatifRow row;
+    row.variant = variants[i];
+    row.max = r.max;
+    row.buckets = r.buckets;
+    row.table_full_drops = r.counters.table_full;
+    if (r.first_drop_ts_ns) {
+      row.first_drop_offset_ns = *r.first_drop_ts_ns - r.first_ts_ns;
+    }
+    row.peak = r.peak_count;
+    row.peak_percent =
+        r.max != 0 ? 100.0 * r.peak_count / static_cast<double>(r.max) : 0.0;
+    row.early_drops = r.stats.early_drop;
+    row.invalid = r.stats.invalid;
+    row.kernel_memory_at_peak = r.kernel_memory_bytes;
+    // The same per-entry cost as the peak estimate, for a full table.
+    uint64_t bucket_bytes =
+        static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
+    uint64_t per_entry =
+        r.peak_count != 0
+            ? (r.kernel_memory_bytes - bucket_bytes) / r.peak_count
+            : kKernelEntryBytes;
+    row.kernel_memory_at_max =
+        static_cast<uint64_t>(r.max != 0 ? r.max : r.peak_count) * per_entry +
+        bucket_bytes;
+    res.rows.push_back(std::move(row));
+  }
+  for (size_t i = 0; i < res.rows.size(); ++i) {
+    const WhatifRow& row = res.rows[i];
+    if (row.variant.adaptive || !row.lossless()) continue;
+    if (!res.cheapest_lossless) {
+      res.cheapest_lossless = i;
+      continue;
+    }
+    const WhatifRow& best = res.rows[*res.cheapest_lossless];
+    if (row.kernel_memory_at_peak < best.kernel_memory_at_peak ||
+        (row.kernel_memory_at_peak == best.kernel_memory_at_peak &&
+         row.kernel_memory_at_max < best.kernel_memory_at_max)) {
+      res.cheapest_lossless = i;
+    }
+  }
+  return res;
+}
+
+std::string RenderWhatifText(const WhatifResult& r) {
+  std::vector<std::string> header = {"#"};
+  for (const VaryAxis& a : r.axes) header.push_back(ShortName(a.name));
+  for (const char* h : {"drops", "first drop", "peak", "% max", "early drops",
+                        "invalid", "kernel mem @peak", ""}) {
+    header.push_back(h);
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const WhatifRow& row = r.rows[i];
+    std::vector<std::string> c = {std::to_string(i)};
+    for (const auto& [name, value] : row.variant.settings) c.push_back(value);
+    c.push_back(std::to_string(row.table_full_drops));
+    c.push_back(row.first_drop_offset_ns
+                    ? FormatOffset(*row.first_drop_offset_ns)
+                    : "-");
+    c.push_back(std::to_string(row.peak));
+    c.push_back(row.max != 0 ? fmt::format("{:.1f}%", row.peak_percent)
+                             : "no limit");
+    c.push_back(std::to_string(row.early_drops));
+    c.push_back(std::to_string(row.invalid));
+    c.push_back(FormatBytes(row.kernel_memory_at_peak));
+    std::string note;
+    if (row.variant.baseline) note = "baseline";
+    if (row.variant.adaptive) {
+      note = fmt::format("adaptive {}%..{}% of max: NOT a Linux setting",
+                         row.variant.adaptive->start_percent,
+                         row.variant.adaptive->end_percent);
+    }
+    if (r.cheapest_lossless == i) {
+      note += note.empty() ? "" : ", ";
+      note += "<- cheapest with no drops";
+    }
+    c.push_back(note);
+    cells.push_back(std::move(c));
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t j = 0; j < header.size(); ++j) width[j] = header[j].size();
+  for (const auto& c : cells) {
+    for (size_t j = 0; j < c.size(); ++j)
+      width[j] = std::max(width[j], c[j].size());
+  }
+  auto line = [&](const std::vector<std::string>& c) {
+    std::string l;
+    for (size_t j = 0; j < c.size(); ++j) {
+      bool last = j + 1 == c.size();
+      if (j > 0) l += "  ";
+      // Settings and metrics are numbers: right-aligned; the note is text.
+      if (last) {
+        l += c[j];
+      } else {
+        l += std::string(width[j] - c[j].size(), ' ') + c[j];
+      }
+    }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    return l + "\n";
+  };
+
+  std::string out = fmt::format(
+      "what-if: {} ({} packets, {:.1f} s of traffic), {} variants\n\n",
+      r.capture, r.packets, static_cast<double>(r.duration_ns) * 1e-9,
+      r.rows.size());
+  out += line(header);
+  for (const auto& c : cells) out += line(c);
+  out += "\n";
+  std::string notes;
+  notes +=
+      "drops: packets dropped because the table was full (the kernel's "
+      "`drop`); early drops: unassured entries evicted to make room (spec "
+      "§2.2); both lose connections.\n";
+  notes += fmt::format(
+      "kernel mem: entries at the peak x {} B (+{} B each with acct, "
+      "timestamp or an event listener) + buckets x {} B (spec §10).\n",
+      kKernelEntryBytes, kKernelExtensionBytes, kKernelBucketBytes);
+  bool varies_max = false, varies_buckets = false;
+  for (const VaryAxis& a : r.axes) {
+    varies_max |= a.name == "nf_conntrack_max";
+    varies_buckets |= a.name == "nf_conntrack_buckets";
+  }
+  if (varies_max && !varies_buckets && !r.rows.empty()) {
+    notes += fmt::format(
+        "buckets stay at {} in every variant: raising nf_conntrack_max does "
+        "not resize the hash table (vary nf_conntrack_buckets too to see "
+        "its cost).\n",
+        r.rows[0].buckets);
+  }
+  if (r.cheapest_lossless) {
+    const WhatifRow& best = r.rows[*r.cheapest_lossless];
+    notes += fmt::format(
+        "cheapest with no drops and no early drops: #{} {} ({} at the peak, "
+        "{} if the table fills to max).\n",
+        *r.cheapest_lossless, best.variant.label,
+        FormatBytes(best.kernel_memory_at_peak),
+        FormatBytes(best.kernel_memory_at_max));
+  } else {
+    notes +=
+        "no Linux variant ran without drops or early drops: try larger "
+        "nf_conntrack_max values or shorter timeouts.\n";
+  }
+  bool any_adaptive = std::any_of(
+      r.rows.begin(), r.rows.end(),
+      [](const WhatifRow& w) { return w.variant.adaptive.has_value(); });
+  if (any_adaptive) {
+    notes +=
+        "adaptive: NOT a Linux feature. ctkit's opt-in pf-style policy for "
+        "userspace dataplanes built on ctkit: above START% of max every "
+        "timeout a packet sets is scaled down linearly, reaching 0 at END%. "
+        "No sysctl does this, so it is never the recommendation.\n";
+  }
+  size_t from = 0;
+  while (from < notes.size()) {
+    size_t nl = notes.find('\n', from);
+    out += Wrap(notes.substr(from, nl - from));
+    from = nl + 1;
+  }
+  return out;
+}
+
+nlohmann::json WhatifToJson(const WhatifResult& r) {
+  nlohmann::json doc;
+  doc["capture"] = r.capture;
+  doc["packets"] = r.packets;
+  doc["duration_s"] = static_cast<double>(r.duration_ns) * 1e-9;
+  nlohmann::json axes = nlohmann::json::array();
+  for (const VaryAxis& a : r.axes) {
+    axes.push_back({{"name", a.name}, {"values", a.values}});
+  }
+  doc["vary"] = axes;
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const WhatifRow& row = r.rows[i];
+    nlohmann::json j;
+    j["index"] = i;
+    j["label"] = row.variant.label;
+    j["baseline"] = row.variant.baseline;
+    nlohmann::json settings = nlohmann::json::object();
+    for (const auto& [name, value] : row.variant.settings) {
+      settings[name] = value;
+    }
+    j["settings"] = settings;
+    if (row.variant.adaptive) {
+      j["adaptive"] = {
+          {"linux", false},
+          {"note",
+           "not a Linux feature: ctkit's opt-in pf-style adaptive timeouts"},
+          {"start_percent", row.variant.adaptive->start_percent},
+          {"end_percent", row.variant.adaptive->end_percent},
+          {"start_entries", row.variant.adaptive_start_entries},
+          {"end_entries", row.variant.adaptive_end_entries}};
+    } else {
+      j["adaptive"] = nullptr;
+    }
+    j["max"] = row.max;
+    j["buckets"] = row.buckets;
+    j["table_full_drops"] = row.table_full_drops;
+    j["first_drop_s"] =
+        row.first_drop_offset_ns
+            ? nlohmann::json(static_cast<double>(*row.first_drop_offset_ns) *
+                             1e-9)
+            : nlohmann::json(nullptr);
+    j["peak"] = row.peak;
+    j["peak_percent_of_max"] = row.max != 0 ? nlohmann::json(row.peak_percent)
+                                            : nlohmann::json(nullptr);
+    j["early_drops"] = row.early_drops;
+    j["invalid"] = row.invalid;
+    j["kernel_memory_at_peak_bytes"] = row.kernel_memory_at_peak;
+    j["kernel_memory_at_max_bytes"] = row.kernel_memory_at_max;
+    j["lossless"] = row.lossless();
+    j["cheapest_lossless"] = r.cheapest_lossless == i;
+    rows.push_back(std::move(j));
+  }
+  doc["variants"] = rows;
+  doc["cheapest_lossless"] = r.cheapest_lossless
+                                 ? nlohmann::json(*r.cheapest_lossless)
+                                 : nlohmann::json(nullptr);
+  if (r.read_error) doc["read_error"] = r.read_error->message;
+  return doc;
+}
+
+}  // namespace ctkit

@@ -1,0 +1,133 @@
+// What-if sweeps: replay one capture under many settings and compare what
+// the kernel's table would have done under each (drops, peak, memory).
+#ifndef CTKIT_PLAN_WHATIF_H_
+#define CTKIT_PLAN_WHATIF_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ctkit/engine.h"
+#include "ctkit/result.h"
+#include "ctkit/tunables.h"
+#include "report/replay.h"
+
+namespace ctkit {
+
+/// One `--vary NAME=V1,V2,...`: a sysctl and the values to try, in order.
+struct VaryAxis {
+  std::string name;  ///< canonical short name, e.g. "nf_conntrack_max"
+  std::vector<std::string> values;
+};
+
+/// Parses "NAME=V1,V2,..." and checks every value against `base` with
+/// Tunables::Set, so a bad name or value fails with Set's message (which
+/// names the sysctl). Repeated values are kept once.
+Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base);
+
+/// The opt-in pf-style adaptive-timeout policy (NOT a Linux feature): start
+/// and end fill levels in percent of nf_conntrack_max.
+struct AdaptivePolicy {
+  uint32_t start_percent = 0;
+  uint32_t end_percent = 0;
+};
+
+/// Parses "START%,END%" (the '%' signs are optional). REQUIRES of the input:
+/// START < END, END <= 1000.
+Result<AdaptivePolicy> ParseAdaptive(std::string_view text);
+
+/// One set of settings to replay.
+struct WhatifVariant {
+  /// "baseline", "nf_conntrack_max=16384 nf_conntrack_udp_timeout=10", or
+  /// "baseline + adaptive 60%..100% (not Linux)".
+  std::string label;
+  bool baseline = false;
+  /// The value each axis takes here (axis order); for the baseline and the
+  /// adaptive variant, the base settings' values.
+  std::vector<std::pair<std::string, std::string>> settings;
+  Tunables tunables;
+  /// Set for the adaptive variant only: the engine's thresholds in entries.
+  std::optional<AdaptivePolicy> adaptive;
+  uint32_t adaptive_start_entries = 0;
+  uint32_t adaptive_end_entries = 0;
+};
+
+/// The baseline first, then the cartesian product of the axes (first axis
+/// varying slowest), then one variant per adaptive policy on the baseline's
+/// settings. A product combination whose settings equal the baseline's is
+/// the baseline itself and is not repeated. Fails when an adaptive policy
+/// needs a limit (nf_conntrack_max = 0) or its thresholds collapse.
+Result<std::vector<WhatifVariant>> ExpandVariants(
+    const Tunables& base, const std::vector<VaryAxis>& axes,
+    const std::vector<AdaptivePolicy>& adaptive);
+
+/// What one variant's replay showed.
+struct WhatifRow {
+  WhatifVariant variant;
+  uint32_t max = 0;      ///< nf_conntrack_max (0: no limit)
+  uint32_t buckets = 0;  ///< after the kernel's rounding
+  /// Packets dropped because the table was full (the kernel's `drop` for
+  /// this cause).
+  uint64_t table_full_drops = 0;
+  std::optional<uint64_t> first_drop_offset_ns;  ///< since the first packet
+  uint32_t peak = 0;
+  double peak_percent = 0;  ///< of max; 0 when there is no limit
+  uint64_t early_drops = 0;
+  uint64_t invalid = 0;
+  uint64_t kernel_memory_at_peak = 0;  ///< §10 estimate, bytes
+  uint64_t kernel_memory_at_max = 0;   ///< if the table filled to max
+  /// No table-full drop and no early drop: the table never had to refuse or
+  /// evict anything.
+  bool lossless() const { return table_full_drops == 0 && early_drops == 0; }
+};
+
+struct WhatifResult {
+  std::string capture;
+  uint64_t packets = 0;
+  uint64_t duration_ns = 0;
+  std::vector<VaryAxis> axes;
+  std::vector<WhatifRow> rows;  ///< in ExpandVariants' order
+  /// The Linux variant (adaptive ones excluded) with the least kernel
+  /// memory at the peak among the lossless ones; ties go to the smaller
+  /// memory at max, then the earlier row.
+  std::optional<size_t> cheapest_lossless;
+  /// Set when the capture ended in a read error (rows cover the packets
+  /// before it).
+  std::optional<Error> read_error;
+};
+
+struct WhatifOptions {
+  /// Worker threads; 0: one per core. Results do not depend on it.
+  unsigned threads = 0;
+  /// Called (from any worker, serialised) after each variant finishes.
+  std::function<void(size_t done, size_t total)> on_progress;
+};
+
+/// Replays `capture` once per variant, `threads` at a time, each with its
+/// own Engine and without the composition pass. Fails with the first
+/// failing variant's error (in variant order).
+Result<WhatifResult> RunWhatif(const std::string& capture,
+                               const std::vector<VaryAxis>& axes,
+                               const std::vector<WhatifVariant>& variants,
+                               const WhatifOptions& opts);
+
+/// The comparison table and its notes, for a terminal.
+std::string RenderWhatifText(const WhatifResult& r);
+
+/// The same as one JSON document.
+nlohmann::json WhatifToJson(const WhatifResult& r);
+
+/// "net.netfilter.nf_conntrack_x", "net/netfilter/nf_conntrack_x" or
+/// "nf_conntrack_x" -> "nf_conntrack_x"; "net.nf_conntrack_max" ->
+/// "nf_conntrack_max". Other text is returned trimmed but unchanged.
+std::string CanonicalSysctlName(std::string_view name);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_PLAN_WHATIF_H_

@@ -1,0 +1,138 @@
+// `ctkit plan --memory SIZE`: recommend nf_conntrack_max, buckets and
+// timeouts for a memory budget and an expected load (a rate and mix, or a
+// capture to replay), and compare with the kernel's and kube-proxy's sizing.
+// Parses flags, reads this host's RAM and CPU count as defaults, calls the
+// library (src/plan/sizing.h), prints.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "plan/sizing.h"
+#include "plan/units.h"
+#include "tools/ctkit/command.h"
+#include "tools/ctkit/settings.h"
+
+namespace ctkit::cli {
+namespace {
+
+struct PlanFlags {
+  std::string memory;
+  uint64_t cpus = 0;
+  std::string ram;
+  double rate = 0;
+  const CLI::Option* rate_option = nullptr;  ///< to tell --rate 0 from none
+  std::string mix;
+  std::string session;
+  std::string capture;
+  double headroom = 1.5;
+  bool extensions = false;
+  SettingsFlags settings;
+  bool json = false;
+};
+
+int Fail(const std::string& message, int code = kExitFailure) {
+  fmt::print(stderr, "ctkit: error: {}\n", message);
+  return code;
+}
+
+int RunPlanCommand(const PlanFlags& f) {
+  PlanInput in;
+  auto budget = ParseSize(f.memory);
+  if (!budget) return Fail("--memory: " + budget.error().message, kExitUsage);
+  in.budget_bytes = *budget;
+  if (!LoadSettings(f.settings, &in.tunables)) return kExitFailure;
+
+  if (f.ram.empty()) {
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page = sysconf(_SC_PAGESIZE);
+    in.ram_bytes = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
+                                               static_cast<uint64_t>(page)
+                                         : 0;
+  } else {
+    auto ram = ParseSize(f.ram);
+    if (!ram) return Fail("--ram: " + ram.error().message, kExitUsage);
+    in.ram_bytes = *ram;
+  }
+  if (f.cpus != 0) {
+    in.cpus = f.cpus;
+  } else {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    in.cpus = n > 0 ? static_cast<uint64_t>(n) : 1;
+  }
+  if (f.rate_option != nullptr && f.rate_option->count() > 0) in.rate = f.rate;
+  if (!f.mix.empty()) {
+    if (!in.rate) return Fail("--mix needs --rate", kExitUsage);
+    auto mix = ParseMix(f.mix);
+    if (!mix) return Fail(mix.error().message, kExitUsage);
+    in.mix = *mix;
+  }
+  if (!f.session.empty()) {
+    auto d = ParseDuration(f.session);
+    if (!d) {
+      return Fail("--tcp-session '" + f.session + "': " + d.error().message,
+                  kExitUsage);
+    }
+    in.tcp_session_s = static_cast<double>(*d) * 1e-9;
+  }
+  in.headroom = f.headroom;
+  in.extensions = f.extensions;
+  if (!f.capture.empty()) {
+    auto peak = MeasurePeak(f.capture, in.tunables);
+    if (!peak) return Fail(peak.error().message);
+    in.measured_peak = *peak;
+    in.capture = f.capture;
+  }
+  auto plan = MakePlan(in);
+  if (!plan) return Fail(plan.error().message, kExitUsage);
+  if (f.json) {
+    fmt::print("{}\n", PlanToJson(*plan).dump(2));
+  } else {
+    fmt::print("{}", RenderPlanText(*plan));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterPlan(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<PlanFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "plan",
+      "Recommend nf_conntrack_max, buckets and timeouts for a memory budget "
+      "and an expected load; compare with the kernel's and kube-proxy's "
+      "sizing");
+  cmd->add_option("--memory", flags->memory,
+                  "memory budget for the conntrack table: 512M, 4G, 4GiB, "
+                  "bytes")
+      ->required();
+  cmd->add_option("--cpus", flags->cpus,
+                  "CPUs, for kube-proxy's formula (default: this host's)");
+  cmd->add_option("--ram", flags->ram,
+                  "host RAM, for the kernel's default sizing (default: this "
+                  "host's)");
+  flags->rate_option =
+      cmd->add_option("--rate", flags->rate, "expected new flows per second");
+  cmd->add_option("--mix", flags->mix,
+                  "shares of the new flows, e.g. tcp=70,udp=25,icmp=5 "
+                  "(default tcp=100)");
+  cmd->add_option("--tcp-session", flags->session,
+                  "mean TCP session length before the close, e.g. 2s "
+                  "(default 0: short sessions)");
+  cmd->add_option("--capture", flags->capture,
+                  "measure the peak entries by replaying this capture with no "
+                  "limit");
+  cmd->add_option("--headroom", flags->headroom,
+                  "spare capacity factor on top of the expected entries "
+                  "(default 1.5)");
+  cmd->add_flag("--extensions", flags->extensions,
+                "entries carry the 128 B extension block (acct, timestamp, or "
+                "an event listener such as conntrackd)");
+  AddSettingsFlags(cmd, &flags->settings);
+  cmd->add_flag("--json", flags->json, "the plan as one JSON document");
+  cmd->callback([flags, exit_code] { *exit_code = RunPlanCommand(*flags); });
+}
+
+}  // namespace ctkit::cli

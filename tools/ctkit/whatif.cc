@@ -1,0 +1,128 @@
+// `ctkit whatif CAPTURE --vary NAME=V1,V2,...`: replay a capture under
+// every combination of the given sysctl values (baseline first, in parallel)
+// and compare drops, peak and kernel memory. Parses flags, calls the
+// library (src/plan/whatif.h), prints.
+#include "plan/whatif.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tools/ctkit/command.h"
+#include "tools/ctkit/settings.h"
+
+namespace ctkit::cli {
+namespace {
+
+struct WhatifFlags {
+  std::string capture;
+  SettingsFlags settings;
+  std::vector<std::string> vary;
+  std::vector<std::string> adaptive;
+  unsigned threads = 0;
+  bool json = false;
+  bool no_progress = false;
+};
+
+int RunWhatifCommand(const WhatifFlags& f) {
+  Tunables base;
+  if (!LoadSettings(f.settings, &base)) return kExitFailure;
+  if (f.vary.empty() && f.adaptive.empty()) {
+    fmt::print(stderr,
+               "ctkit: error: nothing to compare: give --vary NAME=V1,V2,... "
+               "(or --adaptive START%,END%)\n");
+    return kExitUsage;
+  }
+  std::vector<VaryAxis> axes;
+  for (const std::string& v : f.vary) {
+    auto axis = ParseVary(v, base);
+    if (!axis) {
+      fmt::print(stderr, "ctkit: error: {}\n", axis.error().message);
+      return kExitFailure;
+    }
+    for (const VaryAxis& a : axes) {
+      if (a.name == axis->name) {
+        fmt::print(stderr,
+                   "ctkit: error: --vary {} given twice; list all its values "
+                   "in one --vary\n",
+                   a.name);
+        return kExitUsage;
+      }
+    }
+    axes.push_back(std::move(*axis));
+  }
+  std::vector<AdaptivePolicy> policies;
+  for (const std::string& a : f.adaptive) {
+    auto p = ParseAdaptive(a);
+    if (!p) {
+      fmt::print(stderr, "ctkit: error: {}\n", p.error().message);
+      return kExitFailure;
+    }
+    policies.push_back(*p);
+  }
+  auto variants = ExpandVariants(base, axes, policies);
+  if (!variants) {
+    fmt::print(stderr, "ctkit: error: {}\n", variants.error().message);
+    return kExitFailure;
+  }
+
+  WhatifOptions opts;
+  opts.threads = f.threads;
+  bool progress = !f.no_progress && isatty(STDERR_FILENO);
+  if (progress) {
+    opts.on_progress = [](size_t done, size_t total) {
+      fmt::print(stderr, "\rwhatif: {}/{} variants replayed", done, total);
+      std::fflush(stderr);
+    };
+  }
+  auto result = RunWhatif(f.capture, axes, *variants, opts);
+  if (progress) fmt::print(stderr, "\r{:60}\r", "");
+  if (!result) {
+    fmt::print(stderr, "ctkit: error: {}\n", result.error().message);
+    return kExitFailure;
+  }
+  if (f.json) {
+    fmt::print("{}\n", WhatifToJson(*result).dump(2));
+  } else {
+    fmt::print("{}", RenderWhatifText(*result));
+  }
+  if (result->read_error) {
+    fmt::print(stderr, "ctkit: error: {} (compared the {} packets before it)\n",
+               result->read_error->message, result->packets);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterWhatif(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<WhatifFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "whatif",
+      "Replay a capture under several settings (all combinations of --vary, "
+      "baseline first) and compare drops, peak and kernel memory");
+  cmd->add_option("capture", flags->capture, "capture file")->required();
+  cmd->add_option("--vary", flags->vary,
+                  "a sysctl and the values to try, e.g. "
+                  "nf_conntrack_max=8192,16384,32768 (repeatable: the "
+                  "variants are all combinations)");
+  AddSettingsFlags(cmd, &flags->settings);
+  cmd->add_option("--adaptive", flags->adaptive,
+                  "also try ctkit's pf-style adaptive timeouts (NOT a Linux "
+                  "feature) on the baseline: START%,END% of max, e.g. "
+                  "60%,120%");
+  cmd->add_option("--threads", flags->threads,
+                  "replays in parallel (default: one per core); results do "
+                  "not depend on it");
+  cmd->add_flag("--json", flags->json, "the comparison as one JSON document");
+  cmd->add_flag("--no-progress", flags->no_progress,
+                "no progress line on a terminal");
+  cmd->callback([flags, exit_code] { *exit_code = RunWhatifCommand(*flags); });
+}
+
+}  // namespace ctkit::cli
