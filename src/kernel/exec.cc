@@ -157,4 +157,32 @@ ScopedEnterNetns::~ScopedEnterNetns() {
   close(old_fd_);
 }
 
+Result<std::unique_ptr<Netns>> Netns::Create() {
+  auto in = ScopedNewNetns::Create();
+  if (!in) return fail(in.error());
+  int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(Error::io(
+        fmt::format("cannot open the new namespace: {}", strerror(errno))));
+  }
+  return std::unique_ptr<Netns>(new Netns(fd));
+}
+
+Netns::~Netns() { close(fd_); }
+
+std::string Netns::path() const {
+  return fmt::format("/proc/{}/fd/{}", getpid(), fd_);
+}
+
+Result<std::unique_ptr<ScopedEnterNetns>> Netns::Enter() const {
+  return ScopedEnterNetns::Enter(path());
+}
+
+Result<std::string> Netns::Run(const std::vector<std::string>& argv,
+                               const std::string& input) const {
+  auto in = Enter();
+  if (!in) return fail(in.error());
+  return RunCommand(argv, input);
+}
+
 }  // namespace ctkit

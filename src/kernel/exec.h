@@ -48,6 +48,31 @@ class ScopedEnterNetns {
   int old_fd_;
 };
 
+/// An unnamed network namespace held open by a file descriptor: it lives
+/// exactly as long as this object (and any socket or link in it), so even a
+/// killed process leaves nothing behind in /run/netns.
+class Netns {
+ public:
+  /// Creates a new, empty namespace (needs CAP_SYS_ADMIN).
+  static Result<std::unique_ptr<Netns>> Create();
+  ~Netns();
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+
+  /// A path other programs can open to reach this namespace (what
+  /// `ip link set DEV netns PATH` accepts).
+  std::string path() const;
+  /// Runs a command inside the namespace (see RunCommand).
+  Result<std::string> Run(const std::vector<std::string>& argv,
+                          const std::string& input = "") const;
+  /// Enters the namespace in the calling thread until the result dies.
+  Result<std::unique_ptr<ScopedEnterNetns>> Enter() const;
+
+ private:
+  explicit Netns(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace ctkit
 
 #endif  // CTKIT_KERNEL_EXEC_H_

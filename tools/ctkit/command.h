@@ -21,6 +21,8 @@ using RegisterFn = void (*)(CLI::App& app, int* exit_code);
 void RegisterReplay(CLI::App& app, int* exit_code);
 void RegisterGen(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
+void RegisterKernelReplay(CLI::App& app, int* exit_code);
+void RegisterDiff(CLI::App& app, int* exit_code);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);

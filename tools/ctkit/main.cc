@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   int exit_code = ctkit::cli::kExitOk;
   for (ctkit::cli::RegisterFn reg :
        {&ctkit::cli::RegisterReplay, &ctkit::cli::RegisterGen,
-        &ctkit::cli::RegisterBench, &ctkit::cli::RegisterWhatif,
+        &ctkit::cli::RegisterBench, &ctkit::cli::RegisterKernelReplay,
+        &ctkit::cli::RegisterDiff, &ctkit::cli::RegisterWhatif,
         &ctkit::cli::RegisterPlan, &ctkit::cli::RegisterDoctor}) {
     reg(app, &exit_code);
   }

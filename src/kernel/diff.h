@@ -1,0 +1,61 @@
+// Comparing two replay results (`ctkit replay --json` from the engine or
+// `ctkit kernel-replay --json` from the kernel): verdict by verdict, entry
+// by entry, counter by counter.
+#ifndef CTKIT_KERNEL_DIFF_H_
+#define CTKIT_KERNEL_DIFF_H_
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ctkit/result.h"
+
+namespace ctkit {
+
+struct DiffOptions {
+  /// Entry timeouts may differ by this many seconds (wall-clock injection
+  /// and the dump's own delay move the kernel's clock).
+  uint32_t timeout_tolerance_s = 2;
+  /// Also compare the statistics counters.
+  bool stats = true;
+};
+
+/// Agreement for one protocol ("tcp", "udp", "icmp", ...; "other" for
+/// skipped packets).
+struct ProtoAgreement {
+  uint64_t packets = 0;
+  uint64_t verdicts_agree = 0;
+  uint64_t entries = 0;  ///< union of both tables
+  uint64_t state_agree = 0;
+  uint64_t flags_agree = 0;  ///< ASSURED and UNREPLIED both equal
+  uint64_t timeout_agree = 0;
+};
+
+struct DiffResult {
+  std::map<std::string, ProtoAgreement> by_proto;
+  ProtoAgreement total;
+  uint64_t stats_compared = 0;
+  uint64_t stats_agree = 0;
+  /// One line per disagreement, in packet order where known.
+  std::vector<std::string> disagreements;
+  bool agree() const { return disagreements.empty(); }
+};
+
+/// Compares `a` and `b`. The packets' protocols (for the per-protocol
+/// split and for "after packet N") come from the capture named in the
+/// documents when it can be read; otherwise everything is "all".
+Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
+                               const DiffOptions& opts);
+
+/// The human-readable report: a summary table, then the disagreements.
+std::string RenderDiff(const DiffResult& d, const std::string& name_a,
+                       const std::string& name_b);
+
+/// The same as JSON (for scripts: `make fidelity`).
+nlohmann::json DiffToJson(const DiffResult& d);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_KERNEL_DIFF_H_

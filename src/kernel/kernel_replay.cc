@@ -1,0 +1,468 @@
+// The kernel as oracle: a capture is injected, packet by packet and with its
+// original gaps, into a Sandbox router whose forward chain logs each
+// packet's ct state to NFLOG; the verdicts are then matched back to packet
+// indices and the table and counters read over ctnetlink.
+//
+// Matching: the injector thread is pinned to one CPU, so every frame it
+// sends through a veth is queued on that CPU's backlog and processed in
+// order; the log messages therefore arrive in injection order. Each log's
+// payload (the IP packet from its header, TTL/hop limit and IPv4 header
+// checksum masked since forwarding changed them) is matched to the next
+// not-yet-matched packet with the same bytes; packets passed over were
+// never seen at the forward hook: DROP (table full, or the router's own
+// input path discarded them). Packets the decoder cannot use are never sent
+// and are reported as SKIP with the decoder's reason, as `ctkit replay`
+// does, so the two outputs line up index by index.
+#include "kernel/kernel_replay.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "ctkit/capture.h"
+#include "ctkit/decode.h"
+#include "kernel/ctnetlink.h"
+#include "kernel/sandbox.h"
+
+namespace ctkit {
+namespace {
+
+constexpr uint32_t kSnap = 128;
+
+struct Frame {
+  uint64_t ts_ns;
+  std::vector<uint8_t> ip;  // the IP packet (to ip_len, or what was caught)
+  Family family;
+  Address src, dst;
+  DecodeStatus status;
+};
+
+struct LogMsg {
+  std::string prefix;
+  std::vector<uint8_t> payload;
+};
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void SleepUntil(uint64_t t_ns) {
+  timespec ts{static_cast<time_t>(t_ns / 1000000000ull),
+              static_cast<long>(t_ns % 1000000000ull)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) ==
+         EINTR) {
+    if (g_stop_signal.load() != 0) return;
+  }
+}
+
+// Does the logged payload show this frame? Compares what both hold.
+bool Matches(const std::vector<uint8_t>& frame,
+             const std::vector<uint8_t>& log) {
+  size_t n = std::min({frame.size(), log.size(), size_t{kSnap}});
+  if (n == 0 || frame.size() < std::min<size_t>(log.size(), kSnap)) {
+    return false;
+  }
+  bool v4 = (frame[0] >> 4) == 4;
+  for (size_t i = 0; i < n; ++i) {
+    if (v4 && (i == 8 || i == 10 || i == 11)) continue;
+    if (!v4 && i == 7) continue;
+    if (frame[i] != log[i]) return false;
+  }
+  return true;
+}
+
+Verdict VerdictFromPrefix(const std::string& p) {
+  if (p == "NEW") return Verdict::kNew;
+  if (p == "ESTABLISHED") return Verdict::kEstablished;
+  if (p == "RELATED") return Verdict::kRelated;
+  if (p == "UNTRACKED") return Verdict::kUntracked;
+  return Verdict::kInvalid;
+}
+
+// An nfnetlink_log listener for one group, opened in the current netns.
+class NflogReader {
+ public:
+  ~NflogReader() {
+    Stop();
+    if (nl_ != nullptr) mnl_socket_close(nl_);
+  }
+
+  Result<void> Open(uint16_t group) {
+    nl_ = mnl_socket_open(NETLINK_NETFILTER);
+    if (nl_ == nullptr || mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
+      return fail(Error::io(
+          fmt::format("nflog: cannot open socket: {}", strerror(errno))));
+    }
+    int rcv = 32 << 20;
+    setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+               sizeof rcv);
+    std::vector<uint8_t> buf(8192);
+    nlmsghdr* h = Config(buf.data(), group);
+    nfulnl_msg_config_cmd cmd{NFULNL_CFG_CMD_BIND};
+    mnl_attr_put(h, NFULA_CFG_CMD, sizeof cmd, &cmd);
+    nfulnl_msg_config_mode mode{};
+    mode.copy_range = htonl(kSnap);
+    mode.copy_mode = NFULNL_COPY_PACKET;
+    mnl_attr_put(h, NFULA_CFG_MODE, sizeof mode, &mode);
+    mnl_attr_put_u32(h, NFULA_CFG_QTHRESH, htonl(32));
+    mnl_attr_put_u32(h, NFULA_CFG_TIMEOUT, htonl(1));  // 10 ms
+    if (mnl_socket_sendto(nl_, h, h->nlmsg_len) < 0) {
+      return fail(Error::io(
+          fmt::format("nflog: cannot bind group: {}", strerror(errno))));
+    }
+    ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+    if (n < 0 || mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, nullptr,
+                            nullptr) < 0) {
+      return fail(Error::io(
+          fmt::format("nflog: group {} refused: {}", group, strerror(errno))));
+    }
+    return {};
+  }
+
+  void Start() {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<LogMsg>& logs() { return logs_; }
+  uint64_t lost() const { return lost_; }
+
+ private:
+  static nlmsghdr* Config(uint8_t* buf, uint16_t group) {
+    nlmsghdr* h = mnl_nlmsg_put_header(buf);
+    h->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    auto* g =
+        static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(nfgenmsg)));
+    g->nfgen_family = AF_UNSPEC;
+    g->version = NFNETLINK_V0;
+    g->res_id = htons(group);
+    return h;
+  }
+
+  static int OnAttr(const nlattr* a, void* data) {
+    auto* m = static_cast<LogMsg*>(data);
+    uint16_t t = mnl_attr_get_type(a);
+    const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+    size_t len = mnl_attr_get_payload_len(a);
+    if (t == NFULA_PREFIX) {
+      m->prefix.assign(reinterpret_cast<const char*>(p),
+                       strnlen(reinterpret_cast<const char*>(p), len));
+    } else if (t == NFULA_PAYLOAD) {
+      m->payload.assign(p, p + len);
+    }
+    return MNL_CB_OK;
+  }
+
+  static int OnMsg(const nlmsghdr* h, void* data) {
+    auto* self = static_cast<NflogReader*>(data);
+    if ((h->nlmsg_type & 0xff) != NFULNL_MSG_PACKET) return MNL_CB_OK;
+    LogMsg m;
+    mnl_attr_parse(h, sizeof(nfgenmsg), OnAttr, &m);
+    self->logs_.push_back(std::move(m));
+    return MNL_CB_OK;
+  }
+
+  void Loop() {
+    std::vector<uint8_t> buf(1 << 16);
+    int fd = mnl_socket_get_fd(nl_);
+    while (true) {
+      pollfd p{fd, POLLIN, 0};
+      int r = poll(&p, 1, 20);
+      if (r <= 0) {
+        if (stop_.load()) return;
+        continue;
+      }
+      ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == ENOBUFS) ++lost_;
+        continue;
+      }
+      mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, OnMsg, this);
+    }
+  }
+
+  mnl_socket* nl_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::vector<LogMsg> logs_;
+  uint64_t lost_ = 0;
+};
+
+Result<void> MaybeFail(const KernelReplayOptions& o, const char* stage) {
+  if (o.fail_after == stage) {
+    return fail(Error::io(fmt::format("failing after '{}' as asked", stage)));
+  }
+  if (g_stop_signal.load() != 0) {
+    return fail(Error::io(
+        fmt::format("interrupted by signal {}", g_stop_signal.load())));
+  }
+  return {};
+}
+
+// Reads every tunable ctkit knows from the router namespace (the calling
+// thread must be in it).
+Tunables ReadTunables() {
+  Tunables t;
+  for (const auto& [name, value] : t.List()) {
+    std::string path = "/proc/sys/" + name;
+    for (size_t i = 10; i < path.size(); ++i) {
+      if (path[i] == '.') path[i] = '/';
+    }
+    std::ifstream in(path);
+    std::string v;
+    if (in >> v) (void)t.Set(name, v);
+  }
+  return t;
+}
+
+}  // namespace
+
+bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
+              uint32_t* off) {
+  switch (link_type) {
+    case linktype::kEthernet: {
+      uint32_t o = 12;
+      while (o + 2 <= caplen) {
+        uint16_t et = static_cast<uint16_t>(data[o] << 8 | data[o + 1]);
+        if (et == 0x8100 || et == 0x88a8) {
+          o += 4;
+          continue;
+        }
+        *off = o + 2;
+        return true;
+      }
+      return false;
+    }
+    case linktype::kLinuxSll:
+      *off = 16;
+      return true;
+    case linktype::kLinuxSll2:
+      *off = 20;
+      return true;
+    case linktype::kRaw:
+    case linktype::kIpv4:
+    case linktype::kIpv6:
+      *off = 0;
+      return true;
+    case linktype::kNull:
+    case linktype::kLoop:
+      *off = 4;
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<KernelReplayResult> RunKernelReplay(const std::string& path,
+                                           const KernelReplayOptions& opts) {
+  if (!(opts.speed > 0)) {
+    return fail(Error::invalid_argument("--speed must be > 0"));
+  }
+  // 1. Read and decode the whole capture first: the injection loop must not
+  // wait for the disk.
+  auto reader = CaptureReader::Open(path);
+  if (!reader) return fail(reader.error());
+  KernelReplayResult res;
+  ReplayReport& r = res.report;
+  r.capture = path;
+  std::vector<Frame> frames;
+  CaptureRecord rec;
+  while ((*reader)->Next(&rec)) {
+    Frame f{};
+    f.ts_ns = rec.ts_ns;
+    PacketView v;
+    f.status = DecodeFrame(rec.link_type, rec.data, rec.caplen, &v);
+    uint32_t off = 0;
+    if (f.status == DecodeStatus::kOk &&
+        IpOffset(rec.link_type, rec.data, rec.caplen, &off) &&
+        off < rec.caplen) {
+      uint32_t len = std::min(rec.caplen - off, v.ip_len);
+      f.ip.assign(rec.data + off, rec.data + off + len);
+      f.family = v.family;
+      f.src = v.src;
+      f.dst = v.dst;
+    } else if (f.status == DecodeStatus::kOk) {
+      f.status = DecodeStatus::kUnsupportedLinkType;
+    }
+    frames.push_back(std::move(f));
+  }
+  if ((*reader)->error()) r.read_error = *(*reader)->error();
+  r.packets_read = frames.size();
+  if (!frames.empty()) {
+    r.first_ts_ns = frames.front().ts_ns;
+    r.last_ts_ns = frames.back().ts_ns;
+  }
+  // 2. Sides: the first packet between two unplaced addresses puts its
+  // source on A and its destination on B; later addresses go opposite the
+  // peer they first talk to. Each packet leaves from its source's side.
+  std::map<std::pair<Family, std::string>, Side> side_of;
+  std::vector<std::pair<Address, Family>> addrs;
+  std::vector<Side> sides;
+  auto key = [](Family fam, const Address& a) {
+    return std::make_pair(
+        fam, std::string(reinterpret_cast<const char*>(a.bytes), 16));
+  };
+  auto place = [&](Family fam, const Address& a, Side s) {
+    auto [it, fresh] = side_of.emplace(key(fam, a), s);
+    if (fresh) {
+      addrs.emplace_back(a, fam);
+      sides.push_back(s);
+    }
+    return it->second;
+  };
+  for (const Frame& f : frames) {
+    if (f.status != DecodeStatus::kOk) continue;
+    auto s = side_of.find(key(f.family, f.src));
+    auto d = side_of.find(key(f.family, f.dst));
+    if (s == side_of.end() && d == side_of.end()) {
+      place(f.family, f.src, Side::kA);
+      place(f.family, f.dst, Side::kB);
+    } else if (s == side_of.end()) {
+      place(f.family, f.src, d->second == Side::kA ? Side::kB : Side::kA);
+    } else if (d == side_of.end()) {
+      place(f.family, f.dst, s->second == Side::kA ? Side::kB : Side::kA);
+    }
+  }
+
+  // 3. The sandbox.
+  SandboxOptions so;
+  so.sysctls = opts.sysctls;
+  so.allow_global = opts.allow_global;
+  auto sb = Sandbox::Create(so);
+  if (!sb) return fail(sb.error());
+  if (auto m = MaybeFail(opts, "sandbox"); !m) return fail(m.error());
+  if (auto a = (*sb)->AddAddresses(addrs, sides); !a) return fail(a.error());
+  if (auto m = MaybeFail(opts, "routes"); !m) return fail(m.error());
+
+  NflogReader log;
+  std::unique_ptr<CtnetlinkClient> ct;
+  {
+    auto in = (*sb)->router().Enter();
+    if (!in) return fail(in.error());
+    if (auto o = log.Open((*sb)->nflog_group()); !o) return fail(o.error());
+    auto c = CtnetlinkClient::Open();
+    if (!c) return fail(c.error());
+    ct = std::move(*c);
+    res.tunables = ReadTunables();
+  }
+  r.max = res.tunables.max;
+  r.buckets = res.tunables.buckets;
+
+  // 4. Inject, pinned to one CPU (see the file comment), keeping the gaps.
+  cpu_set_t old_set, one;
+  pthread_getaffinity_np(pthread_self(), sizeof old_set, &old_set);
+  CPU_ZERO(&one);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &old_set)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+#pragma GCC diagnostic pop
+  pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+  struct Unpin {
+    cpu_set_t* set;
+    ~Unpin() { pthread_setaffinity_np(pthread_self(), sizeof *set, set); }
+  } unpin{&old_set};
+  log.Start();
+  std::vector<size_t> sent;  // frame indices, in send order
+  uint64_t t0 = NowNs() + 10000000ull;
+  std::vector<uint8_t> eth;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    if (f.status != DecodeStatus::kOk) continue;
+    uint64_t rel = f.ts_ns >= r.first_ts_ns ? f.ts_ns - r.first_ts_ns : 0;
+    SleepUntil(t0 +
+               static_cast<uint64_t>(static_cast<double>(rel) / opts.speed));
+    if (g_stop_signal.load() != 0) break;
+    Side s = side_of[key(f.family, f.src)];
+    eth.assign((*sb)->router_mac(s), (*sb)->router_mac(s) + 6);
+    eth.insert(eth.end(), (*sb)->side_mac(s), (*sb)->side_mac(s) + 6);
+    eth.push_back(f.family == Family::kIPv4 ? 0x08 : 0x86);
+    eth.push_back(f.family == Family::kIPv4 ? 0x00 : 0xdd);
+    eth.insert(eth.end(), f.ip.begin(), f.ip.end());
+    if (send((*sb)->packet_socket(s), eth.data(), eth.size(), 0) < 0) {
+      log.Stop();
+      return fail(Error::io(
+          fmt::format("packet {}: send failed: {}", i + 1, strerror(errno))));
+    }
+    sent.push_back(i);
+    if (opts.fail_after == "inject" && sent.size() == 1) break;
+  }
+  // Let the backlog drain, then read the table as `conntrack -L` would
+  // right after the last packet.
+  SleepUntil(NowNs() + 20000000ull);
+  if (auto m = MaybeFail(opts, "inject"); !m) {
+    log.Stop();
+    return fail(m.error());
+  }
+  auto d = ct->DumpTable([&](const FlowInfo& fi) { res.table.push_back(fi); });
+  if (!d) return fail(d.error());
+  auto st = ct->GetStats();
+  if (!st) return fail(st.error());
+  r.stats = *st;
+  auto g = ct->GetGlobalStats();
+  if (!g) return fail(g.error());
+  r.final_count = g->entries;
+  r.peak_count = g->entries;
+  SleepUntil(NowNs() + 150000000ull);  // the log flush timer is 10 ms
+  log.Stop();
+  res.lost_logs = log.lost();
+
+  // 5. Match the logs to the packets.
+  res.outcomes.resize(frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].status != DecodeStatus::kOk) {
+      res.outcomes[i] = {true, Verdict::kDrop, frames[i].status};
+      ++r.skipped_by_reason[static_cast<int>(frames[i].status)];
+    } else {
+      res.outcomes[i] = {false, Verdict::kDrop, DecodeStatus::kOk};
+      ++r.decoded;
+    }
+  }
+  size_t j = 0;
+  for (const LogMsg& m : log.logs()) {
+    for (size_t k = j; k < sent.size(); ++k) {
+      if (Matches(frames[sent[k]].ip, m.payload)) {
+        res.outcomes[sent[k]].verdict = VerdictFromPrefix(m.prefix);
+        j = k + 1;
+        break;
+      }
+    }
+  }
+  for (const PacketOutcome& o : res.outcomes) {
+    if (!o.skipped) ++r.counters.verdicts[static_cast<int>(o.verdict)];
+  }
+  r.counters.packets = r.decoded;
+  if (g_stop_signal.load() != 0) {
+    return fail(Error::io(
+        fmt::format("interrupted by signal {}", g_stop_signal.load())));
+  }
+  return res;
+}
+
+}  // namespace ctkit

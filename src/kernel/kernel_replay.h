@@ -1,0 +1,50 @@
+// RunKernelReplay: send a capture's packets through the real kernel's
+// conntrack inside a Sandbox and read back what it did, in the same shapes
+// RunReplay produces (verdict per packet, table, counters), so `ctkit
+// kernel-replay` can print exactly `ctkit replay`'s formats.
+#ifndef CTKIT_KERNEL_KERNEL_REPLAY_H_
+#define CTKIT_KERNEL_KERNEL_REPLAY_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctkit/engine.h"
+#include "ctkit/result.h"
+#include "ctkit/tunables.h"
+#include "report/replay.h"
+
+namespace ctkit {
+
+struct KernelReplayOptions {
+  /// (name, value) sysctls for the router namespace.
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  bool allow_global = false;
+  /// Inter-packet gaps are divided by this (> 0).
+  double speed = 1.0;
+  /// For tests of the clean-up paths: fail on purpose after this stage
+  /// ("sandbox", "routes", "inject"); empty: never.
+  std::string fail_after;
+};
+
+struct KernelReplayResult {
+  ReplayReport report;  ///< stats, counts, skipped packets, verdict totals
+  Tunables tunables;    ///< as read back from the router namespace
+  std::vector<PacketOutcome> outcomes;  ///< one per capture record
+  std::vector<FlowInfo> table;          ///< the dump after the last packet
+  uint64_t lost_logs = 0;  ///< nflog messages the kernel could not deliver
+};
+
+/// Runs the capture at `path` through the kernel. Needs root and conntrack.
+Result<KernelReplayResult> RunKernelReplay(const std::string& path,
+                                           const KernelReplayOptions& opts);
+
+/// Bytes before the IP header for a frame of this link type (Ethernet with
+/// VLAN tags, Linux cooked v1/v2, raw, BSD/OpenBSD loopback), if known.
+bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
+              uint32_t* off);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_KERNEL_KERNEL_REPLAY_H_
