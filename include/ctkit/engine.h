@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "ctkit/packet.h"
 #include "ctkit/result.h"
@@ -101,9 +102,11 @@ class Engine {
   virtual Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept = 0;
 
   /// Tracks n packets in order, prefetching table memory across the batch.
-  /// Same results as n calls to Process().
+  /// Same results as n calls to Process(). With `count_after`, stores
+  /// count() as it was right after each packet.
   virtual void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
-                            size_t n, Verdict* out) noexcept = 0;
+                            size_t n, Verdict* out,
+                            uint32_t* count_after = nullptr) noexcept = 0;
 
   /// Runs the GC up to now_ns without a packet (e.g. at the end of a replay).
   virtual void AdvanceTo(uint64_t now_ns) noexcept = 0;
@@ -136,6 +139,15 @@ class Engine {
 
   /// Longest bucket chain (nodes) right now; walks the whole table.
   virtual uint32_t longest_chain() const noexcept = 0;
+
+  /// Validates the table's structure (for fuzzers and tests; walks the
+  /// whole table and allocates, so keep it off the hot path): count <= max,
+  /// count equals the entries reachable through the buckets, each entry's
+  /// original and reply nodes each linked exactly once in the bucket its
+  /// tuple hashes to, kept chain lengths exact, no dying or unconfirmed
+  /// entry linked, and no live entry's remaining time above the longest
+  /// configured timeout. On failure returns false and says why in *why.
+  virtual bool CheckInvariants(std::string* why) const = 0;
 };
 
 }  // namespace ctkit

@@ -26,6 +26,9 @@ constexpr uint64_t kNsPerJiffy = 1'000'000'000ull / kHz;
 // Like the kernel's INITIAL_JIFFIES, the clock starts 5 minutes before its
 // 32-bit wrap, so wrap-around is exercised by every replay longer than that.
 constexpr uint32_t kInitialJiffies = static_cast<uint32_t>(-300 * 250);
+// A clock step beyond this is handled by CrossLongGap (half of the 2^31
+// that signed jiffy comparisons can span).
+constexpr uint64_t kLongGapJiffies = 1ull << 30;
 
 Verdict CtinfoVerdict(Direction dir, bool reply_seen) {
   if (dir == Direction::kReply || reply_seen) return Verdict::kEstablished;
@@ -106,9 +109,44 @@ uint32_t EngineImpl::Jiffies(uint64_t now_ns) noexcept {
   // A capture whose clock steps back is treated as standing still: the
   // kernel's jiffies never decrease.
   if (now_ns <= last_now_ns_) return last_now_;
+  uint64_t step = (now_ns - base_ns_) / kNsPerJiffy -
+                  (last_now_ns_ - base_ns_) / kNsPerJiffy;
+  uint32_t prev = last_now_;
   last_now_ns_ = now_ns;
   last_now_ = JiffiesAt(now_ns);
+  if (step > kLongGapJiffies) CrossLongGap(prev, step);
   return last_now_;
+}
+
+void EngineImpl::CrossLongGap(uint32_t prev, uint64_t step) noexcept {
+  // Expiry is compared as a signed 32-bit difference, which only works for
+  // times less than 2^31 jiffies (~99 days) apart. The kernel's clock ticks
+  // through any gap and its GC reaps on the way; a capture can jump months
+  // or years at once. So every entry whose remaining time (measured before
+  // the step, when it was still meaningful) is used up by the step is reaped
+  // here; the rest keep their absolute expiry, which is still less than
+  // 2^31 jiffies ahead.
+  uint32_t now = last_now_;
+  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+    uint32_t node = table_->Head(b);
+    while (node != kNil) {
+      uint32_t index = NodeFlow(node);
+      int64_t left = JiffiesLeft(table_->At(index).expiry, prev);
+      if (left <= static_cast<int64_t>(step)) {
+        Delete(index, DeleteCause::kExpired, now);
+        node = table_->Head(b);
+        continue;
+      }
+      node = table_->Next(node);
+    }
+  }
+  // The GC schedule and the log rate-limit window are jiffy stamps from
+  // before the step: start both afresh (a new GC cycle one minute back, as
+  // after any long gap).
+  gc_.next_run = now - 60 * kHz;
+  gc_.next_bucket = 0;
+  gc_.cycle_start = gc_.next_run;
+  ratelimit_.started = false;
 }
 
 uint32_t EngineImpl::JiffiesAt(uint64_t now_ns) const noexcept {
@@ -155,7 +193,8 @@ Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
 }
 
 void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
-                              size_t n, Verdict* out) noexcept {
+                              size_t n, Verdict* out,
+                              uint32_t* count_after) noexcept {
   constexpr size_t kBatch = 32;
   PreparedPacket pp[kBatch];
   for (size_t base = 0; base < n; base += kBatch) {
@@ -202,6 +241,7 @@ void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
     // Pass 4: run the recipe in order (the results depend on it).
     for (size_t i = 0; i < m; ++i) {
       out[base + i] = Execute(pkts[base + i], pp[i], now_ns[base + i]);
+      if (count_after != nullptr) count_after[base + i] = table_->in_use();
     }
   }
 }

@@ -46,7 +46,8 @@ class EngineImpl final : public Engine {
 
   Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept override;
   void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns, size_t n,
-                    Verdict* out) noexcept override;
+                    Verdict* out,
+                    uint32_t* count_after = nullptr) noexcept override;
   void AdvanceTo(uint64_t now_ns) noexcept override;
   uint32_t count() const noexcept override { return table_->in_use(); }
   const Stats& stats() const noexcept override { return stats_; }
@@ -61,6 +62,7 @@ class EngineImpl final : public Engine {
     return table_->memory_bytes();
   }
   uint32_t longest_chain() const noexcept override;
+  bool CheckInvariants(std::string* why) const override;
 
  private:
   // engine.cc: the recipe.
@@ -88,6 +90,10 @@ class EngineImpl final : public Engine {
   void Delete(uint32_t index, DeleteCause cause, uint32_t now) noexcept;
   /// Advances the virtual clock to now_ns (never backwards); jiffies.
   uint32_t Jiffies(uint64_t now_ns) noexcept;
+  /// A forward step of more than 2^30 jiffies: reaps every entry that
+  /// expired during the step and restarts the GC and log rate limit, so
+  /// that signed 32-bit comparisons stay meaningful after it.
+  void CrossLongGap(uint32_t prev, uint64_t step) noexcept;
   /// Jiffies of a time at or after the clock's start, without advancing.
   uint32_t JiffiesAt(uint64_t now_ns) const noexcept;
   void Emit(EventType type, uint32_t index, uint32_t now) noexcept;
