@@ -11,12 +11,19 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Build tools and libraries (all from Debian 12).
 PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
-            libbenchmark-dev libmnl-dev iproute2 nftables
+            libbenchmark-dev libmnl-dev iproute2 nftables \
+            clang libclang-rt-14-dev
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 
-.PHONY: all deps build demo test test-asan bench clean format
+# fuzz-smoke: every libFuzzer target for FUZZ_SECONDS, two at a time, from
+# its committed seed corpus (new inputs go to a scratch directory).
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := decode capture sysctl engine
+
+.PHONY: all deps build demo test test-unit test-asan fuzz-smoke bench clean \
+        format
 
 all: build
 
@@ -53,7 +60,11 @@ demo: build
 	  --sysctl net.netfilter.nf_conntrack_max=8192 \
 	  --sysctl net.netfilter.nf_conntrack_buckets=8192
 
-test: deps
+# The whole suite, then the whole suite again under ASan+UBSan (any report
+# fails it), then a bounded run of every fuzzer.
+test: test-unit test-asan fuzz-smoke
+
+test-unit: deps
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j $(JOBS)
@@ -61,7 +72,22 @@ test: deps
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --preset asan -j $(JOBS)
+
+fuzz-smoke: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	@scratch=$$(mktemp -d); trap 'rm -rf $$scratch' EXIT; \
+	for t in $(FUZZ_TARGETS); do echo $$t; done | \
+	  xargs -P 2 -I{} sh -c 'mkdir -p '"$$scratch"'/{} && \
+	    build/fuzz/{}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	      -artifact_prefix=build/fuzz/{}- '"$$scratch"'/{} fuzz/corpus/{} \
+	      >'"$$scratch"'/{}.log 2>&1 && \
+	    echo "fuzz-smoke: {}: $$(tail -1 '"$$scratch"'/{}.log)" || \
+	    { echo "fuzz-smoke: {} FAILED"; tail -60 '"$$scratch"'/{}.log; \
+	      exit 1; }'
 
 bench: build
 	build/release/ctkit bench

@@ -1,0 +1,375 @@
+// libFuzzer target: the whole engine under random packet sequences.
+//
+// The input is a program. A short header picks the table (max, buckets),
+// switches (checksums, tcp_loose, be_liberal, acct, timestamps, events) and
+// optionally short or extreme timeouts. Then each step reads a clock advance
+// (0 up to years; the clock never goes back), a packet template (TCP, UDP,
+// UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, generic,
+// IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
+// again and replies match), TCP flags and sequence numbers that often follow
+// the flow, and a few byte mutations. The packet goes through DecodeIp and
+// into two engines: one packet at a time, and in batches through
+// ProcessBatch, which must give the same verdicts and counters.
+//
+// After every packet (every batch for the batched engine): count <= max,
+// CheckInvariants() (count equals the reachable entries, both nodes of each
+// entry linked in their own buckets, kept chain lengths exact, no remaining
+// time above the longest configured timeout), and no counter ever
+// decreases.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctkit/decode.h"
+#include "ctkit/engine.h"
+#include "fuzz/fuzz_input.h"
+#include "gen/packet_builder.h"
+
+namespace {
+
+using ctkit::Address;
+using ctkit::Family;
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint64_t kNsPerSec = 1'000'000'000ull;
+constexpr size_t kMaxSteps = 3000;
+constexpr size_t kBatch = 8;
+
+[[noreturn]] void Die(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "engine_fuzzer: %s: %s\n", what, detail.c_str());
+  std::abort();
+}
+
+// All counters as one flat array, to check that none ever decreases.
+struct CounterSnapshot {
+  static constexpr size_t kStats = sizeof(ctkit::Stats) / 8;
+  static constexpr size_t kEngine = sizeof(ctkit::EngineCounters) / 8;
+  uint64_t v[kStats + kEngine] = {};
+
+  static CounterSnapshot Of(const ctkit::Engine& e) {
+    static_assert(sizeof(ctkit::Stats) % 8 == 0);
+    static_assert(sizeof(ctkit::EngineCounters) % 8 == 0);
+    CounterSnapshot s;
+    std::memcpy(s.v, &e.stats(), sizeof(ctkit::Stats));
+    std::memcpy(s.v + kStats, &e.counters(), sizeof(ctkit::EngineCounters));
+    return s;
+  }
+};
+
+void Check(const ctkit::Engine& e, CounterSnapshot* last, const char* who) {
+  const uint32_t max = e.tunables().max;
+  if (max != 0 && e.count() > max) {
+    Die(who,
+        "count " + std::to_string(e.count()) + " > max " + std::to_string(max));
+  }
+  std::string why;
+  if (!e.CheckInvariants(&why)) Die(who, why);
+  CounterSnapshot now = CounterSnapshot::Of(e);
+  for (size_t i = 0; i < sizeof(now.v) / 8; ++i) {
+    if (now.v[i] < last->v[i]) {
+      Die(who, "counter #" + std::to_string(i) + " went from " +
+                   std::to_string(last->v[i]) + " to " +
+                   std::to_string(now.v[i]));
+    }
+  }
+  *last = now;
+}
+
+Address Pool(Family f, uint32_t i) {
+  if (f == Family::kIPv4)
+    return ctkit::Ipv4(10, 0, 0, static_cast<uint8_t>(1 + i));
+  Address a{};
+  a.bytes[0] = 0x20;
+  a.bytes[1] = 0x01;
+  a.bytes[2] = 0x0d;
+  a.bytes[3] = 0xb8;
+  a.bytes[15] = static_cast<uint8_t>(1 + i);
+  return a;
+}
+
+constexpr uint16_t kPorts[4] = {80, 53, 40000, 40001};
+
+struct Program {
+  explicit Program(ctkit::fuzz::Input input) : in(input) {}
+  ctkit::fuzz::Input in;
+  uint64_t now_ns = 1'700'000'000ull * kNsPerSec;
+  Bytes last_packet;      // the previous template's packet, for ICMP errors
+  uint32_t seq[32] = {};  // next sequence number per (flow slot, direction)
+
+  // Reads one clock advance.
+  void AdvanceClock() {
+    uint8_t c = in.U8();
+    uint64_t d = 0;
+    switch (c & 7) {
+      case 0:
+      case 1:
+        break;
+      case 2:
+        d = uint64_t{in.U8()} * 1'000'000ull;
+        break;
+      case 3:
+        d = uint64_t{in.U8()} * 100'000'000ull;
+        break;
+      case 4:
+        d = uint64_t{in.U8()} * kNsPerSec;
+        break;
+      case 5:
+        d = uint64_t{in.U16()} * kNsPerSec;
+        break;
+      case 6:
+        d = uint64_t{in.U8()} * 3600 * kNsPerSec;
+        break;
+      case 7:  // days, up to ~180 years
+        d = uint64_t{in.U16()} * 86400 * kNsPerSec;
+        break;
+    }
+    if (now_ns + d >= now_ns && now_ns + d < (1ull << 63)) now_ns += d;
+  }
+
+  // Builds one IP packet; false if nothing was built.
+  bool BuildPacket(Bytes* out) {
+    uint8_t t = in.U8();
+    uint8_t sel = in.U8();
+    Family fam = (t & 0x80) ? Family::kIPv6 : Family::kIPv4;
+    uint32_t a = sel & 3, b = (sel >> 2) & 3;
+    uint32_t pa = (sel >> 4) & 3, pb = (sel >> 6) & 3;
+    ctkit::Endpoints ep{fam, Pool(fam, a), Pool(fam, b), kPorts[pa],
+                        kPorts[pb]};
+    uint32_t slot = (a * 4 + b + pa * 3 + pb * 5) % 16;
+    uint32_t dir = (a > b || (a == b && pa > pb)) ? 1 : 0;
+    out->clear();
+    switch ((t & 0x7f) % 10) {
+      case 0: {  // TCP
+        uint8_t flags = in.U8();
+        uint8_t how = in.U8();
+        uint32_t payload = how & 0x3f;
+        uint32_t& mine = seq[slot * 2 + dir];
+        uint32_t& theirs = seq[slot * 2 + (dir ^ 1)];
+        uint32_t s = (how & 0x40) ? in.U32() : mine;
+        uint32_t ack = (how & 0x80) ? in.U32() : theirs;
+        ctkit::TcpOptions opts;
+        if (flags & ctkit::tcpflag::kSyn) {
+          opts.mss = 1460;
+          opts.wscale = in.U8() % 16;
+          opts.sack_perm = true;
+        }
+        ctkit::BuildTcp(ep, s, ack, flags, in.U16(), payload, opts, out);
+        mine =
+            s + payload +
+            ((flags & (ctkit::tcpflag::kSyn | ctkit::tcpflag::kFin)) ? 1 : 0);
+        break;
+      }
+      case 1:
+        ctkit::BuildUdp(ep, in.U8() % 64, out);
+        break;
+      case 2:
+        ctkit::BuildUdp(ep, in.U8() % 64, out, ctkit::ipproto::kUdpLite);
+        break;
+      case 3:
+      case 4:
+        ctkit::BuildIcmpEcho(fam, ep.src, ep.dst, (t & 0x40) == 0, kPorts[pa],
+                             in.U8(), out);
+        break;
+      case 5: {  // an ICMP error quoting the previous packet
+        if (last_packet.empty()) return false;
+        Family qf = (last_packet[0] >> 4) == 6 ? Family::kIPv6 : Family::kIPv4;
+        Address src = Pool(qf, a);
+        Address dst = Pool(qf, b);
+        if ((t & 0x40) == 0 && last_packet.size() >= 40) {
+          // Addressed to the quoted packet's sender, as a real error is.
+          std::memcpy(dst.bytes,
+                      qf == Family::kIPv4 ? &last_packet[12] : &last_packet[8],
+                      qf == Family::kIPv4 ? 4 : 16);
+        }
+        uint8_t type = qf == Family::kIPv4 ? 3 : 1;
+        uint8_t pick = in.U8();
+        if (pick & 1) type = qf == Family::kIPv4 ? 11 : 3;
+        ctkit::BuildIcmpError(qf, src, dst, type, pick >> 4, last_packet, out);
+        break;
+      }
+      case 6:
+        ctkit::BuildIcmp(fam, ep.src, ep.dst, in.U8(), in.U8(), in.U32(), {},
+                         out);
+        break;
+      case 7:
+        ctkit::BuildGeneric(fam, ep.src, ep.dst, (t & 0x40) ? 47 : 132,
+                            in.U8() % 16, out);
+        break;
+      case 8:
+      case 9: {  // raw bytes
+        size_t len = 0;
+        const uint8_t* p = in.Bytes(255, &len);
+        out->assign(p, p + len);
+        return !out->empty();
+      }
+    }
+    if (out->empty()) return false;
+    last_packet = *out;
+    // A few byte mutations.
+    uint32_t muts = in.Below(8);
+    if (muts >= 4) muts = 0;
+    for (uint32_t i = 0; i < muts; ++i) {
+      uint16_t off = in.U16();
+      uint8_t x = in.U8();
+      (*out)[off % out->size()] ^= x == 0 ? 1 : x;
+    }
+    return true;
+  }
+};
+
+struct Engines {
+  std::unique_ptr<ctkit::Engine> single, batched;
+  CounterSnapshot single_last, batched_last;
+  uint64_t events = 0;
+};
+
+void FlushBatch(Engines* e, std::vector<Bytes>* frames,
+                std::vector<ctkit::PacketView>* views,
+                std::vector<uint64_t>* times,
+                std::vector<ctkit::Verdict>* want) {
+  if (views->empty()) return;
+  std::vector<ctkit::Verdict> got(views->size());
+  e->batched->ProcessBatch(views->data(), times->data(), views->size(),
+                           got.data());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != (*want)[i]) {
+      Die("batched", std::string("verdict ") + ctkit::VerdictName(got[i]) +
+                         " but one at a time gave " +
+                         ctkit::VerdictName((*want)[i]));
+    }
+  }
+  Check(*e->batched, &e->batched_last, "batched");
+  if (e->batched->count() != e->single->count() ||
+      std::memcmp(&e->batched->stats(), &e->single->stats(),
+                  sizeof(ctkit::Stats)) != 0) {
+    const auto& a = e->single->stats();
+    const auto& b = e->batched->stats();
+    Die("batched",
+        "count/invalid/drop/early_drop/error/chaintoolong differ from "
+        "one-at-a-time processing: " +
+            std::to_string(e->single->count()) + "/" +
+            std::to_string(a.invalid) + "/" + std::to_string(a.drop) + "/" +
+            std::to_string(a.early_drop) + "/" + std::to_string(a.error) + "/" +
+            std::to_string(a.chaintoolong) + " vs " +
+            std::to_string(e->batched->count()) + "/" +
+            std::to_string(b.invalid) + "/" + std::to_string(b.drop) + "/" +
+            std::to_string(b.early_drop) + "/" + std::to_string(b.error) + "/" +
+            std::to_string(b.chaintoolong) + "; created/destroyed/" +
+            "expired/gc_runs " + std::to_string(e->single->counters().created) +
+            "/" + std::to_string(e->single->counters().destroyed) + "/" +
+            std::to_string(e->single->counters().expired) + "/" +
+            std::to_string(e->single->counters().gc_runs) + " vs " +
+            std::to_string(e->batched->counters().created) + "/" +
+            std::to_string(e->batched->counters().destroyed) + "/" +
+            std::to_string(e->batched->counters().expired) + "/" +
+            std::to_string(e->batched->counters().gc_runs));
+  }
+  frames->clear();
+  views->clear();
+  times->clear();
+  want->clear();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Program prog(ctkit::fuzz::Input(data, size));
+  ctkit::fuzz::Input& in = prog.in;
+
+  ctkit::Tunables t;
+  t.max = 1 + in.U8() % 200;
+  uint8_t sw = in.U8();
+  t.buckets = (sw & 0x40) ? 1024 : 512;
+  t.checksum = sw & 1;
+  t.tcp_loose = (sw >> 1) & 1;
+  t.tcp_be_liberal = (sw >> 2) & 1;
+  t.acct = (sw >> 3) & 1;
+  t.timestamp = (sw >> 4) & 1;
+  t.tcp_ignore_invalid_rst = (sw >> 7) & 1;
+  uint8_t tm = in.U8();
+  if (tm & 1) {  // short timeouts, so entries expire within a story
+    t.udp_timeout = 1 + in.U8() % 60;
+    t.udp_timeout_stream = 1 + in.U8();
+    t.icmp_timeout = 1 + in.U8() % 60;
+    t.icmpv6_timeout = t.icmp_timeout;
+    t.generic_timeout = 1 + in.U8();
+    t.tcp_timeout_syn_sent = 1 + in.U8() % 120;
+    t.tcp_timeout_established = 1 + in.U16();
+    t.tcp_timeout_time_wait = 1 + in.U8() % 120;
+    t.tcp_timeout_close = 1 + in.U8() % 10;
+  }
+  if (tm & 2) {  // the longest the kernel allows: INT_MAX jiffies
+    t.tcp_timeout_established = 0x7fffffff / 250;
+    t.generic_timeout = 0x7fffffff / 250;
+  }
+  if (tm & 4) t.tcp_max_retrans = in.U8();
+
+  ctkit::EngineOptions opts;
+  opts.huge_pages = false;
+  Engines e;
+  if (sw & 0x20) opts.on_event = [&e](const ctkit::Event&) { ++e.events; };
+  auto single = ctkit::Engine::Create(t, opts);
+  auto batched = ctkit::Engine::Create(t, opts);
+  if (!single || !batched) Die("create", "engine creation failed");
+  e.single = std::move(*single);
+  e.batched = std::move(*batched);
+
+  std::vector<Bytes> frames;
+  std::vector<ctkit::PacketView> views;
+  std::vector<uint64_t> times;
+  std::vector<ctkit::Verdict> want;
+  frames.reserve(kBatch);
+
+  for (size_t step = 0; step < kMaxSteps && !in.empty(); ++step) {
+    prog.AdvanceClock();
+    uint8_t op = in.U8();
+    if ((op & 0x1f) == 0x1f) {  // no packet: the GC runs, and a dump
+      FlushBatch(&e, &frames, &views, &times, &want);
+      e.single->AdvanceTo(prog.now_ns);
+      e.batched->AdvanceTo(prog.now_ns);
+      // A dump reaps the expired entries it passes: both engines get one.
+      uint32_t dumped[2] = {0, 0};
+      e.single->Dump(prog.now_ns, [&](const ctkit::FlowInfo&) { ++dumped[0]; });
+      e.batched->Dump(prog.now_ns,
+                      [&](const ctkit::FlowInfo&) { ++dumped[1]; });
+      if (dumped[0] != e.single->count() || dumped[1] != dumped[0]) {
+        Die("dump", "a dump did not show every entry after reaping");
+      }
+      Check(*e.single, &e.single_last, "single");
+      Check(*e.batched, &e.batched_last, "batched");
+      continue;
+    }
+    Bytes pkt;
+    if (!prog.BuildPacket(&pkt)) continue;
+    ctkit::PacketView v{};
+    if (ctkit::DecodeIp(pkt.data(), static_cast<uint32_t>(pkt.size()), &v) !=
+        ctkit::DecodeStatus::kOk) {
+      continue;
+    }
+    ctkit::Verdict got = e.single->Process(v, prog.now_ns);
+    if (std::getenv("ENGINE_FUZZER_TRACE") != nullptr) {
+      std::fprintf(stderr, "t=%llu proto=%u len=%u -> %s count=%u\n",
+                   static_cast<unsigned long long>(prog.now_ns), v.l4_proto,
+                   v.ip_len, ctkit::VerdictName(got), e.single->count());
+    }
+    Check(*e.single, &e.single_last, "single");
+    // The batched engine sees the same packet later, from its own copy.
+    frames.push_back(std::move(pkt));
+    ctkit::PacketView bv{};
+    ctkit::DecodeIp(frames.back().data(),
+                    static_cast<uint32_t>(frames.back().size()), &bv);
+    views.push_back(bv);
+    times.push_back(prog.now_ns);
+    want.push_back(got);
+    if (frames.size() == kBatch || (op & 0x80)) {
+      FlushBatch(&e, &frames, &views, &times, &want);
+    }
+  }
+  FlushBatch(&e, &frames, &views, &times, &want);
+  return 0;
+}
