@@ -249,17 +249,28 @@ Finding TableFull(const HostData& d, const Thresholds& t,
     AddChange(&f, "nf_conntrack_max", want, true);
     return f;
   }
-  bool dropping = drop > 0 && (fill >= t.warn_fill_pct || recent_line);
-  if (fill >= t.crit_fill_pct || dropping || recent_line) {
+  bool dropping = drop > 0 && fill >= t.warn_fill_pct;
+  if (fill >= t.crit_fill_pct || dropping) {
     f.severity = Severity::kCritical;
-    f.title = dropping || recent_line
+    f.title = dropping
                   ? "The table is full and new connections are being dropped"
                   : "The table is nearly full";
   } else if (fill >= t.warn_fill_pct || drop > 0 || early > 0 || lines > 0) {
     f.severity = Severity::kWarning;
-    f.title = fill >= t.warn_fill_pct
-                  ? "The table is filling up"
+    f.title = fill >= t.warn_fill_pct ? "The table is filling up"
+              : recent_line
+                  ? "The table was full recently (log line), it has room now"
                   : "The table has been full before (counters since boot)";
+    if (fill < t.warn_fill_pct) {
+      f.detail = fmt::format(
+          "count {} of max {} ({:.1f} %) now; drop {} and early_drop {} count "
+          "since boot. Watch whether 'drop' still grows.",
+          count, max, fill, drop, early);
+      f.fix =
+          "Nothing to change now; if drops recur, run doctor while the "
+          "table is full.";
+      return f;
+    }
   } else {
     f.severity = Severity::kOk;
     f.title = fmt::format("The table has room ({:.1f} % of max)", fill);
