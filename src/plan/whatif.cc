@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -408,6 +409,21 @@ std::string RenderWhatifText(const WhatifResult& r) {
         "not resize the hash table (vary nf_conntrack_buckets too to see "
         "its cost).\n",
         r.rows[0].buckets);
+  }
+  // A timeout no shorter than the capture cannot end any entry inside it.
+  const double seconds = static_cast<double>(r.duration_ns) * 1e-9;
+  for (const VaryAxis& a : r.axes) {
+    if (a.name.find("timeout") == std::string::npos) continue;
+    bool all_long = std::all_of(
+        a.values.begin(), a.values.end(),
+        [&](const std::string& v) { return std::atof(v.c_str()) >= seconds; });
+    if (all_long) {
+      notes += fmt::format(
+          "{}: every value is at least the capture's {:.1f} s, so no entry "
+          "reaches it inside the capture and these variants cannot differ; "
+          "replay a longer capture to compare them.\n",
+          a.name, seconds);
+    }
   }
   if (r.cheapest_lossless) {
     const WhatifRow& best = r.rows[*r.cheapest_lossless];
