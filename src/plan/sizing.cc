@@ -200,8 +200,8 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
     p.memory_needed = KernelTableBytes(m, m, p.extensions);
     p.reason = p.budget_max == 0
                    ? "the budget is below the smallest table (512 entries)"
-                   : "the budget cannot hold the expected load: this is the "
-                     "largest table it holds";
+                   : "the budget cannot hold the expected load; this is "
+                     "the largest table it holds";
     // Which timeouts would make the modelled load fit? Only when the model
     // is what drives the need (a measured peak has unknown lifetimes).
     bool model_drives =
@@ -320,8 +320,8 @@ std::string RenderPlanText(const PlanResult& p) {
   out += fmt::format("  ({})\n", p.reason);
   if (!p.fits) {
     out += fmt::format(
-        "\nDOES NOT FIT: the load needs {} entries ({} when full) but the "
-        "budget {} holds {} entries.\n",
+        "\nDOES NOT FIT: the load needs {} entries ({} when full)\n"
+        "  but the budget {} holds {} entries.\n",
         p.needed_entries.value_or(0), FormatBytes(p.memory_needed),
         FormatBytes(in.budget_bytes), p.budget_max);
     out += fmt::format("  more memory: a budget of at least {} holds it.\n",
@@ -342,7 +342,7 @@ std::string RenderPlanText(const PlanResult& p) {
           "whatif CAPTURE --vary nf_conntrack_tcp_timeout_time_wait=...`.\n";
     }
   } else {
-    out += "  timeouts: keep the defaults; the load fits at these lifetimes.\n";
+    out += "  timeouts: no change needed; the load fits at these lifetimes.\n";
   }
 
   size_t name_width = 7;
