@@ -54,21 +54,33 @@ struct PcapCloser {
 
 class PcapCaptureReader final : public CaptureReader {
  public:
-  PcapCaptureReader(std::string path, pcap_t* pcap, uint64_t file_size)
+  PcapCaptureReader(std::string path, pcap_t* pcap, uint64_t file_size,
+                    bool classic)
       : path_(std::move(path)),
         pcap_(pcap),
         link_type_(LinkTypeFromDlt(pcap_datalink(pcap))),
-        file_size_(file_size) {
+        file_size_(file_size),
+        classic_(classic) {
     offset_ = Tell(0);
   }
 
   bool Next(CaptureRecord* rec) override {
     if (done_) return false;
-    const uint64_t record_offset = Tell(offset_);
+    // The record starts where the previous one ended. ftell() costs a
+    // system call (glibc asks the kernel for the position), so a classic
+    // pcap's offsets are computed: each record is a 16-byte header plus
+    // caplen bytes, unless libpcap cut an oversized record (caplen at the
+    // snapshot length), when the file is asked.
+    const uint64_t record_offset = offset_;
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
-    offset_ = Tell(record_offset);
+    if (rc == 1 && classic_ &&
+        static_cast<int>(hdr->caplen) < pcap_snapshot(pcap_.get())) {
+      offset_ = record_offset + 16 + hdr->caplen;
+    } else {
+      offset_ = Tell(record_offset);
+    }
     if (rc == 1) {
       // With nanosecond precision tv_usec holds nanoseconds.
       rec->ts_ns = static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000u +
@@ -111,6 +123,7 @@ class PcapCaptureReader final : public CaptureReader {
   const std::unique_ptr<pcap_t, PcapCloser> pcap_;  // owns the FILE*
   const uint32_t link_type_;
   const uint64_t file_size_;  // 0 when unknown (not a regular file)
+  const bool classic_;        // classic pcap (not pcapng): fixed headers
   uint64_t records_ = 0;
   uint64_t offset_ = 0;  // bytes consumed so far
   bool done_ = false;
@@ -142,6 +155,14 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
     return fail(Error::corrupt(path + ": empty file, not a capture"));
   }
 
+  // Classic pcap (any byte order, us or ns) rather than pcapng?
+  uint32_t magic = 0;
+  bool classic = false;
+  if (std::fread(&magic, 4, 1, f) == 1) {
+    classic = magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u ||
+              magic == 0xa1b23c4du || magic == 0x4d3cb2a1u;
+  }
+  std::rewind(f);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_fopen_offline_with_tstamp_precision(
       f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
@@ -151,7 +172,7 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
         path + ": not a pcap or pcapng capture file (libpcap: " + errbuf +
         ")"));
   }
-  return std::make_unique<PcapCaptureReader>(path, p, size);
+  return std::make_unique<PcapCaptureReader>(path, p, size, classic);
 }
 
 }  // namespace ctkit

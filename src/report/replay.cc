@@ -45,8 +45,8 @@ std::string LifetimeClass(const FlowInfo& f) {
   return k;
 }
 
-Composition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
-  Composition c;
+PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
+  PeakComposition c;
   std::map<std::string, uint64_t> proto, state, klass;
   std::unordered_map<std::string, uint64_t> src, dst, dport;
   engine.Visit(now_ns, [&](const FlowInfo& f) {
@@ -81,36 +81,73 @@ Composition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
 }
 
 // Runs packets [1, stop_after] (all when 0) through `engine`, calling
-// `per_packet(index, ts, outcome)` after each.
+// `per_packet(index, ts, outcome, count_after)` after each, in order.
+// Packets go to the engine in batches of up to `batch` (libpcap reuses its
+// buffer, so each is copied into a slot first); a batch of 1 keeps the
+// engine's counters exact between callbacks, which the timeline needs.
 template <class PerPacket>
 Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
-                                  uint64_t stop_after,
+                                  uint64_t stop_after, size_t batch,
                                   const ReplayOptions& opts,
                                   PerPacket&& per_packet) {
   auto reader = CaptureReader::Open(path);
   if (!reader) return fail(reader.error());
-  CaptureRecord rec;
+  constexpr size_t kMaxBatch = 32;
+  if (batch == 0 || batch > kMaxBatch) batch = kMaxBatch;
+  struct Slot {
+    std::vector<uint8_t> bytes;  // grows to the largest record, then reused
+    uint64_t ts;
+    PacketOutcome out;
+    size_t engine_pos;  // position among the decoded packets
+  };
+  std::vector<Slot> slots(batch);
+  PacketView views[kMaxBatch];
+  uint64_t times[kMaxBatch];
+  Verdict verdicts[kMaxBatch];
+  uint32_t counts[kMaxBatch];
+  uint32_t count = engine->count();
   uint64_t index = 0;
-  while ((*reader)->Next(&rec)) {
-    ++index;
-    PacketView view;
-    PacketOutcome out{};
-    DecodeStatus st = DecodeFrame(rec.link_type, rec.data, rec.caplen, &view);
-    if (st != DecodeStatus::kOk) {
-      out.skipped = true;
-      out.reason = st;
-    } else {
-      out.verdict = engine->Process(view, rec.ts_ns);
+  CaptureRecord rec;
+  bool more = true;
+  while (more) {
+    size_t filled = 0, decoded = 0;
+    while (filled < batch && (stop_after == 0 || index + filled < stop_after)) {
+      if (!(*reader)->Next(&rec)) {
+        more = false;
+        break;
+      }
+      Slot& s = slots[filled++];
+      s.bytes.assign(rec.data, rec.data + rec.caplen);
+      s.ts = rec.ts_ns;
+      s.out = PacketOutcome{};
+      DecodeStatus st = DecodeFrame(rec.link_type, s.bytes.data(), rec.caplen,
+                                    &views[decoded]);
+      if (st != DecodeStatus::kOk) {
+        s.out.skipped = true;
+        s.out.reason = st;
+      } else {
+        times[decoded] = rec.ts_ns;
+        s.engine_pos = decoded++;
+      }
     }
-    per_packet(index, rec.ts_ns, out);
-    if (opts.on_progress && (index & 0xffff) == 0) {
-      uint64_t size = (*reader)->file_size();
-      opts.on_progress(size ? static_cast<double>((*reader)->offset()) /
-                                  static_cast<double>(size)
-                            : 0.0,
-                       index);
+    engine->ProcessBatch(views, times, decoded, verdicts, counts);
+    for (size_t i = 0; i < filled; ++i) {
+      Slot& s = slots[i];
+      if (!s.out.skipped) {
+        s.out.verdict = verdicts[s.engine_pos];
+        count = counts[s.engine_pos];
+      }
+      ++index;
+      per_packet(index, s.ts, s.out, count);
+      if (opts.on_progress && (index & 0xffff) == 0) {
+        uint64_t size = (*reader)->file_size();
+        opts.on_progress(size ? static_cast<double>((*reader)->offset()) /
+                                    static_cast<double>(size)
+                              : 0.0,
+                         index);
+      }
     }
-    if (stop_after != 0 && index == stop_after) break;
+    if (stop_after != 0 && index >= stop_after) break;
   }
   return (*reader)->error();
 }
@@ -178,45 +215,47 @@ Result<ReplayReport> RunReplay(const std::string& path,
     }
   };
 
-  auto pumped =
-      Pump(path, engine.get(), 0, opts,
-           [&](uint64_t index, uint64_t ts, const PacketOutcome& out) {
-             ++r.packets_read;
-             if (r.packets_read == 1) {
-               r.first_ts_ns = ts;
-               prev_ts = ts;
-               if (opts.timeline_interval_ns) {
-                 tl_end = ts + opts.timeline_interval_ns;
-               }
-             }
-             if (ts > r.last_ts_ns) r.last_ts_ns = ts;
-             if (opts.timeline_interval_ns) close_intervals(ts);
-             // Time since the previous packet was spent at the previous count.
-             if (ts > prev_ts && r.max != 0) {
-               double dt = static_cast<double>(ts - prev_ts) * 1e-9;
-               if (prev_count >= threshold90) r.seconds_at_90 += dt;
-               if (prev_count >= r.max) r.seconds_at_100 += dt;
-             }
-             if (ts > prev_ts) prev_ts = ts;
-             if (out.skipped) {
-               ++r.skipped_by_reason[static_cast<int>(out.reason)];
-             } else {
-               ++r.decoded;
-               if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
-                 r.first_drop_index = index;
-                 r.first_drop_ts_ns = ts;
-               }
-             }
-             uint32_t c = engine->count();
-             if (c > r.peak_count) {
-               r.peak_count = c;
-               r.peak_ts_ns = ts;
-               r.peak_index = index;
-             }
-             prev_count = c;
-             if (opts.timeline_interval_ns) tl_before = counters_now(ts);
-             if (opts.on_packet) opts.on_packet(index, out);
-           });
+  // The timeline samples the engine's counters between packets, so it needs
+  // them exact after every packet: no batching then.
+  size_t batch = opts.timeline_interval_ns ? 1 : 32;
+  auto pumped = Pump(
+      path, engine.get(), 0, batch, opts,
+      [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
+        ++r.packets_read;
+        if (r.packets_read == 1) {
+          r.first_ts_ns = ts;
+          prev_ts = ts;
+          if (opts.timeline_interval_ns) {
+            tl_end = ts + opts.timeline_interval_ns;
+          }
+        }
+        if (ts > r.last_ts_ns) r.last_ts_ns = ts;
+        if (opts.timeline_interval_ns) close_intervals(ts);
+        // Time since the previous packet was spent at the previous count.
+        if (ts > prev_ts && r.max != 0) {
+          double dt = static_cast<double>(ts - prev_ts) * 1e-9;
+          if (prev_count >= threshold90) r.seconds_at_90 += dt;
+          if (prev_count >= r.max) r.seconds_at_100 += dt;
+        }
+        if (ts > prev_ts) prev_ts = ts;
+        if (out.skipped) {
+          ++r.skipped_by_reason[static_cast<int>(out.reason)];
+        } else {
+          ++r.decoded;
+          if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
+            r.first_drop_index = index;
+            r.first_drop_ts_ns = ts;
+          }
+        }
+        if (c > r.peak_count) {
+          r.peak_count = c;
+          r.peak_ts_ns = ts;
+          r.peak_index = index;
+        }
+        prev_count = c;
+        if (opts.timeline_interval_ns) tl_before = counters_now(ts);
+        if (opts.on_packet) opts.on_packet(index, out);
+      });
   if (!pumped) return fail(pumped.error());
   r.read_error = *pumped;
   if (opts.timeline_interval_ns && r.packets_read > 0) {
@@ -243,8 +282,9 @@ Result<ReplayReport> RunReplay(const std::string& path,
     quiet.on_event = nullptr;
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());
-    auto again = Pump(path, second->get(), r.peak_index, opts,
-                      [](uint64_t, uint64_t, const PacketOutcome&) {});
+    auto again =
+        Pump(path, second->get(), r.peak_index, 32, opts,
+             [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
     if (!again) return fail(again.error());
     r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
   }

@@ -61,7 +61,7 @@ struct Tally {
 };
 
 /// What the table held at one moment.
-struct Composition {
+struct PeakComposition {
   uint64_t total = 0;
   std::vector<Tally> by_protocol;
   std::vector<Tally> by_tcp_state;
@@ -96,7 +96,7 @@ struct ReplayReport {
   double seconds_at_100 = 0;
   std::optional<uint64_t> first_drop_ts_ns;
   std::optional<uint64_t> first_drop_index;
-  std::optional<Composition> at_peak;
+  std::optional<PeakComposition> at_peak;
   uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
   std::vector<TimelineRow> timeline;
   size_t table_memory_bytes = 0;  ///< ctkit's own table

@@ -88,7 +88,7 @@ std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
   if (!r.at_peak || r.at_peak->total == 0 || r.at_peak->by_class.empty()) {
     return "";
   }
-  const Composition& c = *r.at_peak;
+  const PeakComposition& c = *r.at_peak;
   const Tally& top = c.by_class.front();
   bool assured = top.key.find("ASSURED") != std::string::npos;
   auto [sysctl, seconds] = GoverningTimeout(top.key, t);
@@ -222,7 +222,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   }
   o += "conntrack -S (summed):\n  " + FormatStatsLine(r.stats) + "\n";
   if (r.at_peak) {
-    const Composition& c = *r.at_peak;
+    const PeakComposition& c = *r.at_peak;
     o += fmt::format("at the peak ({} entries", c.total);
     if (c.expired_unreaped) {
       o += fmt::format(", {} of them expired but not yet reaped",
@@ -365,7 +365,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                 {"clash_resolve", r.stats.clash_resolve},
                 {"chaintoolong", r.stats.chaintoolong}};
   if (r.at_peak) {
-    const Composition& c = *r.at_peak;
+    const PeakComposition& c = *r.at_peak;
     j["at_peak"] = {{"entries", c.total},
                     {"by_protocol", TalliesJson(c.by_protocol)},
                     {"by_tcp_state", TalliesJson(c.by_tcp_state)},
