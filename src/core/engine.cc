@@ -109,11 +109,11 @@ uint32_t EngineImpl::Jiffies(uint64_t now_ns) noexcept {
   // A capture whose clock steps back is treated as standing still: the
   // kernel's jiffies never decrease.
   if (now_ns <= last_now_ns_) return last_now_;
-  uint64_t step = (now_ns - base_ns_) / kNsPerJiffy -
-                  (last_now_ns_ - base_ns_) / kNsPerJiffy;
+  uint64_t ticks = (now_ns - base_ns_) / kNsPerJiffy;
+  uint64_t step = ticks - (last_now_ns_ - base_ns_) / kNsPerJiffy;
   uint32_t prev = last_now_;
   last_now_ns_ = now_ns;
-  last_now_ = JiffiesAt(now_ns);
+  last_now_ = kInitialJiffies + static_cast<uint32_t>(ticks);
   if (step > kLongGapJiffies) CrossLongGap(prev, step);
   return last_now_;
 }
