@@ -4,6 +4,10 @@
 #define CTKIT_TOOLS_COMMAND_H_
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace ctkit::cli {
 
@@ -23,6 +27,14 @@ void RegisterGen(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterKernelReplay(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
+
+/// `ctkit replay --compare-kernel`: runs the capture through the kernel and
+/// prints the diff against `engine_doc` (replay JSON with verdicts and
+/// entries). Returns the exit code (0 agree, 1 differ, 2 could not run).
+int CompareWithKernel(const nlohmann::json& engine_doc,
+                      const std::string& capture,
+                      const std::vector<std::string>& sysctls,
+                      bool allow_global, double speed, uint32_t tolerance);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);

@@ -27,13 +27,20 @@ struct ReplayFlags {
   bool json = false;
   bool no_progress = false;
   std::string timeline;
+  bool compare_kernel = false;
+  bool allow_global = false;
+  double speed = 1.0;
+  uint32_t tolerance = 2;
 };
 
 int RunReplayCommand(const ReplayFlags& f) {
   Tunables t;
   if (!LoadSettings(f.settings, &t)) return kExitFailure;
 
-  bool to_json = f.json;
+  // --compare-kernel collects what a diff needs and prints only the diff.
+  bool to_json = f.json || f.compare_kernel;
+  bool want_verdicts = f.verdicts || f.compare_kernel;
+  bool want_dump = f.dump || f.compare_kernel;
   std::vector<std::string> verdict_lines;
   std::vector<std::string> event_lines;
   ReplayOptions opts;
@@ -47,7 +54,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     }
     opts.timeline_interval_ns = *interval;
   }
-  if (f.verdicts) {
+  if (want_verdicts) {
     opts.on_packet = [&](uint64_t index, const PacketOutcome& o) {
       if (to_json) {
         verdict_lines.push_back(OutcomeName(o));
@@ -85,7 +92,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   // The dump is taken as `conntrack -L` right after the last packet.
   nlohmann::json dump_json;
   std::vector<std::string> dump_lines;
-  if (f.dump) {
+  if (want_dump) {
     dump_json = nlohmann::json::array();
     engine->Dump(report->last_ts_ns, [&](const FlowInfo& info) {
       uint32_t timeout = DumpTimeoutSeconds(info);
@@ -102,6 +109,10 @@ int RunReplayCommand(const ReplayFlags& f) {
                                       verdict_lines, event_lines, dump_json);
     // A list that was asked for is present even when empty (no packets, no
     // events), so readers need not special-case a missing key.
+    if (f.compare_kernel) {
+      return CompareWithKernel(doc, f.capture, f.settings.sysctls,
+                               f.allow_global, f.speed, f.tolerance);
+    }
     if (f.verdicts && !doc.contains("verdicts")) {
       doc["verdicts"] = nlohmann::json::array();
     }
@@ -145,6 +156,16 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
                   "print CSV time,count,new,destroyed,early_drop,drop per "
                   "INTERVAL (e.g. 1s, 100ms)");
   cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_flag("--compare-kernel", flags->compare_kernel,
+                "also run the capture through the real kernel (root; see "
+                "kernel-replay) and print the differences; exit 1 if any");
+  cmd->add_flag("--allow-global", flags->allow_global,
+                "with --compare-kernel: allow changing the global "
+                "nf_conntrack_max/_buckets for the run");
+  cmd->add_option("--speed", flags->speed,
+                  "with --compare-kernel: divide inter-packet gaps by this");
+  cmd->add_option("--timeout-tolerance", flags->tolerance,
+                  "with --compare-kernel: seconds timeouts may differ by");
   cmd->add_flag("--no-progress", flags->no_progress,
                 "no progress line on a terminal");
   cmd->callback([flags, exit_code] { *exit_code = RunReplayCommand(*flags); });

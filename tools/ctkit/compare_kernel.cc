@@ -1,0 +1,48 @@
+// `ctkit replay --compare-kernel`: after the engine's replay, run the same
+// capture through the real kernel (kernel-replay) with the same --sysctl
+// settings and print the comparison `ctkit diff` would print. Exit 0 when
+// they agree, 1 when they differ.
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "kernel/diff.h"
+#include "kernel/kernel_replay.h"
+#include "kernel/sandbox.h"
+#include "tools/ctkit/command.h"
+#include "tools/ctkit/kernel_replay_cli.h"
+
+namespace ctkit::cli {
+
+int CompareWithKernel(const nlohmann::json& engine_doc,
+                      const std::string& capture,
+                      const std::vector<std::string>& sysctls,
+                      bool allow_global, double speed, uint32_t tolerance) {
+  KernelReplayOptions o;
+  for (const std::string& s : sysctls) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos) continue;  // LoadSettings rejected it
+    o.sysctls.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  o.allow_global = allow_global;
+  o.speed = speed;
+  SignalGuard guard;
+  auto k = RunKernelReplay(capture, o);
+  if (!k) {
+    fmt::print(stderr, "ctkit: error: kernel replay: {}\n", k.error().message);
+    return kExitUsage;
+  }
+  nlohmann::json kdoc = KernelResultToJson(*k, true, true);
+  DiffOptions d;
+  d.timeout_tolerance_s = tolerance;
+  auto r = DiffReplays(engine_doc, kdoc, d);
+  if (!r) {
+    fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+    return kExitUsage;
+  }
+  fmt::print("{}", RenderDiff(*r, "ctkit", "kernel"));
+  return r->agree() ? kExitOk : kExitFailure;
+}
+
+}  // namespace ctkit::cli
