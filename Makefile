@@ -98,3 +98,9 @@ format:
 
 clean:
 	rm -rf build
+
+# The fidelity table: every capture in tests/fidelity/ through ctkit and
+# compared with the kernel's recorded result (FIDELITY_LIVE=1 re-runs the
+# kernel live; needs root).
+fidelity: build
+	python3 tests/fidelity/fidelity.py build/release/ctkit $(if $(FIDELITY_LIVE),--live)

@@ -1,7 +1,8 @@
 // The kernel as oracle: a capture is injected, packet by packet and with its
-// original gaps, into a Sandbox router whose forward chain logs each
-// packet's ct state to NFLOG; the verdicts are then matched back to packet
-// indices and the table and counters read over ctnetlink.
+// original gaps, into a Sandbox router whose prerouting chain logs each
+// packet's ct state to NFLOG right after conntrack has classified it; the
+// verdicts are then matched back to packet indices and the table and counters
+// read over ctnetlink.
 //
 // Matching: the injector thread is pinned to one CPU, so every frame it
 // sends through a veth is queued on that CPU's backlog and processed in
@@ -9,8 +10,8 @@
 // payload (the IP packet from its header, TTL/hop limit and IPv4 header
 // checksum masked since forwarding changed them) is matched to the next
 // not-yet-matched packet with the same bytes; packets passed over were
-// never seen at the forward hook: DROP (table full, or the router's own
-// input path discarded them). Packets the decoder cannot use are never sent
+// never seen after conntrack's hook: DROP (conntrack dropped them: table
+// full). Packets the decoder cannot use are never sent
 // and are reported as SKIP with the decoder's reason, as `ctkit replay`
 // does, so the two outputs line up index by index.
 #include "kernel/kernel_replay.h"

@@ -10,8 +10,13 @@
 // destructor, which also runs after SIGINT/SIGTERM/SIGHUP because
 // SignalGuard turns those into a flag the caller polls.
 //
-// The router logs every forwarded packet's ct state to NFLOG with a prefix
-// naming the state; its own output is dropped in a hook that runs before
+// The router logs every packet's ct state to NFLOG with a prefix naming the
+// state, in a prerouting chain right after conntrack's lookup (priority
+// -150 > -200): a packet that never reaches it was dropped by conntrack
+// itself (table full). Logging in the forward chain instead would call DROP
+// every packet the router does not forward for reasons of its own (TTL 1,
+// link-local multicast such as neighbour discovery), which conntrack still
+// saw and classified; its own output is dropped in a hook that runs before
 // conntrack (priority -300), so it adds no entries, ICMP errors or
 // neighbour traffic of its own.
 #include "kernel/sandbox.h"
@@ -206,7 +211,7 @@ Result<void> Sandbox::Build() {
       "table inet ctkit {\n chain local_out {\n"
       "  type filter hook output priority -300; policy drop;\n"
       " }\n chain forward_log {\n"
-      "  type filter hook forward priority 0; policy accept;\n";
+      "  type filter hook prerouting priority -150; policy accept;\n";
   for (const char* st :
        {"invalid", "untracked", "new", "established", "related"}) {
     std::string upper = st;
