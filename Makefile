@@ -20,7 +20,7 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 # fuzz-smoke: every libFuzzer target for FUZZ_SECONDS, two at a time, from
 # its committed seed corpus (new inputs go to a scratch directory).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := decode capture sysctl engine
+FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor
 
 .PHONY: all deps build demo test test-unit test-asan fuzz-smoke bench clean \
         format
