@@ -67,8 +67,14 @@ class FlowTable {
     __builtin_prefetch(&heads_[bucket]);
   }
   void PrefetchFlow(uint32_t index) const noexcept {
-    __builtin_prefetch(&flows_[index]);
+    // A lookup reads the first 52 bytes (links, expiry, status, tuple); with
+    // a 112-byte stride they straddle two cache lines for 3 flows in 4.
+    const char* p = reinterpret_cast<const char*>(&flows_[index]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + kLookupBytes - 1);
   }
+  /// Bytes of a Flow a lookup reads.
+  static constexpr size_t kLookupBytes = offsetof(Flow, proto);
 
   size_t memory_bytes() const noexcept {
     return flows_bytes_ + heads_bytes_ + lengths_bytes_;
