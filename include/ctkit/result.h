@@ -7,9 +7,8 @@
 #define CTKIT_RESULT_H_
 
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace ctkit {
 

@@ -26,16 +26,16 @@ struct Stats {
 
 /// Counters the kernel does not keep but a replay reports.
 struct EngineCounters {
-  uint64_t packets = 0;    ///< packets given to Process()
-  uint64_t created = 0;    ///< entries confirmed into the table
-  uint64_t destroyed = 0;  ///< entries removed (any cause)
-  uint64_t expired = 0;    ///< of destroyed: reaped after expiry
-  uint64_t killed = 0;     ///< of destroyed: TCP RST/reopen kills
+  uint64_t packets = 0;         ///< packets given to Process()
+  uint64_t created = 0;         ///< entries confirmed into the table
+  uint64_t destroyed = 0;       ///< entries removed (any cause)
+  uint64_t expired = 0;         ///< of destroyed: reaped after expiry
+  uint64_t killed = 0;          ///< of destroyed: TCP RST/reopen kills
   uint64_t gc_early_drops = 0;  ///< of destroyed: GC early-drop mode
   uint64_t gc_runs = 0;
-  uint64_t table_full = 0;        ///< allocations refused (count > max)
-  uint64_t log_lines = 0;         ///< "table full" lines the log would show
-  uint64_t log_suppressed = 0;    ///< lines the rate limit suppressed
+  uint64_t table_full = 0;      ///< allocations refused (count > max)
+  uint64_t log_lines = 0;       ///< "table full" lines the log would show
+  uint64_t log_suppressed = 0;  ///< lines the rate limit suppressed
   uint64_t invalid_by_reason[16] = {};  ///< indexed by InvalidReason
   uint64_t verdicts[6] = {};            ///< indexed by Verdict
 };

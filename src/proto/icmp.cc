@@ -43,27 +43,42 @@ bool IsRedirectWithQuote(const PacketView& pkt) {
 int IcmpReplyType(uint8_t l4_proto, uint8_t type) noexcept {
   if (l4_proto == ipproto::kIcmp) {
     switch (type) {
-      case 8: return 0;
-      case 0: return 8;
-      case 13: return 14;
-      case 14: return 13;
-      case 15: return 16;
-      case 16: return 15;
-      case 17: return 18;
-      case 18: return 17;
-      default: return -1;
+      case 8:
+        return 0;
+      case 0:
+        return 8;
+      case 13:
+        return 14;
+      case 14:
+        return 13;
+      case 15:
+        return 16;
+      case 16:
+        return 15;
+      case 17:
+        return 18;
+      case 18:
+        return 17;
+      default:
+        return -1;
     }
   }
   switch (type) {
-    case 128: return 129;
-    case 129: return 128;
-    case 139: return 140;
-    case 140: return 139;
-    default: return -1;
+    case 128:
+      return 129;
+    case 129:
+      return 128;
+    case 139:
+      return 140;
+    case 140:
+      return 139;
+    default:
+      return -1;
   }
 }
 
-InvalidReason IcmpCheck(const PacketView& pkt, const ProtoConfig& cfg) noexcept {
+InvalidReason IcmpCheck(const PacketView& pkt,
+                        const ProtoConfig& cfg) noexcept {
   if (pkt.l4_caplen < 8 || pkt.l4_len < 8) return InvalidReason::kIcmpHeader;
   if (cfg.checksum && !L4ChecksumValid(pkt)) return InvalidReason::kIcmpHeader;
   uint8_t type = pkt.l4[0];
@@ -100,8 +115,7 @@ bool IsUntrackedIcmpv6(const PacketView& pkt) noexcept {
          type == 152;
 }
 
-InvalidReason IcmpErrorInnerTuple(const PacketView& pkt,
-                                  const ProtoConfig& cfg,
+InvalidReason IcmpErrorInnerTuple(const PacketView& pkt, const ProtoConfig& cfg,
                                   Tuple* inverted) noexcept {
   (void)cfg;
   const uint32_t quote = IsRedirectWithQuote(pkt) ? kRedirectQuote : 8;

@@ -55,11 +55,11 @@ struct TcpWindow {
 /// The whole TCP tracking state of one flow (60 bytes). Zero-initialised =
 /// kNone.
 struct TcpConn {
-  TcpWindow seen[2];   ///< indexed by Direction
-  uint32_t last_seq;   ///< last recorded segment, for retrans/resync
+  TcpWindow seen[2];  ///< indexed by Direction
+  uint32_t last_seq;  ///< last recorded segment, for retrans/resync
   uint32_t last_ack;
   uint32_t last_end;
-  uint16_t last_win;   ///< raw (unscaled) window of the last segment
+  uint16_t last_win;  ///< raw (unscaled) window of the last segment
   TcpState state;
   uint8_t last_dir;    ///< Direction of the last recorded segment
   uint8_t last_index;  ///< flag class (TcpFlagClass) of the last segment

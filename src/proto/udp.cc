@@ -49,8 +49,8 @@ TrackResult UdpTrack(bool lite, ProtoState* state, const TrackContext& ctx,
     r.timeout = cfg.udp_timeout;
     return r;
   }
-  bool stream = lite || static_cast<int32_t>(
-                            ctx.now - state->udp_stream_deadline) > 0;
+  bool stream =
+      lite || static_cast<int32_t>(ctx.now - state->udp_stream_deadline) > 0;
   if (stream) {
     r.timeout = cfg.udp_timeout_stream;
     r.set_assured = !ctx.assured;

@@ -3,11 +3,10 @@
 #ifndef CTKIT_TOOLS_SETTINGS_H_
 #define CTKIT_TOOLS_SETTINGS_H_
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
