@@ -59,7 +59,9 @@ PacketInfo Classify(uint32_t link_type, const uint8_t* data, uint32_t caplen) {
       pi.flow = FlowKey(pi.proto + "/" + std::to_string(Be16(v.l4 + 4)), s, d);
     }
   } else if (p != ipproto::kIcmp && p != ipproto::kIcmpv6) {
-    pi.flow = FlowKey(pi.proto, s, d);
+    // Generic: every protocol without a tracker is "unknown"; the number
+    // tells them apart.
+    pi.flow = FlowKey(pi.proto + "#" + std::to_string(p), s, d);
   }
   return pi;
 }
@@ -75,20 +77,26 @@ std::string EntryFlowKey(const nlohmann::json& e) {
   if (o.contains("id")) {
     return FlowKey(proto + "/" + std::to_string(o["id"].get<int>()), s, d);
   }
-  return FlowKey(proto, s, d);
+  return FlowKey(proto + "#" + std::to_string(e.value("protonum", 0)), s, d);
 }
 
-// Identity of an entry: its original tuple.
+// Identity of an entry: its original tuple (the protocol number too: all
+// protocols without a tracker share the name "unknown").
 std::string EntryId(const nlohmann::json& e) {
   std::string k = e.value("family", "") + " " + e.value("protocol", "") + " " +
+                  std::to_string(e.value("protonum", 0)) + " " +
                   e["original"].dump();
   return k;
 }
 
 std::string EntryName(const nlohmann::json& e) {
   const auto& o = e["original"];
-  std::string n = e.value("protocol", "?") + " " + o.value("src", "") + " -> " +
-                  o.value("dst", "");
+  std::string proto = e.value("protocol", "?");
+  if (proto == "unknown") {
+    proto += " " + std::to_string(e.value("protonum", 0));
+  }
+  std::string n =
+      proto + " " + o.value("src", "") + " -> " + o.value("dst", "");
   if (o.contains("sport")) {
     n = fmt::format("{} {}:{} -> {}:{}", e.value("protocol", "?"),
                     o.value("src", ""), o["sport"].get<int>(),
