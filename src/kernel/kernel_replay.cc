@@ -14,6 +14,21 @@
 // full). Packets the decoder cannot use are never sent
 // and are reported as SKIP with the decoder's reason, as `ctkit replay`
 // does, so the two outputs line up index by index.
+//
+// Timeouts: the kernel's timers run in wall time, and `ctkit replay`
+// reports seconds left at the last packet's capture time. With --speed X
+// a capture gap g lasts g/X of wall time, so an entry last refreshed g
+// before the end shows (timeout - g/X) in the kernel's dump against
+// (timeout - g) in the engine's. Each entry's timeout is therefore
+// converted: the wall time from the entry's last refreshing packet (the
+// last one sent on its tuple, either direction, that the kernel did not
+// call INVALID or drop) to the dump is added back and the capture time
+// from that packet to the last one is taken off. This compares the
+// timeout each side set at its last update, and also removes the few ms
+// the injection lags behind the capture (and the dump behind the last
+// packet) at speed 1. Which entries exist can still differ when --speed
+// makes a flow's idle gap straddle one of its timeouts
+// (docs/kernel-differences.md).
 #include "kernel/kernel_replay.h"
 
 #include <arpa/inet.h>
@@ -31,6 +46,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -40,6 +57,7 @@
 #include "ctkit/decode.h"
 #include "kernel/ctnetlink.h"
 #include "kernel/sandbox.h"
+#include "proto/tracker.h"
 
 namespace ctkit {
 namespace {
@@ -52,7 +70,22 @@ struct Frame {
   Family family;
   Address src, dst;
   DecodeStatus status;
+  bool has_tuple = false;
+  Tuple tuple;  // for finding each entry's last packet
 };
+
+// A byte key for a tuple (for maps).
+std::string TupleKey(const Tuple& t) {
+  std::string k(reinterpret_cast<const char*>(t.src.bytes), 16);
+  k.append(reinterpret_cast<const char*>(t.dst.bytes), 16);
+  k.push_back(static_cast<char>(t.src_port_or_icmp_id >> 8));
+  k.push_back(static_cast<char>(t.src_port_or_icmp_id & 0xff));
+  k.push_back(static_cast<char>(t.dst_port_or_icmp_type_code >> 8));
+  k.push_back(static_cast<char>(t.dst_port_or_icmp_type_code & 0xff));
+  k.push_back(static_cast<char>(t.l4_proto));
+  k.push_back(static_cast<char>(t.family));
+  return k;
+}
 
 struct LogMsg {
   std::string prefix;
@@ -304,6 +337,7 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
       f.family = v.family;
       f.src = v.src;
       f.dst = v.dst;
+      f.has_tuple = ExtractTuple(v, &f.tuple) == InvalidReason::kNone;
     } else if (f.status == DecodeStatus::kOk) {
       f.status = DecodeStatus::kUnsupportedLinkType;
     }
@@ -390,7 +424,8 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
     ~Unpin() { pthread_setaffinity_np(pthread_self(), sizeof *set, set); }
   } unpin{&old_set};
   log.Start();
-  std::vector<size_t> sent;  // frame indices, in send order
+  std::vector<size_t> sent;         // frame indices, in send order
+  std::vector<uint64_t> sent_wall;  // when each was sent (CLOCK_MONOTONIC)
   uint64_t t0 = NowNs() + 10000000ull;
   std::vector<uint8_t> eth;
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -412,6 +447,7 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
           fmt::format("packet {}: send failed: {}", i + 1, strerror(errno))));
     }
     sent.push_back(i);
+    sent_wall.push_back(NowNs());
     if (opts.fail_after == "inject" && sent.size() == 1) break;
   }
   // Let the backlog drain, then read the table as `conntrack -L` would
@@ -421,6 +457,7 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
     log.Stop();
     return fail(m.error());
   }
+  uint64_t dump_wall = NowNs();
   auto d = ct->DumpTable([&](const FlowInfo& fi) { res.table.push_back(fi); });
   if (!d) return fail(d.error());
   auto st = ct->GetStats();
@@ -457,6 +494,33 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   }
   for (const PacketOutcome& o : res.outcomes) {
     if (!o.skipped) ++r.counters.verdicts[static_cast<int>(o.verdict)];
+  }
+
+  // 6. Timeouts in capture time (see the file comment).
+  std::map<std::string, size_t> last_on;  // tuple -> position in `sent`
+  for (size_t k = 0; k < sent.size(); ++k) {
+    const Frame& f = frames[sent[k]];
+    Verdict v = res.outcomes[sent[k]].verdict;
+    if (!f.has_tuple || v == Verdict::kInvalid || v == Verdict::kDrop) {
+      continue;
+    }
+    last_on[TupleKey(f.tuple)] = k;
+  }
+  for (FlowInfo& fi : res.table) {
+    size_t best = SIZE_MAX;
+    for (const Tuple* t : {&fi.original, &fi.reply}) {
+      auto it = last_on.find(TupleKey(*t));
+      if (it != last_on.end() && (best == SIZE_MAX || it->second > best)) {
+        best = it->second;
+      }
+    }
+    if (best == SIZE_MAX) continue;
+    double wall_s = static_cast<double>(dump_wall - sent_wall[best]) / 1e9;
+    double capture_s =
+        static_cast<double>(r.last_ts_ns - frames[sent[best]].ts_ns) / 1e9;
+    long long t =
+        static_cast<long long>(fi.timeout_s) + std::llround(wall_s - capture_s);
+    fi.timeout_s = static_cast<uint32_t>(std::max(0LL, t));
   }
   r.counters.packets = r.decoded;
   if (g_stop_signal.load() != 0) {
