@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""`ctkit kernel-replay` leaves the host exactly as it found it.
+
+  host_state.py CTKIT
+
+Runs the real binary and, after each run, compares the host with a snapshot
+taken before: named network namespaces and /run/netns, the links of the
+initial namespace (and of every named one), the nftables ruleset, and every
+sysctl under /proc/sys/net/netfilter (the global nf_conntrack_max and
+nf_conntrack_buckets among them). Each run changes both globals
+(--allow-global), so restoring them is really exercised:
+
+  - SIGTERM, SIGINT and SIGHUP while packets are being injected (a capture
+    with long gaps; the test waits until the new nf_conntrack_max is
+    visible, i.e. the sandbox is up, before signalling);
+  - the kernel refusing a global value after another one was changed;
+  - a forced failure after each stage (--fail-after sandbox|routes|inject);
+  - a capture that turns out to be truncated (reported, exit 1);
+  - a run that succeeds.
+
+Root only: exits 77 (CTest: skipped) with a message otherwise.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'fidelity'))
+import gen_scenarios as g  # noqa: E402  (the fidelity corpus' packet builders)
+
+NF = '/proc/sys/net/netfilter'
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    return f'$ {" ".join(argv)} -> {r.returncode}\n{r.stdout}{r.stderr}'
+
+
+def snapshot():
+    s = [run(['ip', 'netns', 'list']),
+         run(['ip', '-o', 'link', 'show']),
+         run(['ip', '-all', 'netns', 'exec', 'ip', '-o', 'link', 'show']),
+         run(['nft', 'list', 'ruleset'])]
+    for name in sorted(os.listdir(NF)):
+        if name == 'nf_conntrack_count':  # moves with the host's own traffic
+            continue
+        try:
+            with open(os.path.join(NF, name)) as f:
+                s.append(f'{name}={f.read().strip()}')
+        except OSError as e:
+            s.append(f'{name}: {e.strerror}')
+    if os.path.isdir('/run/netns'):
+        s.append('/run/netns: ' + ' '.join(sorted(os.listdir('/run/netns'))))
+        s.append(run(['mountpoint', '/run/netns']))
+    else:
+        s.append('/run/netns: absent')
+    return '\n'.join(s)
+
+
+def read_global(name):
+    with open(os.path.join(NF, name)) as f:
+        return int(f.read())
+
+
+def main():
+    if os.geteuid() != 0:
+        print('SKIP: kernel-replay host-state test needs root (network namespaces)')
+        return 77
+    ctkit = sys.argv[1]
+    failures = []
+    max0, buckets0 = read_global('nf_conntrack_max'), read_global('nf_conntrack_buckets')
+    new_max = max0 + 777
+    new_buckets = 8192 if buckets0 != 8192 else 16384
+    globals_ = ['--allow-global', '--sysctl', f'nf_conntrack_max={new_max}',
+                '--sysctl', f'nf_conntrack_buckets={new_buckets}',
+                '--sysctl', 'nf_conntrack_udp_timeout=17']
+
+    with tempfile.TemporaryDirectory() as tmp:
+        slow = os.path.join(tmp, 'slow.pcap')  # 3 packets over 8 s
+        cap = g.Capture()
+        cap.add(g.udp(g.C4, 50000, g.S4, 53))
+        cap.add(g.udp(g.C4, 50000, g.S4, 53), 4.0)
+        cap.add(g.udp(g.C4, 50000, g.S4, 53), 4.0)
+        cap.write(slow)
+        short = os.path.join(tmp, 'short.pcap')
+        cap = g.Capture()
+        cap.add(g.udp(g.C4, 50001, g.S4, 53)).add(g.udp(g.S4, 53, g.C4, 50001))
+        cap.write(short)
+        truncated = os.path.join(tmp, 'truncated.pcap')
+        with open(short, 'rb') as f:
+            data = f.read()
+        with open(truncated, 'wb') as f:
+            f.write(data[:-10])  # the second record is cut short
+
+        def check(what, argv, expect_rc=None, signo=None):
+            before = snapshot()
+            t0 = time.monotonic()
+            p = subprocess.Popen([ctkit, 'kernel-replay'] + argv, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            if signo is not None:
+                # Wait until the sandbox is up (the new global is visible),
+                # then signal while the injector sleeps in a gap.
+                while time.monotonic() - t0 < 10 and read_global('nf_conntrack_max') != new_max:
+                    if p.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                seen = read_global('nf_conntrack_max') == new_max
+                time.sleep(0.3)
+                p.send_signal(signo)
+                t_sig = time.monotonic()
+            try:
+                _, err = p.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+                failures.append(f'{what}: did not exit')
+            if signo is not None:
+                if not seen:
+                    failures.append(f'{what}: the new nf_conntrack_max never showed')
+                if time.monotonic() - t_sig > 3:
+                    failures.append(f'{what}: took {time.monotonic() - t_sig:.1f} s to stop')
+                if p.returncode == 0:
+                    failures.append(f'{what}: exit 0 after a signal')
+            elif expect_rc is not None and p.returncode != expect_rc:
+                failures.append(f'{what}: exit {p.returncode}, wanted {expect_rc}: {err.strip()}')
+            after = snapshot()
+            if after != before:
+                diff = [ln for ln in after.splitlines() if ln not in before.splitlines()]
+                gone = [ln for ln in before.splitlines() if ln not in after.splitlines()]
+                failures.append(f'{what}: host changed: new {diff} gone {gone}')
+            print(f'{what}: exit {p.returncode}, {time.monotonic() - t0:.1f} s'
+                  f' ({err.strip().splitlines()[-1] if err.strip() else "no message"})')
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            check(f'{sig.name} mid-injection', [slow] + globals_, signo=sig)
+        check('kernel refuses a global after another was set',
+              [short, '--allow-global', '--sysctl', f'nf_conntrack_max={new_max}',
+               '--sysctl', 'nf_conntrack_buckets=2147483647'], expect_rc=1)
+        for stage in ('sandbox', 'routes', 'inject'):
+            check(f'failing after {stage}', [short, '--fail-after', stage] + globals_,
+                  expect_rc=1)
+        check('truncated capture', [truncated, '--verdicts'] + globals_, expect_rc=1)
+        check('bad --sysctl value', [short, '--sysctl', 'nf_conntrack_max=lots'],
+              expect_rc=2)
+        check('success', [short, '--json'] + globals_, expect_rc=0)
+
+    for f in failures:
+        print('FAIL: ' + f)
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
