@@ -7,7 +7,8 @@
 //   for each packet: Verdict v = (*engine)->Process(view, ts_ns);
 //
 // Deterministic: the same packets, tunables and hash seed give the same
-// verdicts, table and counters. Not thread-safe; one Engine per thread.
+// verdicts, table and counters, with any number of threads. Not
+// thread-safe to call into from several threads at once.
 #ifndef CTKIT_ENGINE_H_
 #define CTKIT_ENGINE_H_
 
@@ -88,6 +89,11 @@ struct EngineOptions {
   /// adaptive_end. Off while adaptive_end is 0. REQUIRES: start < end.
   uint32_t adaptive_start = 0;
   uint32_t adaptive_end = 0;
+  /// Threads ProcessBatch may use (1: the calling thread only). Results
+  /// are identical for any value: flows are sharded by their symmetric hash
+  /// and only stretches of packets that cannot interact across shards run
+  /// in parallel (docs/design.md).
+  unsigned threads = 1;
 };
 
 class Engine {

@@ -30,7 +30,7 @@ bool EngineImpl::EarlyDrop(uint32_t bucket, uint32_t now) noexcept {
       uint32_t index = NodeFlow(node);
       const Flow& f = table_->At(index);
       if (JiffiesLeft(f.expiry, now) <= 0) {
-        Delete(index, DeleteCause::kExpired, now);
+        Delete(main_, index, DeleteCause::kExpired, now);
         node = table_->Head(b);
         continue;
       }
@@ -38,12 +38,12 @@ bool EngineImpl::EarlyDrop(uint32_t bucket, uint32_t now) noexcept {
         node = table_->Next(node);
         continue;
       }
-      Delete(index, DeleteCause::kEarlyDrop, now);
+      Delete(main_, index, DeleteCause::kEarlyDrop, now);
       ++drops;
       node = table_->Head(b);  // both nodes are gone: walk again
     }
     if (drops > 0) {
-      stats_.early_drop += drops;
+      main_.stats.early_drop += drops;
       return true;
     }
   }
@@ -62,9 +62,9 @@ void EngineImpl::LogTableFull(uint32_t now) noexcept {
   }
   if (ratelimit_.printed < kLogBurst) {
     ++ratelimit_.printed;
-    ++counters_.log_lines;
+    ++main_.counters.log_lines;
   } else {
-    ++counters_.log_suppressed;
+    ++main_.counters.log_suppressed;
   }
 }
 

@@ -22,14 +22,6 @@
 namespace ctkit {
 namespace {
 
-constexpr uint64_t kNsPerJiffy = 1'000'000'000ull / kHz;
-// Like the kernel's INITIAL_JIFFIES, the clock starts 5 minutes before its
-// 32-bit wrap, so wrap-around is exercised by every replay longer than that.
-constexpr uint32_t kInitialJiffies = static_cast<uint32_t>(-300 * 250);
-// A clock step beyond this is handled by CrossLongGap (half of the 2^31
-// that signed jiffy comparisons can span).
-constexpr uint64_t kLongGapJiffies = 1ull << 30;
-
 Verdict CtinfoVerdict(Direction dir, bool reply_seen) {
   if (dir == Direction::kReply || reply_seen) return Verdict::kEstablished;
   return Verdict::kNew;
@@ -76,6 +68,9 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Tunables& t,
     // The acct/timestamp extensions are sized for the whole table up front.
     return fail(Error::io("cannot allocate the per-entry extensions for " +
                           std::to_string(capacity) + " entries"));
+  } catch (const std::exception& e) {
+    return fail(Error::io(std::string("cannot start the engine's threads: ") +
+                          e.what()));
   }
 }
 
@@ -84,15 +79,19 @@ EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
     : tunables_(t),
       cfg_(ProtoConfig::FromTunables(t)),
       opts_(std::move(opts)),
-      table_(std::move(table)),
-      rng_state_(opts_.hash_seed[0] ^ (opts_.hash_seed[1] << 1) ^
-                 0x9e3779b97f4a7c15ull) {
+      table_(std::move(table)) {
   events_for_new_ = t.events == 1 || (t.events == 2 && opts_.on_event);
   // Extensions are sized for the whole pool up front, so the hot path
   // never allocates.
   if (t.acct) acct_.resize(table_->capacity());
   if (t.timestamp) start_ns_.resize(table_->capacity());
-  if (rng_state_ == 0) rng_state_ = 1;
+  for (uint32_t s = 0; s < FlowTable::kShards; ++s) {
+    uint64_t seed =
+        opts_.hash_seed[0] ^ (opts_.hash_seed[1] << 1) ^ 0x9e3779b97f4a7c15ull;
+    rng_state_[s] = seed + s * 0xbf58476d1ce4e5b9ull;
+    if (rng_state_[s] == 0) rng_state_[s] = 1;
+  }
+  if (opts_.threads > 1 && CanRunParallel()) StartWorkers();
 }
 
 uint32_t EngineImpl::Jiffies(uint64_t now_ns) noexcept {
@@ -133,7 +132,7 @@ void EngineImpl::CrossLongGap(uint32_t prev, uint64_t step) noexcept {
       uint32_t index = NodeFlow(node);
       int64_t left = JiffiesLeft(table_->At(index).expiry, prev);
       if (left <= static_cast<int64_t>(step)) {
-        Delete(index, DeleteCause::kExpired, now);
+        Delete(main_, index, DeleteCause::kExpired, now);
         node = table_->Head(b);
         continue;
       }
@@ -180,10 +179,14 @@ void EngineImpl::Prepare(const PacketView& pkt,
       return;
     }
   }
-  out->hash = table_->Hash(out->tuple);
   // The original tuple a reply-direction node would carry for this packet
   // (all zero when there is none: no flow's tuple is all zero).
-  if (!InvertTuple(out->tuple, &out->reply)) out->reply = Tuple{};
+  if (InvertTuple(out->tuple, &out->reply)) {
+    out->hash = table_->Hash(out->tuple, out->reply);
+  } else {
+    out->reply = Tuple{};
+    out->hash = table_->Hash(out->tuple);
+  }
 }
 
 Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
@@ -195,53 +198,86 @@ Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
 void EngineImpl::ProcessBatch(const PacketView* pkts, const uint64_t* now_ns,
                               size_t n, Verdict* out,
                               uint32_t* count_after) noexcept {
+  if (par_ != nullptr) {
+    ProcessParallel(pkts, now_ns, n, out, count_after);
+  } else {
+    ProcessSerial(pkts, now_ns, 0, n, out, count_after);
+  }
+}
+
+void EngineImpl::ProcessSerial(const PacketView* pkts, const uint64_t* now_ns,
+                               size_t a, size_t b, Verdict* out,
+                               uint32_t* count_after) noexcept {
   constexpr size_t kBatch = 32;
   PreparedPacket pp[kBatch];
-  for (size_t base = 0; base < n; base += kBatch) {
-    size_t m = n - base < kBatch ? n - base : kBatch;
+  uint32_t idx[kBatch];
+  for (size_t base = a; base < b; base += kBatch) {
+    size_t m = b - base < kBatch ? b - base : kBatch;
     // The next batch's headers start on their way while this one runs.
-    for (size_t i = base + kBatch; i < n && i < base + 2 * kBatch; ++i) {
+    for (size_t i = base + kBatch; i < b && i < base + 2 * kBatch; ++i) {
       __builtin_prefetch(pkts[i].l4);
     }
-    // Pass 1: hash every packet and prefetch its bucket head.
     for (size_t i = 0; i < m; ++i) {
       Prepare(pkts[base + i], &pp[i]);
-      if (pp[i].kind == PreparedPacket::Kind::kTrack) {
-        table_->PrefetchBucket(table_->Bucket(pp[i].hash));
+      idx[i] = static_cast<uint32_t>(i);
+    }
+    RunBatch(main_, pkts + base, now_ns + base, nullptr, pp, idx, m, out + base,
+             count_after ? count_after + base : nullptr, nullptr);
+  }
+}
+
+void EngineImpl::RunBatch(Lane& lane, const PacketView* pkts,
+                          const uint64_t* now_ns, const uint32_t* now,
+                          const PreparedPacket* pp, const uint32_t* idx,
+                          size_t m, Verdict* out, uint32_t* count_after,
+                          int32_t* net) noexcept {
+  constexpr size_t kBatch = 32;
+  // Pass 1: prefetch every packet's bucket head.
+  for (size_t k = 0; k < m; ++k) {
+    const PreparedPacket& p = pp[idx[k]];
+    if (p.kind == PreparedPacket::Kind::kTrack) {
+      table_->PrefetchBucket(table_->Bucket(p.hash));
+    }
+  }
+  // Passes 2..: chase each chain one node per pass, prefetching the next
+  // node until the packet's own node (either direction) is found. Each
+  // pass gives the previous pass's prefetches time to land. Both nodes of a
+  // flow share its bucket, so with the kernel's default 1:1 bucket ratio a
+  // full table has 2 nodes per chain on average.
+  uint32_t cursor[kBatch];
+  for (size_t k = 0; k < m; ++k) {
+    const PreparedPacket& p = pp[idx[k]];
+    cursor[k] = kNil;
+    if (p.kind != PreparedPacket::Kind::kTrack) continue;
+    cursor[k] = table_->Head(table_->Bucket(p.hash));
+    if (cursor[k] != kNil) table_->PrefetchFlow(NodeFlow(cursor[k]));
+  }
+  constexpr int kChaseDepth = 3;
+  for (int pass = 1; pass < kChaseDepth; ++pass) {
+    for (size_t k = 0; k < m; ++k) {
+      if (cursor[k] == kNil) continue;
+      const PreparedPacket& p = pp[idx[k]];
+      const Flow& f = table_->At(NodeFlow(cursor[k]));
+      const Tuple& want =
+          NodeDir(cursor[k]) == Direction::kOriginal ? p.tuple : p.reply;
+      if (std::memcmp(&f.orig, &want, sizeof(Tuple)) == 0) {
+        cursor[k] = kNil;  // found: the recipe will walk to it in cache
+        continue;
       }
+      cursor[k] = table_->Next(cursor[k]);
+      if (cursor[k] != kNil) table_->PrefetchFlow(NodeFlow(cursor[k]));
     }
-    // Passes 2..: chase each chain one node per pass, prefetching the next
-    // node until the packet's own node (either direction) is found. Each
-    // pass gives the previous pass's prefetches time to land. With the
-    // kernel's default 1:1 bucket ratio a full table has 2 nodes per chain
-    // on average and a quarter of lookups need a third node.
-    uint32_t cursor[kBatch];
-    for (size_t i = 0; i < m; ++i) {
-      cursor[i] = kNil;
-      if (pp[i].kind != PreparedPacket::Kind::kTrack) continue;
-      cursor[i] = table_->Head(table_->Bucket(pp[i].hash));
-      if (cursor[i] != kNil) table_->PrefetchFlow(NodeFlow(cursor[i]));
-    }
-    constexpr int kChaseDepth = 3;
-    for (int pass = 1; pass < kChaseDepth; ++pass) {
-      for (size_t i = 0; i < m; ++i) {
-        if (cursor[i] == kNil) continue;
-        const Flow& f = table_->At(NodeFlow(cursor[i]));
-        const Tuple& want = NodeDir(cursor[i]) == Direction::kOriginal
-                                ? pp[i].tuple
-                                : pp[i].reply;
-        if (std::memcmp(&f.orig, &want, sizeof(Tuple)) == 0) {
-          cursor[i] = kNil;  // found: the recipe will walk to it in cache
-          continue;
-        }
-        cursor[i] = table_->Next(cursor[i]);
-        if (cursor[i] != kNil) table_->PrefetchFlow(NodeFlow(cursor[i]));
-      }
-    }
-    // Pass 4: run the recipe in order (the results depend on it).
-    for (size_t i = 0; i < m; ++i) {
-      out[base + i] = Execute(pkts[base + i], pp[i], now_ns[base + i]);
-      if (count_after != nullptr) count_after[base + i] = table_->in_use();
+  }
+  // Last pass: run the recipe in order (the results depend on it).
+  for (size_t k = 0; k < m; ++k) {
+    uint32_t i = idx[k];
+    if (now == nullptr) {
+      out[i] = Execute(pkts[i], pp[i], now_ns[i]);
+      if (count_after != nullptr) count_after[i] = table_->in_use();
+    } else {
+      lane.net = 0;
+      out[i] = Track(lane, pkts[i], pp[i], now[i], now_ns[i]);
+      net[i] = lane.net;
     }
   }
 }
@@ -255,40 +291,46 @@ Verdict EngineImpl::Execute(const PacketView& pkt, const PreparedPacket& pp,
   uint32_t now = Jiffies(now_ns);
   now_ns_ = now_ns > now_ns_ ? now_ns : now_ns_;
   RunGcUntil(now);
-  ++counters_.packets;
+  return Track(main_, pkt, pp, now, now_ns);
+}
+
+Verdict EngineImpl::Track(Lane& lane, const PacketView& pkt,
+                          const PreparedPacket& pp, uint32_t now,
+                          uint64_t now_ns) noexcept {
+  ++lane.counters.packets;
   Verdict v;
   switch (pp.kind) {
     case PreparedPacket::Kind::kInvalid:
       if (IsErrorPathReason(pp.reason)) {
-        ++stats_.error;
+        ++lane.stats.error;
       } else {
-        ++stats_.invalid;
+        ++lane.stats.invalid;
       }
-      ++counters_.invalid_by_reason[static_cast<int>(pp.reason)];
+      ++lane.counters.invalid_by_reason[static_cast<int>(pp.reason)];
       v = Verdict::kInvalid;
       break;
     case PreparedPacket::Kind::kUntracked:
       v = Verdict::kUntracked;
       break;
     case PreparedPacket::Kind::kIcmpError:
-      v = HandleIcmpError(pkt, pp, now);
+      v = HandleIcmpError(lane, pkt, pp, now);
       break;
     case PreparedPacket::Kind::kTrack:
     default: {
-      uint32_t node = LookupAndReap(pp, now);
-      v = node == kNil ? NewFlow(pkt, pp.tuple, pp.hash, now, now_ns)
-                       : ExistingFlow(pkt, pp, node, now, now_ns);
+      uint32_t node = LookupAndReap(lane, pp, now);
+      v = node == kNil ? NewFlow(lane, pkt, pp.tuple, pp.hash, now, now_ns)
+                       : ExistingFlow(lane, pkt, pp, node, now, now_ns);
       break;
     }
   }
-  ++counters_.verdicts[static_cast<int>(v)];
+  ++lane.counters.verdicts[static_cast<int>(v)];
   return v;
 }
 
-Verdict EngineImpl::HandleIcmpError(const PacketView& pkt,
+Verdict EngineImpl::HandleIcmpError(Lane& lane, const PacketView& pkt,
                                     const PreparedPacket& pp,
                                     uint32_t now) noexcept {
-  uint32_t node = LookupAndReap(pp, now);
+  uint32_t node = LookupAndReap(lane, pp, now);
   InvalidReason reason = InvalidReason::kNone;
   if (node == kNil) {
     reason = InvalidReason::kIcmpErrorNoFlow;
@@ -301,8 +343,8 @@ Verdict EngineImpl::HandleIcmpError(const PacketView& pkt,
     if (!(pkt.dst == want)) reason = InvalidReason::kIcmpErrorBad;
   }
   if (reason != InvalidReason::kNone) {
-    ++stats_.error;
-    ++counters_.invalid_by_reason[static_cast<int>(reason)];
+    ++lane.stats.error;
+    ++lane.counters.invalid_by_reason[static_cast<int>(reason)];
     return Verdict::kInvalid;
   }
   // No refresh: the error path never runs the tracker.
@@ -318,7 +360,7 @@ bool EngineImpl::NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
   return has_inv && std::memcmp(&f.orig, &t_inv, sizeof(Tuple)) == 0;
 }
 
-uint32_t EngineImpl::LookupAndReap(const PreparedPacket& pp,
+uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
                                    uint32_t now) noexcept {
   uint32_t bucket = table_->Bucket(pp.hash);
   uint32_t node = table_->Head(bucket);
@@ -326,7 +368,7 @@ uint32_t EngineImpl::LookupAndReap(const PreparedPacket& pp,
     uint32_t index = NodeFlow(node);
     Flow& f = table_->At(index);
     if (JiffiesLeft(f.expiry, now) <= 0) {
-      Delete(index, DeleteCause::kExpired, now);
+      Delete(lane, index, DeleteCause::kExpired, now);
       node = table_->Head(bucket);  // the chain changed: walk it again
       continue;
     }
@@ -338,53 +380,68 @@ uint32_t EngineImpl::LookupAndReap(const PreparedPacket& pp,
   return kNil;
 }
 
-bool EngineImpl::ChainTooLong(uint32_t orig_bucket,
-                              uint32_t reply_bucket) noexcept {
+bool EngineImpl::ChainTooLong(uint32_t bucket) noexcept {
   // A fresh random limit L in [50, 79] per insert; a chain of L+2 nodes or
   // more refuses the insert (spec §4.4). The new entry is not linked yet, and
-  // a single-threaded replay never finds a clashing entry, so every node
-  // counts.
-  rng_state_ ^= rng_state_ << 13;
-  rng_state_ ^= rng_state_ >> 7;
-  rng_state_ ^= rng_state_ << 17;
-  uint32_t limit = 50 + static_cast<uint32_t>(rng_state_ % 30);
-  return table_->ChainLength(orig_bucket) > limit + 1 ||
-         table_->ChainLength(reply_bucket) > limit + 1;
+  // a replay never finds a clashing entry, so every node counts. Both
+  // directions of a flow share the bucket, so one chain is checked.
+  uint64_t& rng = rng_state_[table_->Shard(bucket)];
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  uint32_t limit = 50 + static_cast<uint32_t>(rng % 30);
+  return table_->ChainLength(bucket) > limit + 1;
 }
 
-void EngineImpl::Insert(uint32_t index, uint32_t orig_bucket,
-                        uint32_t reply_bucket) noexcept {
-  table_->LinkHead(orig_bucket, NodeId(index, Direction::kOriginal));
-  table_->LinkHead(reply_bucket, NodeId(index, Direction::kReply));
+void EngineImpl::Insert(Lane& lane, uint32_t index, uint32_t bucket) noexcept {
+  table_->LinkHead(bucket, NodeId(index, Direction::kOriginal));
+  table_->LinkHead(bucket, NodeId(index, Direction::kReply));
   table_->At(index).status |= flowstatus::kConfirmed;
-  ++counters_.created;
+  ++lane.counters.created;
 }
 
-Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
+uint32_t EngineImpl::AllocFlow(Lane& lane) noexcept {
+  if (!lane.parallel) return table_->Alloc();
+  uint32_t index = table_->AllocFrom(&lane.cache);
+  if (index != kNil) ++lane.net;
+  return index;
+}
+
+void EngineImpl::FreeFlow(Lane& lane, uint32_t index) noexcept {
+  if (!lane.parallel) {
+    table_->Free(index);
+    return;
+  }
+  table_->FreeTo(&lane.cache, index);
+  --lane.net;
+}
+
+Verdict EngineImpl::NewFlow(Lane& lane, const PacketView& pkt, const Tuple& t,
                             uint32_t hash, uint32_t now,
                             uint64_t now_ns) noexcept {
   Tuple reply;
   if (!InvertTuple(t, &reply)) {
-    ++stats_.invalid;
-    ++counters_
+    ++lane.stats.invalid;
+    ++lane.counters
           .invalid_by_reason[static_cast<int>(InvalidReason::kNotInvertible)];
     return Verdict::kInvalid;
   }
   // Allocation comes before the tracker has judged the packet: even a
-  // packet that turns out INVALID can trigger early drop or a DROP.
+  // packet that turns out INVALID can trigger early drop or a DROP. (A
+  // parallel lane only runs where the table cannot fill.)
   uint32_t max = tunables_.max;
-  if (max != 0 && table_->in_use() + 1 > max &&
+  if (!lane.parallel && max != 0 && table_->in_use() + 1 > max &&
       !EarlyDrop(table_->Bucket(hash), now)) {
     gc_.early_drop_mode = true;
-    ++stats_.drop;
-    ++counters_.table_full;
+    ++lane.stats.drop;
+    ++lane.counters.table_full;
     LogTableFull(now);
     return Verdict::kDrop;
   }
-  uint32_t index = table_->Alloc();
+  uint32_t index = AllocFlow(lane);
   if (index == kNil) {  // only with max = 0 and the pool exhausted
-    ++stats_.drop;
-    ++counters_.table_full;
+    ++lane.stats.drop;
+    ++lane.counters.table_full;
     return Verdict::kDrop;
   }
   Flow& f = table_->At(index);
@@ -393,19 +450,18 @@ Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
                    /*reply_seen=*/false, /*assured=*/false, 0, now};
   TrackResult r = TrackPacket(pkt, t.l4_proto, &f.proto, ctx, cfg_);
   if (r.verdict != TcpVerdict::kAccept) {
-    table_->Free(index);
-    ++stats_.invalid;
+    FreeFlow(lane, index);
+    ++lane.stats.invalid;
     InvalidReason reason =
         r.reason == InvalidReason::kNone ? InvalidReason::kTcpState : r.reason;
-    ++counters_.invalid_by_reason[static_cast<int>(reason)];
+    ++lane.counters.invalid_by_reason[static_cast<int>(reason)];
     return Verdict::kInvalid;
   }
-  uint32_t orig_bucket = table_->Bucket(hash);
-  uint32_t reply_bucket = table_->Bucket(table_->Hash(reply));
-  if (ChainTooLong(orig_bucket, reply_bucket)) {
-    table_->Free(index);
-    ++stats_.chaintoolong;
-    ++stats_.insert_failed;
+  uint32_t bucket = table_->Bucket(hash);
+  if (ChainTooLong(bucket)) {
+    FreeFlow(lane, index);
+    ++lane.stats.chaintoolong;
+    ++lane.stats.insert_failed;
     return Verdict::kDrop;
   }
   // Confirmation: the relative timeout the tracker chose starts now.
@@ -421,12 +477,12 @@ Verdict EngineImpl::NewFlow(const PacketView& pkt, const Tuple& t,
     start_ns_[index] = now_ns;
   }
   if (events_for_new_) f.status |= flowstatus::kHasEvents;
-  Insert(index, orig_bucket, reply_bucket);
+  Insert(lane, index, bucket);
   Emit(EventType::kNew, index, now);
   return Verdict::kNew;
 }
 
-Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
+Verdict EngineImpl::ExistingFlow(Lane& lane, const PacketView& pkt,
                                  const PreparedPacket& pp, uint32_t node,
                                  uint32_t now, uint64_t now_ns) noexcept {
   uint32_t index = NodeFlow(node);
@@ -446,16 +502,16 @@ Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
       if (r.cap_to_unack && !(f.status & flowstatus::kFixedTimeout)) {
         f.expiry = now + cfg_.tcp.timeouts[static_cast<int>(TcpState::kUnack)];
       }
-      ++stats_.invalid;
-      ++counters_.invalid_by_reason[static_cast<int>(
+      ++lane.stats.invalid;
+      ++lane.counters.invalid_by_reason[static_cast<int>(
           r.reason == InvalidReason::kNone ? InvalidReason::kTcpState
                                            : r.reason)];
       return Verdict::kInvalid;
     case TcpVerdict::kReopen:
       // A new SYN on a closed connection: the old entry goes and the packet
       // is processed from scratch as the first of a new flow.
-      Delete(index, DeleteCause::kKilled, now);
-      return NewFlow(pkt, pp.tuple, pp.hash, now, now_ns);
+      Delete(lane, index, DeleteCause::kKilled, now);
+      return NewFlow(lane, pkt, pp.tuple, pp.hash, now, now_ns);
     case TcpVerdict::kIgnore:
       break;
     case TcpVerdict::kAccept:
@@ -474,7 +530,7 @@ Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
   if (r.kill) {
     // The tracker deletes the entry itself, before the core would mark the
     // reply seen: the DESTROY event still shows [UNREPLIED].
-    Delete(index, DeleteCause::kKilled, now);
+    Delete(lane, index, DeleteCause::kKilled, now);
     return v;
   }
   // The reply-seen bit is set after the tracker ran, for any accepted
@@ -487,28 +543,25 @@ Verdict EngineImpl::ExistingFlow(const PacketView& pkt,
   return v;
 }
 
-void EngineImpl::Delete(uint32_t index, DeleteCause cause,
+void EngineImpl::Delete(Lane& lane, uint32_t index, DeleteCause cause,
                         uint32_t now) noexcept {
   Flow& f = table_->At(index);
   f.status |= flowstatus::kDying;
   Emit(EventType::kDestroy, index, now);
-  Tuple reply;
-  InvertTuple(f.orig, &reply);
-  table_->Unlink(table_->Bucket(table_->Hash(f.orig)),
-                 NodeId(index, Direction::kOriginal));
-  table_->Unlink(table_->Bucket(table_->Hash(reply)),
-                 NodeId(index, Direction::kReply));
-  table_->Free(index);
-  ++counters_.destroyed;
+  uint32_t bucket = table_->Bucket(table_->Hash(f.orig));
+  table_->Unlink(bucket, NodeId(index, Direction::kOriginal));
+  table_->Unlink(bucket, NodeId(index, Direction::kReply));
+  FreeFlow(lane, index);
+  ++lane.counters.destroyed;
   switch (cause) {
     case DeleteCause::kExpired:
-      ++counters_.expired;
+      ++lane.counters.expired;
       break;
     case DeleteCause::kKilled:
-      ++counters_.killed;
+      ++lane.counters.killed;
       break;
     case DeleteCause::kGcEarlyDrop:
-      ++counters_.gc_early_drops;
+      ++lane.counters.gc_early_drops;
       break;
     case DeleteCause::kEarlyDrop:
       break;

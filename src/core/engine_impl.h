@@ -15,6 +15,15 @@
 
 namespace ctkit {
 
+/// The virtual clock's units (see EngineImpl::Jiffies).
+inline constexpr uint64_t kNsPerJiffy = 1'000'000'000ull / kHz;
+/// Like the kernel's INITIAL_JIFFIES, the clock starts 5 minutes before its
+/// 32-bit wrap, so wrap-around is exercised by every replay longer than that.
+inline constexpr uint32_t kInitialJiffies = static_cast<uint32_t>(-300 * 250);
+/// A clock step beyond this is handled by CrossLongGap (half of the 2^31
+/// that signed jiffy comparisons can span).
+inline constexpr uint64_t kLongGapJiffies = 1ull << 30;
+
 /// Everything Process() needs to know about a packet before touching the
 /// table; computed ahead for a whole batch so the table can be prefetched.
 struct PreparedPacket {
@@ -31,6 +40,25 @@ struct PreparedPacket {
   Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)
 };
 
+/// What one thread accumulates while it runs the recipe. The kernel keeps
+/// its statistics per CPU and sums them when asked; ctkit does the same per
+/// lane. The serial lane is the engine's own; parallel lanes are folded into
+/// it when their threads finish (engine_parallel.cc).
+struct Lane {
+  Stats stats;
+  EngineCounters counters;
+  /// Parallel lanes allocate from their own cache and leave the table's
+  /// count alone; `net` is the count change of the packet in hand.
+  bool parallel = false;
+  FlowTable::FreeCache cache;
+  int32_t net = 0;
+};
+
+struct ParallelState;  // engine_parallel.cc
+struct ParallelStateDeleter {
+  void operator()(ParallelState* p) const noexcept;
+};
+
 /// Why an entry is being removed (for counters).
 enum class DeleteCause : uint8_t {
   kExpired,
@@ -43,6 +71,7 @@ class EngineImpl final : public Engine {
  public:
   EngineImpl(const Tunables& t, EngineOptions opts,
              std::unique_ptr<FlowTable> table);
+  ~EngineImpl() override;
 
   Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept override;
   void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns, size_t n,
@@ -50,8 +79,10 @@ class EngineImpl final : public Engine {
                     uint32_t* count_after = nullptr) noexcept override;
   void AdvanceTo(uint64_t now_ns) noexcept override;
   uint32_t count() const noexcept override { return table_->in_use(); }
-  const Stats& stats() const noexcept override { return stats_; }
-  const EngineCounters& counters() const noexcept override { return counters_; }
+  const Stats& stats() const noexcept override { return main_.stats; }
+  const EngineCounters& counters() const noexcept override {
+    return main_.counters;
+  }
   const Tunables& tunables() const noexcept override { return tunables_; }
   void Dump(uint64_t now_ns,
             const std::function<void(const FlowInfo&)>& fn) override;
@@ -67,27 +98,44 @@ class EngineImpl final : public Engine {
  private:
   // engine.cc: the recipe.
   void Prepare(const PacketView& pkt, PreparedPacket* out) const noexcept;
+  /// Prefetches the table for pp[idx[0..m)] and runs Track on each in
+  /// order; `now` gives each packet's jiffies, or is null to take them from
+  /// the clock (and run the GC) packet by packet, which only the serial lane
+  /// may do.
+  void RunBatch(Lane& lane, const PacketView* pkts, const uint64_t* now_ns,
+                const uint32_t* now, const PreparedPacket* pp,
+                const uint32_t* idx, size_t m, Verdict* out,
+                uint32_t* count_after, int32_t* net) noexcept;
+  /// Clock and GC, then Track: the serial path.
   Verdict Execute(const PacketView& pkt, const PreparedPacket& pp,
                   uint64_t now_ns) noexcept;
-  Verdict HandleIcmpError(const PacketView& pkt, const PreparedPacket& pp,
-                          uint32_t now) noexcept;
-  Verdict NewFlow(const PacketView& pkt, const Tuple& t, uint32_t hash,
-                  uint32_t now, uint64_t now_ns) noexcept;
-  Verdict ExistingFlow(const PacketView& pkt, const PreparedPacket& pp,
-                       uint32_t node, uint32_t now, uint64_t now_ns) noexcept;
+  /// The recipe for one packet at jiffies `now`.
+  Verdict Track(Lane& lane, const PacketView& pkt, const PreparedPacket& pp,
+                uint32_t now, uint64_t now_ns) noexcept;
+  Verdict HandleIcmpError(Lane& lane, const PacketView& pkt,
+                          const PreparedPacket& pp, uint32_t now) noexcept;
+  Verdict NewFlow(Lane& lane, const PacketView& pkt, const Tuple& t,
+                  uint32_t hash, uint32_t now, uint64_t now_ns) noexcept;
+  Verdict ExistingFlow(Lane& lane, const PacketView& pkt,
+                       const PreparedPacket& pp, uint32_t node, uint32_t now,
+                       uint64_t now_ns) noexcept;
   /// Finds the node matching pp.tuple in bucket(pp.hash), reaping every
   /// expired entry the walk passes (as the kernel's lookup does). kNil if
   /// none.
-  uint32_t LookupAndReap(const PreparedPacket& pp, uint32_t now) noexcept;
+  uint32_t LookupAndReap(Lane& lane, const PreparedPacket& pp,
+                         uint32_t now) noexcept;
   /// Whether node `node` matches `t` (and its inverse `t_inv` if valid).
   bool NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
                    bool has_inv) const noexcept;
-  /// True when the chain-length limit refuses inserting `index`.
-  bool ChainTooLong(uint32_t orig_bucket, uint32_t reply_bucket) noexcept;
-  void Insert(uint32_t index, uint32_t orig_bucket,
-              uint32_t reply_bucket) noexcept;
+  /// True when the chain-length limit refuses inserting into `bucket`.
+  bool ChainTooLong(uint32_t bucket) noexcept;
+  /// Links both nodes of `index` into `bucket` (the flow's only bucket).
+  void Insert(Lane& lane, uint32_t index, uint32_t bucket) noexcept;
   /// Unlinks, emits DESTROY, counts and frees.
-  void Delete(uint32_t index, DeleteCause cause, uint32_t now) noexcept;
+  void Delete(Lane& lane, uint32_t index, DeleteCause cause,
+              uint32_t now) noexcept;
+  uint32_t AllocFlow(Lane& lane) noexcept;
+  void FreeFlow(Lane& lane, uint32_t index) noexcept;
   /// Advances the virtual clock to now_ns (never backwards); jiffies.
   uint32_t Jiffies(uint64_t now_ns) noexcept;
   /// A forward step of more than 2^30 jiffies: reaps every entry that
@@ -97,6 +145,28 @@ class EngineImpl final : public Engine {
   /// Jiffies of a time at or after the clock's start, without advancing.
   uint32_t JiffiesAt(uint64_t now_ns) const noexcept;
   void Emit(EventType type, uint32_t index, uint32_t now) noexcept;
+  void Account(uint32_t index, Direction dir, const PacketView& pkt) noexcept;
+
+  // engine_parallel.cc
+  /// Whether packets may run on several threads at all: not when events
+  /// must come out in packet order, nor when timeouts depend on the global
+  /// count (the adaptive policy).
+  bool CanRunParallel() const noexcept;
+  void StartWorkers();
+  void StartWorker(unsigned lane);
+  void StopWorkers() noexcept;
+  /// One thread's share of the current parallel phase.
+  void RunLane(unsigned lane) noexcept;
+  /// Runs RunLane on every thread (the caller is lane 0) and waits.
+  void RunOnAllLanes() noexcept;
+  /// ProcessBatch on the worker pool: stretches of packets that cannot
+  /// touch anything shared across shards run with one lane per thread, the
+  /// rest serially, with the same results as a serial run.
+  void ProcessParallel(const PacketView* pkts, const uint64_t* now_ns, size_t n,
+                       Verdict* out, uint32_t* count_after) noexcept;
+  /// Runs pkts[a, b) serially, as ProcessBatch does.
+  void ProcessSerial(const PacketView* pkts, const uint64_t* now_ns, size_t a,
+                     size_t b, Verdict* out, uint32_t* count_after) noexcept;
   /// A tracker's timeout after the (opt-in) adaptive policy.
   uint32_t Adapt(uint32_t timeout) const noexcept;
 
@@ -118,8 +188,9 @@ class EngineImpl final : public Engine {
   EngineOptions opts_;  // immutable
   std::unique_ptr<FlowTable> table_;
   bool events_for_new_ = false;  // immutable: new entries get events
-  Stats stats_;
-  EngineCounters counters_;
+  Lane main_;                    // the serial lane; the public counters
+  std::unique_ptr<ParallelState, ParallelStateDeleter>
+      par_;  // only with opts_.threads > 1
 
   /// Per-entry counters (the kernel's acct extension), allocated only when
   /// nf_conntrack_acct is on; indexed by flow index.
@@ -130,7 +201,6 @@ class EngineImpl final : public Engine {
   std::vector<Acct> acct_;
   /// Start timestamps (ns), only when nf_conntrack_timestamp is on.
   std::vector<uint64_t> start_ns_;
-  void Account(uint32_t index, Direction dir, const PacketView& pkt) noexcept;
 
   // Virtual clock, jiffies; never moves backwards.
   uint64_t now_ns_ = 0;  // timestamp of the packet being processed
@@ -139,8 +209,9 @@ class EngineImpl final : public Engine {
   uint64_t last_now_ns_ = 0;
   uint64_t base_ns_ = 0;  // ns of jiffy 0 (the first packet's time)
 
-  // Chain-length limit draws (deterministic xorshift).
-  uint64_t rng_state_;
+  // Chain-length limit draws (deterministic xorshift), one stream per
+  // shard so that the draws do not depend on how shards share threads.
+  uint64_t rng_state_[FlowTable::kShards];
 
   // GC worker state (spec §3.3).
   struct Gc {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "core/engine_test_util.h"
@@ -81,7 +82,7 @@ TEST(EngineTable, EarlyDropEvictsFirstNonAssuredInWindow) {
   };
   std::vector<Endpoints> victim =
       PickFlows(oracle, 1, 1, [&](uint32_t ob, uint32_t rb) {
-        return ob == (start + 2) % 512 && !oracle.InWindow(rb, start);
+        return ob == (start + 2) % 512 && rb == ob;
       });
   std::vector<Endpoints> others = PickFlows(oracle, 3, 1, outside);
   ASSERT_EQ(victim.size() + others.size(), 4u);
@@ -112,7 +113,7 @@ TEST(EngineTable, EarlyDropTakesTheWholeChain) {
   const uint32_t start = oracle.Of(UdpTuple(fresh));
   auto at = [&](uint32_t offset) {
     return [&, offset](uint32_t ob, uint32_t rb) {
-      return ob == (start + offset) % 512 && !oracle.InWindow(rb, start);
+      return ob == (start + offset) % 512 && rb == ob;
     };
   };
   std::vector<Endpoints> pair = PickFlows(oracle, 2, 1, at(3));
@@ -160,26 +161,58 @@ TEST(EngineTable, EarlyDropLooksOnlyAtEightBuckets) {
   EXPECT_EQ(h.counters().table_full, 1u);
 }
 
-// A reply-direction node in the window makes its entry a victim too.
-TEST(EngineTable, EarlyDropSeesReplyNodes) {
+// The window's eighth bucket is still scanned: a victim there is dropped.
+// (Both of a flow's nodes share its bucket — see BothDirectionsShareABucket
+// — so the kernel's case of a victim whose reply node alone is in the window
+// has its counterpart here in a victim anywhere in the window.)
+TEST(EngineTable, EarlyDropReachesTheEighthBucket) {
   Harness h(SmallTable(2));
   BucketOracle oracle(512, h.seed());
   const Endpoints fresh = ClientFlow(0);
   const uint32_t start = oracle.Of(UdpTuple(fresh));
   std::vector<Endpoints> victim =
-      PickFlows(oracle, 1, 1, [&](uint32_t ob, uint32_t rb) {
-        return !oracle.InWindow(ob, start) && rb == (start + 7) % 512;
-      });
-  std::vector<Endpoints> far =
-      PickFlows(oracle, 1, 1, [&](uint32_t ob, uint32_t rb) {
-        return !oracle.InWindow(ob, start) && !oracle.InWindow(rb, start);
-      });
+      PickFlows(oracle, 1, 1,
+                [&](uint32_t ob, uint32_t) { return ob == (start + 7) % 512; });
+  std::vector<Endpoints> far = PickFlows(
+      oracle, 1, 1,
+      [&](uint32_t ob, uint32_t) { return !oracle.InWindow(ob, start); });
   ASSERT_EQ(victim.size() + far.size(), 2u);
   ASSERT_EQ(h.Send(Udp(victim[0]), 0.0), Verdict::kNew);
   ASSERT_EQ(h.Send(Udp(far[0]), 0.0), Verdict::kNew);
   EXPECT_EQ(h.Send(Udp(fresh), 0.1), Verdict::kNew);
   EXPECT_TRUE(StatsAre(h.stats(), {.early_drop = 1}));
   EXPECT_TRUE(h.Gone(UdpTuple(victim[0])));
+  EXPECT_TRUE(h.Find(UdpTuple(far[0])));
+}
+
+// A tuple and its inverse hash alike (ports swapped, ICMP echo request vs
+// reply, IPv4 and IPv6), so a flow's two nodes share one bucket and so one
+// shard; different flows still spread.
+TEST(EngineTable, BothDirectionsShareABucket) {
+  const uint64_t seed[2] = {1, 2};
+  BucketOracle oracle(1u << 16, seed);
+  std::vector<Tuple> flows;
+  for (uint32_t n = 0; n < 200; ++n) flows.push_back(UdpTuple(ClientFlow(n)));
+  Tuple echo{};
+  echo.src = Ipv4(10, 0, 0, 1);
+  echo.dst = Ipv4(10, 0, 0, 2);
+  echo.l4_proto = 1;
+  echo.src_port_or_icmp_id = 77;
+  echo.dst_port_or_icmp_type_code = 8 << 8;
+  flows.push_back(echo);
+  Tuple v6 = UdpTuple(ClientFlow(5));
+  v6.family = Family::kIPv6;
+  v6.src.bytes[0] = 0xfd;
+  v6.dst.bytes[15] = 9;
+  flows.push_back(v6);
+  std::set<uint32_t> buckets;
+  for (const Tuple& t : flows) {
+    Tuple inv;
+    ASSERT_TRUE(InvertTuple(t, &inv));
+    EXPECT_EQ(oracle.Of(t), oracle.Of(inv));
+    buckets.insert(oracle.Of(t));
+  }
+  EXPECT_GT(buckets.size(), 190u);
 }
 
 // §2.2/§2.3: a table full of ASSURED entries cannot be relieved: every new

@@ -435,14 +435,14 @@ TEST(EngineTcp, SynAckWithoutEntryStillTriggersEarlyDrop) {
   const Endpoints synack_ep = kS2C;
   const uint32_t start = oracle.Of(TcpTuple(synack_ep));
 
-  // A victim: an unreplied UDP flow whose original node is in the SYN/ACK's
-  // own bucket; a bystander with both nodes far from the window.
+  // A victim: an unreplied UDP flow in the SYN/ACK's own bucket (both of a
+  // flow's nodes share one); a bystander far from the window.
   std::optional<Endpoints> victim, bystander;
   for (uint16_t port = 1024; port < 65000 && !(victim && bystander); ++port) {
     Endpoints ep = Ep4(Ipv4(10, 1, 0, 1), port, Ipv4(10, 1, 0, 2), 9999);
     uint32_t ob = oracle.Of(UdpTuple(ep));
     uint32_t rb = oracle.Of(Reversed(UdpTuple(ep)));
-    if (!victim && ob == start && !oracle.InWindow(rb, start)) victim = ep;
+    if (!victim && ob == start && rb == start) victim = ep;
     if (!bystander && !oracle.InWindow(ob, start) &&
         !oracle.InWindow(rb, start)) {
       bystander = ep;

@@ -38,7 +38,7 @@ void EngineImpl::Dump(uint64_t now_ns,
     while (node != kNil) {
       uint32_t index = NodeFlow(node);
       if (JiffiesLeft(table_->At(index).expiry, now) <= 0) {
-        Delete(index, DeleteCause::kExpired, now);
+        Delete(main_, index, DeleteCause::kExpired, now);
         node = table_->Head(b);
         continue;
       }

@@ -11,11 +11,14 @@
 #include <string>
 
 #include "core/siphash.h"
+#include "proto/tracker.h"
 
 namespace ctkit {
 namespace {
 
 constexpr size_t kHugePage = 2u << 20;
+
+uint32_t HashKey(uint64_t k0, uint64_t k1, const Tuple& t) noexcept;
 
 void* MapZeroed(size_t bytes, bool huge_pages) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -71,7 +74,21 @@ FlowTable::~FlowTable() {
 }
 
 uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
-  SipHasher<1, 3> h(k0_, k1_);
+  Tuple inverse;
+  // A tuple with no inverse is never a flow's: any bucket will do.
+  if (!InvertTuple(t, &inverse)) return HashKey(k0_, k1_, t);
+  return Hash(t, inverse);
+}
+
+uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse) const noexcept {
+  const Tuple& key = std::memcmp(&inverse, &t, sizeof(Tuple)) < 0 ? inverse : t;
+  return HashKey(k0_, k1_, key);
+}
+
+namespace {
+
+uint32_t HashKey(uint64_t k0, uint64_t k1, const Tuple& t) noexcept {
+  SipHasher<1, 3> h(k0, k1);
   if (t.family == Family::kIPv4) {
     // The 14 bytes that matter (addresses, ports, protocol, family) go in
     // as two words instead of the whole 38-byte tuple.
@@ -93,6 +110,8 @@ uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
   return static_cast<uint32_t>(v ^ (v >> 32));
 }
 
+}  // namespace
+
 uint32_t FlowTable::Alloc() noexcept {
   uint32_t index;
   if (free_head_ != kNil) {
@@ -113,6 +132,47 @@ void FlowTable::Free(uint32_t index) noexcept {
   flows_[index].next[0] = free_head_;
   free_head_ = index;
   --in_use_;
+}
+
+uint32_t FlowTable::AllocFrom(FreeCache* cache) noexcept {
+  if (cache->head == kNil) {
+    // Refill several flows at once, so the lock is rare.
+    std::lock_guard<std::mutex> lock(refill_);
+    for (uint32_t i = 0; i < kRefill; ++i) {
+      uint32_t index;
+      if (free_head_ != kNil) {
+        index = free_head_;
+        free_head_ = flows_[index].next[0];
+      } else if (high_water_ < capacity_) {
+        index = high_water_++;
+      } else {
+        break;
+      }
+      flows_[index].next[0] = cache->head;
+      if (cache->head == kNil) cache->tail = index;
+      cache->head = index;
+    }
+    if (cache->head == kNil) return kNil;
+  }
+  uint32_t index = cache->head;
+  cache->head = flows_[index].next[0];
+  if (cache->head == kNil) cache->tail = kNil;
+  std::memset(static_cast<void*>(&flows_[index]), 0, sizeof(Flow));
+  return index;
+}
+
+void FlowTable::FreeTo(FreeCache* cache, uint32_t index) noexcept {
+  flows_[index].status = 0;
+  flows_[index].next[0] = cache->head;
+  if (cache->head == kNil) cache->tail = index;
+  cache->head = index;
+}
+
+void FlowTable::Reclaim(FreeCache* cache) noexcept {
+  if (cache->head == kNil) return;
+  flows_[cache->tail].next[0] = free_head_;
+  free_head_ = cache->head;
+  cache->head = cache->tail = kNil;
 }
 
 uint32_t FlowTable::ChainLength(uint32_t bucket) const noexcept {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "core/flow.h"
 #include "ctkit/result.h"
@@ -28,14 +29,27 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
-  /// Keyed 32-bit hash of a tuple.
+  /// Keyed 32-bit hash of a flow: a tuple and its inverse hash alike (the
+  /// key is the smaller of the two), so both directions of a flow share one
+  /// bucket. That keeps every chain inside one shard (see Shard()), which
+  /// is what lets shards run on separate threads.
   uint32_t Hash(const Tuple& t) const noexcept;
+  /// The same, when the caller already has the inverse.
+  uint32_t Hash(const Tuple& t, const Tuple& inverse) const noexcept;
   /// Bucket of a hash: multiply-shift, as the kernel does (no modulo).
   uint32_t Bucket(uint32_t hash) const noexcept {
     return static_cast<uint32_t>((static_cast<uint64_t>(hash) * buckets_) >>
                                  32);
   }
   uint32_t buckets() const noexcept { return buckets_; }
+  /// The shard a bucket belongs to: shards are kShards equal runs of
+  /// consecutive buckets. Their number is fixed (not the thread count), so
+  /// anything drawn per shard is the same however many threads run them.
+  static constexpr uint32_t kShards = 64;
+  uint32_t Shard(uint32_t bucket) const noexcept {
+    return static_cast<uint32_t>(static_cast<uint64_t>(bucket) * kShards /
+                                 buckets_);
+  }
   uint32_t capacity() const noexcept { return capacity_; }
   /// Flows allocated and not yet freed.
   uint32_t in_use() const noexcept { return in_use_; }
@@ -52,6 +66,27 @@ class FlowTable {
   uint32_t Alloc() noexcept;
   /// Returns a flow (already unlinked) to the pool.
   void Free(uint32_t index) noexcept;
+
+  /// A thread's private stock of free flows, so that threads running
+  /// different shards allocate without contending; the count of flows in
+  /// use is settled by the caller (AdjustInUse) when the threads are done.
+  struct FreeCache {
+    uint32_t head = kNil;
+    uint32_t tail = kNil;
+  };
+  /// Flows a cache takes from the shared pool at once.
+  static constexpr uint32_t kRefill = 32;
+  /// Takes a free flow (zeroed) from `cache`, refilling it from the shared
+  /// pool under a lock when empty (at most kRefill at once); kNil when the pool
+  /// is empty. Safe to call from several threads, each with its own cache.
+  uint32_t AllocFrom(FreeCache* cache) noexcept;
+  /// Returns a flow to `cache`.
+  void FreeTo(FreeCache* cache, uint32_t index) noexcept;
+  /// Gives everything in `cache` back to the shared pool (single-threaded).
+  void Reclaim(FreeCache* cache) noexcept;
+  void AdjustInUse(int64_t delta) noexcept {
+    in_use_ = static_cast<uint32_t>(static_cast<int64_t>(in_use_) + delta);
+  }
 
   /// Nodes in `bucket`'s chain (kept as chains change, so the insert-time
   /// chain-length limit needs no walk).
@@ -96,6 +131,7 @@ class FlowTable {
   uint32_t free_head_ = kNil;  // free list through next[0]
   uint32_t high_water_ = 0;    // flows ever handed out (pool grows up)
   uint32_t in_use_ = 0;
+  std::mutex refill_;  // guards free_head_/high_water_ in AllocFrom
 };
 
 }  // namespace ctkit

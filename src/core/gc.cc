@@ -43,7 +43,7 @@ void EngineImpl::RunGcUntil(uint32_t now) noexcept {
 }
 
 void EngineImpl::RunGcOnce(uint32_t at) noexcept {
-  ++counters_.gc_runs;
+  ++main_.counters.gc_runs;
   if (gc_.next_bucket == 0) {
     gc_.cycle_start = at;
     gc_.avg = kInitialMean;
@@ -73,7 +73,7 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
       const Flow& f = table_->At(index);
       int32_t left = JiffiesLeft(f.expiry, at);
       if (left <= 0) {
-        Delete(index, DeleteCause::kExpired, at);
+        Delete(main_, index, DeleteCause::kExpired, at);
         ++reaped;
         node = table_->Head(b);
         continue;
@@ -83,7 +83,7 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
       if (early_drop && table_->in_use() >= max95 &&
           (!(f.status & flowstatus::kAssured) ||
            CanEarlyDropAssured(f.orig.l4_proto, f.proto))) {
-        Delete(index, DeleteCause::kGcEarlyDrop, at);
+        Delete(main_, index, DeleteCause::kGcEarlyDrop, at);
         ++reaped;
         node = table_->Head(b);
         continue;

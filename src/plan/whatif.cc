@@ -239,6 +239,14 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
                                const std::vector<WhatifVariant>& variants,
                                const WhatifOptions& opts) {
   std::vector<std::optional<Result<ReplayReport>>> reports(variants.size());
+  // Variants run side by side, one per thread; threads left over (fewer
+  // variants than threads) go to each variant's engine.
+  unsigned all = opts.threads != 0
+                     ? opts.threads
+                     : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = static_cast<unsigned>(
+      std::min<size_t>(all, std::max<size_t>(variants.size(), 1)));
+  const unsigned engine_threads = std::max(1u, all / threads);
   std::atomic<size_t> next{0};
   std::mutex progress_mu;
   size_t done = 0;
@@ -252,6 +260,7 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
       ro.composition = false;
       ro.engine.adaptive_start = v.adaptive_start_entries;
       ro.engine.adaptive_end = v.adaptive_end_entries;
+      ro.engine.threads = engine_threads;
       reports[i] = RunReplay(capture, ro);
       if (opts.on_progress) {
         std::lock_guard<std::mutex> lock(progress_mu);
@@ -259,11 +268,7 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
       }
     }
   };
-  unsigned threads = opts.threads != 0
-                         ? opts.threads
-                         : std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(
-      std::min<size_t>(threads, std::max<size_t>(variants.size(), 1)));
+
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();

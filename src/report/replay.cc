@@ -10,6 +10,7 @@
 #include "report/replay.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -83,8 +84,10 @@ PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
 // Runs packets [1, stop_after] (all when 0) through `engine`, calling
 // `per_packet(index, ts, outcome, count_after)` after each, in order.
 // Packets go to the engine in batches of up to `batch` (libpcap reuses its
-// buffer, so each is copied into a slot first); a batch of 1 keeps the
-// engine's counters exact between callbacks, which the timeline needs.
+// buffer, so each is copied into an arena first); a batch of 1 keeps the
+// engine's counters exact between callbacks, which the timeline needs. An
+// engine with threads wants long batches: it hands stretches of thousands
+// of packets to its threads.
 template <class PerPacket>
 Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
                                   uint64_t stop_after, size_t batch,
@@ -92,36 +95,50 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
                                   PerPacket&& per_packet) {
   auto reader = CaptureReader::Open(path);
   if (!reader) return fail(reader.error());
-  constexpr size_t kMaxBatch = 32;
-  if (batch == 0 || batch > kMaxBatch) batch = kMaxBatch;
+  // The arena holds a batch's bytes; a batch ends early when it is full, so
+  // memory stays bounded whatever the records' sizes (each is at most
+  // libpcap's 256 KiB snaplen limit).
+  constexpr size_t kArenaBytes = 16u << 20;
+  if (batch == 0) batch = 1;
   struct Slot {
-    std::vector<uint8_t> bytes;  // grows to the largest record, then reused
     uint64_t ts;
     PacketOutcome out;
     size_t engine_pos;  // position among the decoded packets
   };
+  std::vector<uint8_t> arena(kArenaBytes);
   std::vector<Slot> slots(batch);
-  PacketView views[kMaxBatch];
-  uint64_t times[kMaxBatch];
-  Verdict verdicts[kMaxBatch];
-  uint32_t counts[kMaxBatch];
+  std::vector<PacketView> views(batch);
+  std::vector<uint64_t> times(batch);
+  std::vector<Verdict> verdicts(batch);
+  std::vector<uint32_t> counts(batch);
   uint32_t count = engine->count();
   uint64_t index = 0;
   CaptureRecord rec;
+  bool have_rec = false;  // a record read but not yet placed
   bool more = true;
   while (more) {
-    size_t filled = 0, decoded = 0;
+    size_t filled = 0, decoded = 0, used = 0;
     while (filled < batch && (stop_after == 0 || index + filled < stop_after)) {
-      if (!(*reader)->Next(&rec)) {
+      if (!have_rec && !(*reader)->Next(&rec)) {
         more = false;
         break;
       }
+      have_rec = false;
+      if (rec.caplen > arena.size() - used) {
+        if (filled != 0) {
+          have_rec = true;  // goes first in the next batch
+          break;
+        }
+        arena.resize(rec.caplen);  // only past libpcap's own limit
+      }
+      uint8_t* bytes = arena.data() + used;
+      std::memcpy(bytes, rec.data, rec.caplen);
+      used += rec.caplen;
       Slot& s = slots[filled++];
-      s.bytes.assign(rec.data, rec.data + rec.caplen);
       s.ts = rec.ts_ns;
       s.out = PacketOutcome{};
-      DecodeStatus st = DecodeFrame(rec.link_type, s.bytes.data(), rec.caplen,
-                                    &views[decoded]);
+      DecodeStatus st =
+          DecodeFrame(rec.link_type, bytes, rec.caplen, &views[decoded]);
       if (st != DecodeStatus::kOk) {
         s.out.skipped = true;
         s.out.reason = st;
@@ -130,7 +147,8 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
         s.engine_pos = decoded++;
       }
     }
-    engine->ProcessBatch(views, times, decoded, verdicts, counts);
+    engine->ProcessBatch(views.data(), times.data(), decoded, verdicts.data(),
+                         counts.data());
     for (size_t i = 0; i < filled; ++i) {
       Slot& s = slots[i];
       if (!s.out.skipped) {
@@ -150,6 +168,13 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
     if (stop_after != 0 && index >= stop_after) break;
   }
   return (*reader)->error();
+}
+
+// Packets per batch: 32 fill the engine's prefetch pipeline; with threads
+// it takes stretches of thousands.
+size_t BatchFor(const ReplayOptions& opts) {
+  if (opts.timeline_interval_ns) return 1;
+  return opts.engine.threads > 1 ? 16384 : 32;
 }
 
 }  // namespace
@@ -217,7 +242,7 @@ Result<ReplayReport> RunReplay(const std::string& path,
 
   // The timeline samples the engine's counters between packets, so it needs
   // them exact after every packet: no batching then.
-  size_t batch = opts.timeline_interval_ns ? 1 : 32;
+  size_t batch = BatchFor(opts);
   auto pumped = Pump(
       path, engine.get(), 0, batch, opts,
       [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
@@ -283,7 +308,7 @@ Result<ReplayReport> RunReplay(const std::string& path,
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());
     auto again =
-        Pump(path, second->get(), r.peak_index, 32, opts,
+        Pump(path, second->get(), r.peak_index, BatchFor(opts), opts,
              [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
     if (!again) return fail(again.error());
     r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);

@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "report/format.h"
@@ -31,6 +33,7 @@ struct ReplayFlags {
   bool allow_global = false;
   double speed = 1.0;
   uint32_t tolerance = 2;
+  unsigned threads = 0;
 };
 
 int RunReplayCommand(const ReplayFlags& f) {
@@ -45,6 +48,9 @@ int RunReplayCommand(const ReplayFlags& f) {
   std::vector<std::string> event_lines;
   ReplayOptions opts;
   opts.tunables = t;
+  opts.engine.threads = f.threads != 0
+                            ? f.threads
+                            : std::max(1u, std::thread::hardware_concurrency());
   if (!f.timeline.empty()) {
     auto interval = ParseDuration(f.timeline);
     if (!interval) {
@@ -156,6 +162,10 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
                   "print CSV time,count,new,destroyed,early_drop,drop per "
                   "INTERVAL (e.g. 1s, 100ms)");
   cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_option("--threads", flags->threads,
+                  "threads for the engine (default: all cores); the results "
+                  "are the same for any number")
+      ->check(CLI::Range(1u, 64u));
   cmd->add_flag("--compare-kernel", flags->compare_kernel,
                 "also run the capture through the real kernel (root; see "
                 "kernel-replay) and print the differences; exit 1 if any");
