@@ -341,6 +341,50 @@ def _(cap):
         t.seg('c', 'PA', b'retransmitted', seq=seq, gap=0.2)
 
 
+@scenario('tcp-flags')
+def _(cap):
+    # New flows opened by invalid flag combinations, a bare FIN/PSH/no
+    # flags/ACK (pickup); then a SYN and a SYN/ACK inside an established
+    # connection.
+    for i, fl in enumerate(['SF', 'SR', 'F', 'P', '', 'SAFR', 'A']):
+        Tcp(cap, C4, 44000 + i, S4, 80).seg('c', fl)
+    t = Tcp(cap, C4, 44100, S4, 80).handshake().exchange()
+    t.seg('c', 'S', seq=t.nxt['c']).seg('s', 'SA').seg('c', 'A')
+
+
+@scenario('tcp-window-scale')
+def _(cap):
+    # Window scaling (shift 7 both ways): a segment past the unscaled
+    # window but inside the scaled one, then one past the scaled one.
+    opt = struct.pack('>BBHBBBB', 2, 4, 1460, 1, 3, 3, 7)
+    t = Tcp(cap, C4, 44200, S4, 80, win=512)
+    t.seg('c', 'S', opts=opt, win=64240).seg('s', 'SA', opts=opt, win=65160).seg('c', 'A')
+    t.seg('c', 'PA', b'q' * 100).seg('s', 'A')
+    t.seg('s', 'PA', b'r' * 1400).seg('s', 'PA', b'r' * 1400, seq=t.nxt['s'] + 20000)
+    t.seg('c', 'A').seg('s', 'PA', b'r' * 100, seq=t.nxt['s'] + 70000)
+
+
+@scenario('tcp-time-wait')
+def _(cap):
+    # An RST in TIME_WAIT; a late ACK and a retransmitted FIN in TIME_WAIT.
+    t = Tcp(cap, C4, 44300, S4, 80).handshake().exchange()
+    t.seg('c', 'FA').seg('s', 'FA').seg('c', 'A').seg('s', 'R')
+    t = Tcp(cap, C4, 44301, S4, 80).handshake().exchange()
+    t.seg('c', 'FA').seg('s', 'FA').seg('c', 'A').seg('c', 'A')
+    t.seg('s', 'FA', seq=t.nxt['s'] - 1)
+
+
+@scenario('tcp-syn-sent-bad-ack')
+def _(cap):
+    # In SYN_SENT: an ACK, a SYN/ACK and an RST/ACK acknowledging the wrong
+    # sequence; then the right SYN/ACK.
+    t = Tcp(cap, C4, 44400, S4, 80)
+    t.seg('c', 'S').seg('s', 'A', ack=t.nxt['c'] + 1000)
+    t.seg('s', 'SA', ack=t.nxt['c'] + 5).seg('s', 'SA').seg('c', 'A')
+    t = Tcp(cap, C4, 44401, S4, 80)
+    t.seg('c', 'S').seg('s', 'RA', seq=0, ack=t.nxt['c'] + 7)
+
+
 # ---- UDP ---------------------------------------------------------------
 
 @scenario('udp-unreplied')
@@ -383,6 +427,26 @@ def _(cap):
     cap.add(udp(C4, 50041, S4, 5000, proto=136))
 
 
+@scenario('udp-malformed')
+def _(cap):
+    # Port 0 either side; a length field longer than the datagram.
+    cap.add(udp(C4, 0, S4, 53)).add(udp(C4, 54300, S4, 0))
+    u = bytearray(udp(C4, 54301, S4, 53))
+    u[24:26] = struct.pack('>H', 100)
+    cap.add(bytes(u))
+
+
+@scenario('ipv4-options')
+def _(cap):
+    # A datagram with an IPv4 option (router alert), and its answer.
+    sb, db = ipaddress.ip_address(C4).packed, ipaddress.ip_address(S4).packed
+    u = udp(C4, 54000, S4, 53)[20:]
+    h = struct.pack('>BBHHHBBH', 0x46, 0, 24 + len(u), 999, 0x4000, 64, 17, 0) + sb + db
+    h += b'\x94\x04\x00\x00'
+    h = h[:10] + struct.pack('>H', csum(h)) + h[12:]
+    cap.add(h + u).add(udp(S4, 53, C4, 54000))
+
+
 # ---- ICMP --------------------------------------------------------------
 
 @scenario('icmp-echo')
@@ -417,6 +481,40 @@ def _(cap):
     cap.add(icmp_error(R4, C4, Tcp(Capture(), C4, 40150, S4, 80).seg('c', 'S').cap.pkts[0][1], 11, 0))
     e = icmp_echo(C4, S4, 91, 1)
     cap.add(e).add(icmp_error(R4, C4, e, 11, 0))
+
+
+def _icmp4(typ, code, rest):
+    m = bytearray(struct.pack('>BBH', typ, code, 0) + rest)
+    m[2:4] = struct.pack('>H', csum(bytes(m)))
+    return bytes(m)
+
+
+@scenario('icmp-edge')
+def _(cap):
+    # A second echo reply; an error quoting only 4 bytes of the UDP header;
+    # timestamp request and reply; an echo request with code 1; an error
+    # about an error; an error quoting the reply direction of a flow.
+    cap.add(icmp_echo(C4, S4, 60, 1)).add(icmp_echo(S4, C4, 60, 1, reply=True))
+    cap.add(icmp_echo(S4, C4, 60, 2, reply=True))
+    u = udp(C4, 54200, S4, 53)
+    cap.add(u).add(ip_packet(S4, C4, 1, _icmp4(3, 3, b'\0' * 4 + u[:24])))
+    cap.add(ip_packet(C4, S4, 1, _icmp4(13, 0, struct.pack('>HH', 5, 1) + b'\0' * 12)))
+    cap.add(ip_packet(S4, C4, 1, _icmp4(14, 0, struct.pack('>HH', 5, 1) + b'\0' * 12)))
+    cap.add(ip_packet(C4, S4, 1, _icmp4(8, 1, struct.pack('>HH', 61, 1))))
+    cap.add(icmp_error(R4, C4, icmp_error(S4, C4, u, 3, 3), 11, 0))
+    cap.add(icmp_error(R4, S4, udp(S4, 53, C4, 54200), 3, 1))
+
+
+@scenario('icmpv6-edge')
+def _(cap):
+    # Time exceeded for a SYN; router solicitation, MLD query, node
+    # information query.
+    Tcp(cap, C6, 44500, S6, 80).handshake()
+    cap.add(icmp_error(R6, C6, cap.pkts[0][1], 3, 0))
+    cap.add(icmp_echo(C6, S6, 70, 1)).add(icmp_echo(S6, C6, 70, 1, reply=True))
+    cap.add(ip_packet(C6, S6, 58, struct.pack('>BBHI', 133, 0, 0, 0), 2, ttl=255))
+    cap.add(ip_packet(C6, S6, 58, struct.pack('>BBHHH', 130, 0, 0, 0, 0) + b'\0' * 16, 2, ttl=1))
+    cap.add(ip_packet(C6, S6, 58, struct.pack('>BBHHH', 139, 0, 0, 0, 0) + b'\0' * 8, 2))
 
 
 # ---- Generic -------------------------------------------------------------
@@ -465,6 +563,16 @@ def _(cap):
     cap.add(udp(C4, 52000, S4, 53))
     cap.add(icmp_echo(C4, S4, 9, 1))
     conns[0].seg('c', 'PA', b'old flow').seg('s', 'A')
+
+
+@scenario('ipv6-ext-headers')
+def _(cap):
+    # A query behind a hop-by-hop header, its answer behind a destination
+    # options header (conntrack walks the chain to UDP).
+    for src, sp, dst, dp, nh in ((C6, 54100, S6, 53, 0), (S6, 53, C6, 54100, 60)):
+        p = udp(src, sp, dst, dp)
+        ext = struct.pack('>BB', 17, 0) + b'\x01\x04\0\0\0\0'  # PadN
+        cap.add(struct.pack('>IHBB', 6 << 28, len(ext) + len(p) - 40, nh, 64) + p[8:40] + ext + p[40:])
 
 
 # ---- Checksums ---------------------------------------------------------------
@@ -518,6 +626,7 @@ def _(cap):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     for name, (fn, args) in SCENARIOS.items():
+        _ident[0] = 0  # each capture's bytes independent of the others
         cap = Capture()
         fn(cap)
         cap.write(os.path.join(out, f's-{name}.pcap'))
