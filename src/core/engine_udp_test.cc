@@ -101,9 +101,11 @@ TEST(EngineUdp, ExpiryCountsUntilReapedThenFreshEntry) {
 }
 
 // §7: UDP-Lite has no 2-second rule: the first packet after the reply gets
-// the stream timeout and ASSURED.
+// the stream timeout and ASSURED. (Checksums off: see the next test.)
 TEST(EngineUdp, UdpLiteStreamRightAfterReply) {
-  Harness h;
+  Tunables t;
+  t.checksum = 0;
+  Harness h(t);
   const Tuple lite = UdpTuple(kReq, ipproto::kUdpLite);
   EXPECT_EQ(h.Send(Udp(kReq, 16, ipproto::kUdpLite), 0.0), Verdict::kNew);
   EXPECT_TRUE(h.FlowIs(lite, {nullptr, 30, kNotAssured, kUnreplied}));
@@ -116,6 +118,39 @@ TEST(EngineUdp, UdpLiteStreamRightAfterReply) {
   // UDP and UDP-Lite are different protocols: no UDP entry exists.
   EXPECT_FALSE(h.Find(kFlow).has_value());
   EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// The kernel checks a UDP-Lite checksum with UDP's protocol number (17)
+// in the pseudo-header (measured: tests/fidelity/s-udplite). An RFC 3828
+// checksum (136) is INVALID (invalid +1, no entry); the same packet with
+// the checksum computed over 17 is NEW. With nf_conntrack_checksum=0 the
+// RFC packet is NEW too.
+TEST(EngineUdp, UdpLiteChecksumIsVerifiedAsUdp) {
+  Bytes rfc = Udp(kReq, 16, ipproto::kUdpLite);
+  // Rewrite the checksum as the kernel wants it: the sum over the same
+  // bytes with 17 instead of 136 in the pseudo-header is 136-17 less, in
+  // one's-complement arithmetic (adding 0xffff - 119).
+  Bytes as_udp = rfc;
+  size_t l4 = L4Offset(as_udp);
+  uint32_t sum = static_cast<uint32_t>(as_udp[l4 + 6] << 8 | as_udp[l4 + 7]);
+  sum = (~sum & 0xffff) + (0xffff - (ipproto::kUdpLite - ipproto::kUdp));
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = ~sum & 0xffff;
+  as_udp[l4 + 6] = static_cast<uint8_t>(sum >> 8);
+  as_udp[l4 + 7] = static_cast<uint8_t>(sum);
+
+  Harness h;
+  EXPECT_EQ(h.Send(rfc, 0.0), Verdict::kInvalid);
+  EXPECT_EQ(h.count(), 0u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+  EXPECT_EQ(h.Send(as_udp, 0.1), Verdict::kNew);
+  EXPECT_EQ(h.count(), 1u);
+
+  Tunables off;
+  off.checksum = 0;
+  Harness h2(off);
+  EXPECT_EQ(h2.Send(rfc, 0.0), Verdict::kNew);
+  EXPECT_TRUE(StatsAre(h2.stats(), {}));
 }
 
 Bytes WithUdpLength(Bytes ip, uint16_t len) {

@@ -97,6 +97,19 @@ uint16_t ChecksumFold(uint32_t sum) noexcept {
   return static_cast<uint16_t>(~Fold16(sum));
 }
 
+bool UdpLiteChecksumValid(const PacketView& pkt,
+                          uint8_t pseudo_proto) noexcept {
+  if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
+  const uint8_t* l4 = pkt.l4;
+  const uint32_t len = pkt.l4_len;
+  if (len < 8) return false;
+  uint32_t coverage = LoadBe16(l4 + 4);
+  if (coverage == 0) coverage = len;
+  if (coverage < 8 || coverage > len) return false;
+  if (LoadBe16(l4 + 6) == 0) return false;
+  return SumsToOnes(PseudoHeaderSum(pkt, pseudo_proto, len), l4, coverage);
+}
+
 bool L4ChecksumValid(const PacketView& pkt) noexcept {
   // Nothing to verify against: the payload is elsewhere or not captured.
   if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
@@ -114,15 +127,8 @@ bool L4ChecksumValid(const PacketView& pkt) noexcept {
       return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdp, udp_len), l4,
                         udp_len);
     }
-    case ipproto::kUdpLite: {
-      if (len < 8) return false;
-      uint32_t coverage = LoadBe16(l4 + 4);
-      if (coverage == 0) coverage = len;
-      if (coverage < 8 || coverage > len) return false;
-      if (LoadBe16(l4 + 6) == 0) return false;
-      return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdpLite, len), l4,
-                        coverage);
-    }
+    case ipproto::kUdpLite:
+      return UdpLiteChecksumValid(pkt, ipproto::kUdpLite);
     case ipproto::kIcmp:
       if (pkt.family != Family::kIPv4) return true;
       if (len < 4) return false;

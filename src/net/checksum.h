@@ -21,6 +21,12 @@ uint16_t ChecksumFold(uint32_t sum) noexcept;
 /// field. Other protocols: true.
 bool L4ChecksumValid(const PacketView& pkt) noexcept;
 
+/// A UDP-Lite checksum over its coverage with `pseudo_proto` as the
+/// pseudo-header's protocol: RFC 3828 says UDP-Lite (136); conntrack on the
+/// kernels measured here checks it with UDP (17) — see proto/udp.cc.
+/// REQUIRES: pkt.l4_proto is UDP-Lite.
+bool UdpLiteChecksumValid(const PacketView& pkt, uint8_t pseudo_proto) noexcept;
+
 }  // namespace ctkit
 
 #endif  // CTKIT_NET_CHECKSUM_H_
