@@ -88,8 +88,8 @@ EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
   for (uint32_t s = 0; s < FlowTable::kShards; ++s) {
     uint64_t seed =
         opts_.hash_seed[0] ^ (opts_.hash_seed[1] << 1) ^ 0x9e3779b97f4a7c15ull;
-    rng_state_[s] = seed + s * 0xbf58476d1ce4e5b9ull;
-    if (rng_state_[s] == 0) rng_state_[s] = 1;
+    rng_state_[s].state = seed + s * 0xbf58476d1ce4e5b9ull;
+    if (rng_state_[s].state == 0) rng_state_[s].state = 1;
   }
   if (opts_.threads > 1 && CanRunParallel()) StartWorkers();
 }
@@ -276,8 +276,8 @@ void EngineImpl::RunBatch(Lane& lane, const PacketView* pkts,
       if (count_after != nullptr) count_after[i] = table_->in_use();
     } else {
       lane.net = 0;
-      out[i] = Track(lane, pkts[i], pp[i], now[i], now_ns[i]);
-      net[i] = lane.net;
+      out[k] = Track(lane, pkts[i], pp[i], now[i], now_ns[i]);
+      net[k] = lane.net;
     }
   }
 }
@@ -385,7 +385,7 @@ bool EngineImpl::ChainTooLong(uint32_t bucket) noexcept {
   // more refuses the insert (spec §4.4). The new entry is not linked yet, and
   // a replay never finds a clashing entry, so every node counts. Both
   // directions of a flow share the bucket, so one chain is checked.
-  uint64_t& rng = rng_state_[table_->Shard(bucket)];
+  uint64_t& rng = rng_state_[table_->Shard(bucket)].state;
   rng ^= rng << 13;
   rng ^= rng >> 7;
   rng ^= rng << 17;

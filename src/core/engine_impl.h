@@ -55,6 +55,7 @@ struct Lane {
 };
 
 struct ParallelState;  // engine_parallel.cc
+struct Stretch;
 struct ParallelStateDeleter {
   void operator()(ParallelState* p) const noexcept;
 };
@@ -98,10 +99,11 @@ class EngineImpl final : public Engine {
  private:
   // engine.cc: the recipe.
   void Prepare(const PacketView& pkt, PreparedPacket* out) const noexcept;
-  /// Prefetches the table for pp[idx[0..m)] and runs Track on each in
-  /// order; `now` gives each packet's jiffies, or is null to take them from
-  /// the clock (and run the GC) packet by packet, which only the serial lane
-  /// may do.
+  /// Prefetches the table for pp[idx[0..m)] and runs the recipe on each in
+  /// order. With `now` null (the serial lane): clock and GC per packet
+  /// (Execute), results to out[idx[k]] and count_after[idx[k]]. Otherwise
+  /// (a parallel lane): now[idx[k]] is each packet's jiffies, and the
+  /// results go to out[k] and net[k] (count change).
   void RunBatch(Lane& lane, const PacketView* pkts, const uint64_t* now_ns,
                 const uint32_t* now, const PreparedPacket* pp,
                 const uint32_t* idx, size_t m, Verdict* out,
@@ -164,6 +166,12 @@ class EngineImpl final : public Engine {
   /// rest serially, with the same results as a serial run.
   void ProcessParallel(const PacketView* pkts, const uint64_t* now_ns, size_t n,
                        Verdict* out, uint32_t* count_after) noexcept;
+  /// Whether packets [a, ...) can start a parallel stretch, given an upper
+  /// bound on the count when it starts and the clock before it; if so,
+  /// fills st's bounds, per-packet jiffies and clock after it.
+  bool PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
+                   uint64_t in_use_bound, uint64_t last_ns, uint32_t last,
+                   Stretch* st) const noexcept;
   /// Runs pkts[a, b) serially, as ProcessBatch does.
   void ProcessSerial(const PacketView* pkts, const uint64_t* now_ns, size_t a,
                      size_t b, Verdict* out, uint32_t* count_after) noexcept;
@@ -211,7 +219,11 @@ class EngineImpl final : public Engine {
 
   // Chain-length limit draws (deterministic xorshift), one stream per
   // shard so that the draws do not depend on how shards share threads.
-  uint64_t rng_state_[FlowTable::kShards];
+  // Each on its own cache line: shards on different threads draw at once.
+  struct alignas(64) ShardRng {
+    uint64_t state;
+  };
+  ShardRng rng_state_[FlowTable::kShards];
 
   // GC worker state (spec §3.3).
   struct Gc {

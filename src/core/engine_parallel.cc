@@ -33,38 +33,69 @@ namespace {
 // A parallel stretch is at most this long (scratch memory is sized for
 // it) and at least kMinStretch: shorter ones run serially, as the two
 // thread hand-offs per stretch would cost more than they save.
-constexpr size_t kMaxStretch = 16384;
+constexpr size_t kMaxStretch = 32768;
 constexpr size_t kMinStretch = 1024;
 
 // Lanes sit on separate cache lines: their counters are written on every
 // packet.
+// Each lane also writes its packets' results to its own arrays, in its own
+// order (writing them into the batch's arrays would bounce those cache
+// lines between threads on nearly every packet); the driver merges them.
 struct alignas(64) PaddedLane {
   Lane lane;
+  std::vector<Verdict> out;
+  std::vector<int32_t> net;  // count change
 };
 
+// Waits until `cond()` holds: spins first (a stretch takes well under a
+// millisecond, and a futex wake-up in a VM can cost tens of microseconds),
+// then sleeps on `var` while it still equals what `cond` rejected. The spin
+// has no PAUSE: under KVM a PAUSE loop makes the hypervisor deschedule the
+// spinning vCPU (pause-loop exiting), which measured slower than no spin.
+constexpr int kSpins = 0;
+template <class T, class Cond>
+void AwaitChange(std::atomic<T>& var, Cond cond) {
+  for (int spin = 0; spin < kSpins; ++spin) {
+    if (cond(var.load(std::memory_order_acquire))) return;
+  }
+  for (;;) {
+    T v = var.load(std::memory_order_acquire);
+    if (cond(v)) return;
+    var.wait(v, std::memory_order_acquire);
+  }
+}
+
 }  // namespace
+
+// One stretch of the batch: its packets [a, b), and what its scratch
+// buffers hold once prepared.
+struct Stretch {
+  size_t a = 0, b = 0;
+  uint64_t last_ns = 0;  // the clock after it (as Jiffies would leave it)
+  uint32_t last = 0;
+  std::vector<PreparedPacket> pp;  // indexed by position in the stretch
+  std::vector<uint32_t> now;       // jiffies
+  std::vector<uint8_t> owner;      // lane
+  size_t len() const { return b - a; }
+};
 
 struct ParallelState {
   unsigned lanes = 1;  // threads, the caller included
   std::vector<std::thread> workers;
   std::vector<PaddedLane> lane;
 
-  // The phase in hand and its stretch [a, a+len) of the current batch.
-  enum class Phase { kPrepare, kTrack, kStop } phase = Phase::kPrepare;
-  const PacketView* pkts = nullptr;
+  // The step in hand: track `track` (if set), prepare `prepare` (if set).
+  // Fusing the two halves the hand-offs per stretch.
+  bool stop = false;
+  const PacketView* pkts = nullptr;  // the batch
   const uint64_t* now_ns = nullptr;
-  Verdict* out = nullptr;
-  size_t len = 0;
+  Stretch* track = nullptr;
+  Stretch* prepare = nullptr;
+  Stretch buf[2];
   // Hand-off: workers wait for `generation` to move, the caller for
   // `pending` to reach zero.
   std::atomic<uint64_t> generation{0};
   std::atomic<unsigned> pending{0};
-
-  // Per-stretch scratch, indexed by position in the stretch.
-  std::vector<PreparedPacket> pp;
-  std::vector<uint32_t> now;  // jiffies
-  std::vector<int32_t> net;   // count change
-  std::vector<uint8_t> owner;
 };
 
 void ParallelStateDeleter::operator()(ParallelState* p) const noexcept {
@@ -84,11 +115,16 @@ void EngineImpl::StartWorkers() {
   std::unique_ptr<ParallelState, ParallelStateDeleter> par(new ParallelState);
   par->lanes = lanes;
   par->lane.resize(lanes);
-  for (PaddedLane& l : par->lane) l.lane.parallel = true;
-  par->pp.resize(kMaxStretch);
-  par->now.resize(kMaxStretch);
-  par->net.resize(kMaxStretch);
-  par->owner.resize(kMaxStretch);
+  for (PaddedLane& l : par->lane) {
+    l.lane.parallel = true;
+    l.out.resize(kMaxStretch);
+    l.net.resize(kMaxStretch);
+  }
+  for (Stretch& st : par->buf) {
+    st.pp.resize(kMaxStretch);
+    st.now.resize(kMaxStretch);
+    st.owner.resize(kMaxStretch);
+  }
   par_ = std::move(par);
   try {
     for (unsigned w = 1; w < lanes; ++w) StartWorker(w);
@@ -101,7 +137,7 @@ void EngineImpl::StartWorkers() {
 }
 
 void EngineImpl::StopWorkers() noexcept {
-  par_->phase = ParallelState::Phase::kStop;
+  par_->stop = true;
   par_->generation.fetch_add(1, std::memory_order_release);
   par_->generation.notify_all();
   for (std::thread& t : par_->workers) t.join();
@@ -112,9 +148,9 @@ void EngineImpl::StartWorker(unsigned w) {
   par_->workers.emplace_back([this, w] {
     uint64_t seen = 0;
     for (;;) {
-      par_->generation.wait(seen, std::memory_order_acquire);
+      AwaitChange(par_->generation, [seen](uint64_t g) { return g != seen; });
       seen = par_->generation.load(std::memory_order_acquire);
-      if (par_->phase == ParallelState::Phase::kStop) return;
+      if (par_->stop) return;
       RunLane(w);
       if (par_->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         par_->pending.notify_one();
@@ -129,46 +165,51 @@ void EngineImpl::RunOnAllLanes() noexcept {
   p.generation.fetch_add(1, std::memory_order_release);
   p.generation.notify_all();
   RunLane(0);
-  for (unsigned left;
-       (left = p.pending.load(std::memory_order_acquire)) != 0;) {
-    p.pending.wait(left, std::memory_order_acquire);
-  }
+  AwaitChange(p.pending, [](unsigned left) { return left == 0; });
 }
 
 void EngineImpl::RunLane(unsigned w) noexcept {
   ParallelState& p = *par_;
   const unsigned lanes = p.lanes;
-  if (p.phase == ParallelState::Phase::kPrepare) {
-    // Prepare is pure: split the stretch into equal slices.
-    size_t lo = p.len * w / lanes, hi = p.len * (w + 1) / lanes;
+  if (Stretch* st = p.track) {
+    // This lane's packets, in order, in prefetching batches; results go to
+    // the lane's own arrays in the same order.
+    constexpr size_t kBatch = 32;
+    uint32_t idx[kBatch];
+    size_t m = 0, done = 0;
+    PaddedLane& l = p.lane[w];
+    const PacketView* pkts = p.pkts + st->a;
+    const uint64_t* now_ns = p.now_ns + st->a;
+    for (size_t i = 0; i < st->len(); ++i) {
+      if (st->owner[i] != w) continue;
+      idx[m++] = static_cast<uint32_t>(i);
+      if (m == kBatch) {
+        RunBatch(l.lane, pkts, now_ns, st->now.data(), st->pp.data(), idx, m,
+                 &l.out[done], nullptr, &l.net[done]);
+        done += m;
+        m = 0;
+      }
+    }
+    if (m != 0) {
+      RunBatch(l.lane, pkts, now_ns, st->now.data(), st->pp.data(), idx, m,
+               &l.out[done], nullptr, &l.net[done]);
+    }
+  }
+  if (Stretch* st = p.prepare) {
+    // Prepare is pure: equal slices of the next stretch.
+    const PacketView* pkts = p.pkts + st->a;
+    size_t lo = st->len() * w / lanes, hi = st->len() * (w + 1) / lanes;
     for (size_t i = lo; i < hi; ++i) {
-      PreparedPacket& pp = p.pp[i];
-      Prepare(p.pkts[i], &pp);
+      // The headers are read once, in order: ask for them a little ahead.
+      if (i + 8 < hi) __builtin_prefetch(pkts[i + 8].l4);
+      PreparedPacket& pp = st->pp[i];
+      Prepare(pkts[i], &pp);
       bool keyed = pp.kind == PreparedPacket::Kind::kTrack ||
                    pp.kind == PreparedPacket::Kind::kIcmpError;
       // Packets that touch no entry only count: any lane will do.
-      p.owner[i] = static_cast<uint8_t>(
+      st->owner[i] = static_cast<uint8_t>(
           (keyed ? table_->Shard(table_->Bucket(pp.hash)) : i) % lanes);
     }
-    return;
-  }
-  // Track: this lane's packets, in order, in prefetching batches.
-  constexpr size_t kBatch = 32;
-  uint32_t idx[kBatch];
-  size_t m = 0;
-  Lane& lane = p.lane[w].lane;
-  for (size_t i = 0; i < p.len; ++i) {
-    if (p.owner[i] != w) continue;
-    idx[m++] = static_cast<uint32_t>(i);
-    if (m == kBatch) {
-      RunBatch(lane, p.pkts, p.now_ns, p.now.data(), p.pp.data(), idx, m, p.out,
-               nullptr, p.net.data());
-      m = 0;
-    }
-  }
-  if (m != 0) {
-    RunBatch(lane, p.pkts, p.now_ns, p.now.data(), p.pp.data(), idx, m, p.out,
-             nullptr, p.net.data());
   }
 }
 
@@ -210,84 +251,113 @@ void Add(EngineCounters& to, EngineCounters& from) {
 
 }  // namespace
 
+bool EngineImpl::PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
+                             uint64_t in_use_bound, uint64_t last_ns,
+                             uint32_t last, Stretch* st) const noexcept {
+  // How far a stretch may go: every packet may add one entry, and none may
+  // find the table full. Each lane's cache may also hold up to a refill of
+  // free entries it does not use, which the others cannot have.
+  const uint64_t limit =
+      tunables_.max != 0 ? tunables_.max : table_->capacity();
+  uint64_t hoard = uint64_t{FlowTable::kRefill} * par_->lanes;
+  size_t room = limit > in_use_bound + hoard
+                    ? static_cast<size_t>(limit - in_use_bound - hoard)
+                    : 0;
+  size_t cap = std::min({n - a, kMaxStretch, room});
+  if (cap < kMinStretch) return false;
+  // Run the clock ahead (as Jiffies would) to find where the stretch must
+  // end: a GC run due, or a step CrossLongGap must handle.
+  size_t b = a;
+  for (; b < a + cap; ++b) {
+    uint64_t ts = now_ns[b];
+    if (ts > last_ns) {
+      uint64_t ticks = (ts - base_ns_) / kNsPerJiffy;
+      uint64_t step = ticks - (last_ns - base_ns_) / kNsPerJiffy;
+      if (step > kLongGapJiffies) break;
+      last_ns = ts;
+      last = kInitialJiffies + static_cast<uint32_t>(ticks);
+    }
+    if (JiffiesLeft(gc_.next_run, last) <= 0) break;
+    st->now[b - a] = last;
+  }
+  if (b - a < kMinStretch) return false;
+  st->a = a;
+  st->b = b;
+  st->last_ns = last_ns;
+  st->last = last;
+  return true;
+}
+
 void EngineImpl::ProcessParallel(const PacketView* pkts, const uint64_t* now_ns,
                                  size_t n, Verdict* out,
                                  uint32_t* count_after) noexcept {
   ParallelState& p = *par_;
-  const uint64_t limit =
-      tunables_.max != 0 ? tunables_.max : table_->capacity();
-  size_t a = 0;
-  while (a < n) {
-    if (!clock_started_) {  // the first packet starts the clock and the GC
-      ProcessSerial(pkts, now_ns, a, a + 1, out, count_after);
-      ++a;
-      continue;
-    }
-    // How far a stretch may go: every packet may add one entry, and none
-    // may find the table full. Each lane's cache may also hold up to a
-    // refill of free entries it does not use, which the others cannot have.
-    uint64_t in_use = table_->in_use();
-    uint64_t hoard = uint64_t{FlowTable::kRefill} * p.lanes;
-    size_t room = limit > in_use + hoard
-                      ? static_cast<size_t>(limit - in_use - hoard)
-                      : 0;
-    size_t cap = std::min({n - a, kMaxStretch, room});
-    // Run the clock ahead on a copy (as Jiffies would) to find where the
-    // stretch must end: a GC run due, or a step CrossLongGap must handle.
-    uint64_t last_ns = last_now_ns_;
-    uint32_t last = last_now_;
-    size_t b = a;
-    for (; b < a + cap; ++b) {
-      uint64_t ts = now_ns[b];
-      if (ts > last_ns) {
-        uint64_t ticks = (ts - base_ns_) / kNsPerJiffy;
-        uint64_t step = ticks - (last_ns - base_ns_) / kNsPerJiffy;
-        if (step > kLongGapJiffies) break;
-        last_ns = ts;
-        last = kInitialJiffies + static_cast<uint32_t>(ticks);
+  p.pkts = pkts;
+  p.now_ns = now_ns;
+  Stretch* cur = nullptr;  // prepared, not yet tracked
+  size_t a = 0;            // first packet not in a stretch or run
+  while (a < n || cur != nullptr) {
+    if (cur == nullptr) {
+      // The first packet starts the clock and the GC.
+      if (clock_started_ && PlanStretch(now_ns, a, n, table_->in_use(),
+                                        last_now_ns_, last_now_, &p.buf[0])) {
+        cur = &p.buf[0];
+        p.track = nullptr;
+        p.prepare = cur;
+        RunOnAllLanes();
+        a = cur->b;
+        continue;
       }
-      if (JiffiesLeft(gc_.next_run, last) <= 0) break;
-      p.now[b - a] = last;
-    }
-    if (b - a < kMinStretch) {
-      // Too short to be worth the threads: run it and the packet that cut
-      // it short (a GC run, a long step, a nearly full table) serially.
-      size_t e = std::min(n, std::max(b + 1, a + kMinStretch));
+      // Too short to be worth the threads (or the table nearly full): run
+      // it and the packet that cut it short (a GC run, a long step)
+      // serially.
+      size_t e = clock_started_ ? std::min(n, a + kMinStretch) : a + 1;
       ProcessSerial(pkts, now_ns, a, e, out, count_after);
       a = e;
       continue;
     }
-    // The clock after the stretch is what Jiffies would have left.
+    // Track `cur` while preparing the next stretch, planned with the count
+    // `cur` could at most reach.
+    Stretch* next = cur == &p.buf[0] ? &p.buf[1] : &p.buf[0];
+    bool more =
+        a < n && PlanStretch(now_ns, a, n, table_->in_use() + cur->len(),
+                             cur->last_ns, cur->last, next);
+    p.track = cur;
+    p.prepare = more ? next : nullptr;
+    RunOnAllLanes();
+    // Settle `cur`: the clock, counters, free entries, and each packet's
+    // verdict and count after it, in packet order.
     uint64_t max_ns = now_ns_;
-    for (size_t i = a; i < b; ++i) max_ns = std::max(max_ns, now_ns[i]);
-    p.pkts = pkts + a;
-    p.now_ns = now_ns + a;
-    p.out = out + a;
-    p.len = b - a;
-    p.phase = ParallelState::Phase::kPrepare;
-    RunOnAllLanes();
-    p.phase = ParallelState::Phase::kTrack;
-    RunOnAllLanes();
-    last_now_ns_ = last_ns;
-    last_now_ = last;
+    for (size_t i = cur->a; i < cur->b; ++i)
+      max_ns = std::max(max_ns, now_ns[i]);
+    last_now_ns_ = cur->last_ns;
+    last_now_ = cur->last;
     now_ns_ = max_ns;
-    // Settle the lanes: counters, free entries, and the count after each
-    // packet, in packet order.
     for (PaddedLane& l : p.lane) {
       Add(main_.stats, l.lane.stats);
       Add(main_.counters, l.lane.counters);
       table_->Reclaim(&l.lane.cache);
     }
-    main_.counters.parallel_packets += p.len;
+    main_.counters.parallel_packets += cur->len();
     int64_t count = table_->in_use();
-    for (size_t i = 0; i < p.len; ++i) {
-      count += p.net[i];
+    size_t pos[FlowTable::kShards] = {};
+    for (size_t i = 0; i < cur->len(); ++i) {
+      unsigned w = cur->owner[i];
+      PaddedLane& l = p.lane[w];
+      out[cur->a + i] = l.out[pos[w]];
+      count += l.net[pos[w]];
+      ++pos[w];
       if (count_after != nullptr) {
-        count_after[a + i] = static_cast<uint32_t>(count);
+        count_after[cur->a + i] = static_cast<uint32_t>(count);
       }
     }
     table_->AdjustInUse(count - static_cast<int64_t>(table_->in_use()));
-    a = b;
+    if (more) {
+      cur = next;
+      a = next->b;
+    } else {
+      cur = nullptr;
+    }
   }
 }
 

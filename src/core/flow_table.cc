@@ -81,8 +81,16 @@ uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
 }
 
 uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse) const noexcept {
-  const Tuple& key = std::memcmp(&inverse, &t, sizeof(Tuple)) < 0 ? inverse : t;
-  return HashKey(k0_, k1_, key);
+  // Any fixed total order on tuples will do to pick the key, as long as it
+  // is cheap: first the leading 8 address bytes (all of an IPv4 address;
+  // the inverse's source is t's destination), then, for the rare tie
+  // (equal leading bytes: same host, or one IPv6 /64), all the bytes.
+  uint64_t a, b;
+  std::memcpy(&a, t.src.bytes, 8);
+  std::memcpy(&b, inverse.src.bytes, 8);
+  bool inverse_first =
+      a != b ? b < a : std::memcmp(&inverse, &t, sizeof(Tuple)) < 0;
+  return HashKey(k0_, k1_, inverse_first ? inverse : t);
 }
 
 namespace {

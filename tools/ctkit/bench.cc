@@ -11,20 +11,27 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
+#include "report/replay.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/mem_limits.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
 namespace {
+
+// Keeps the read+decode loop's result alive so it is not optimised away.
+volatile uint64_t benchmark_sink = 0;
 
 /// Packets decoded once and kept in memory.
 struct Loaded {
@@ -169,7 +176,7 @@ struct Timing {
   uint64_t created;  ///< new entries in the timed part (last run)
 };
 
-Timing RunWorkload(const Workload& w, int runs) {
+Timing RunWorkload(const Workload& w, int runs, unsigned threads) {
   std::vector<double> per_packet;
   size_t timed = w.packets.views.size() - w.warmup;
   std::vector<Verdict> out(w.packets.views.size());
@@ -177,6 +184,7 @@ Timing RunWorkload(const Workload& w, int runs) {
   uint64_t created = 0;
   for (int run = 0; run < runs; ++run) {
     EngineOptions opts;
+    opts.threads = threads;
     auto engine = Engine::Create(w.tunables, opts);
     if (!engine) {
       fmt::print(stderr, "ctkit: error: {}\n", engine.error().message);
@@ -205,8 +213,67 @@ Timing RunWorkload(const Workload& w, int runs) {
           created};
 }
 
+// The replay target: `ctkit replay`'s own loop (read, decode, engine,
+// per-packet accounting; no second pass for the composition) against a loop
+// that only reads the file with libpcap and decodes each frame.
+struct ReplayTiming {
+  double read_decode_s, replay_s;
+  uint64_t packets;
+};
+
+double SecondsOf(const std::function<bool()>& fn, int runs, bool* ok) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (!fn()) *ok = false;
+    t.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+std::optional<ReplayTiming> TimeReplay(const std::string& path,
+                                       const Tunables& t, unsigned threads,
+                                       int runs) {
+  ReplayTiming r{};
+  bool ok = true;
+  r.read_decode_s = SecondsOf(
+      [&] {
+        auto reader = CaptureReader::Open(path);
+        if (!reader) return false;
+        CaptureRecord rec;
+        PacketView v;
+        uint64_t n = 0, decoded = 0;
+        while ((*reader)->Next(&rec)) {
+          ++n;
+          decoded += DecodeFrame(rec.link_type, rec.data, rec.caplen, &v) ==
+                     DecodeStatus::kOk;
+        }
+        r.packets = n;
+        benchmark_sink = decoded;
+        return !(*reader)->error();
+      },
+      runs, &ok);
+  r.replay_s = SecondsOf(
+      [&] {
+        ReplayOptions o;
+        o.tunables = t;
+        o.composition = false;
+        o.engine.threads = threads;
+        auto rep = RunReplay(path, o);
+        return rep.has_value() && !rep->read_error;
+      },
+      runs, &ok);
+  if (!ok) return std::nullopt;
+  return r;
+}
+
 struct BenchFlags {
   std::string capture;
+  std::vector<unsigned> threads;
+  std::string replay;
   uint64_t warmup = 0;
   int runs = 5;
   double scale = 1.0;
@@ -243,7 +310,8 @@ int RunBench(const BenchFlags& f) {
     x.packets.Decode();
     x.warmup = std::min<uint64_t>(f.warmup, x.packets.views.size());
     workloads.push_back(std::move(x));
-  } else {
+  } else if (f.replay.empty() || !f.only.empty()) {
+    // (--replay alone times just the replay.)
     fmt::print(stderr, "generating workloads...\n");
     workloads = BuiltinWorkloads(f.scale, f.only);
   }
@@ -258,25 +326,59 @@ int RunBench(const BenchFlags& f) {
              "packets", "min ns", "median ns", "max ns", "Mpps", "Mnew/s");
   if (f.compare_limit) fmt::print(" {:>7} {:>7}", "x pref", "x dep");
   fmt::print("  notes\n");
+  std::vector<unsigned> thread_counts = f.threads;
+  if (thread_counts.empty()) {
+    thread_counts.push_back(1);
+    unsigned all = std::max(1u, std::thread::hardware_concurrency());
+    if (all > 1) thread_counts.push_back(all);
+  }
   for (const Workload& w : workloads) {
-    Timing t = RunWorkload(w, f.runs);
-    std::string note = w.what;
-    if (t.dropped) note += fmt::format(" ({} dropped)", t.dropped);
-    // New connections per second: entries created in the timed part over
-    // its (median) duration.
-    double seconds = t.median_ns * static_cast<double>(t.packets) * 1e-9;
-    double mnew =
-        seconds > 0 ? static_cast<double>(t.created) / seconds / 1e6 : 0.0;
-    fmt::print("{:<30} {:>9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f} {:>8.2f}",
-               w.name, t.packets, t.min_ns, t.median_ns, t.max_ns,
-               t.median_ns > 0 ? 1e3 / t.median_ns : 0.0, mnew);
-    if (f.compare_limit && limits.prefetched_ns > 0 &&
-        limits.dependent_ns > 0) {
-      // The median as a multiple of this run's floors (lower is better).
-      fmt::print(" {:>7.2f} {:>7.2f}", t.median_ns / limits.prefetched_ns,
-                 t.median_ns / limits.dependent_ns);
+    double one_thread_ns = 0;
+    for (unsigned threads : thread_counts) {
+      Timing t = RunWorkload(w, f.runs, threads);
+      std::string name = w.name;
+      if (threads > 1) name += fmt::format(" x{}", threads);
+      std::string note = w.what;
+      if (t.dropped) note += fmt::format(" ({} dropped)", t.dropped);
+      if (threads == 1) one_thread_ns = t.median_ns;
+      if (threads > 1 && one_thread_ns > 0 && t.median_ns > 0) {
+        note =
+            fmt::format("{:.2f} x one thread; ", one_thread_ns / t.median_ns) +
+            note;
+      }
+      // New connections per second: entries created in the timed part over
+      // its (median) duration.
+      double seconds = t.median_ns * static_cast<double>(t.packets) * 1e-9;
+      double mnew =
+          seconds > 0 ? static_cast<double>(t.created) / seconds / 1e6 : 0.0;
+      fmt::print("{:<30} {:>9} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f} {:>8.2f}",
+                 name, t.packets, t.min_ns, t.median_ns, t.max_ns,
+                 t.median_ns > 0 ? 1e3 / t.median_ns : 0.0, mnew);
+      if (f.compare_limit && limits.prefetched_ns > 0 &&
+          limits.dependent_ns > 0) {
+        // The median as a multiple of this run's floors (lower is better).
+        fmt::print(" {:>7.2f} {:>7.2f}", t.median_ns / limits.prefetched_ns,
+                   t.median_ns / limits.dependent_ns);
+      }
+      fmt::print("  {}\n", note);
     }
-    fmt::print("  {}\n", note);
+  }
+  if (!f.replay.empty()) {
+    Tunables t;
+    if (!LoadSettings(f.settings, &t)) return kExitFailure;
+    for (unsigned threads : thread_counts) {
+      auto r = TimeReplay(f.replay, t, threads, f.runs);
+      if (!r) {
+        fmt::print(stderr, "ctkit: error: cannot replay {}\n", f.replay);
+        return kExitFailure;
+      }
+      fmt::print(
+          "replay {} (threads {}): {:.2f} Mpps; read+decode only {:.2f} Mpps; "
+          "replay = {:.0f} % of read+decode\n",
+          f.replay, threads, r->packets / r->replay_s * 1e-6,
+          r->packets / r->read_decode_s * 1e-6,
+          100.0 * r->read_decode_s / r->replay_s);
+    }
   }
   Tunables defaults;
   auto engine = Engine::Create(defaults, EngineOptions{});
@@ -297,6 +399,13 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Time the engine on generated workloads or a capture");
+  cmd->add_option("--threads", flags->threads,
+                  "engine thread counts to time each workload with (default: "
+                  "1 and all cores)")
+      ->check(CLI::Range(1u, 64u));
+  cmd->add_option("--replay", flags->replay,
+                  "also time `ctkit replay` of this capture against a loop "
+                  "that only reads and decodes it");
   cmd->add_option("--capture", flags->capture,
                   "time this capture instead of the built-in workloads");
   cmd->add_option("--warmup", flags->warmup,
