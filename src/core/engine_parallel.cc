@@ -47,17 +47,13 @@ struct alignas(64) PaddedLane {
   std::vector<int32_t> net;  // count change
 };
 
-// Waits until `cond()` holds: spins first (a stretch takes well under a
-// millisecond, and a futex wake-up in a VM can cost tens of microseconds),
-// then sleeps on `var` while it still equals what `cond` rejected. The spin
-// has no PAUSE: under KVM a PAUSE loop makes the hypervisor deschedule the
-// spinning vCPU (pause-loop exiting), which measured slower than no spin.
-constexpr int kSpins = 0;
+// Waits until `cond()` holds, sleeping on `var` while it still equals what
+// `cond` rejected. No spinning first: on this project's 2-vCPU VMs a spin
+// (with or without PAUSE, which KVM's pause-loop exiting punishes) measured
+// slower than sleeping at once, as the spinning vCPU competes with the
+// working one.
 template <class T, class Cond>
 void AwaitChange(std::atomic<T>& var, Cond cond) {
-  for (int spin = 0; spin < kSpins; ++spin) {
-    if (cond(var.load(std::memory_order_acquire))) return;
-  }
   for (;;) {
     T v = var.load(std::memory_order_acquire);
     if (cond(v)) return;

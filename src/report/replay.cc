@@ -10,8 +10,11 @@
 #include "report/replay.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "ctkit/capture.h"
@@ -81,100 +84,196 @@ PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
   return c;
 }
 
-// Runs packets [1, stop_after] (all when 0) through `engine`, calling
-// `per_packet(index, ts, outcome, count_after)` after each, in order.
-// Packets go to the engine in batches of up to `batch` (libpcap reuses its
-// buffer, so each is copied into an arena first); a batch of 1 keeps the
-// engine's counters exact between callbacks, which the timeline needs. An
-// engine with threads wants long batches: it hands stretches of thousands
-// of packets to its threads.
-template <class PerPacket>
-Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
-                                  uint64_t stop_after, size_t batch,
-                                  const ReplayOptions& opts,
-                                  PerPacket&& per_packet) {
-  auto reader = CaptureReader::Open(path);
-  if (!reader) return fail(reader.error());
-  // The arena holds a batch's bytes; a batch ends early when it is full, so
-  // memory stays bounded whatever the records' sizes (each is at most
-  // libpcap's 256 KiB snaplen limit).
-  constexpr size_t kArenaBytes = 16u << 20;
-  if (batch == 0) batch = 1;
+// A batch of records read from the capture: their bytes (libpcap reuses
+// its buffer, so each is copied into the arena), decoded views, and what
+// the engine said of them.
+struct Batch {
   struct Slot {
     uint64_t ts;
     PacketOutcome out;
     size_t engine_pos;  // position among the decoded packets
   };
-  std::vector<uint8_t> arena(kArenaBytes);
-  std::vector<Slot> slots(batch);
-  std::vector<PacketView> views(batch);
-  std::vector<uint64_t> times(batch);
-  std::vector<Verdict> verdicts(batch);
-  std::vector<uint32_t> counts(batch);
-  uint32_t count = engine->count();
-  uint64_t index = 0;
-  CaptureRecord rec;
-  bool have_rec = false;  // a record read but not yet placed
-  bool more = true;
-  while (more) {
-    size_t filled = 0, decoded = 0, used = 0;
-    while (filled < batch && (stop_after == 0 || index + filled < stop_after)) {
-      if (!have_rec && !(*reader)->Next(&rec)) {
-        more = false;
+  std::vector<uint8_t> arena;
+  std::vector<Slot> slots;
+  std::vector<PacketView> views;
+  std::vector<uint64_t> times;
+  std::vector<Verdict> verdicts;
+  std::vector<uint32_t> counts;
+  size_t filled = 0, decoded = 0;
+  double fraction_read = 0;  // of the file, after this batch
+  bool last = false;         // nothing follows
+
+  explicit Batch(size_t n)
+      : arena(kArenaBytes),
+        slots(n),
+        views(n),
+        times(n),
+        verdicts(n),
+        counts(n) {}
+  // The arena holds a batch's bytes; a batch ends early when it is full, so
+  // memory stays bounded whatever the records' sizes (each is at most
+  // libpcap's 256 KiB snaplen limit).
+  static constexpr size_t kArenaBytes = 16u << 20;
+};
+
+// Reads up to a batch of records (at most `limit`, 0 = no limit) into `b`.
+// A record that does not fit stays in `pending` for the next batch.
+class BatchReader {
+ public:
+  explicit BatchReader(std::unique_ptr<CaptureReader> r) : r_(std::move(r)) {}
+
+  void Fill(Batch* b, uint64_t limit) {
+    b->filled = b->decoded = 0;
+    size_t used = 0;
+    b->last = false;
+    while (b->filled < b->slots.size() && (limit == 0 || b->filled < limit)) {
+      if (!have_rec_ && !r_->Next(&rec_)) {
+        b->last = true;
         break;
       }
-      have_rec = false;
-      if (rec.caplen > arena.size() - used) {
-        if (filled != 0) {
-          have_rec = true;  // goes first in the next batch
+      have_rec_ = false;
+      if (rec_.caplen > b->arena.size() - used) {
+        if (b->filled != 0) {
+          have_rec_ = true;  // goes first in the next batch
           break;
         }
-        arena.resize(rec.caplen);  // only past libpcap's own limit
+        b->arena.resize(rec_.caplen);  // only past libpcap's own limit
       }
-      uint8_t* bytes = arena.data() + used;
-      std::memcpy(bytes, rec.data, rec.caplen);
-      used += rec.caplen;
-      Slot& s = slots[filled++];
-      s.ts = rec.ts_ns;
+      uint8_t* bytes = b->arena.data() + used;
+      std::memcpy(bytes, rec_.data, rec_.caplen);
+      used += rec_.caplen;
+      Batch::Slot& s = b->slots[b->filled++];
+      s.ts = rec_.ts_ns;
       s.out = PacketOutcome{};
-      DecodeStatus st =
-          DecodeFrame(rec.link_type, bytes, rec.caplen, &views[decoded]);
+      DecodeStatus st = DecodeFrame(rec_.link_type, bytes, rec_.caplen,
+                                    &b->views[b->decoded]);
       if (st != DecodeStatus::kOk) {
         s.out.skipped = true;
         s.out.reason = st;
       } else {
-        times[decoded] = rec.ts_ns;
-        s.engine_pos = decoded++;
+        b->times[b->decoded] = rec_.ts_ns;
+        s.engine_pos = b->decoded++;
       }
     }
-    engine->ProcessBatch(views.data(), times.data(), decoded, verdicts.data(),
-                         counts.data());
-    for (size_t i = 0; i < filled; ++i) {
-      Slot& s = slots[i];
+    uint64_t size = r_->file_size();
+    b->fraction_read =
+        size ? static_cast<double>(r_->offset()) / static_cast<double>(size)
+             : 0.0;
+  }
+  std::optional<Error> error() const { return r_->error(); }
+
+ private:
+  std::unique_ptr<CaptureReader> r_;
+  CaptureRecord rec_;
+  bool have_rec_ = false;
+};
+
+// Runs packets [1, stop_after] (all when 0) through `engine`, calling
+// `per_packet(index, ts, outcome, count_after)` after each, in order.
+// Packets go to the engine in batches of up to `batch`; a batch of 1 keeps
+// the engine's counters exact between callbacks, which the timeline needs.
+// With `read_ahead`, a second thread reads and decodes the next batch while
+// the engine runs this one (the results are the same: only the reading
+// moves).
+template <class PerPacket>
+Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
+                                  uint64_t stop_after, size_t batch,
+                                  bool read_ahead, const ReplayOptions& opts,
+                                  PerPacket&& per_packet) {
+  auto opened = CaptureReader::Open(path);
+  if (!opened) return fail(opened.error());
+  BatchReader reader(std::move(*opened));
+  if (batch == 0) batch = 1;
+  uint64_t index = 0;
+  uint32_t count = engine->count();
+  auto left = [&](uint64_t read) -> uint64_t {
+    return stop_after == 0 ? 0 : stop_after - read;
+  };
+  // Runs one filled batch; false when the pump is done.
+  auto consume = [&](Batch& b) {
+    engine->ProcessBatch(b.views.data(), b.times.data(), b.decoded,
+                         b.verdicts.data(), b.counts.data());
+    for (size_t i = 0; i < b.filled; ++i) {
+      Batch::Slot& s = b.slots[i];
       if (!s.out.skipped) {
-        s.out.verdict = verdicts[s.engine_pos];
-        count = counts[s.engine_pos];
+        s.out.verdict = b.verdicts[s.engine_pos];
+        count = b.counts[s.engine_pos];
       }
       ++index;
       per_packet(index, s.ts, s.out, count);
       if (opts.on_progress && (index & 0xffff) == 0) {
-        uint64_t size = (*reader)->file_size();
-        opts.on_progress(size ? static_cast<double>((*reader)->offset()) /
-                                    static_cast<double>(size)
-                              : 0.0,
-                         index);
+        opts.on_progress(b.fraction_read, index);
       }
     }
-    if (stop_after != 0 && index >= stop_after) break;
+    return !b.last && (stop_after == 0 || index < stop_after);
+  };
+
+  if (!read_ahead) {
+    Batch b(batch);
+    do {
+      reader.Fill(&b, left(index));
+    } while (consume(b));
+    return reader.error();
   }
-  return (*reader)->error();
+
+  // Two batches take turns: the reader fills one while the engine runs the
+  // other. `ready[i]`: batch i is filled and waits for the engine.
+  Batch bufs[2] = {Batch(batch), Batch(batch)};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool ready[2] = {false, false};
+  bool quit = false;
+  std::thread filler([&] {
+    uint64_t read = 0;
+    for (int i = 0;; i ^= 1) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return !ready[i] || quit; });
+        if (quit) return;
+      }
+      reader.Fill(&bufs[i], left(read));
+      read += bufs[i].filled;
+      bool done = bufs[i].last || (stop_after != 0 && read >= stop_after);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ready[i] = true;
+      }
+      cv.notify_all();
+      if (done) return;
+    }
+  });
+  for (int i = 0;; i ^= 1) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return ready[i]; });
+    }
+    bool more = consume(bufs[i]);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ready[i] = false;
+      if (!more) quit = true;
+    }
+    cv.notify_all();
+    if (!more) break;
+  }
+  filler.join();
+  return reader.error();
 }
 
-// Packets per batch: 32 fill the engine's prefetch pipeline; with threads
-// it takes stretches of thousands.
-size_t BatchFor(const ReplayOptions& opts) {
-  if (opts.timeline_interval_ns) return 1;
-  return opts.engine.threads > 1 ? 16384 : 32;
+// How a replay with `opts.engine.threads` threads uses them: one reads and
+// decodes the capture ahead of the engine, which gets the rest. Batches of
+// 32 fill the engine's prefetch pipeline; read-ahead hand-offs and engine
+// threads want thousands.
+struct PumpPlan {
+  size_t batch;
+  bool read_ahead;
+  unsigned engine_threads;
+};
+PumpPlan PlanFor(const ReplayOptions& opts) {
+  unsigned threads = std::max(1u, opts.engine.threads);
+  if (opts.timeline_interval_ns) return {1, false, threads};
+  if (threads == 1) return {32, false, 1};
+  return {16384, true, threads - 1};
 }
 
 }  // namespace
@@ -187,7 +286,9 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
 Result<ReplayReport> RunReplay(const std::string& path,
                                const ReplayOptions& opts,
                                std::unique_ptr<Engine>* engine_out) {
+  const PumpPlan plan = PlanFor(opts);
   EngineOptions eopts = opts.engine;
+  eopts.threads = plan.engine_threads;
   if (opts.on_event) eopts.on_event = opts.on_event;
   auto created = Engine::Create(opts.tunables, eopts);
   if (!created) return fail(created.error());
@@ -242,9 +343,8 @@ Result<ReplayReport> RunReplay(const std::string& path,
 
   // The timeline samples the engine's counters between packets, so it needs
   // them exact after every packet: no batching then.
-  size_t batch = BatchFor(opts);
   auto pumped = Pump(
-      path, engine.get(), 0, batch, opts,
+      path, engine.get(), 0, plan.batch, plan.read_ahead, opts,
       [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
         ++r.packets_read;
         if (r.packets_read == 1) {
@@ -304,12 +404,13 @@ Result<ReplayReport> RunReplay(const std::string& path,
 
   if (opts.composition && r.peak_index > 0) {
     EngineOptions quiet = opts.engine;
+    quiet.threads = plan.engine_threads;
     quiet.on_event = nullptr;
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());
     auto again =
-        Pump(path, second->get(), r.peak_index, BatchFor(opts), opts,
-             [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
+        Pump(path, second->get(), r.peak_index, plan.batch, plan.read_ahead,
+             opts, [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
     if (!again) return fail(again.error());
     r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
   }
