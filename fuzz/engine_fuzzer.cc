@@ -8,8 +8,10 @@
 // IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
 // again and replies match), TCP flags and sequence numbers that often follow
 // the flow, and a few byte mutations. The packet goes through DecodeIp and
-// into two engines: one packet at a time, and in batches through
-// ProcessBatch, which must give the same verdicts and counters.
+// into three engines: one packet at a time, in batches through
+// ProcessBatch, and in batches on two threads (with stretches as short as 2
+// packets, so the parallel path runs whenever the table has room), which
+// must all give the same verdicts, table and counters.
 //
 // After every packet (every batch for the batched engine): count <= max,
 // CheckInvariants() (count equals the reachable entries, both nodes of each
@@ -223,8 +225,8 @@ struct Program {
 };
 
 struct Engines {
-  std::unique_ptr<ctkit::Engine> single, batched;
-  CounterSnapshot single_last, batched_last;
+  std::unique_ptr<ctkit::Engine> single, batched, threaded;
+  CounterSnapshot single_last, batched_last, threaded_last;
   uint64_t events = 0;
 };
 
@@ -244,6 +246,27 @@ void FlushBatch(Engines* e, std::vector<Bytes>* frames,
     }
   }
   Check(*e->batched, &e->batched_last, "batched");
+  std::vector<uint32_t> counts(views->size());
+  e->threaded->ProcessBatch(views->data(), times->data(), views->size(),
+                            got.data(), counts.data());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != (*want)[i]) {
+      Die("threaded", std::string("verdict ") + ctkit::VerdictName(got[i]) +
+                          " but one at a time gave " +
+                          ctkit::VerdictName((*want)[i]));
+    }
+  }
+  Check(*e->threaded, &e->threaded_last, "threaded");
+  ctkit::EngineCounters tc = e->threaded->counters();
+  tc.parallel_packets = 0;
+  if (counts.back() != e->threaded->count() ||
+      e->threaded->count() != e->single->count() ||
+      std::memcmp(&e->threaded->stats(), &e->single->stats(),
+                  sizeof(ctkit::Stats)) != 0 ||
+      std::memcmp(&tc, &e->single->counters(), sizeof(ctkit::EngineCounters)) !=
+          0) {
+    Die("threaded", "count or counters differ from one-at-a-time processing");
+  }
   if (e->batched->count() != e->single->count() ||
       std::memcmp(&e->batched->stats(), &e->single->stats(),
                   sizeof(ctkit::Stats)) != 0) {
@@ -308,6 +331,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     t.generic_timeout = 0x7fffffff / 250;
   }
   if (tm & 4) t.tcp_max_retrans = in.U8();
+  // A roomy table, where the threaded engine's parallel path runs (it
+  // needs room for a stretch plus each thread's free-entry cache).
+  if (tm & 8) t.max = 4096;
 
   ctkit::EngineOptions opts;
   opts.huge_pages = false;
@@ -315,9 +341,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (sw & 0x20) opts.on_event = [&e](const ctkit::Event&) { ++e.events; };
   auto single = ctkit::Engine::Create(t, opts);
   auto batched = ctkit::Engine::Create(t, opts);
-  if (!single || !batched) Die("create", "engine creation failed");
+  ctkit::EngineOptions topts = opts;
+  topts.threads = 2;
+  topts.min_parallel_stretch = 2;
+  auto threaded = ctkit::Engine::Create(t, topts);
+  if (!single || !batched || !threaded) Die("create", "engine creation failed");
   e.single = std::move(*single);
   e.batched = std::move(*batched);
+  e.threaded = std::move(*threaded);
 
   std::vector<Bytes> frames;
   std::vector<ctkit::PacketView> views;
@@ -332,16 +363,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FlushBatch(&e, &frames, &views, &times, &want);
       e.single->AdvanceTo(prog.now_ns);
       e.batched->AdvanceTo(prog.now_ns);
-      // A dump reaps the expired entries it passes: both engines get one.
-      uint32_t dumped[2] = {0, 0};
-      e.single->Dump(prog.now_ns, [&](const ctkit::FlowInfo&) { ++dumped[0]; });
-      e.batched->Dump(prog.now_ns,
-                      [&](const ctkit::FlowInfo&) { ++dumped[1]; });
-      if (dumped[0] != e.single->count() || dumped[1] != dumped[0]) {
+      e.threaded->AdvanceTo(prog.now_ns);
+      // A dump reaps the expired entries it passes: every engine gets one,
+      // and they list the same entries in the same order.
+      std::string dumped[3];
+      uint32_t listed = 0;
+      auto into = [&listed](std::string* s) {
+        return [s, &listed](const ctkit::FlowInfo& f) {
+          ++listed;
+          s->append(reinterpret_cast<const char*>(&f.original),
+                    sizeof(f.original));
+          s->append(std::to_string(f.remaining_jiffies));
+        };
+      };
+      e.single->Dump(prog.now_ns, into(&dumped[0]));
+      if (listed != e.single->count()) {
         Die("dump", "a dump did not show every entry after reaping");
+      }
+      e.batched->Dump(prog.now_ns, into(&dumped[1]));
+      e.threaded->Dump(prog.now_ns, into(&dumped[2]));
+      if (dumped[1] != dumped[0] || dumped[2] != dumped[0]) {
+        Die("dump", "the engines' dumps differ");
       }
       Check(*e.single, &e.single_last, "single");
       Check(*e.batched, &e.batched_last, "batched");
+      Check(*e.threaded, &e.threaded_last, "threaded");
       continue;
     }
     Bytes pkt;

@@ -94,6 +94,10 @@ struct EngineOptions {
   /// and only stretches of packets that cannot interact across shards run
   /// in parallel (docs/design.md).
   unsigned threads = 1;
+  /// The shortest stretch of packets worth handing to the threads; shorter
+  /// ones run serially. A tuning knob, exposed so tests and fuzzers can
+  /// drive the parallel path with few packets; results never depend on it.
+  uint32_t min_parallel_stretch = 1024;
 };
 
 class Engine {

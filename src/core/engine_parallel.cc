@@ -31,10 +31,10 @@ namespace ctkit {
 namespace {
 
 // A parallel stretch is at most this long (scratch memory is sized for
-// it) and at least kMinStretch: shorter ones run serially, as the two
-// thread hand-offs per stretch would cost more than they save.
+// it) and at least EngineOptions::min_parallel_stretch (1024 by default):
+// shorter ones run serially, as the thread hand-off would cost more than it
+// saves.
 constexpr size_t kMaxStretch = 32768;
-constexpr size_t kMinStretch = 1024;
 
 // Lanes sit on separate cache lines: their counters are written on every
 // packet.
@@ -259,8 +259,9 @@ bool EngineImpl::PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
   size_t room = limit > in_use_bound + hoard
                     ? static_cast<size_t>(limit - in_use_bound - hoard)
                     : 0;
+  const size_t min_stretch = std::max<size_t>(1, opts_.min_parallel_stretch);
   size_t cap = std::min({n - a, kMaxStretch, room});
-  if (cap < kMinStretch) return false;
+  if (cap < min_stretch) return false;
   // Run the clock ahead (as Jiffies would) to find where the stretch must
   // end: a GC run due, or a step CrossLongGap must handle.
   size_t b = a;
@@ -276,7 +277,7 @@ bool EngineImpl::PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
     if (JiffiesLeft(gc_.next_run, last) <= 0) break;
     st->now[b - a] = last;
   }
-  if (b - a < kMinStretch) return false;
+  if (b - a < min_stretch) return false;
   st->a = a;
   st->b = b;
   st->last_ns = last_ns;
@@ -307,7 +308,10 @@ void EngineImpl::ProcessParallel(const PacketView* pkts, const uint64_t* now_ns,
       // Too short to be worth the threads (or the table nearly full): run
       // it and the packet that cut it short (a GC run, a long step)
       // serially.
-      size_t e = clock_started_ ? std::min(n, a + kMinStretch) : a + 1;
+      size_t e = clock_started_
+                     ? std::min<size_t>(
+                           n, a + std::max(1u, opts_.min_parallel_stretch))
+                     : a + 1;
       ProcessSerial(pkts, now_ns, a, e, out, count_after);
       a = e;
       continue;
