@@ -315,23 +315,31 @@ int RunBench(const BenchFlags& f) {
     fmt::print(stderr, "generating workloads...\n");
     workloads = BuiltinWorkloads(f.scale, f.only);
   }
-  MemLimits limits;
-  if (f.compare_limit) {
-    fmt::print(stderr, "measuring the memory-latency floors...\n");
-    limits = MeasureMemLimits();
-    fmt::print("memory limits: dependent_ns {:.1f}, prefetched_ns {:.1f}\n",
-               limits.dependent_ns, limits.prefetched_ns);
-  }
-  fmt::print("{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}", "workload",
-             "packets", "min ns", "median ns", "max ns", "Mpps", "Mnew/s");
-  if (f.compare_limit) fmt::print(" {:>7} {:>7}", "x pref", "x dep");
-  fmt::print("  notes\n");
   std::vector<unsigned> thread_counts = f.threads;
   if (thread_counts.empty()) {
     thread_counts.push_back(1);
     unsigned all = std::max(1u, std::thread::hardware_concurrency());
     if (all > 1) thread_counts.push_back(all);
   }
+  MemLimits limits;
+  if (f.compare_limit) {
+    fmt::print(stderr, "measuring the memory-latency floors...\n");
+    limits = MeasureMemLimits(
+        *std::max_element(thread_counts.begin(), thread_counts.end()));
+    fmt::print("memory limits: dependent_ns {:.1f}, prefetched_ns {:.1f}",
+               limits.dependent_ns, limits.prefetched_ns);
+    if (limits.threads > 1) {
+      fmt::print(
+          "; parallel capacity: {} threads of prefetched loads run {:.2f} x "
+          "one",
+          limits.threads, limits.parallel_capacity);
+    }
+    fmt::print("\n");
+  }
+  fmt::print("{:<30} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}", "workload",
+             "packets", "min ns", "median ns", "max ns", "Mpps", "Mnew/s");
+  if (f.compare_limit) fmt::print(" {:>7} {:>7}", "x pref", "x dep");
+  fmt::print("  notes\n");
   for (const Workload& w : workloads) {
     double one_thread_ns = 0;
     for (unsigned threads : thread_counts) {
@@ -342,9 +350,15 @@ int RunBench(const BenchFlags& f) {
       if (t.dropped) note += fmt::format(" ({} dropped)", t.dropped);
       if (threads == 1) one_thread_ns = t.median_ns;
       if (threads > 1 && one_thread_ns > 0 && t.median_ns > 0) {
+        double speedup = one_thread_ns / t.median_ns;
+        std::string of_capacity;
+        if (f.compare_limit && limits.threads == threads) {
+          of_capacity = fmt::format(" ({:.0f} % of the machine's {:.2f})",
+                                    100.0 * speedup / limits.parallel_capacity,
+                                    limits.parallel_capacity);
+        }
         note =
-            fmt::format("{:.2f} x one thread; ", one_thread_ns / t.median_ns) +
-            note;
+            fmt::format("{:.2f} x one thread{}; ", speedup, of_capacity) + note;
       }
       // New connections per second: entries created in the timed part over
       // its (median) duration.
@@ -375,8 +389,9 @@ int RunBench(const BenchFlags& f) {
       fmt::print(
           "replay {} (threads {}): {:.2f} Mpps; read+decode only {:.2f} Mpps; "
           "replay = {:.0f} % of read+decode\n",
-          f.replay, threads, r->packets / r->replay_s * 1e-6,
-          r->packets / r->read_decode_s * 1e-6,
+          f.replay, threads,
+          static_cast<double>(r->packets) / r->replay_s * 1e-6,
+          static_cast<double>(r->packets) / r->read_decode_s * 1e-6,
           100.0 * r->read_decode_s / r->replay_s);
     }
   }

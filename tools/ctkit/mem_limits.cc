@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace ctkit::cli {
@@ -37,7 +38,7 @@ uint64_t XorShift(uint64_t* s) {
 
 }  // namespace
 
-MemLimits MeasureMemLimits(size_t mib) {
+MemLimits MeasureMemLimits(unsigned threads, size_t mib) {
   MemLimits out;
   size_t bytes = mib << 20;
   size_t n = bytes / sizeof(CacheLine);
@@ -61,6 +62,23 @@ MemLimits MeasureMemLimits(size_t mib) {
   constexpr size_t kAhead = 32;
   std::vector<double> dep, pre;
   uint64_t sink = 0;
+  // Independent random loads, each prefetched kAhead loads before use.
+  auto prefetched_loop = [&](uint64_t s) {
+    uint64_t ring[kAhead];
+    uint64_t got = 0;
+    for (uint64_t& r : ring) {
+      r = XorShift(&s) % n;
+      __builtin_prefetch(&lines[r]);
+    }
+    for (size_t i = 0; i < kLoads; ++i) {
+      uint64_t idx = ring[i % kAhead];
+      got += lines[idx].next;
+      uint64_t next = XorShift(&s) % n;
+      ring[i % kAhead] = next;
+      __builtin_prefetch(&lines[next]);
+    }
+    return got;
+  };
   for (int run = 0; run < 5; ++run) {
     auto t0 = std::chrono::steady_clock::now();
     uint64_t at = order[0];
@@ -73,29 +91,41 @@ MemLimits MeasureMemLimits(size_t mib) {
                   static_cast<double>(kChase));
     sink += at;
 
-    uint64_t s = uint64_t{0x9e3779b97f4a7c15} + static_cast<uint64_t>(run);
-    uint64_t ring[kAhead];
-    for (uint64_t& r : ring) {
-      r = XorShift(&s) % n;
-      __builtin_prefetch(&lines[r]);
-    }
     auto t2 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < kLoads; ++i) {
-      uint64_t idx = ring[i % kAhead];
-      sink += lines[idx].next;
-      uint64_t next = XorShift(&s) % n;
-      ring[i % kAhead] = next;
-      __builtin_prefetch(&lines[next]);
-    }
+    sink += prefetched_loop(uint64_t{0x9e3779b97f4a7c15} +
+                            static_cast<uint64_t>(run));
     auto t3 = std::chrono::steady_clock::now();
     pre.push_back(std::chrono::duration<double, std::nano>(t3 - t2).count() /
                   static_cast<double>(kLoads));
+  }
+  // The same loop on every thread at once: the aggregate rate over one
+  // thread's.
+  std::vector<double> together;
+  for (int run = 0; threads > 1 && run < 3; ++run) {
+    std::vector<uint64_t> sinks(threads);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        sinks[t] = prefetched_loop(uint64_t{0x5851f42d4c957f2d} * (t + 1) +
+                                   static_cast<uint64_t>(run));
+      });
+    }
+    for (std::thread& t : pool) t.join();
+    auto t1 = std::chrono::steady_clock::now();
+    for (uint64_t v : sinks) sink += v;
+    together.push_back(
+        std::chrono::duration<double, std::nano>(t1 - t0).count() /
+        static_cast<double>(kLoads * threads));
   }
   munmap(mem, bytes);
   // The loads' results must be observable, or the loops are optimised away.
   asm volatile("" : : "r"(sink) : "memory");
   out.dependent_ns = Median(dep);
   out.prefetched_ns = Median(pre);
+  out.threads = threads;
+  if (!together.empty())
+    out.parallel_capacity = out.prefetched_ns / Median(together);
   return out;
 }
 
