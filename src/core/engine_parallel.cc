@@ -22,6 +22,7 @@
 // on every packet, so engines with either run serially.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -211,38 +212,19 @@ void EngineImpl::RunLane(unsigned w) noexcept {
 
 namespace {
 
-void Add(Stats& to, Stats& from) {
-  to.found += from.found;
-  to.invalid += from.invalid;
-  to.insert += from.insert;
-  to.insert_failed += from.insert_failed;
-  to.drop += from.drop;
-  to.early_drop += from.early_drop;
-  to.error += from.error;
-  to.search_restart += from.search_restart;
-  to.clash_resolve += from.clash_resolve;
-  to.chaintoolong += from.chaintoolong;
-  from = Stats{};
-}
-
-void Add(EngineCounters& to, EngineCounters& from) {
-  to.packets += from.packets;
-  to.created += from.created;
-  to.destroyed += from.destroyed;
-  to.expired += from.expired;
-  to.killed += from.killed;
-  to.gc_early_drops += from.gc_early_drops;
-  to.gc_runs += from.gc_runs;
-  to.table_full += from.table_full;
-  to.log_lines += from.log_lines;
-  to.log_suppressed += from.log_suppressed;
-  for (size_t i = 0; i < std::size(to.invalid_by_reason); ++i) {
-    to.invalid_by_reason[i] += from.invalid_by_reason[i];
-  }
-  for (size_t i = 0; i < std::size(to.verdicts); ++i) {
-    to.verdicts[i] += from.verdicts[i];
-  }
-  from = EngineCounters{};
+// Adds a lane's counters into the engine's and clears them. Both structs
+// are nothing but 64-bit counters, summed as one array so a counter added
+// later cannot be forgotten here.
+template <class Counters>
+void AddAndClear(Counters& to, Counters& from) {
+  static_assert(sizeof(Counters) % sizeof(uint64_t) == 0);
+  constexpr size_t kN = sizeof(Counters) / sizeof(uint64_t);
+  uint64_t a[kN], b[kN];
+  std::memcpy(a, &to, sizeof a);
+  std::memcpy(b, &from, sizeof b);
+  for (size_t i = 0; i < kN; ++i) a[i] += b[i];
+  std::memcpy(&to, a, sizeof a);
+  from = Counters{};
 }
 
 }  // namespace
@@ -334,8 +316,8 @@ void EngineImpl::ProcessParallel(const PacketView* pkts, const uint64_t* now_ns,
     last_now_ = cur->last;
     now_ns_ = max_ns;
     for (PaddedLane& l : p.lane) {
-      Add(main_.stats, l.lane.stats);
-      Add(main_.counters, l.lane.counters);
+      AddAndClear(main_.stats, l.lane.stats);
+      AddAndClear(main_.counters, l.lane.counters);
       table_->Reclaim(&l.lane.cache);
     }
     main_.counters.parallel_packets += cur->len();

@@ -120,16 +120,18 @@ uint32_t HashKey(uint64_t k0, uint64_t k1, const Tuple& t) noexcept {
 
 }  // namespace
 
-uint32_t FlowTable::Alloc() noexcept {
-  uint32_t index;
+uint32_t FlowTable::TakeFromPool() noexcept {
   if (free_head_ != kNil) {
-    index = free_head_;
+    uint32_t index = free_head_;
     free_head_ = flows_[index].next[0];
-  } else if (high_water_ < capacity_) {
-    index = high_water_++;
-  } else {
-    return kNil;
+    return index;
   }
+  return high_water_ < capacity_ ? high_water_++ : kNil;
+}
+
+uint32_t FlowTable::Alloc() noexcept {
+  uint32_t index = TakeFromPool();
+  if (index == kNil) return kNil;
   ++in_use_;
   std::memset(static_cast<void*>(&flows_[index]), 0, sizeof(Flow));
   return index;
@@ -147,15 +149,8 @@ uint32_t FlowTable::AllocFrom(FreeCache* cache) noexcept {
     // Refill several flows at once, so the lock is rare.
     std::lock_guard<std::mutex> lock(refill_);
     for (uint32_t i = 0; i < kRefill; ++i) {
-      uint32_t index;
-      if (free_head_ != kNil) {
-        index = free_head_;
-        free_head_ = flows_[index].next[0];
-      } else if (high_water_ < capacity_) {
-        index = high_water_++;
-      } else {
-        break;
-      }
+      uint32_t index = TakeFromPool();
+      if (index == kNil) break;
       flows_[index].next[0] = cache->head;
       if (cache->head == kNil) cache->tail = index;
       cache->head = index;

@@ -117,6 +117,9 @@ class FlowTable {
 
  private:
   FlowTable() = default;
+  /// A free flow from the shared pool (free list first, then never-used
+  /// ones), not yet counted or zeroed; kNil when there is none.
+  uint32_t TakeFromPool() noexcept;
 
   Flow* flows_ = nullptr;      // capacity_ flows, mmap'd; owned
   uint32_t* heads_ = nullptr;  // buckets_ heads, mmap'd; owned
