@@ -187,6 +187,8 @@ void EngineImpl::Prepare(const PacketView& pkt,
     out->reply = Tuple{};
     out->hash = table_->Hash(out->tuple);
   }
+  out->key = FlowKey::Of(out->tuple);
+  out->reply_key = FlowKey::Of(out->reply);
 }
 
 Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
@@ -251,16 +253,17 @@ void EngineImpl::RunBatch(Lane& lane, const PacketView* pkts,
     if (p.kind != PreparedPacket::Kind::kTrack) continue;
     cursor[k] = table_->Head(table_->Bucket(p.hash));
     if (cursor[k] != kNil) table_->PrefetchFlow(NodeFlow(cursor[k]));
+    // An IPv6 match also reads the flow's addresses from the side pool.
+    if (cursor[k] != kNil && p.key.family == Family::kIPv6) {
+      table_->PrefetchV6(NodeFlow(cursor[k]));
+    }
   }
   constexpr int kChaseDepth = 3;
   for (int pass = 1; pass < kChaseDepth; ++pass) {
     for (size_t k = 0; k < m; ++k) {
       if (cursor[k] == kNil) continue;
       const PreparedPacket& p = pp[idx[k]];
-      const Flow& f = table_->At(NodeFlow(cursor[k]));
-      const Tuple& want =
-          NodeDir(cursor[k]) == Direction::kOriginal ? p.tuple : p.reply;
-      if (std::memcmp(&f.orig, &want, sizeof(Tuple)) == 0) {
+      if (NodeIs(cursor[k], p)) {
         cursor[k] = kNil;  // found: the recipe will walk to it in cache
         continue;
       }
@@ -337,9 +340,9 @@ Verdict EngineImpl::HandleIcmpError(Lane& lane, const PacketView& pkt,
   } else {
     // Anti-spoofing: the error must be addressed to the endpoint that the
     // matched direction's tuple sends to.
-    const Flow& f = table_->At(NodeFlow(node));
+    Tuple orig = table_->OrigTuple(NodeFlow(node));
     const Address& want =
-        NodeDir(node) == Direction::kOriginal ? f.orig.dst : f.orig.src;
+        NodeDir(node) == Direction::kOriginal ? orig.dst : orig.src;
     if (!(pkt.dst == want)) reason = InvalidReason::kIcmpErrorBad;
   }
   if (reason != InvalidReason::kNone) {
@@ -351,13 +354,11 @@ Verdict EngineImpl::HandleIcmpError(Lane& lane, const PacketView& pkt,
   return Verdict::kRelated;
 }
 
-bool EngineImpl::NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
-                             bool has_inv) const noexcept {
-  const Flow& f = table_->At(NodeFlow(node));
-  if (NodeDir(node) == Direction::kOriginal) {
-    return std::memcmp(&f.orig, &t, sizeof(Tuple)) == 0;
-  }
-  return has_inv && std::memcmp(&f.orig, &t_inv, sizeof(Tuple)) == 0;
+bool EngineImpl::NodeIs(uint32_t node,
+                        const PreparedPacket& pp) const noexcept {
+  return NodeDir(node) == Direction::kOriginal
+             ? table_->TupleIs(NodeFlow(node), pp.key, pp.tuple)
+             : table_->TupleIs(NodeFlow(node), pp.reply_key, pp.reply);
 }
 
 uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
@@ -372,9 +373,7 @@ uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
       node = table_->Head(bucket);  // the chain changed: walk it again
       continue;
     }
-    const Tuple& want =
-        NodeDir(node) == Direction::kOriginal ? pp.tuple : pp.reply;
-    if (std::memcmp(&f.orig, &want, sizeof(Tuple)) == 0) return node;
+    if (NodeIs(node, pp)) return node;
     node = table_->Next(node);
   }
   return kNil;
@@ -445,7 +444,7 @@ Verdict EngineImpl::NewFlow(Lane& lane, const PacketView& pkt, const Tuple& t,
     return Verdict::kDrop;
   }
   Flow& f = table_->At(index);
-  f.orig = t;
+  table_->SetTuple(index, t);
   TrackContext ctx{Direction::kOriginal, /*is_new=*/true,
                    /*reply_seen=*/false, /*assured=*/false, 0, now};
   TrackResult r = TrackPacket(pkt, t.l4_proto, &f.proto, ctx, cfg_);
@@ -495,7 +494,7 @@ Verdict EngineImpl::ExistingFlow(Lane& lane, const PacketView& pkt,
                    (f.status & flowstatus::kAssured) != 0,
                    JiffiesLeft(f.expiry, now),
                    now};
-  TrackResult r = TrackPacket(pkt, f.orig.l4_proto, &f.proto, ctx, cfg_);
+  TrackResult r = TrackPacket(pkt, f.key.l4_proto, &f.proto, ctx, cfg_);
   bool changed = false;
   switch (r.verdict) {
     case TcpVerdict::kInvalid:
@@ -548,7 +547,7 @@ void EngineImpl::Delete(Lane& lane, uint32_t index, DeleteCause cause,
   Flow& f = table_->At(index);
   f.status |= flowstatus::kDying;
   Emit(EventType::kDestroy, index, now);
-  uint32_t bucket = table_->Bucket(table_->Hash(f.orig));
+  uint32_t bucket = table_->Bucket(table_->Hash(table_->OrigTuple(index)));
   table_->Unlink(bucket, NodeId(index, Direction::kOriginal));
   table_->Unlink(bucket, NodeId(index, Direction::kReply));
   FreeFlow(lane, index);

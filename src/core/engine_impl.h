@@ -38,6 +38,8 @@ struct PreparedPacket {
   uint32_t hash;
   Tuple tuple;
   Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)
+  FlowKey key;  ///< compact forms of both, as flows store them
+  FlowKey reply_key;
 };
 
 /// What one thread accumulates while it runs the recipe. The kernel keeps
@@ -126,9 +128,9 @@ class EngineImpl final : public Engine {
   /// none.
   uint32_t LookupAndReap(Lane& lane, const PreparedPacket& pp,
                          uint32_t now) noexcept;
-  /// Whether node `node` matches `t` (and its inverse `t_inv` if valid).
-  bool NodeMatches(uint32_t node, const Tuple& t, const Tuple& t_inv,
-                   bool has_inv) const noexcept;
+  /// Whether node `node` is the packet's: its flow's original tuple is the
+  /// packet's tuple (original-direction node) or its inverse (reply node).
+  bool NodeIs(uint32_t node, const PreparedPacket& pp) const noexcept;
   /// True when the chain-length limit refuses inserting into `bucket`.
   bool ChainTooLong(uint32_t bucket) noexcept;
   /// Links both nodes of `index` into `bucket` (the flow's only bucket).

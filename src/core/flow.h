@@ -28,17 +28,53 @@ inline constexpr uint16_t kHasTimestamp = 1u << 13;
 inline constexpr uint16_t kHasEvents = 1u << 14;
 }  // namespace flowstatus
 
-/// 112 bytes. The first 52 (links, expiry, status, tuple) are all a lookup
-/// touches; the tracker state follows.
-struct alignas(16) Flow {
+/// A flow's original-direction tuple in 14 bytes: ports, protocols, and
+/// 4 bytes of each address — all of an IPv4 address; for IPv6 the last 4
+/// (the host part, which differs most), with the full addresses in the
+/// table's IPv6 side pool (FlowTable::V6). Equal keys (and, for IPv6, equal
+/// side-pool addresses) mean equal tuples.
+struct FlowKey {
+  uint8_t src4[4];
+  uint8_t dst4[4];
+  uint16_t src_port_or_icmp_id;
+  uint16_t dst_port_or_icmp_type_code;
+  uint8_t l4_proto;
+  Family family;
+
+  static FlowKey Of(const Tuple& t) noexcept {
+    FlowKey k;
+    int at = t.family == Family::kIPv4 ? 0 : 12;
+    for (int i = 0; i < 4; ++i) {
+      k.src4[i] = t.src.bytes[at + i];
+      k.dst4[i] = t.dst.bytes[at + i];
+    }
+    k.src_port_or_icmp_id = t.src_port_or_icmp_id;
+    k.dst_port_or_icmp_type_code = t.dst_port_or_icmp_type_code;
+    k.l4_proto = t.l4_proto;
+    k.family = t.family;
+    return k;
+  }
+};
+static_assert(sizeof(FlowKey) == 14, "FlowKey is packed into Flow");
+
+/// 88 bytes. The first 28 (links, expiry, status, key) are all an IPv4
+/// lookup touches; the tracker state follows. With a 4-byte bucket head and
+/// a 2-byte chain length per entry (1:1 buckets) that is 94 bytes per IPv4
+/// entry, 126 per IPv6 entry (+32 in the side pool).
+struct alignas(8) Flow {
   uint32_t next[2];  ///< next node in each direction's chain, or kNil
   uint32_t expiry;   ///< absolute jiffies; expired when (expiry-now) <= 0
   uint16_t status;   ///< flowstatus bits
-  Tuple orig;        ///< the original-direction tuple (38 bytes)
+  FlowKey key;       ///< the original-direction tuple, compact
   ProtoState proto;  ///< tracker state (60 bytes)
 };
-static_assert(sizeof(Tuple) == 38, "Tuple is packed into Flow");
-static_assert(sizeof(Flow) == 112, "Flow layout is part of the memory budget");
+static_assert(sizeof(Flow) == 88, "Flow layout is part of the memory budget");
+
+/// An IPv6 flow's full addresses (original direction), by flow index.
+struct V6Addresses {
+  Address src;
+  Address dst;
+};
 
 /// Node ids: the node of `dir` of flow `index`.
 inline uint32_t NodeId(uint32_t index, Direction dir) {

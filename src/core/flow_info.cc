@@ -7,13 +7,13 @@ namespace ctkit {
 FlowInfo EngineImpl::Snapshot(uint32_t index, uint32_t now) const noexcept {
   const Flow& f = table_->At(index);
   FlowInfo info;
-  info.original = f.orig;
-  InvertTuple(f.orig, &info.reply);
+  info.original = table_->OrigTuple(index);
+  InvertTuple(info.original, &info.reply);
   info.remaining_jiffies = JiffiesLeft(f.expiry, now);
   info.timeout_s = info.remaining_jiffies > 0
                        ? static_cast<uint32_t>(info.remaining_jiffies) / kHz
                        : 0;
-  info.state = ProtoStateName(f.orig.l4_proto, f.proto);
+  info.state = ProtoStateName(f.key.l4_proto, f.proto);
   info.assured = (f.status & flowstatus::kAssured) != 0;
   info.seen_reply = (f.status & flowstatus::kSeenReply) != 0;
   if (f.status & flowstatus::kHasAcct) {
@@ -64,13 +64,16 @@ std::optional<FlowInfo> EngineImpl::Find(const Tuple& t,
                                          uint64_t now_ns) const {
   uint32_t now = last_now_;
   if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
-  Tuple t_inv;
-  bool has_inv = InvertTuple(t, &t_inv);
+  PreparedPacket pp{};
+  pp.tuple = t;
+  if (!InvertTuple(t, &pp.reply)) pp.reply = Tuple{};
+  pp.key = FlowKey::Of(pp.tuple);
+  pp.reply_key = FlowKey::Of(pp.reply);
   uint32_t bucket = table_->Bucket(table_->Hash(t));
   for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
     const Flow& f = table_->At(NodeFlow(n));
     if (JiffiesLeft(f.expiry, now) <= 0) continue;
-    if (NodeMatches(n, t, t_inv, has_inv)) return Snapshot(NodeFlow(n), now);
+    if (NodeIs(n, pp)) return Snapshot(NodeFlow(n), now);
   }
   return std::nullopt;
 }

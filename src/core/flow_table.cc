@@ -52,11 +52,13 @@ Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
   t->lengths_bytes_ = static_cast<size_t>(buckets) * sizeof(uint16_t);
   t->lengths_ =
       static_cast<uint16_t*>(MapZeroed(t->lengths_bytes_, huge_pages));
-  if (t->flows_ == nullptr || t->heads_ == nullptr || t->lengths_ == nullptr) {
-    return fail(Error::io(
-        "cannot map " +
-        std::to_string(t->flows_bytes_ + t->heads_bytes_ + t->lengths_bytes_) +
-        " bytes for the conntrack table"));
+  // Reserved, not resident: only pages holding IPv6 flows are touched.
+  t->v6_bytes_ = static_cast<size_t>(capacity) * sizeof(V6Addresses);
+  t->v6_ = static_cast<V6Addresses*>(MapZeroed(t->v6_bytes_, false));
+  if (t->flows_ == nullptr || t->heads_ == nullptr || t->lengths_ == nullptr ||
+      t->v6_ == nullptr) {
+    return fail(Error::io("cannot map " + std::to_string(t->memory_bytes()) +
+                          " bytes for the conntrack table"));
   }
   // kNil is all ones, so empty buckets are 0xff bytes.
   std::memset(t->heads_, 0xff, t->heads_bytes_);
@@ -71,6 +73,7 @@ FlowTable::~FlowTable() {
   if (flows_ != nullptr) munmap(flows_, flows_bytes_);
   if (heads_ != nullptr) munmap(heads_, heads_bytes_);
   if (lengths_ != nullptr) munmap(lengths_, lengths_bytes_);
+  if (v6_ != nullptr) munmap(v6_, v6_bytes_);
 }
 
 uint32_t FlowTable::Hash(const Tuple& t) const noexcept {

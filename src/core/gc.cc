@@ -82,7 +82,7 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
       mean += (expires - mean) / static_cast<int64_t>(++visited);
       if (early_drop && table_->in_use() >= max95 &&
           (!(f.status & flowstatus::kAssured) ||
-           CanEarlyDropAssured(f.orig.l4_proto, f.proto))) {
+           CanEarlyDropAssured(f.key.l4_proto, f.proto))) {
         Delete(main_, index, DeleteCause::kGcEarlyDrop, at);
         ++reaped;
         node = table_->Head(b);

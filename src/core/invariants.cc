@@ -65,11 +65,12 @@ bool EngineImpl::CheckInvariants(std::string* why) const {
                              " is linked but unconfirmed or dying");
       }
       uint32_t want_bucket;
+      const Tuple orig = table_->OrigTuple(index);
       if (NodeDir(n) == Direction::kOriginal) {
-        want_bucket = table_->Bucket(table_->Hash(f.orig));
+        want_bucket = table_->Bucket(table_->Hash(orig));
       } else {
         Tuple reply;
-        if (!InvertTuple(f.orig, &reply)) {
+        if (!InvertTuple(orig, &reply)) {
           return Fail(why, "entry " + std::to_string(index) +
                                " has a tuple that cannot be inverted");
         }
