@@ -5,6 +5,7 @@
 #define CTKIT_CORE_FLOW_H_
 
 #include <cstdint>
+#include <cstring>
 
 #include "ctkit/tuple.h"
 #include "proto/tracker.h"
@@ -44,10 +45,8 @@ struct FlowKey {
   static FlowKey Of(const Tuple& t) noexcept {
     FlowKey k;
     int at = t.family == Family::kIPv4 ? 0 : 12;
-    for (int i = 0; i < 4; ++i) {
-      k.src4[i] = t.src.bytes[at + i];
-      k.dst4[i] = t.dst.bytes[at + i];
-    }
+    std::memcpy(k.src4, t.src.bytes + at, 4);
+    std::memcpy(k.dst4, t.dst.bytes + at, 4);
     k.src_port_or_icmp_id = t.src_port_or_icmp_id;
     k.dst_port_or_icmp_type_code = t.dst_port_or_icmp_type_code;
     k.l4_proto = t.l4_proto;

@@ -76,10 +76,8 @@ class FlowTable {
     } else {
       t.src = Address{};
       t.dst = Address{};
-      for (int i = 0; i < 4; ++i) {
-        t.src.bytes[i] = k.src4[i];
-        t.dst.bytes[i] = k.dst4[i];
-      }
+      std::memcpy(t.src.bytes, k.src4, 4);
+      std::memcpy(t.dst.bytes, k.dst4, 4);
     }
     t.src_port_or_icmp_id = k.src_port_or_icmp_id;
     t.dst_port_or_icmp_type_code = k.dst_port_or_icmp_type_code;
