@@ -162,10 +162,8 @@ class FlowTable {
   static constexpr size_t kIpv6EntryBytes =
       kIpv4EntryBytes + sizeof(V6Addresses);
   // The performance issue's budget, with the kernel's full TCP state kept.
-  static_assert(sizeof(Flow) + sizeof(uint32_t) + sizeof(uint16_t) <= 96);
-  static_assert(sizeof(Flow) + sizeof(uint32_t) + sizeof(uint16_t) +
-                    sizeof(V6Addresses) <=
-                128);
+  static_assert(kIpv4EntryBytes <= 96);
+  static_assert(kIpv6EntryBytes <= 128);
 
  private:
   FlowTable() = default;
