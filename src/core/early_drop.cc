@@ -30,17 +30,19 @@ bool EngineImpl::EarlyDrop(uint32_t bucket, uint32_t now) noexcept {
       uint32_t index = NodeFlow(node);
       const Flow& f = table_->At(index);
       if (JiffiesLeft(f.expiry, now) <= 0) {
+        uint32_t next = table_->NextPastFlow(node);
         Delete(main_, index, DeleteCause::kExpired, now);
-        node = table_->Head(b);
+        node = next;
         continue;
       }
       if (f.status & (flowstatus::kAssured | flowstatus::kDying)) {
         node = table_->Next(node);
         continue;
       }
+      uint32_t next = table_->NextPastFlow(node);
       Delete(main_, index, DeleteCause::kEarlyDrop, now);
       ++drops;
-      node = table_->Head(b);  // both nodes are gone: walk again
+      node = next;
     }
     if (drops > 0) {
       main_.stats.early_drop += drops;

@@ -132,8 +132,9 @@ void EngineImpl::CrossLongGap(uint32_t prev, uint64_t step) noexcept {
       uint32_t index = NodeFlow(node);
       int64_t left = JiffiesLeft(table_->At(index).expiry, prev);
       if (left <= static_cast<int64_t>(step)) {
+        uint32_t next = table_->NextPastFlow(node);
         Delete(main_, index, DeleteCause::kExpired, now);
-        node = table_->Head(b);
+        node = next;
         continue;
       }
       node = table_->Next(node);
@@ -369,8 +370,9 @@ uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
     uint32_t index = NodeFlow(node);
     Flow& f = table_->At(index);
     if (JiffiesLeft(f.expiry, now) <= 0) {
+      uint32_t next = table_->NextPastFlow(node);
       Delete(lane, index, DeleteCause::kExpired, now);
-      node = table_->Head(bucket);  // the chain changed: walk it again
+      node = next;
       continue;
     }
     if (NodeIs(node, pp)) return node;

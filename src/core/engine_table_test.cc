@@ -527,6 +527,37 @@ TEST(EngineTable, LazyReapOnLookupInSameBucketAndOnDump) {
   EXPECT_TRUE(StatsAre(h.stats(), {}));
 }
 
+// A dump that reaps an expired entry goes on from where it was, as
+// `conntrack -L` does: the live entries before the expired one in its
+// chain are listed once, not again from the chain's head. Chains hold the
+// newest entry first; four flows in one bucket give the chain
+// L2, E2, L1, E1 (E expired, L live) at 31 s.
+TEST(EngineTable, DumpListsEachEntryOnceWhileReaping) {
+  Harness h(SmallTable(1000));
+  BucketOracle oracle(512, h.seed());
+  const Endpoints e1 = ClientFlow(0);
+  const uint32_t bucket = oracle.Of(UdpTuple(e1));
+  std::vector<Endpoints> same = PickFlows(
+      oracle, 3, 1, [&](uint32_t ob, uint32_t) { return ob == bucket; });
+  ASSERT_EQ(same.size(), 3u);
+  const Endpoints l1 = same[0], e2 = same[1], l2 = same[2];
+  ASSERT_EQ(h.Send(Udp(e1), 0.0), Verdict::kNew);
+  ASSERT_EQ(h.Send(Udp(l1), 0.0), Verdict::kNew);
+  ASSERT_EQ(h.Send(Udp(e2), 0.0), Verdict::kNew);
+  ASSERT_EQ(h.Send(Udp(l1), 20.0), Verdict::kNew);  // refreshed: 30 s from 20
+  ASSERT_EQ(h.Send(Udp(l2), 20.0), Verdict::kNew);
+  ASSERT_EQ(h.count(), 4u);
+
+  std::vector<Tuple> listed;
+  h.engine().Dump(AtNs(31.0),
+                  [&](const FlowInfo& f) { listed.push_back(f.original); });
+  EXPECT_EQ(listed.size(), 2u);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), UdpTuple(l1)), 1);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), UdpTuple(l2)), 1);
+  EXPECT_EQ(h.count(), 2u);
+  EXPECT_EQ(h.counters().expired, 2u);
+}
+
 // The GC reaps expired entries with no packet at all (§3.3). Its first run
 // is 1 s after the start; the next one comes after the mean remaining
 // lifetime, seeded with 100 virtual entries of 60 s: here about 57 s later.
@@ -597,13 +628,34 @@ TEST(EngineTable, GcReapBudgetPerRun) {
   EXPECT_EQ(h.count(), 0u);
 }
 
+// Generic (ESP) tuples, never ASSURED and 600 s long, whose nodes both lie
+// outside the eight buckets an early drop for a flow in `start` scans.
+std::vector<Tuple> EspOutsideWindow(const BucketOracle& oracle, uint32_t start,
+                                    size_t want) {
+  std::vector<Tuple> esp;
+  for (uint32_t n = 0; esp.size() < want && n < 1'000'000; ++n) {
+    Address src =
+        Ipv4(172, 16, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n));
+    Tuple tu = GenericTuple(Family::kIPv4, src, kServer, 50);
+    Tuple rev = GenericTuple(Family::kIPv4, kServer, src, 50);
+    if (!oracle.InWindow(oracle.Of(tu), start) &&
+        !oracle.InWindow(oracle.Of(rev), start)) {
+      esp.push_back(tu);
+    }
+  }
+  EXPECT_EQ(esp.size(), want);
+  return esp;
+}
+
 // §3.3 early-drop mode: after a failed allocation-time early drop, the next
-// GC run kills every non-ASSURED entry (count >= 95 % of max) and ASSURED
-// TCP entries in closing states, without counting early_drop.
+// GC run kills non-ASSURED entries and ASSURED TCP entries in closing
+// states, without counting early_drop, as long as the count is at least
+// max95 = max / 100 * 95 = 95 here. Of 100 entries, six can be killed (a
+// TIME_WAIT connection and five ESP entries): all six go, leaving 94.
 TEST(EngineTable, GcEarlyDropModeAfterFailedEarlyDrop) {
   for (bool trigger : {false, true}) {
     SCOPED_TRACE(trigger ? "with a failed early drop" : "control");
-    Harness h(SmallTable(4));
+    Harness h(SmallTable(100));
     BucketOracle oracle(512, h.seed());
     const Endpoints fresh = ClientFlow(0);
     const uint32_t start = oracle.Of(UdpTuple(fresh));
@@ -624,26 +676,17 @@ TEST(EngineTable, GcEarlyDropModeAfterFailedEarlyDrop) {
     ASSERT_EQ(h.Send(Tcp(c2s, 1002, 5002, kAck), 0.4), Verdict::kEstablished);
     ASSERT_TRUE(
         h.FlowIs(TcpTuple(c2s), {"TIME_WAIT", 120, kAssured, kReplied}));
-    // An ASSURED UDP stream (120 s from 3.0 s).
-    MakeUdpStreams(h, {ClientFlow(1)}, 0.5);
-    // Two generic (ESP) entries, never ASSURED, 600 s, outside the window.
-    std::vector<Tuple> esp;
-    for (uint32_t n = 0; esp.size() < 2 && n < 100000; ++n) {
-      Address src =
-          Ipv4(172, 16, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n));
-      Tuple tu = GenericTuple(Family::kIPv4, src, kServer, 50);
-      Tuple rev = GenericTuple(Family::kIPv4, kServer, src, 50);
-      if (!oracle.InWindow(oracle.Of(tu), start) &&
-          !oracle.InWindow(oracle.Of(rev), start)) {
-        esp.push_back(tu);
-      }
-    }
-    ASSERT_EQ(esp.size(), 2u);
+    // 94 ASSURED UDP streams (120 s from 3.0 s): never killed.
+    std::vector<Endpoints> streams;
+    for (uint32_t n = 1; n <= 94; ++n) streams.push_back(ClientFlow(n));
+    MakeUdpStreams(h, streams, 0.5);
+    // Five generic (ESP) entries outside the fresh flow's window.
+    const std::vector<Tuple> esp = EspOutsideWindow(oracle, start, 5);
     for (const Tuple& tu : esp) {
       ASSERT_EQ(h.Send(Generic(Family::kIPv4, tu.src, tu.dst, 50), 3.1),
                 Verdict::kNew);
     }
-    ASSERT_EQ(h.count(), 4u);
+    ASSERT_EQ(h.count(), 100u);
 
     if (trigger) {
       EXPECT_EQ(h.Send(Udp(fresh), 3.2), Verdict::kDrop);
@@ -651,18 +694,50 @@ TEST(EngineTable, GcEarlyDropModeAfterFailedEarlyDrop) {
     }
     // The GC runs at 1 s and then within 60 s: by 62 s it has run again.
     h.AdvanceTo(62.0);
-    EXPECT_TRUE(h.Find(UdpTuple(ClientFlow(1))).has_value());
+    for (const Endpoints& ep : streams) {
+      EXPECT_TRUE(h.Find(UdpTuple(ep)).has_value());
+    }
     if (trigger) {
-      EXPECT_EQ(h.count(), 1u);
+      EXPECT_EQ(h.count(), 94u);
       EXPECT_TRUE(h.Gone(TcpTuple(c2s)));
       for (const Tuple& tu : esp) EXPECT_TRUE(h.Gone(tu));
-      EXPECT_EQ(h.counters().gc_early_drops, 3u);
+      EXPECT_EQ(h.counters().gc_early_drops, 6u);
       EXPECT_TRUE(StatsAre(h.stats(), {.drop = 1}));
     } else {
-      EXPECT_EQ(h.count(), 4u);
+      EXPECT_EQ(h.count(), 100u);
       EXPECT_EQ(h.counters().gc_early_drops, 0u);
       EXPECT_TRUE(StatsAre(h.stats(), {}));
     }
+  }
+}
+
+// §3.3, with a small max: max95 = max / 100 * 95 is 0 for any max below 100,
+// and the kernel then skips the early-drop mode altogether, so a table of 10
+// or 99 non-ASSURED entries stays full after a failed early drop. At 100 the
+// mode applies and kills until the count is below 95 (measured on this
+// kernel: 99 -> 99, 10 -> 10, 100 -> 94 at the GC's next run).
+TEST(EngineTable, GcEarlyDropModeNeedsMaxOfAtLeast100) {
+  struct Case {
+    uint32_t max;
+    uint32_t left;
+  };
+  for (const Case& c : {Case{10, 10}, Case{99, 99}, Case{100, 94}}) {
+    SCOPED_TRACE(::testing::Message() << "max " << c.max);
+    Harness h(SmallTable(c.max));
+    BucketOracle oracle(512, h.seed());
+    const Endpoints fresh = ClientFlow(0);
+    const std::vector<Tuple> esp =
+        EspOutsideWindow(oracle, oracle.Of(UdpTuple(fresh)), c.max);
+    for (const Tuple& tu : esp) {
+      ASSERT_EQ(h.Send(Generic(Family::kIPv4, tu.src, tu.dst, 50), 0.5),
+                Verdict::kNew);
+    }
+    ASSERT_EQ(h.count(), c.max);
+    EXPECT_EQ(h.Send(Udp(fresh), 3.0), Verdict::kDrop);
+    h.AdvanceTo(62.0);
+    EXPECT_EQ(h.count(), c.left);
+    EXPECT_EQ(h.counters().gc_early_drops, c.max - c.left);
+    EXPECT_TRUE(StatsAre(h.stats(), {.drop = 1}));
   }
 }
 

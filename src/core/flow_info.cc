@@ -38,8 +38,9 @@ void EngineImpl::Dump(uint64_t now_ns,
     while (node != kNil) {
       uint32_t index = NodeFlow(node);
       if (JiffiesLeft(table_->At(index).expiry, now) <= 0) {
+        uint32_t next = table_->NextPastFlow(node);
         Delete(main_, index, DeleteCause::kExpired, now);
-        node = table_->Head(b);
+        node = next;
         continue;
       }
       // Each entry once, at its original-direction node, as ctnetlink does.

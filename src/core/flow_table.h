@@ -98,6 +98,19 @@ class FlowTable {
   uint32_t Next(uint32_t node) const noexcept {
     return flows_[NodeFlow(node)].next[node & 1];
   }
+  /// Where a chain walk goes on after deleting `node`'s flow: the next node
+  /// that belongs to another flow. Both of a flow's nodes share its chain
+  /// and leave it together, so only the flow's own other node can follow
+  /// `node` and vanish; every other node stays linked. Walks that reap as
+  /// they go (lookup, early drop, GC, dump) continue from here instead of
+  /// from the head, as the kernel's walks do: a restart would visit the
+  /// live nodes before the deleted one again (a dump would list them twice,
+  /// the GC would count them twice in its mean).
+  uint32_t NextPastFlow(uint32_t node) const noexcept {
+    uint32_t next = Next(node);
+    if (next != kNil && NodeFlow(next) == NodeFlow(node)) next = Next(next);
+    return next;
+  }
 
   /// Takes a free flow (zeroed), or returns kNil when the pool is empty.
   uint32_t Alloc() noexcept;

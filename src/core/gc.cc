@@ -8,7 +8,8 @@
 // than 64000/HZ entries stops and resumes one jiffy later (at once if the
 // cycle has lasted 60 s). After a failed early drop it also kills
 // non-ASSURED entries (and ASSURED ones in TCP closing states) while the
-// count is at least 95 % of max.
+// count is at least max95 = max / 100 * 95 (integer arithmetic; no such
+// kills at all when that is 0, i.e. max < 100).
 //
 // Deliberate differences (docs/design.md): the kernel also stops a run after
 // 10 ms of wall-clock time; a replay has no wall clock, so a run continues
@@ -52,8 +53,11 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
   int64_t mean = gc_.avg;
   uint32_t visited = gc_.visited;
   uint32_t reaped = 0;
-  bool early_drop = gc_.early_drop_mode && tunables_.max != 0;
+  // max95 in the kernel's integer arithmetic: below a max of 100 it is 0,
+  // and the kernel then skips the early-drop mode altogether (measured on
+  // 6.18; docs/kernel-differences.md). max = 0 (no limit) lands here too.
   uint32_t max95 = tunables_.max / 100 * 95;
+  bool early_drop = gc_.early_drop_mode && max95 != 0;
   uint32_t buckets = table_->buckets();
 
   for (uint32_t b = gc_.next_bucket; b < buckets; ++b) {
@@ -73,9 +77,10 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
       const Flow& f = table_->At(index);
       int32_t left = JiffiesLeft(f.expiry, at);
       if (left <= 0) {
+        uint32_t next = table_->NextPastFlow(node);
         Delete(main_, index, DeleteCause::kExpired, at);
         ++reaped;
-        node = table_->Head(b);
+        node = next;
         continue;
       }
       int64_t expires = Clamp(left, kIntervalMin, kLifetimeClamp);
@@ -83,9 +88,10 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
       if (early_drop && table_->in_use() >= max95 &&
           (!(f.status & flowstatus::kAssured) ||
            CanEarlyDropAssured(f.key.l4_proto, f.proto))) {
+        uint32_t next = table_->NextPastFlow(node);
         Delete(main_, index, DeleteCause::kGcEarlyDrop, at);
         ++reaped;
-        node = table_->Head(b);
+        node = next;
         continue;
       }
       node = table_->Next(node);
