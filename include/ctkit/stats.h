@@ -38,6 +38,9 @@ struct EngineCounters {
   uint64_t log_suppressed = 0;  ///< lines the rate limit suppressed
   uint64_t invalid_by_reason[16] = {};  ///< indexed by InvalidReason
   uint64_t verdicts[6] = {};            ///< indexed by Verdict
+  /// Packets whose TCP/UDP checksum was a transmit-offload partial one
+  /// (counted only while checksums are verified); tracked, not INVALID.
+  uint64_t offload_checksums = 0;
   /// Packets that ran on worker threads (EngineOptions::threads > 1); the
   /// rest ran serially. Not a result: the same run gives the same verdicts,
   /// table and other counters with any thread count.

@@ -27,8 +27,12 @@ Verdict CtinfoVerdict(Direction dir, bool reply_seen) {
   return Verdict::kNew;
 }
 
+static_assert(static_cast<size_t>(InvalidReason::kCount) <=
+                  sizeof(EngineCounters::invalid_by_reason) / sizeof(uint64_t),
+              "EngineCounters::invalid_by_reason has a slot per reason");
+
 bool IsErrorPathReason(InvalidReason r) {
-  return r == InvalidReason::kIcmpHeader ||
+  return r == InvalidReason::kIcmpHeader || r == InvalidReason::kIcmpChecksum ||
          r == InvalidReason::kIcmpErrorNoFlow ||
          r == InvalidReason::kIcmpErrorBad;
 }
@@ -156,7 +160,8 @@ uint32_t EngineImpl::JiffiesAt(uint64_t now_ns) const noexcept {
 
 void EngineImpl::Prepare(const PacketView& pkt,
                          PreparedPacket* out) const noexcept {
-  out->reason = PreLookupCheck(pkt, cfg_);
+  out->offload_checksum = false;
+  out->reason = PreLookupCheck(pkt, cfg_, &out->offload_checksum);
   if (out->reason != InvalidReason::kNone) {
     out->kind = PreparedPacket::Kind::kInvalid;
     return;
@@ -302,6 +307,7 @@ Verdict EngineImpl::Track(Lane& lane, const PacketView& pkt,
                           const PreparedPacket& pp, uint32_t now,
                           uint64_t now_ns) noexcept {
   ++lane.counters.packets;
+  lane.counters.offload_checksums += pp.offload_checksum;
   Verdict v;
   switch (pp.kind) {
     case PreparedPacket::Kind::kInvalid:

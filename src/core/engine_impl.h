@@ -35,6 +35,7 @@ struct PreparedPacket {
   };
   Kind kind;
   InvalidReason reason;
+  bool offload_checksum;  ///< an offload partial checksum (counted)
   uint32_t hash;
   Tuple tuple;
   Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)

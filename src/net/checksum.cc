@@ -13,7 +13,9 @@
 // (RFC 8200 section 8.1), UDP-Lite never may (RFC 3828 section 3.1). UDP is
 // summed over its own length field (the bytes after it are not UDP's); TCP,
 // ICMP and ICMPv6 over the whole IP payload; UDP-Lite over its coverage with
-// the IP payload length in the pseudo-header.
+// the IP payload length in the pseudo-header. A TCP/UDP checksum that fails
+// is looked at once more: a sender's transmit offload leaves the folded
+// pseudo-header sum in the field (checksum.h, L4ChecksumStatus).
 #include "net/checksum.h"
 
 #include <bit>
@@ -55,6 +57,17 @@ uint32_t PseudoHeaderSum(const PacketView& pkt, uint8_t proto,
 // True when the folded sum of pseudo-header + [l4, l4 + len) is all ones.
 bool SumsToOnes(uint32_t pseudo, const uint8_t* l4, uint32_t len) {
   return ChecksumFold(ChecksumAdd(pseudo, l4, len)) == 0;
+}
+
+// TCP/UDP: valid when the sum comes out all ones; else an offload partial
+// checksum when `field` (host order) is exactly the folded pseudo-header sum
+// (Fold16 of a non-zero sum is never 0, as in the kernel's fold); else bad.
+ChecksumStatus SumOrPartial(uint32_t pseudo, const uint8_t* l4, uint32_t len,
+                            uint16_t field) {
+  if (SumsToOnes(pseudo, l4, len)) return ChecksumStatus::kValid;
+  // `pseudo` is a network-order sum, so its fold reads as a big-endian field.
+  return field == Fold16(pseudo) ? ChecksumStatus::kOffload
+                                 : ChecksumStatus::kBad;
 }
 
 }  // namespace
@@ -110,36 +123,48 @@ bool UdpLiteChecksumValid(const PacketView& pkt,
   return SumsToOnes(PseudoHeaderSum(pkt, pseudo_proto, len), l4, coverage);
 }
 
-bool L4ChecksumValid(const PacketView& pkt) noexcept {
+ChecksumStatus L4ChecksumStatus(const PacketView& pkt) noexcept {
   // Nothing to verify against: the payload is elsewhere or not captured.
-  if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
+  if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) {
+    return ChecksumStatus::kValid;
+  }
   const uint8_t* l4 = pkt.l4;
   const uint32_t len = pkt.l4_len;
+  auto ok = [](bool valid) {
+    return valid ? ChecksumStatus::kValid : ChecksumStatus::kBad;
+  };
   switch (pkt.l4_proto) {
     case ipproto::kTcp:
-      if (len < 20) return false;
-      return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kTcp, len), l4, len);
+      if (len < 20) return ChecksumStatus::kBad;
+      return SumOrPartial(PseudoHeaderSum(pkt, ipproto::kTcp, len), l4, len,
+                          LoadBe16(l4 + 16));
     case ipproto::kUdp: {
-      if (len < 8) return false;
+      if (len < 8) return ChecksumStatus::kBad;
       const uint32_t udp_len = LoadBe16(l4 + 4);
-      if (udp_len < 8 || udp_len > len) return false;
-      if (LoadBe16(l4 + 6) == 0) return pkt.family == Family::kIPv4;
-      return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdp, udp_len), l4,
-                        udp_len);
+      if (udp_len < 8 || udp_len > len) return ChecksumStatus::kBad;
+      const uint16_t field = LoadBe16(l4 + 6);
+      if (field == 0) return ok(pkt.family == Family::kIPv4);
+      return SumOrPartial(PseudoHeaderSum(pkt, ipproto::kUdp, udp_len), l4,
+                          udp_len, field);
     }
     case ipproto::kUdpLite:
-      return UdpLiteChecksumValid(pkt, ipproto::kUdpLite);
+      return ok(UdpLiteChecksumValid(pkt, ipproto::kUdpLite));
     case ipproto::kIcmp:
-      if (pkt.family != Family::kIPv4) return true;
-      if (len < 4) return false;
-      return SumsToOnes(0, l4, len);
+      if (pkt.family != Family::kIPv4) return ChecksumStatus::kValid;
+      if (len < 4) return ChecksumStatus::kBad;
+      return ok(SumsToOnes(0, l4, len));
     case ipproto::kIcmpv6:
-      if (pkt.family != Family::kIPv6) return true;
-      if (len < 4) return false;
-      return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kIcmpv6, len), l4, len);
+      if (pkt.family != Family::kIPv6) return ChecksumStatus::kValid;
+      if (len < 4) return ChecksumStatus::kBad;
+      return ok(
+          SumsToOnes(PseudoHeaderSum(pkt, ipproto::kIcmpv6, len), l4, len));
     default:
-      return true;
+      return ChecksumStatus::kValid;
   }
+}
+
+bool L4ChecksumValid(const PacketView& pkt) noexcept {
+  return L4ChecksumStatus(pkt) == ChecksumStatus::kValid;
 }
 
 }  // namespace ctkit

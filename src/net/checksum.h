@@ -14,11 +14,37 @@ uint32_t ChecksumAdd(uint32_t sum, const uint8_t* data, uint32_t len) noexcept;
 /// Folds a partial sum to 16 bits and complements it.
 uint16_t ChecksumFold(uint32_t sum) noexcept;
 
-/// True when the packet's L4 checksum is correct, or cannot be verified
-/// because the capture cut the packet short (l4_caplen < l4_len) or it is a
-/// fragment. UDP over IPv4 with checksum 0 is valid (no checksum). ICMPv4 has
-/// no pseudo-header; TCP/UDP/UDP-Lite/ICMPv6 do. UDP-Lite uses its coverage
-/// field. Other protocols: true.
+/// What a packet's L4 checksum field holds.
+enum class ChecksumStatus : uint8_t {
+  kValid,    ///< correct, or not verifiable (see L4ChecksumStatus)
+  kOffload,  ///< a transmit-offload partial checksum (TCP, UDP)
+  kBad,      ///< wrong, or the header too short to hold one
+};
+
+/// Classifies the packet's L4 checksum.
+///
+/// kValid: correct, or it cannot be verified because the capture cut the
+/// packet short (l4_caplen < l4_len) or it is a fragment. UDP over IPv4 with
+/// checksum 0 is valid (no checksum). ICMPv4 has no pseudo-header;
+/// TCP/UDP/UDP-Lite/ICMPv6 do. UDP-Lite uses its coverage field. Other
+/// protocols: valid.
+///
+/// kOffload: TCP or UDP whose field holds exactly the folded (not
+/// complemented) pseudo-header sum, with the L4 length (UDP: its length
+/// field) as the pseudo-header's length: what Linux writes into a packet it
+/// leaves for the NIC to finish (CHECKSUM_PARTIAL), and so what a capture
+/// on the sending host shows for every such packet (and on a veth
+/// receiver, for incoming ones too). The fold is the end-around-carry
+/// one, so the value is never 0. Measured on this kernel for TCP and UDP,
+/// IPv4 and IPv6, GSO super-packets included (docs/kernel-differences.md).
+/// Linux computes ICMP, ICMPv6 and UDP-Lite checksums in software, so they
+/// never carry one: for them such a value is kBad.
+///
+/// kBad: anything else.
+ChecksumStatus L4ChecksumStatus(const PacketView& pkt) noexcept;
+
+/// L4ChecksumStatus(pkt) == kValid: the checksum is complete and correct (or
+/// cannot be verified).
 bool L4ChecksumValid(const PacketView& pkt) noexcept;
 
 /// A UDP-Lite checksum over its coverage with `pseudo_proto` as the

@@ -80,7 +80,11 @@ int IcmpReplyType(uint8_t l4_proto, uint8_t type) noexcept {
 InvalidReason IcmpCheck(const PacketView& pkt,
                         const ProtoConfig& cfg) noexcept {
   if (pkt.l4_caplen < 8 || pkt.l4_len < 8) return InvalidReason::kIcmpHeader;
-  if (cfg.checksum && !L4ChecksumValid(pkt)) return InvalidReason::kIcmpHeader;
+  // Linux computes ICMP/ICMPv6 checksums in software, so no offload partial
+  // checksum is taken here (net/checksum.h).
+  if (cfg.checksum && !L4ChecksumValid(pkt)) {
+    return InvalidReason::kIcmpChecksum;
+  }
   uint8_t type = pkt.l4[0];
   if (pkt.family == Family::kIPv4) {
     if (type > 18) return InvalidReason::kIcmpHeader;

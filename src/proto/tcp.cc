@@ -555,12 +555,25 @@ uint32_t SelectTimeout(const TcpConn& c, const Segment& s, TcpState state,
 
 }  // namespace
 
-bool TcpHeaderValid(const PacketView& pkt, bool checksum) noexcept {
-  if (pkt.l4_caplen < kTcpHeaderLen) return false;
+TcpHeaderError TcpHeaderCheck(const PacketView& pkt, bool checksum,
+                              bool* offload) noexcept {
+  if (pkt.l4_caplen < kTcpHeaderLen) return TcpHeaderError::kHeader;
   const uint32_t hdr_len = static_cast<uint32_t>(pkt.l4[12] >> 4) * 4;
-  if (hdr_len < kTcpHeaderLen || pkt.l4_len < hdr_len) return false;
-  if (checksum && !L4ChecksumValid(pkt)) return false;
-  return FlagsAllowed(pkt.l4[13]);
+  if (hdr_len < kTcpHeaderLen || pkt.l4_len < hdr_len) {
+    return TcpHeaderError::kHeader;
+  }
+  if (checksum) {
+    const ChecksumStatus c = L4ChecksumStatus(pkt);
+    if (c == ChecksumStatus::kBad) return TcpHeaderError::kChecksum;
+    if (c == ChecksumStatus::kOffload) *offload = true;
+  }
+  return FlagsAllowed(pkt.l4[13]) ? TcpHeaderError::kNone
+                                  : TcpHeaderError::kHeader;
+}
+
+bool TcpHeaderValid(const PacketView& pkt, bool checksum) noexcept {
+  bool offload = false;
+  return TcpHeaderCheck(pkt, checksum, &offload) == TcpHeaderError::kNone;
 }
 
 TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,

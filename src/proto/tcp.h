@@ -62,9 +62,17 @@ struct TcpResult {
   bool cap_to_unack = false;
 };
 
-/// Header sanity as the kernel's tcp_error: the header is readable (data
-/// offset >= 5 and within l4_len), the checksum is right (if cfg.checksum),
-/// and the flag combination is allowed. false = INVALID.
+/// What TcpHeaderCheck found first.
+enum class TcpHeaderError : uint8_t { kNone, kHeader, kChecksum };
+
+/// Header sanity as the kernel's tcp_error, in its order: the header is
+/// readable (data offset >= 5 and within l4_len), the checksum is right (if
+/// `checksum`; an offload partial checksum passes and sets *offload), and
+/// the flag combination is allowed (kHeader otherwise).
+TcpHeaderError TcpHeaderCheck(const PacketView& pkt, bool checksum,
+                              bool* offload) noexcept;
+
+/// TcpHeaderCheck(...) == kNone. false = INVALID.
 bool TcpHeaderValid(const PacketView& pkt, bool checksum) noexcept;
 
 /// Tracks one segment. REQUIRES: TcpHeaderValid(pkt) was true; for a new

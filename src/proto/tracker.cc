@@ -90,10 +90,21 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
       return "icmp-error-unknown-flow";
     case InvalidReason::kIcmpErrorBad:
       return "icmp-error-bad-quote";
+    case InvalidReason::kTcpChecksum:
+      return "tcp-checksum";
+    case InvalidReason::kUdpChecksum:
+      return "udp-checksum";
+    case InvalidReason::kIcmpChecksum:
+      return "icmp-checksum";
     case InvalidReason::kCount:
       break;
   }
   return "?";
+}
+
+bool IsChecksumReason(InvalidReason r) noexcept {
+  return r == InvalidReason::kTcpChecksum || r == InvalidReason::kUdpChecksum ||
+         r == InvalidReason::kIcmpChecksum;
 }
 
 InvalidReason ExtractTuple(const PacketView& pkt, Tuple* out) noexcept {
@@ -133,17 +144,24 @@ bool InvertTuple(const Tuple& t, Tuple* out) noexcept {
   return true;
 }
 
-InvalidReason PreLookupCheck(const PacketView& pkt,
-                             const ProtoConfig& cfg) noexcept {
+InvalidReason PreLookupCheck(const PacketView& pkt, const ProtoConfig& cfg,
+                             bool* offload_checksum) noexcept {
   switch (pkt.l4_proto) {
     case ipproto::kTcp:
       // Ports first: a header too short to hold them has no tuple at all.
       if (pkt.l4_caplen < 4) return InvalidReason::kL4Truncated;
-      return TcpHeaderValid(pkt, cfg.checksum) ? InvalidReason::kNone
-                                               : InvalidReason::kTcpHeader;
+      switch (TcpHeaderCheck(pkt, cfg.checksum, offload_checksum)) {
+        case TcpHeaderError::kNone:
+          return InvalidReason::kNone;
+        case TcpHeaderError::kChecksum:
+          return InvalidReason::kTcpChecksum;
+        case TcpHeaderError::kHeader:
+          break;
+      }
+      return InvalidReason::kTcpHeader;
     case ipproto::kUdp:
     case ipproto::kUdpLite:
-      return UdpCheck(pkt, cfg);
+      return UdpCheck(pkt, cfg, offload_checksum);
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
       return IcmpCheck(pkt, cfg);

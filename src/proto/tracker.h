@@ -49,18 +49,23 @@ enum class InvalidReason : uint8_t {
   kNone = 0,
   kL4Truncated,      ///< L4 header too short to read ports/id
   kNotInvertible,    ///< no reply tuple (e.g. ICMP router advertisement)
-  kTcpHeader,        ///< bad data offset, flags or checksum
+  kTcpHeader,        ///< bad data offset or flags
   kTcpNewNotSyn,     ///< first packet of a flow is not SYN (or ACK+loose)
   kTcpState,         ///< the transition table said invalid
   kTcpRst,           ///< RST failing the sequence check
   kTcpWindow,        ///< sequence/ack outside the window
-  kUdpHeader,        ///< short header, bad length or checksum
-  kIcmpHeader,       ///< short header, bad checksum, bad type (error path)
+  kUdpHeader,        ///< short header or bad length
+  kIcmpHeader,       ///< short header, bad type (error path)
   kIcmpNoEntry,      ///< reply-type ICMP with no request seen
   kIcmpErrorNoFlow,  ///< ICMP error quoting a flow that is not tracked
   kIcmpErrorBad,     ///< quoted packet unparsable, or spoofed destination
+  kTcpChecksum,      ///< wrong TCP checksum (nf_conntrack_checksum=1)
+  kUdpChecksum,      ///< wrong UDP/UDP-Lite checksum
+  kIcmpChecksum,     ///< wrong ICMP/ICMPv6 checksum (error path)
   kCount,
 };
+/// True for the reasons that mean a wrong checksum.
+bool IsChecksumReason(InvalidReason r) noexcept;
 const char* InvalidReasonName(InvalidReason r) noexcept;
 
 /// What a tracker decided for one packet.
@@ -94,9 +99,13 @@ bool InvertTuple(const Tuple& t, Tuple* out) noexcept;
 
 /// Checks that run before lookup for every packet of a protocol (the
 /// kernel's per-protocol "error" callbacks): header sanity and checksum.
-/// Returns kNone if the packet may proceed to lookup.
-InvalidReason PreLookupCheck(const PacketView& pkt,
-                             const ProtoConfig& cfg) noexcept;
+/// Returns kNone if the packet may proceed to lookup. Sets *offload_checksum
+/// when the checksum was a transmit-offload partial one (net/checksum.h):
+/// such a packet is tracked as the kernel tracks a packet it sent itself
+/// (it never verifies those), and on the kernel's own receive path a
+/// partial checksum is not verified either.
+InvalidReason PreLookupCheck(const PacketView& pkt, const ProtoConfig& cfg,
+                             bool* offload_checksum) noexcept;
 
 /// True for ICMP/ICMPv6 error messages (they are matched to the flow they
 /// quote, never tracked on their own).

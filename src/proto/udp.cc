@@ -14,7 +14,8 @@
 
 namespace ctkit {
 
-InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg) noexcept {
+InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg,
+                       bool* offload) noexcept {
   if (pkt.l4_caplen < 8 || pkt.l4_len < 8) return InvalidReason::kUdpHeader;
   // A first fragment carries only part of the datagram, so its length
   // field describes bytes we do not have; the kernel sees the reassembled
@@ -41,10 +42,13 @@ InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg) noexcept {
     // verifies UDP-Lite with UDP's protocol number in the pseudo-header, so
     // an RFC 3828 checksum (136) is INVALID there and only one computed
     // with 17 passes. Faithful to the kernel, not to the RFC.
-    return UdpLiteChecksumValid(pkt, ipproto::kUdp) ? InvalidReason::kNone
-                                                    : InvalidReason::kUdpHeader;
+    return UdpLiteChecksumValid(pkt, ipproto::kUdp)
+               ? InvalidReason::kNone
+               : InvalidReason::kUdpChecksum;
   }
-  if (!L4ChecksumValid(pkt)) return InvalidReason::kUdpHeader;
+  const ChecksumStatus c = L4ChecksumStatus(pkt);
+  if (c == ChecksumStatus::kBad) return InvalidReason::kUdpChecksum;
+  if (c == ChecksumStatus::kOffload) *offload = true;
   return InvalidReason::kNone;
 }
 

@@ -127,6 +127,46 @@ std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
   return s;
 }
 
+// Wrong checksums on this many packets, and on this share of the decoded
+// ones, suggest a capture taken where checksums are offloaded in a form not
+// recognised as such, rather than a few frames corrupted on a wire (which
+// are rare: far below a percent).
+constexpr uint64_t kChecksumHintMinPackets = 10;
+constexpr double kChecksumHintMinPct = 5.0;
+
+uint64_t BadChecksumPackets(const ReplayReport& r) {
+  uint64_t n = 0;
+  for (int i = 1; i < static_cast<int>(InvalidReason::kCount); ++i) {
+    if (IsChecksumReason(static_cast<InvalidReason>(i))) {
+      n += r.counters.invalid_by_reason[i];
+    }
+  }
+  return n;
+}
+
+// The checksum lines: offload checksums seen, and the hint to stop
+// verifying when many packets are still INVALID for a wrong checksum.
+std::string ChecksumLines(const ReplayReport& r) {
+  std::string o;
+  if (r.counters.offload_checksums) {
+    o += fmt::format(
+        "checksums: {} packets carried offload checksums (partial: the "
+        "sender left them to its NIC; tracked as the kernel tracks the "
+        "packets it sends)\n",
+        r.counters.offload_checksums);
+  }
+  const uint64_t bad = BadChecksumPackets(r);
+  if (bad >= kChecksumHintMinPackets &&
+      Pct(bad, r.decoded) >= kChecksumHintMinPct) {
+    o += fmt::format(
+        "hint:      {} packets ({:.0f} % of decoded) are INVALID for a wrong "
+        "checksum; if the capture was taken on a host that offloads "
+        "checksums, replay with --sysctl nf_conntrack_checksum=0\n",
+        bad, Pct(bad, r.decoded));
+  }
+  return o;
+}
+
 }  // namespace
 
 std::string OutcomeName(const PacketOutcome& o) {
@@ -185,6 +225,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     }
     o += fmt::format("invalid:   {} ({})\n", invalid_total, why);
   }
+  o += ChecksumLines(r);
   if (r.first_drop_ts_ns) {
     o += fmt::format(
         "TABLE FULL: {} packets dropped; first drop at packet {} ({}, {})\n",
@@ -330,6 +371,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                   {"invalid", invalid},
                   {"verdicts", by_verdict},
                   {"dropped_table_full", r.counters.table_full},
+                  {"offload_checksums", r.counters.offload_checksums},
                   {"first_ts", FormatTimestamp(r.first_ts_ns)},
                   {"last_ts", FormatTimestamp(r.last_ts_ns)}};
   nlohmann::json table{{"max", r.max},
