@@ -456,9 +456,11 @@ void RegisterBench(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1u, 64u));
   cmd->add_option("--replay", flags->replay,
                   "also time `ctkit replay` of this capture against a loop "
-                  "that only reads and decodes it");
+                  "that only reads and decodes it")
+      ->type_name("FILE");
   cmd->add_option("--capture", flags->capture,
-                  "time this capture instead of the built-in workloads");
+                  "time this capture instead of the built-in workloads")
+      ->type_name("FILE");
   cmd->add_option("--warmup", flags->warmup,
                   "with --capture: leading packets run untimed");
   cmd->add_option("--runs", flags->runs, "runs per workload (default 5)");

@@ -18,6 +18,28 @@ enum ExitCode : int {
   kExitUsage = 2,    ///< the command line was wrong
 };
 
+/// One exit code of a command and what it means.
+struct ExitStatusDoc {
+  int code;
+  std::string meaning;
+  /// The code a command line that cannot be parsed exits with (default
+  /// kExitUsage; a monitoring check says UNKNOWN instead).
+  bool usage = false;
+};
+
+/// Documents the exit codes of `cmd` (a subcommand, or the app for the
+/// codes every command shares): they close its --help and make the EXIT
+/// STATUS section of its man page. One home for them: the file that
+/// registers the command.
+void DocumentExitStatus(CLI::App* cmd, std::vector<ExitStatusDoc> codes);
+
+/// The exit codes `cmd` documented, or none.
+const std::vector<ExitStatusDoc>& DocumentedExitStatus(const CLI::App& cmd);
+
+/// The exit code for a command line `app` could not parse: the one the
+/// subcommand it had reached documents as `usage`, else kExitUsage.
+int UsageExitCode(const CLI::App& app);
+
 /// Adds a subcommand to `app`. When the user runs it, its callback stores
 /// the subcommand's exit code in *exit_code.
 using RegisterFn = void (*)(CLI::App& app, int* exit_code);
@@ -38,6 +60,11 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);
+
+/// The hidden `ctkit generate-docs --man-dir DIR --bash-completion FILE`,
+/// run by the build: writes ctkit(1), a page per subcommand and the bash
+/// completion script, all from `app`'s own definition (cli_docs.cc).
+void RegisterGenerateDocs(CLI::App& app, int* exit_code);
 
 }  // namespace ctkit::cli
 

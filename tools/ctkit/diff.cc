@@ -62,9 +62,19 @@ void RegisterDiff(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "diff",
       "Compare two replay results (ctkit replay --json, ctkit kernel-replay "
-      "--json): verdicts, entries, counters; exit 1 if they differ");
-  cmd->add_option("a", flags->a, "first result (JSON)")->required();
-  cmd->add_option("b", flags->b, "second result (JSON)")->required();
+      "--json): verdicts, entries, counters");
+  DocumentExitStatus(
+      cmd, {{kExitOk, "the two results agree"},
+            {kExitFailure, "they differ"},
+            {kExitUsage,
+             "a result could not be read or compared, or the command line was "
+             "wrong"}});
+  cmd->add_option("a", flags->a, "first result (JSON)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("b", flags->b, "second result (JSON)")
+      ->required()
+      ->type_name("FILE");
   cmd->add_option("--timeout-tolerance", flags->tolerance,
                   "seconds by which entry timeouts may differ (default 2)");
   cmd->add_flag("--no-stats", flags->no_stats, "do not compare the counters");

@@ -146,16 +146,31 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "doctor",
       "Diagnose why the conntrack table is (or will be) full, with evidence "
-      "and fixes; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN");
+      "and fixes");
+  // Monitoring-plugin (Nagios) codes: the overall severity of the findings.
+  DocumentExitStatus(
+      cmd,
+      {{kExitOk, "OK: no finding needs attention"},
+       {1,
+        "WARNING: the worst finding is a warning; also when --apply or "
+        "--rollback failed or was not confirmed"},
+       {2, "CRITICAL: a finding is critical"},
+       {kExitUnknown,
+        "UNKNOWN: the table's count or maximum could not be read (and "
+        "nothing is critical), the --netns namespace could not be opened, "
+        "--collect could not write its file, or the command line was wrong",
+        true}});
   cmd->add_option("--root", f->root,
                   "read a saved tree under DIR (its /proc, /sys, /dev/kmsg, "
                   "ctkit/conntrack-L.txt) instead of the live host; --apply "
-                  "and --rollback write under DIR");
+                  "and --rollback write under DIR")
+      ->type_name("DIR");
   cmd->add_option("--netns", f->netns,
                   "diagnose (and set per-netns sysctls in) this network "
                   "namespace: a name under /var/run/netns or a path");
   cmd->add_option("--collect", f->collect,
-                  "save exactly what was read to FILE.tar.gz");
+                  "save exactly what was read to FILE.tar.gz")
+      ->type_name("FILE");
   cmd->add_flag("--json", f->json, "print the report as JSON");
   cmd->add_flag("--apply", f->apply,
                 "write the fixes: runtime sysctls, /etc/sysctl.d, hashsize");
@@ -164,7 +179,8 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
                 "with --apply: do not write persistent files");
   cmd->add_option("--persist-root", f->persist_root,
                   "write /etc files and the rollback state under DIR (runtime "
-                  "values still go to the live host)");
+                  "values still go to the live host)")
+      ->type_name("DIR");
   cmd->add_flag("--rollback", f->rollback,
                 "restore everything the last --apply changed");
   cmd->add_option("--warn-fill", f->t.warn_fill_pct,

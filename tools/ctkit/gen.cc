@@ -101,7 +101,8 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   }
   cmd->add_option("kind", opts->kind, kinds)->required();
   cmd->add_option("-o,--output", opts->output, "Pcap file to write")
-      ->required();
+      ->required()
+      ->type_name("FILE");
   cmd->add_option("--flows", opts->flows,
                   "Number of flows (for mixed: in total)")
       ->capture_default_str();

@@ -125,7 +125,9 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       "Run a capture through the real kernel's conntrack (a private network "
       "namespace router; needs root) and print what it did in ctkit replay's "
       "formats");
-  cmd->add_option("capture", flags->capture, "capture file")->required();
+  cmd->add_option("capture", flags->capture, "capture file")
+      ->required()
+      ->type_name("FILE");
   cmd->add_option("--sysctl", flags->sysctls,
                   "NAME=VALUE for the router namespace (repeatable)");
   cmd->add_flag("--allow-global", flags->allow_global,

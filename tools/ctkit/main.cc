@@ -4,14 +4,19 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <vector>
 
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "ctkit: Linux nf_conntrack rebuilt in userspace, and the tools around "
-      "it"};
+      "it",
+      "ctkit"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "ctkit " CTKIT_VERSION,
+                       "Print the version and exit");
   int exit_code = ctkit::cli::kExitOk;
   for (ctkit::cli::RegisterFn reg :
        {&ctkit::cli::RegisterReplay, &ctkit::cli::RegisterGen,
@@ -20,11 +25,26 @@ int main(int argc, char** argv) {
         &ctkit::cli::RegisterPlan, &ctkit::cli::RegisterDoctor}) {
     reg(app, &exit_code);
   }
+  ctkit::cli::RegisterGenerateDocs(app, &exit_code);
+  // The codes every command shares; a command whose codes mean more
+  // documents its own when it registers.
+  const std::vector<ctkit::cli::ExitStatusDoc> shared = {
+      {ctkit::cli::kExitOk, "success"},
+      {ctkit::cli::kExitFailure,
+       "the input (a capture, a file, a setting) was bad or an operation "
+       "failed; the error is on stderr"},
+      {ctkit::cli::kExitUsage, "the command line was wrong", true}};
+  ctkit::cli::DocumentExitStatus(&app, shared);
+  for (CLI::App* cmd : app.get_subcommands({})) {
+    if (ctkit::cli::DocumentedExitStatus(*cmd).empty()) {
+      ctkit::cli::DocumentExitStatus(cmd, shared);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : ctkit::cli::kExitUsage;
+    return rc == 0 ? 0 : ctkit::cli::UsageExitCode(app);
   } catch (const std::bad_alloc&) {
     // E.g. a large nf_conntrack_max with acct/timestamp extensions under a
     // memory limit: fail with the usual one-line error, not an abort.

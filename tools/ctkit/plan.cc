@@ -123,7 +123,8 @@ void RegisterPlan(CLI::App& app, int* exit_code) {
                   "(default 0: short sessions)");
   cmd->add_option("--capture", flags->capture,
                   "measure the peak entries by replaying this capture with no "
-                  "limit");
+                  "limit")
+      ->type_name("FILE");
   cmd->add_option("--headroom", flags->headroom,
                   "spare capacity factor on top of the expected entries "
                   "(default 1.5)");

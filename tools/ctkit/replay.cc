@@ -150,7 +150,21 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
       "replay",
       "Run a capture (pcap/pcapng) through the engine and report when and why "
       "the table fills");
-  cmd->add_option("capture", flags->capture, "capture file")->required();
+  DocumentExitStatus(
+      cmd,
+      {{kExitOk,
+        "the capture was replayed and reported; with --compare-kernel: ctkit "
+        "and the kernel agree"},
+       {kExitFailure,
+        "a setting or the capture was bad (what was read before a bad "
+        "packet record is still reported); with --compare-kernel: ctkit and "
+        "the kernel differ"},
+       {kExitUsage,
+        "the command line was wrong; with --compare-kernel: the kernel run "
+        "could not be made"}});
+  cmd->add_option("capture", flags->capture, "capture file")
+      ->required()
+      ->type_name("FILE");
   AddSettingsFlags(cmd, &flags->settings);
   cmd->add_flag("--dump", flags->dump,
                 "print the table after the last packet as conntrack -L does");

@@ -14,7 +14,8 @@ void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags) {
   cmd->add_option("--sysctl", flags->sysctls,
                   "set a sysctl, e.g. nf_conntrack_max=65536 (repeatable)");
   cmd->add_option("--sysctl-file", flags->sysctl_files,
-                  "read NAME = VALUE lines (sysctl.conf syntax)");
+                  "read NAME = VALUE lines (sysctl.conf syntax)")
+      ->type_name("FILE");
 }
 
 bool LoadSettings(const SettingsFlags& flags, Tunables* t) {

@@ -106,7 +106,9 @@ void RegisterWhatif(CLI::App& app, int* exit_code) {
       "whatif",
       "Replay a capture under several settings (all combinations of --vary, "
       "baseline first) and compare drops, peak and kernel memory");
-  cmd->add_option("capture", flags->capture, "capture file")->required();
+  cmd->add_option("capture", flags->capture, "capture file")
+      ->required()
+      ->type_name("FILE");
   cmd->add_option("--vary", flags->vary,
                   "a sysctl and the values to try, e.g. "
                   "nf_conntrack_max=8192,16384,32768 (repeatable: the "
