@@ -96,6 +96,12 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
   return "?";
 }
 
+bool CountsAsError(InvalidReason r) noexcept {
+  return r == InvalidReason::kIcmpHeader ||
+         r == InvalidReason::kIcmpErrorNoFlow ||
+         r == InvalidReason::kIcmpErrorBad;
+}
+
 InvalidReason ExtractTuple(const PacketView& pkt, Tuple* out) noexcept {
   out->src = pkt.src;
   out->dst = pkt.dst;
