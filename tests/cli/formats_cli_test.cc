@@ -1,5 +1,6 @@
 // conntrack-tools' formats through the binary: `--events-timestamp`, the
-// `conntrack -S` block and the INVALID reconciliation of the summary. The byte-for-byte
+// `conntrack -S` block and the INVALID reconciliation of the summary, and
+// the rule that text mode prints one list at a time. The byte-for-byte
 // comparison with conntrack-tools' own output of a recorded run is
 // tests/formats/compare.py; the expected values here are from that
 // recording (tests/formats/default.*) and the spec.
@@ -87,6 +88,43 @@ TEST_F(FormatsCli, SummaryReconcilesInvalidWithConntrackS) {
       "early_drop=0 error=1 search_restart=0 clash_resolve=0 "
       "chaintoolong=0 \n"))
       << r.out;
+}
+
+// Each list option prints its list bare so it can be diffed; two of them
+// would run into each other on stdout, so text mode refuses the pair.
+TEST_F(FormatsCli, TextTakesOneListAtATime) {
+  const std::string pcap = Capture(Handshake(kT0, V4(1, 2, 40000, 80)));
+  const std::vector<std::vector<std::string>> lists = {
+      {"--dump"}, {"--verdicts"}, {"--events"}, {"--timeline", "1s"}};
+  for (size_t a = 0; a < lists.size(); ++a) {
+    for (size_t b = a + 1; b < lists.size(); ++b) {
+      std::vector<std::string> args = {"replay"};
+      args.insert(args.end(), lists[a].begin(), lists[a].end());
+      args.insert(args.end(), lists[b].begin(), lists[b].end());
+      args.push_back(pcap);
+      RunResult r = Run(args);
+      ASSERT_TRUE(r.exited) << r.Describe();
+      EXPECT_EQ(r.exit_code, 2) << lists[a][0] << " " << lists[b][0];
+      EXPECT_EQ(r.out, "") << lists[a][0] << " " << lists[b][0];
+      EXPECT_TRUE(Contains(r.err, lists[a][0] + " and " + lists[b][0]))
+          << r.err;
+      EXPECT_TRUE(Contains(r.err, "--json")) << r.err;
+      // Each under its own key in JSON.
+      args.insert(args.begin() + 1, "--json");
+      RunResult j = Run(args);
+      ASSERT_TRUE(j.exited && j.exit_code == 0) << j.Describe();
+    }
+  }
+}
+
+TEST_F(FormatsCli, KernelReplayTakesOneListAtATime) {
+  // Refused before anything runs, so no root is needed to see it.
+  const std::string pcap = Capture(Handshake(kT0, V4(1, 2, 40000, 80)));
+  RunResult r = Run({"kernel-replay", "--dump", "--verdicts", pcap});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(Contains(r.err, "--dump and --verdicts")) << r.err;
 }
 
 }  // namespace

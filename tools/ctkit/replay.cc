@@ -15,6 +15,7 @@
 #include "report/format.h"
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/list_options.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
@@ -38,6 +39,13 @@ struct ReplayFlags {
 };
 
 int RunReplayCommand(const ReplayFlags& f) {
+  if (!f.json && !f.compare_kernel &&
+      !AtMostOneList({{"--dump", f.dump},
+                      {"--verdicts", f.verdicts},
+                      {"--events", f.events},
+                      {"--timeline", !f.timeline.empty()}})) {
+    return kExitUsage;
+  }
   Tunables t;
   if (!LoadSettings(f.settings, &t)) return kExitFailure;
 
