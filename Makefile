@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
             libbenchmark-dev libmnl-dev iproute2 nftables \
-            clang libclang-rt-14-dev groff-base
+            clang libclang-rt-14-dev groff-base conntrack tcpdump ethtool
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap

@@ -68,6 +68,10 @@ struct Event {
   EventType type;
   uint64_t ts_ns;  ///< time of the packet or GC run that caused it
   FlowInfo flow;
+  /// The packet changed the protocol state (TCP), the kernel's PROTOINFO
+  /// event bit: an UPDATE carries the state only then, so `conntrack -E`
+  /// prints it only then (and always on NEW and DESTROY).
+  bool state_changed = false;
 };
 using EventCallback = std::function<void(const Event&)>;
 

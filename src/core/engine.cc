@@ -31,12 +31,6 @@ static_assert(static_cast<size_t>(InvalidReason::kCount) <=
                   sizeof(EngineCounters::invalid_by_reason) / sizeof(uint64_t),
               "EngineCounters::invalid_by_reason has a slot per reason");
 
-bool IsErrorPathReason(InvalidReason r) {
-  return r == InvalidReason::kIcmpHeader || r == InvalidReason::kIcmpChecksum ||
-         r == InvalidReason::kIcmpErrorNoFlow ||
-         r == InvalidReason::kIcmpErrorBad;
-}
-
 }  // namespace
 
 const char* VerdictName(Verdict v) noexcept {
@@ -298,7 +292,6 @@ void EngineImpl::AdvanceTo(uint64_t now_ns) noexcept {
 Verdict EngineImpl::Execute(const PacketView& pkt, const PreparedPacket& pp,
                             uint64_t now_ns) noexcept {
   uint32_t now = Jiffies(now_ns);
-  now_ns_ = now_ns > now_ns_ ? now_ns : now_ns_;
   RunGcUntil(now);
   return Track(main_, pkt, pp, now, now_ns);
 }
@@ -311,7 +304,7 @@ Verdict EngineImpl::Track(Lane& lane, const PacketView& pkt,
   Verdict v;
   switch (pp.kind) {
     case PreparedPacket::Kind::kInvalid:
-      if (IsErrorPathReason(pp.reason)) {
+      if (CountsAsError(pp.reason)) {
         ++lane.stats.error;
       } else {
         ++lane.stats.invalid;
@@ -546,7 +539,7 @@ Verdict EngineImpl::ExistingFlow(Lane& lane, const PacketView& pkt,
     f.status |= flowstatus::kSeenReply;
     changed = true;
   }
-  if (changed) Emit(EventType::kUpdate, index, now);
+  if (changed) Emit(EventType::kUpdate, index, now, r.state_changed);
   return v;
 }
 
@@ -575,11 +568,20 @@ void EngineImpl::Delete(Lane& lane, uint32_t index, DeleteCause cause,
   }
 }
 
-void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now) noexcept {
+void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now,
+                      bool state_changed) noexcept {
   if (!(table_->At(index).status & flowstatus::kHasEvents) || !opts_.on_event) {
     return;
   }
-  Event e{type, now_ns_, Snapshot(index, now)};
+  // A GC run replayed while the clock catches up to a packet happened at an
+  // earlier jiffy: its events are dated at the run, not at the packet.
+  uint64_t ts = last_now_ns_;
+  int32_t behind = static_cast<int32_t>(last_now_ - now);
+  if (behind > 0) {
+    uint64_t back = static_cast<uint64_t>(behind) * kNsPerJiffy;
+    ts = back < ts ? ts - back : 0;
+  }
+  Event e{type, ts, Snapshot(index, now), state_changed};
   opts_.on_event(e);
 }
 

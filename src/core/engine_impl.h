@@ -149,7 +149,8 @@ class EngineImpl final : public Engine {
   void CrossLongGap(uint32_t prev, uint64_t step) noexcept;
   /// Jiffies of a time at or after the clock's start, without advancing.
   uint32_t JiffiesAt(uint64_t now_ns) const noexcept;
-  void Emit(EventType type, uint32_t index, uint32_t now) noexcept;
+  void Emit(EventType type, uint32_t index, uint32_t now,
+            bool state_changed = false) noexcept;
   void Account(uint32_t index, Direction dir, const PacketView& pkt) noexcept;
 
   // engine_parallel.cc
@@ -214,7 +215,6 @@ class EngineImpl final : public Engine {
   std::vector<uint64_t> start_ns_;
 
   // Virtual clock, jiffies; never moves backwards.
-  uint64_t now_ns_ = 0;  // timestamp of the packet being processed
   bool clock_started_ = false;
   uint32_t last_now_ = 0;
   uint64_t last_now_ns_ = 0;

@@ -309,12 +309,8 @@ void EngineImpl::ProcessParallel(const PacketView* pkts, const uint64_t* now_ns,
     RunOnAllLanes();
     // Settle `cur`: the clock, counters, free entries, and each packet's
     // verdict and count after it, in packet order.
-    uint64_t max_ns = now_ns_;
-    for (size_t i = cur->a; i < cur->b; ++i)
-      max_ns = std::max(max_ns, now_ns[i]);
     last_now_ns_ = cur->last_ns;
     last_now_ = cur->last;
-    now_ns_ = max_ns;
     for (PaddedLane& l : p.lane) {
       AddAndClear(main_.stats, l.lane.stats);
       AddAndClear(main_.counters, l.lane.counters);

@@ -107,6 +107,12 @@ bool IsChecksumReason(InvalidReason r) noexcept {
          r == InvalidReason::kIcmpChecksum;
 }
 
+bool CountsAsError(InvalidReason r) noexcept {
+  return r == InvalidReason::kIcmpHeader || r == InvalidReason::kIcmpChecksum ||
+         r == InvalidReason::kIcmpErrorNoFlow ||
+         r == InvalidReason::kIcmpErrorBad;
+}
+
 InvalidReason ExtractTuple(const PacketView& pkt, Tuple* out) noexcept {
   out->src = pkt.src;
   out->dst = pkt.dst;

@@ -67,6 +67,10 @@ enum class InvalidReason : uint8_t {
 /// True for the reasons that mean a wrong checksum.
 bool IsChecksumReason(InvalidReason r) noexcept;
 const char* InvalidReasonName(InvalidReason r) noexcept;
+/// True for the reasons the kernel counts under `error` rather than
+/// `invalid` (its ICMP/ICMPv6 error callback failed: a bad ICMP header, type
+/// or checksum, or an ICMP error quoting no entry or failing the checks).
+bool CountsAsError(InvalidReason r) noexcept;
 
 /// What a tracker decided for one packet.
 struct TrackResult {

@@ -1,8 +1,10 @@
 // conntrack-tools' text formats, reproduced field by field from their
-// documented output (spec §12): the protocol name left-justified in 8
-// columns, the protocol number, the timeout, the TCP state, the original
-// tuple, [UNREPLIED], the reply tuple, [ASSURED], mark and use. Matching
-// them exactly lets users diff ctkit's table against the kernel's.
+// output (spec §12, and measured: conntrack-tools 1.4.7 on 6.18,
+// tests/formats/): the protocol name left-justified in 8 columns, the
+// protocol number, the timeout, the TCP state, the original tuple,
+// [UNREPLIED], the reply tuple, [ASSURED], mark and use. An event carries
+// less than a dump, so `-E` lines leave out some of these. Matching them
+// exactly lets users diff ctkit's table and events against the kernel's.
 #include "report/format.h"
 
 #include <arpa/inet.h>
@@ -42,42 +44,94 @@ std::string AddressToString(const Address& a, Family f) {
   return r != nullptr ? std::string(r) : std::string("?");
 }
 
-std::string FormatConntrackLine(const FlowInfo& f, uint32_t timeout_s,
-                                uint64_t now_ns) {
-  std::string out = fmt::format("{:<8} {} {} ", ProtoName(f.original.l4_proto),
-                                f.original.l4_proto, timeout_s);
-  if (f.state != nullptr) out += fmt::format("{} ", f.state);
+namespace {
+
+// Which of the two layouts: the `-L` line (an entry as a dump carries it)
+// or the `-E` line (as an event carries it).
+struct LineShape {
+  bool timeout = true;   // false: omitted (an event's timeout of 0)
+  bool state = true;     // false: an UPDATE that did not change it
+  bool counters = true;  // packets=/bytes= when accounting is on
+  bool delta = true;     // delta-time= when timestamps are on
+  bool mark_use = true;  // mark= and use=
+};
+
+std::string FormatLine(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns,
+                       const LineShape& shape) {
+  std::string out = fmt::format("{:<8} {} ", ProtoName(f.original.l4_proto),
+                                f.original.l4_proto);
+  if (shape.timeout) out += fmt::format("{} ", timeout_s);
+  if (f.state != nullptr && shape.state) out += fmt::format("{} ", f.state);
   AppendTuple(&out, f.original);
-  if (f.has_acct) {
+  bool counters = f.has_acct && shape.counters;
+  if (counters) {
     out += fmt::format("packets={} bytes={} ", f.packets[0], f.bytes[0]);
   }
   if (!f.seen_reply) out += "[UNREPLIED] ";
   AppendTuple(&out, f.reply);
-  if (f.has_acct) {
+  if (counters) {
     out += fmt::format("packets={} bytes={} ", f.packets[1], f.bytes[1]);
   }
   if (f.assured) out += "[ASSURED] ";
-  out += fmt::format("mark={} ", f.mark);
-  if (f.has_timestamp && now_ns >= f.start_ns) {
-    out += fmt::format("delta-time={} ", (now_ns - f.start_ns) / 1000000000);
+  if (shape.mark_use) out += fmt::format("mark={} ", f.mark);
+  if (shape.delta && f.has_timestamp && now_ns >= f.start_ns) {
+    // conntrack subtracts whole seconds: stop's minus start's, not the
+    // difference floored (1.9 s from x.9 to y.8 prints 1 or 2 as it falls).
+    out += fmt::format("delta-time={} ",
+                       now_ns / 1000000000 - f.start_ns / 1000000000);
   }
-  out += fmt::format("use={}", f.use);
+  if (shape.mark_use) {
+    out += fmt::format("use={}", f.use);
+  } else {
+    out.pop_back();  // the last field's separator
+  }
   return out;
 }
 
-std::string FormatEventLine(const Event& e) {
+}  // namespace
+
+std::string FormatConntrackLine(const FlowInfo& f, uint32_t timeout_s,
+                                uint64_t now_ns) {
+  return FormatLine(f, timeout_s, now_ns, LineShape{});
+}
+
+std::string FormatEventLine(const Event& e, const EventLineOptions& o) {
   const char* label = e.type == EventType::kNew      ? "[NEW]"
                       : e.type == EventType::kUpdate ? "[UPDATE]"
                                                      : "[DESTROY]";
-  return fmt::format("{:>9} {}", label,
-                     FormatConntrackLine(e.flow, e.flow.timeout_s, e.ts_ns));
+  // Measured with conntrack -E on 6.18 (docs/kernel-differences.md,
+  // "Formats"): the kernel leaves out a zero timeout, sends the TCP state
+  // on UPDATE only with the PROTOINFO bit, the counters and the stop time
+  // only on DESTROY, and the mark only when it is set.
+  bool destroy = e.type == EventType::kDestroy;
+  LineShape shape;
+  shape.timeout = e.flow.timeout_s != 0;
+  shape.state = e.type != EventType::kUpdate || e.state_changed;
+  shape.counters = destroy;
+  shape.delta = destroy;
+  shape.mark_use = false;
+  // An expired entry's stop time is when it expired: the kernel takes the
+  // overdue jiffies off the deletion time.
+  uint64_t stop_ns = e.ts_ns;
+  if (e.flow.remaining_jiffies < 0) {
+    uint64_t overdue =
+        static_cast<uint64_t>(-int64_t{e.flow.remaining_jiffies}) *
+        (1000000000 / kHz);
+    stop_ns = overdue < stop_ns ? stop_ns - overdue : 0;
+  }
+  std::string line = fmt::format(
+      "{:>9} {}", label, FormatLine(e.flow, e.flow.timeout_s, stop_ns, shape));
+  if (!o.timestamp) return line;
+  // conntrack's "[%-.8ld.%-.6ld]\t": at least 8 and exactly 6 digits.
+  return fmt::format("[{:08}.{:06}]\t{}", e.ts_ns / 1000000000,
+                     e.ts_ns % 1000000000 / 1000, line);
 }
 
 std::string FormatStatsLine(const Stats& s) {
   return fmt::format(
       "cpu=0   \tfound={} invalid={} insert={} insert_failed={} drop={} "
       "early_drop={} error={} search_restart={} clash_resolve={} "
-      "chaintoolong={}",
+      "chaintoolong={} ",
       s.found, s.invalid, s.insert, s.insert_failed, s.drop, s.early_drop,
       s.error, s.search_restart, s.clash_resolve, s.chaintoolong);
 }

@@ -213,17 +213,29 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
                      r.counters.verdicts[v]);
   }
   o += "\n";
+  // Every INVALID verdict counts once in conntrack -S: under `error` when
+  // the kernel's ICMP error callback rejected the packet, else `invalid`.
   uint64_t invalid_total = r.stats.invalid + r.stats.error;
   if (invalid_total) {
-    std::string why;
+    std::string why[2];  // [counted under error]
     for (int i = 1; i < static_cast<int>(InvalidReason::kCount); ++i) {
       if (!r.counters.invalid_by_reason[i]) continue;
-      if (!why.empty()) why += ", ";
-      why +=
-          fmt::format("{} {}", InvalidReasonName(static_cast<InvalidReason>(i)),
-                      r.counters.invalid_by_reason[i]);
+      auto reason = static_cast<InvalidReason>(i);
+      std::string& w = why[CountsAsError(reason) ? 1 : 0];
+      if (!w.empty()) w += ", ";
+      w += fmt::format("{} {}", InvalidReasonName(reason),
+                       r.counters.invalid_by_reason[i]);
     }
-    o += fmt::format("invalid:   {} ({})\n", invalid_total, why);
+    o += fmt::format("invalid:   {} packets = conntrack -S invalid {}",
+                     invalid_total, r.stats.invalid);
+    if (!why[0].empty()) o += " (" + why[0] + ")";
+    o += fmt::format(" + error {}", r.stats.error);
+    if (!why[1].empty()) o += " (" + why[1] + ")";
+    o += "\n";
+    if (r.stats.error) {
+      o += "           (ICMP packets that fail conntrack's ICMP checks, and "
+           "ICMP errors quoting no entry, count under error, not invalid)\n";
+    }
   }
   o += ChecksumLines(r);
   if (r.first_drop_ts_ns) {
@@ -261,7 +273,9 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += fmt::format("peak:      {} (nf_conntrack_max = 0: no limit)\n",
                      r.peak_count);
   }
-  o += "conntrack -S (summed):\n  " + FormatStatsLine(r.stats) + "\n";
+  // One line, cpu=0, holding the sums: see FormatStatsLine.
+  o += "conntrack -S (all CPUs summed, as a one-CPU kernel prints it):\n" +
+       FormatStatsLine(r.stats) + "\n";
   if (r.at_peak) {
     const PeakComposition& c = *r.at_peak;
     o += fmt::format("at the peak ({} entries", c.total);
@@ -338,9 +352,19 @@ nlohmann::json FlowToJson(const FlowInfo& f, uint32_t timeout_s,
   return j;
 }
 
+nlohmann::json EventToJson(const Event& e) {
+  nlohmann::json j = FlowToJson(e.flow, e.flow.timeout_s, e.ts_ns);
+  j["type"] = e.type == EventType::kNew      ? "NEW"
+              : e.type == EventType::kUpdate ? "UPDATE"
+                                             : "DESTROY";
+  j["timestamp"] = FormatTimestamp(e.ts_ns);
+  j["line"] = FormatEventLine(e);
+  return j;
+}
+
 nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                             const std::vector<std::string>& verdicts,
-                            const std::vector<std::string>& events,
+                            const nlohmann::json& events,
                             const nlohmann::json& dump) {
   nlohmann::json j;
   j["capture"] = r.capture;
@@ -435,7 +459,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
     j["timeline"] = tl;
   }
   if (!verdicts.empty()) j["verdicts"] = verdicts;
-  if (!events.empty()) j["events"] = events;
+  if (!events.is_null() && !events.empty()) j["events"] = events;
   if (!dump.is_null()) j["entries"] = dump;
   if (r.read_error) j["error"] = r.read_error->message;
   return j;

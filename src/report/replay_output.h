@@ -24,11 +24,17 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t);
 nlohmann::json FlowToJson(const FlowInfo& f, uint32_t timeout_s,
                           uint64_t now_ns);
 
-/// The JSON document; `verdicts`, `events`, `dump` may be empty when not
-/// collected (then they are left out).
+/// One element of `events`: `type` (NEW, UPDATE, DESTROY), `timestamp`
+/// (the packet's capture time), the entry's fields as FlowToJson gives
+/// them, and `line`, the event as `conntrack -E` prints it.
+nlohmann::json EventToJson(const Event& e);
+
+/// The JSON document; `verdicts`, `events` (an array of EventToJson
+/// objects), `dump` may be empty or null when not collected (then they are
+/// left out).
 nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                             const std::vector<std::string>& verdicts,
-                            const std::vector<std::string>& events,
+                            const nlohmann::json& events,
                             const nlohmann::json& dump);
 
 /// The timeline as CSV with a header line.

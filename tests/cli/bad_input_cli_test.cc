@@ -125,10 +125,13 @@ TEST_F(BadInputCli, HeaderOnlyCaptureIsFine) {
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["packets"]["read"], 0);
-  RunResult t = Run({"replay", "--timeline", "1s", "--dump", path});
+  RunResult t = Run({"replay", "--timeline", "1s", path});
   ASSERT_TRUE(t.exited && t.exit_code == 0) << t.Describe();
   EXPECT_EQ(Lines(t.out), std::vector<std::string>{
                               "time,count,new,destroyed,early_drop,drop"});
+  RunResult d = Run({"replay", "--dump", path});
+  ASSERT_TRUE(d.exited && d.exit_code == 0) << d.Describe();
+  EXPECT_EQ(d.out, "");
 }
 
 TEST_F(BadInputCli, MissingFile) {
@@ -293,7 +296,8 @@ TEST_F(BadInputCli, GarbageRecordsNeverCrash) {
     pkts.push_back(std::move(p));
   }
   WritePcap(path, pkts);
-  RunResult r = Run({"replay", "--verdicts", "--dump", "--events", path});
+  RunResult r =
+      Run({"replay", "--json", "--verdicts", "--dump", "--events", path});
   ASSERT_TRUE(r.exited) << r.Describe();
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(r.err, "");

@@ -16,6 +16,7 @@
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/kernel_replay_cli.h"
+#include "tools/ctkit/list_options.h"
 
 namespace ctkit::cli {
 namespace {
@@ -32,6 +33,10 @@ struct KernelReplayFlags {
 };
 
 int RunKernelReplayCommand(const KernelReplayFlags& f) {
+  if (!f.json &&
+      !AtMostOneList({{"--dump", f.dump}, {"--verdicts", f.verdicts}})) {
+    return kExitUsage;
+  }
   KernelReplayOptions o;
   for (const std::string& s : f.sysctls) {
     size_t eq = s.find('=');

@@ -15,6 +15,7 @@
 #include "report/format.h"
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/list_options.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
@@ -26,6 +27,7 @@ struct ReplayFlags {
   bool dump = false;
   bool verdicts = false;
   bool events = false;
+  bool events_timestamp = false;
   bool json = false;
   bool no_progress = false;
   std::string timeline;
@@ -37,6 +39,13 @@ struct ReplayFlags {
 };
 
 int RunReplayCommand(const ReplayFlags& f) {
+  if (!f.json && !f.compare_kernel &&
+      !AtMostOneList({{"--dump", f.dump},
+                      {"--verdicts", f.verdicts},
+                      {"--events", f.events},
+                      {"--timeline", !f.timeline.empty()}})) {
+    return kExitUsage;
+  }
   Tunables t;
   if (!LoadSettings(f.settings, &t)) return kExitFailure;
 
@@ -45,7 +54,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   bool want_verdicts = f.verdicts || f.compare_kernel;
   bool want_dump = f.dump || f.compare_kernel;
   std::vector<std::string> verdict_lines;
-  std::vector<std::string> event_lines;
+  nlohmann::json event_json;
   ReplayOptions opts;
   opts.tunables = t;
   opts.engine.threads = f.threads != 0
@@ -72,11 +81,13 @@ int RunReplayCommand(const ReplayFlags& f) {
   if (f.events) {
     // A listener exists from the start, so every entry gets events
     // (nf_conntrack_events=2 semantics).
-    opts.on_event = [&](const Event& e) {
+    EventLineOptions line_opts;
+    line_opts.timestamp = f.events_timestamp;
+    opts.on_event = [&, line_opts](const Event& e) {
       if (to_json) {
-        event_lines.push_back(FormatEventLine(e));
+        event_json.push_back(EventToJson(e));
       } else {
-        fmt::print("{}\n", FormatEventLine(e));
+        fmt::print("{}\n", FormatEventLine(e, line_opts));
       }
     };
   }
@@ -112,7 +123,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   }
   if (to_json) {
     nlohmann::json doc = ReplayToJson(*report, engine->tunables(),
-                                      verdict_lines, event_lines, dump_json);
+                                      verdict_lines, event_json, dump_json);
     // A list that was asked for is present even when empty (no packets, no
     // events), so readers need not special-case a missing key.
     if (f.compare_kernel) {
@@ -170,8 +181,13 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
                 "print the table after the last packet as conntrack -L does");
   cmd->add_flag("--verdicts", flags->verdicts,
                 "print one line per packet: INDEX VERDICT");
-  cmd->add_flag("--events", flags->events,
-                "print NEW/UPDATE/DESTROY events as conntrack -E does");
+  CLI::Option* events =
+      cmd->add_flag("--events", flags->events,
+                    "print NEW/UPDATE/DESTROY events as conntrack -E does");
+  cmd->add_flag("--events-timestamp", flags->events_timestamp,
+                "with --events: start each line with the packet's capture "
+                "time as conntrack -E -o timestamp does: [SECONDS.MICROS]")
+      ->needs(events);
   cmd->add_option("--timeline", flags->timeline,
                   "print CSV time,count,new,destroyed,early_drop,drop per "
                   "INTERVAL (e.g. 1s, 100ms)");
