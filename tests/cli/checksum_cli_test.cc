@@ -70,7 +70,7 @@ TEST_F(ChecksumCli, WrongChecksumsAreUdpChecksumInTextAndJson) {
   const std::string pcap = Capture(100, 4, 0);
   RunResult r = Run({"replay", pcap});
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
-  EXPECT_TRUE(Contains(r.out, "invalid:   4 (udp-checksum 4)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "invalid:   4 packets = conntrack -S invalid 4 (udp-checksum 4) + error 0")) << r.out;
   r = Run({"replay", "--json", pcap});
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   const auto j = nlohmann::json::parse(r.out);
