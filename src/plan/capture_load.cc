@@ -22,6 +22,7 @@
 #include <memory>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "proto/tracker.h"
 #include "report/replay.h"
@@ -87,7 +88,8 @@ class TimeBins {
 
  private:
   static constexpr size_t kBins = 1024;
-  std::array<std::array<uint64_t, kKinds + 1>, kBins> bins_{};
+  std::vector<std::array<uint64_t, kKinds + 1>> bins_ =
+      std::vector<std::array<uint64_t, kKinds + 1>>(kBins);
   uint64_t width_ = 1000000;  // 1 ms
 };
 
