@@ -404,10 +404,13 @@ void Recommend(WhatifResult* r, double min_saving,
     }
   }
   const std::string floors_note =
-      lossless_unsafe
-          ? fmt::format(" ({} variant{} without loss break a safety floor)",
-                        lossless_unsafe, lossless_unsafe == 1 ? "" : "s")
-          : "";
+      lossless_unsafe == 0 ? ""
+      : lossless_unsafe == 1
+          ? " (1 variant without loss is not safe to run: see its row)"
+          : fmt::format(
+                " ({} variants without loss are not safe to run: see their "
+                "rows)",
+                lossless_unsafe);
   if (r->cheapest_lossless) {
     const size_t i = *r->cheapest_lossless;
     const WhatifRow& best = r->rows[i];
@@ -415,8 +418,9 @@ void Recommend(WhatifResult* r, double min_saving,
     r->recommendation =
         base_lossless
             ? fmt::format(
-                  "#{} {}: no drops, no early drops, within the safety "
-                  "floors, and {:.0f} % less kernel memory at the peak than "
+                  "#{} {}: no drops, no early drops, safe to run (safety "
+                  "floors, hash size), and {:.0f} % less kernel memory at the "
+                  "peak than "
                   "the baseline ({} instead of {}; at least {:.0f} % "
                   "required)",
                   i, best.variant.label, 100.0 * best.saving,
@@ -424,7 +428,7 @@ void Recommend(WhatifResult* r, double min_saving,
                   FormatBytes(base.kernel_memory_at_peak), 100.0 * min_saving)
             : fmt::format(
                   "#{} {}: the cheapest variant with no drops and no early "
-                  "drops within the safety floors ({} at the peak, {} if "
+                  "drops that is safe to run ({} at the peak, {} if "
                   "the table fills to max); the baseline had {}",
                   i, best.variant.label,
                   FormatBytes(best.kernel_memory_at_peak),
@@ -434,7 +438,7 @@ void Recommend(WhatifResult* r, double min_saving,
     r->recommendation = fmt::format(
         "keep the baseline: it has no drops and no early drops, and no "
         "variant without loss saves at least {:.0f} % of its kernel memory "
-        "at the peak within the safety floors{}",
+        "at the peak and is safe to run{}",
         100.0 * min_saving, floors_note);
     for (const std::string& p : base.unsafe) {
       r->recommendation += "; but the baseline's " + p;
@@ -442,7 +446,7 @@ void Recommend(WhatifResult* r, double min_saving,
   } else {
     r->recommendation = fmt::format(
         "none: the baseline had {}, and no Linux variant ran without drops "
-        "or early drops within the safety floors{}; try larger "
+        "or early drops that is safe to run{}; try larger "
         "nf_conntrack_max (and nf_conntrack_buckets) values or shorter "
         "timeouts",
         Losses(base), floors_note);
