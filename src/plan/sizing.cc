@@ -10,8 +10,10 @@
 //    nf_conntrack_udp_timeout, 30 s.
 //  - ICMP echo: nf_conntrack_icmp_timeout, 30 s.
 // Long-lived flows (ESTABLISHED TCP, UDP streams) are outside the model: a
-// replayed capture measures them (the peak with no limit). The larger of
-// the two, times a headroom, is what the table must hold.
+// replayed capture measures them (the peak with no limit), and its steady
+// state per lifetime class (capture_load.h), which a capture shorter than
+// the lifetimes that bound its table would otherwise understate. The
+// largest, times a headroom, is what the table must hold.
 //
 // Memory follows the kernel, not ctkit's own table: a 256 B slab object per
 // entry, +128 B when entries carry extensions, 8 B per bucket (§10), with
@@ -19,8 +21,8 @@
 // entries exist, so "memory when full" is the ceiling a setting allows.
 //
 // When the load does not fit, we say by how much, and which timeouts
-// (TIME_WAIT first, then the UDP/ICMP ones, none below 10 s) would make it
-// fit in the budget instead.
+// (TIME_WAIT first, then the UDP/ICMP ones, none below its safety floor,
+// plan/safety.h) would make it fit in the budget instead.
 #include "plan/sizing.h"
 
 #include <fmt/format.h>
@@ -36,7 +38,12 @@ namespace ctkit {
 namespace {
 
 constexpr uint64_t kGiB = 1024ull * 1024 * 1024;
-constexpr uint32_t kMinTimeoutSeconds = 10;
+
+// Entries rounded up to the plan's granularity: a multiple of 512, at least
+// 512 (0 would mean "no limit" to the kernel).
+uint64_t PlanEntries(uint64_t n) {
+  return std::max<uint64_t>(RoundUp512(n), kSmallestTable);
+}
 
 // Seconds an entry of each class lives under timeouts (tw, udp, icmp).
 double LifetimeSum(const PlanInput& in, double tw, double udp, double icmp) {
@@ -121,9 +128,26 @@ Result<TrafficMix> ParseMix(std::string_view text) {
   return TrafficMix{v[0] / sum, v[1] / sum, v[2] / sum};
 }
 
+uint64_t SmallestBudget(bool extensions) {
+  return KernelTableBytes(kSmallestTable, kSmallestTable, extensions);
+}
+
 Result<PlanResult> MakePlan(const PlanInput& in) {
   if (in.budget_bytes == 0) {
     return fail(Error::invalid_argument("the memory budget must be > 0"));
+  }
+  const Tunables& tun = in.tunables;
+  const bool ext =
+      in.extensions || tun.acct || tun.timestamp || tun.events == 1;
+  if (in.budget_bytes < SmallestBudget(ext)) {
+    return fail(Error::invalid_argument(fmt::format(
+        "--memory {}: too small for any table. The smallest is "
+        "nf_conntrack_max = {} with nf_conntrack_buckets = {} (the kernel "
+        "rounds buckets up to a multiple of 512; 0 would mean no limit), "
+        "which takes {} ({} x {} B + {} x {} B): give at least that",
+        FormatBytes(in.budget_bytes), kSmallestTable, kSmallestTable,
+        FormatBytes(SmallestBudget(ext)), kSmallestTable, KernelEntryBytes(ext),
+        kSmallestTable, kKernelBucketBytes)));
   }
   if (in.rate && !(std::isfinite(*in.rate) && *in.rate > 0)) {
     return fail(Error::invalid_argument(
@@ -135,7 +159,7 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
   PlanResult p;
   p.input = in;
   const Tunables& t = in.tunables;
-  p.extensions = in.extensions || t.acct || t.timestamp || t.events == 1;
+  p.extensions = ext;
   p.entry_bytes = KernelEntryBytes(p.extensions);
   const uint64_t per_entry = p.entry_bytes + kKernelBucketBytes;
   p.budget_max = in.budget_bytes / per_entry / 512 * 512;
@@ -169,6 +193,10 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
   if (in.measured_peak) {
     base = std::max(base.value_or(0.0), static_cast<double>(*in.measured_peak));
   }
+  if (in.load) {
+    base = std::max(base.value_or(0.0), in.load->steady_total);
+    p.lower_bound = in.load->cannot_answer || in.load->pool_exhausted;
+  }
   if (base) {
     p.needed_entries = static_cast<uint64_t>(std::ceil(*base * in.headroom));
   }
@@ -183,25 +211,36 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
   } else if (*p.needed_entries <= p.kernel_default.max &&
              default_full <= in.budget_bytes) {
     p.recommended = p.kernel_default;
-    p.reason = fmt::format(
-        "the kernel's default for {} of RAM already holds the load with "
-        "headroom and fits the budget: keep it",
-        FormatBytes(in.ram_bytes));
-  } else if (RoundUp512(*p.needed_entries) <= p.budget_max) {
-    uint64_t m = RoundUp512(*p.needed_entries);
+    p.reason =
+        p.lower_bound
+            ? fmt::format(
+                  "the kernel's default for {} of RAM holds what the capture "
+                  "shows with headroom and fits the budget, but the capture "
+                  "cannot answer for all of its traffic (see above): this "
+                  "is a lower bound",
+                  FormatBytes(in.ram_bytes))
+            : fmt::format(
+                  "the kernel's default for {} of RAM already holds the "
+                  "load with headroom and fits the budget: keep it",
+                  FormatBytes(in.ram_bytes));
+  } else if (PlanEntries(*p.needed_entries) <= p.budget_max) {
+    uint64_t m = PlanEntries(*p.needed_entries);
     p.recommended = {m, m};
     p.reason = fmt::format(
-        "the expected entries x {:g} headroom, rounded up to 512, buckets 1:1",
-        in.headroom);
+        "the expected entries x {:g} headroom, rounded up to 512, buckets "
+        "1:1{}",
+        in.headroom,
+        p.lower_bound ? "; a lower bound: the capture cannot answer for all "
+                        "of its traffic (see above)"
+                      : "");
   } else {
     p.fits = false;
     p.recommended = {p.budget_max, p.budget_max};
-    uint64_t m = RoundUp512(*p.needed_entries);
+    uint64_t m = PlanEntries(*p.needed_entries);
     p.memory_needed = KernelTableBytes(m, m, p.extensions);
-    p.reason = p.budget_max == 0
-                   ? "the budget is below the smallest table (512 entries)"
-                   : "the budget cannot hold the expected load; this is "
-                     "the largest table it holds";
+    p.reason =
+        "the budget cannot hold the expected load; this is the largest "
+        "table it holds";
     // Which timeouts would make the modelled load fit? Only when the model
     // is what drives the need (a measured peak has unknown lifetimes).
     bool model_drives =
@@ -213,6 +252,11 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
           static_cast<double>(p.budget_max) / in.headroom / *in.rate;
       const double tw = t.tcp_timeout_time_wait, udp = t.udp_timeout,
                    icmp = t.icmp_timeout;
+      const double tw_floor =
+          FloorFor(in.floors, "nf_conntrack_tcp_timeout_time_wait");
+      const double udp_floor = FloorFor(in.floors, "nf_conntrack_udp_timeout");
+      const double icmp_floor =
+          FloorFor(in.floors, "nf_conntrack_icmp_timeout");
       auto fits_with = [&](double a, double b, double c) {
         return LifetimeSum(in, a, b, c) <= target_s;
       };
@@ -221,19 +265,21 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
         double want = std::floor(
             (target_s - in.mix.udp * udp - in.mix.icmp * icmp) / in.mix.tcp -
             in.tcp_session_s);
-        if (want >= kMinTimeoutSeconds && want < tw &&
+        if (want >= std::max(tw_floor, 1.0) && want < tw &&
             fits_with(want, udp, icmp)) {
           ch.push_back({"net.netfilter.nf_conntrack_tcp_timeout_time_wait",
                         t.tcp_timeout_time_wait, static_cast<uint32_t>(want)});
         }
       }
       if (ch.empty() && in.mix.udp + in.mix.icmp > 0) {
-        double tw2 = std::min<double>(tw, kMinTimeoutSeconds);
+        double tw2 = std::min<double>(tw, tw_floor);
         double x =
             std::floor((target_s - in.mix.tcp * (in.tcp_session_s + tw2)) /
                        (in.mix.udp + in.mix.icmp));
         double udp2 = std::min(udp, x), icmp2 = std::min(icmp, x);
-        if (x >= kMinTimeoutSeconds && fits_with(tw2, udp2, icmp2)) {
+        const double x_floor = std::max({1.0, in.mix.udp > 0 ? udp_floor : 0.0,
+                                         in.mix.icmp > 0 ? icmp_floor : 0.0});
+        if (x >= x_floor && fits_with(tw2, udp2, icmp2)) {
           if (in.mix.tcp > 0 && tw2 < tw) {
             ch.push_back({"net.netfilter.nf_conntrack_tcp_timeout_time_wait",
                           t.tcp_timeout_time_wait, static_cast<uint32_t>(tw2)});
@@ -273,6 +319,78 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
   return p;
 }
 
+namespace {
+
+// The capture's classes against their lifetimes, and what the same traffic
+// holds when it runs long enough to reach its steady state.
+std::string RenderLoad(const CaptureLoad& l) {
+  std::string out = fmt::format(
+      "  capture: {:.1f} s, {} packets. Steady state per lifetime class: "
+      "entries\n  coming to rest in the class per second (over the "
+      "capture's "
+      "busier half)\n  x (its lifetime + {:.0f} s, the kernel GC's interval: "
+      "expired entries count\n  until it reaps them) for a class that lives "
+      "longer than the capture,\n  else the entries at the end:\n",
+      l.duration_s, l.packets, l.gc_lag_s);
+  out += fmt::format("  {:<20} {:>8} {:>9}  {:<32} {:<20} {:>9}\n", "class",
+                     "at end", "rest/s", "lifetime", "capture vs lifetime",
+                     "steady");
+  for (const ClassLoad& c : l.classes) {
+    if (c.at_end == 0 && c.steady < 0.5 && !c.cannot_answer) continue;
+    std::string life =
+        c.info.sysctl[0] ? fmt::format("{} {} s", c.info.sysctl, c.info.seconds)
+                         : fmt::format("fixed {} s", c.info.seconds);
+    std::string vs =
+        fmt::format("{:.1f} s {} {} s", l.duration_s,
+                    c.shorter_than_lifetime ? "<" : ">=", c.info.seconds);
+    std::string how;
+    if (c.cannot_answer) {
+      how = "cannot tell";
+    } else if (c.info.connection_bound) {
+      how = "open connections";
+    } else if (c.shorter_than_lifetime &&
+               c.steady > static_cast<double>(c.at_end)) {
+      how = "extrapolated";
+    } else {
+      how = "measured";
+    }
+    out += fmt::format("  {:<20} {:>8} {:>9.1f}  {:<32} {:<20} {:>9.0f}  {}\n",
+                       c.info.name, c.at_end, c.rest_rate, life, vs, c.steady,
+                       how);
+  }
+  out += fmt::format("  {:<20} {:>8} {:>9}  {:<32} {:<20} {:>9.0f}\n", "total",
+                     "", "", "", "", l.steady_total);
+  if (!l.steady_traffic) {
+    out += fmt::format(
+        "  the traffic was not steady: {} new entries in the capture's first "
+        "half, {} in\n  its second; the rates above are the busier half's.\n",
+        l.new_entries[0], l.new_entries[1]);
+  }
+  for (const ClassLoad& c : l.classes) {
+    if (!c.cannot_answer) continue;
+    out += fmt::format(
+        "  the capture cannot answer for {}: about {:.0f} connections opened "
+        "in its\n  second half were still open at its end, and nothing in "
+        "it says when they\n  close (up to {} s if they vanish); each "
+        "second they stay open adds\n  about {:.1f} entries. The needed "
+        "entries below are a lower bound.\n",
+        c.info.name, c.unresolved, c.info.seconds, c.rest_rate);
+  }
+  if (l.duration_s <= 0 && l.cannot_answer) {
+    out +=
+        "  the capture spans no time, so it shows no rate: the needed "
+        "entries below\n  are a lower bound.\n";
+  }
+  if (l.pool_exhausted) {
+    out +=
+        "  the replay ran out of entries (4194304 with no limit): the peak "
+        "and steady\n  state are lower bounds.\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string RenderPlanText(const PlanResult& p) {
   const PlanInput& in = p.input;
   std::string out = fmt::format(
@@ -308,6 +426,7 @@ std::string RenderPlanText(const PlanResult& p) {
         "no limit\n",
         *in.measured_peak, in.capture);
   }
+  if (in.load) out += RenderLoad(*in.load);
   if (p.needed_entries) {
     out += fmt::format("needed: {} entries (x {:g} headroom)\n",
                        *p.needed_entries, in.headroom);
@@ -333,9 +452,11 @@ std::string RenderPlanText(const PlanResult& p) {
       }
     } else if (p.modelled_concurrent) {
       out += fmt::format(
-          "  no timeout change fits it (none below {} s): add memory or "
-          "shed load.\n",
-          kMinTimeoutSeconds);
+          "  no timeout change fits it (none below its safety floor: "
+          "TIME_WAIT {} s, UDP {} s, ICMP {} s): add memory or shed load.\n",
+          FloorFor(in.floors, "nf_conntrack_tcp_timeout_time_wait"),
+          FloorFor(in.floors, "nf_conntrack_udp_timeout"),
+          FloorFor(in.floors, "nf_conntrack_icmp_timeout"));
     } else {
       out +=
           "  or shorter timeouts: compare them on the capture with `ctkit "
@@ -402,11 +523,48 @@ nlohmann::json PlanToJson(const PlanResult& p) {
   }
   if (in.measured_peak) {
     doc["measured"] = {{"capture", in.capture}, {"peak", *in.measured_peak}};
+    if (in.load) {
+      const CaptureLoad& l = *in.load;
+      nlohmann::json classes = nlohmann::json::array();
+      for (const ClassLoad& c : l.classes) {
+        classes.push_back(
+            {{"class", c.info.name},
+             {"sysctl", c.info.sysctl[0] ? std::string("net.netfilter."
+                                                       "nf_conntrack_") +
+                                               c.info.sysctl
+                                         : std::string()},
+             {"lifetime_s", c.info.seconds},
+             {"connection_bound", c.info.connection_bound},
+             {"entered", c.entered},
+             {"left", c.left},
+             {"ended", c.ended},
+             {"at_end", c.at_end},
+             {"rest_per_s", c.rest_rate},
+             {"capture_shorter_than_lifetime", c.shorter_than_lifetime},
+             {"extrapolated", c.shorter_than_lifetime &&
+                                  c.steady > static_cast<double>(c.at_end)},
+             {"active_at_end", c.active_at_end},
+             {"idle_at_end", c.resting_at_end},
+             {"cannot_answer", c.cannot_answer},
+             {"steady_entries", c.steady}});
+      }
+      doc["measured"]["duration_s"] = l.duration_s;
+      doc["measured"]["packets"] = l.packets;
+      doc["measured"]["classes"] = classes;
+      doc["measured"]["new_entries_by_half"] = {l.new_entries[0],
+                                                l.new_entries[1]};
+      doc["measured"]["steady_traffic"] = l.steady_traffic;
+      doc["measured"]["gc_lag_s"] = l.gc_lag_s;
+      doc["measured"]["steady_entries"] = l.steady_total;
+      doc["measured"]["cannot_answer"] = l.cannot_answer;
+      doc["measured"]["pool_exhausted"] = l.pool_exhausted;
+    }
   } else {
     doc["measured"] = nullptr;
   }
   doc["needed_entries"] =
       p.needed_entries ? nlohmann::json(*p.needed_entries) : nlohmann::json();
+  doc["needed_is_lower_bound"] = p.lower_bound;
   doc["budget_max"] = p.budget_max;
   doc["recommended"] = {{"nf_conntrack_max", p.recommended.max},
                         {"nf_conntrack_buckets", p.recommended.buckets},
@@ -432,17 +590,6 @@ nlohmann::json PlanToJson(const PlanResult& p) {
   }
   doc["compare"] = rows;
   return doc;
-}
-
-Result<uint64_t> MeasurePeak(const std::string& capture, const Tunables& t) {
-  ReplayOptions ro;
-  ro.tunables = t;
-  ro.tunables.max = 0;
-  ro.composition = false;
-  auto r = RunReplay(capture, ro);
-  if (!r) return fail(r.error());
-  if (r->read_error) return fail(*r->read_error);
-  return uint64_t{r->peak_count};
 }
 
 }  // namespace ctkit

@@ -13,6 +13,8 @@
 
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
+#include "plan/capture_load.h"
+#include "plan/safety.h"
 
 namespace ctkit {
 
@@ -69,6 +71,12 @@ struct PlanInput {
   /// Peak entries measured by replaying a capture (with no limit).
   std::optional<uint64_t> measured_peak;
   std::string capture;  ///< where measured_peak came from
+  /// The capture's load per lifetime class (MeasureCapture): its steady
+  /// state counts as well as the peak, so a capture shorter than the
+  /// lifetimes that bound its table does not understate it.
+  std::optional<CaptureLoad> load;
+  /// Timeouts are never suggested below these.
+  std::vector<TimeoutFloor> floors = DefaultTimeoutFloors();
   /// Timeouts and the settings that add extensions (acct, timestamp,
   /// events=1).
   Tunables tunables;
@@ -110,8 +118,12 @@ struct PlanResult {
   uint64_t entry_bytes = 0;                   ///< per entry, extension included
   std::vector<LoadClass> classes;             ///< when input.rate
   std::optional<double> modelled_concurrent;  ///< when input.rate
-  /// Entries to provide for: max(model, measured) x headroom.
+  /// Entries to provide for: max(model, measured peak, the capture's
+  /// steady state) x headroom.
   std::optional<uint64_t> needed_entries;
+  /// The capture cannot answer for some class (see ClassLoad): the needed
+  /// entries are a lower bound.
+  bool lower_bound = false;
   /// The largest max (a multiple of 512, buckets 1:1) the budget holds.
   uint64_t budget_max = 0;
   TableSize kernel_default;
@@ -123,22 +135,26 @@ struct PlanResult {
   /// When !fits: the memory the load needs at the current timeouts.
   uint64_t memory_needed = 0;
   /// When !fits and the model is known: the timeouts that would make it
-  /// fit, if any do within the floors (10 s).
+  /// fit, if any do within the floors (PlanInput::floors).
   std::vector<TimeoutChange> timeout_changes;
   bool timeouts_can_fit = false;
   std::vector<SizingRow> compare;
 };
 
-/// Computes the plan. Errors: budget 0, a rate that is not positive and
+/// The smallest table a plan recommends: 512 entries and 512 buckets (the
+/// kernel rounds buckets up to a multiple of 512; plans keep max:buckets
+/// 1:1), and its kernel memory.
+inline constexpr uint64_t kSmallestTable = 512;
+uint64_t SmallestBudget(bool extensions);
+
+/// Computes the plan. Errors (invalid_argument): budget 0, a budget below
+/// SmallestBudget (naming it: a plan never says nf_conntrack_max = 0 or
+/// buckets = 0, which would mean no limit), a rate that is not positive and
 /// finite, headroom < 1.
 Result<PlanResult> MakePlan(const PlanInput& in);
 
 std::string RenderPlanText(const PlanResult& p);
 nlohmann::json PlanToJson(const PlanResult& p);
-
-/// Replays `capture` with no limit (nf_conntrack_max = 0) and the other
-/// settings of `t`, and returns the peak number of entries.
-Result<uint64_t> MeasurePeak(const std::string& capture, const Tunables& t);
 
 }  // namespace ctkit
 

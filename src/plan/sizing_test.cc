@@ -150,25 +150,47 @@ TEST(MakePlan, WithoutALoadTheBudgetLimitIsTheRecommendation) {
 
 TEST(MakePlan, TooSmallABudgetSaysSoAndWhichTimeWaitWouldFit) {
   PlanInput in = Base();
-  in.budget_bytes = 64 * kMiB;  // holds 253952 entries
-  in.rate = 10000;              // all TCP: 10000 x 120 x 1.5 = 1.8 M
+  in.budget_bytes = 256 * kMiB;  // 268435456 / 264 = 1016801 -> 1016320
+  in.rate = 10000;               // all TCP: 10000 x 120 x 1.5 = 1.8 M
   auto p = MakePlan(in);
   ASSERT_TRUE(p.has_value());
   EXPECT_FALSE(p->fits);
   EXPECT_EQ(p->needed_entries.value(), 1800000u);
-  EXPECT_EQ(p->recommended.max, 253952u);
+  EXPECT_EQ(p->recommended.max, 1016320u);
   // 1800192 entries (rounded) x 264 B.
   EXPECT_EQ(p->memory_needed, 1800192u * 264u);
-  // 253952 / 1.5 / 10000 = 16.93 s of lifetime: TIME_WAIT 16 s fits.
+  // 1016320 / 1.5 / 10000 = 67.75 s of lifetime: TIME_WAIT 67 s fits, and
+  // is above its 60 s floor (Linux's own TIME_WAIT).
   ASSERT_TRUE(p->timeouts_can_fit);
   ASSERT_EQ(p->timeout_changes.size(), 1u);
   EXPECT_EQ(p->timeout_changes[0].sysctl,
             "net.netfilter.nf_conntrack_tcp_timeout_time_wait");
   EXPECT_EQ(p->timeout_changes[0].from, 120u);
-  EXPECT_EQ(p->timeout_changes[0].to, 16u);
+  EXPECT_EQ(p->timeout_changes[0].to, 67u);
   std::string text = RenderPlanText(*p);
   EXPECT_NE(text.find("DOES NOT FIT"), std::string::npos);
   EXPECT_EQ(PlanToJson(*p)["fits"], false);
+}
+
+TEST(MakePlan, NoTimeWaitBelowItsSafetyFloor) {
+  PlanInput in = Base();
+  in.budget_bytes = 64 * kMiB;  // holds 253952 entries
+  in.rate = 10000;
+  // 253952 / 1.5 / 10000 = 16.9 s of lifetime would fit, but TIME_WAIT may
+  // not go below 60 s: no timeout change makes it fit.
+  auto p = MakePlan(in);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_FALSE(p->fits);
+  EXPECT_FALSE(p->timeouts_can_fit);
+  EXPECT_TRUE(p->timeout_changes.empty());
+  EXPECT_NE(RenderPlanText(*p).find("TIME_WAIT 60 s"), std::string::npos);
+  // A floor given by the operator is used instead.
+  SetTimeoutFloor(&in.floors,
+                  {"nf_conntrack_tcp_timeout_time_wait", 10, "test"});
+  auto q = MakePlan(in);
+  ASSERT_TRUE(q.has_value());
+  ASSERT_TRUE(q->timeouts_can_fit);
+  EXPECT_EQ(q->timeout_changes[0].to, 16u);
 }
 
 TEST(MakePlan, TooSmallForAnyTimeoutNeedsMemory) {
@@ -190,16 +212,17 @@ TEST(MakePlan, ShorterUdpTimeoutsWhenTimeWaitAloneCannot) {
   in.mix = {0.1, 0.9, 0.0};
   // Now: 10000 x (0.1 x 120 + 0.9 x 30) x 1.5 = 585000. Target lifetime
   // 16.93 s: TIME_WAIT alone would need (16.93 - 27) / 0.1 < 0. With
-  // TIME_WAIT 10: (16.93 - 1) / 0.9 = 17.7 -> udp_timeout 17.
+  // TIME_WAIT at its 60 s floor: (16.93 - 6) / 0.9 = 12.1 -> udp_timeout
+  // 12, above its 10 s floor.
   auto p = MakePlan(in);
   ASSERT_TRUE(p.has_value());
   EXPECT_FALSE(p->fits);
   ASSERT_TRUE(p->timeouts_can_fit);
   ASSERT_EQ(p->timeout_changes.size(), 2u);
-  EXPECT_EQ(p->timeout_changes[0].to, 10u);
+  EXPECT_EQ(p->timeout_changes[0].to, 60u);
   EXPECT_EQ(p->timeout_changes[1].sysctl,
             "net.netfilter.nf_conntrack_udp_timeout");
-  EXPECT_EQ(p->timeout_changes[1].to, 17u);
+  EXPECT_EQ(p->timeout_changes[1].to, 12u);
 }
 
 TEST(MakePlan, ExtensionsCost128BytesMorePerEntry) {
@@ -221,6 +244,63 @@ TEST(MakePlan, MeasuredPeakCountsWhenLarger) {
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->needed_entries.value(), 600000u);
   EXPECT_EQ(p->recommended.max, 600064u);
+}
+
+// 0 means "no limit" to the kernel: a plan never says max = 0 or buckets =
+// 0. The smallest table is 512 entries in 512 buckets (buckets are rounded
+// up to a multiple of 512, §1.4): 512 x 256 B + 512 x 8 B = 135168 B.
+TEST(MakePlan, ABudgetBelowTheSmallestTableIsAnErrorNamingIt) {
+  EXPECT_EQ(SmallestBudget(false), 135168u);
+  EXPECT_EQ(SmallestBudget(true), 512u * 384u + 512u * 8u);
+  PlanInput in = Base();
+  in.budget_bytes = 100 * 1024;
+  for (bool with_rate : {false, true}) {
+    if (with_rate) in.rate = 10;
+    auto p = MakePlan(in);
+    ASSERT_FALSE(p.has_value());
+    EXPECT_NE(p.error().message.find("132.0 KiB"), std::string::npos)
+        << p.error().message;
+    EXPECT_NE(p.error().message.find("nf_conntrack_max = 512"),
+              std::string::npos);
+  }
+  in.tunables.acct = 1;
+  in.budget_bytes = SmallestBudget(false);  // not enough with extensions
+  auto ext = MakePlan(in);
+  ASSERT_FALSE(ext.has_value());
+  EXPECT_NE(ext.error().message.find("196.0 KiB"), std::string::npos)
+      << ext.error().message;
+
+  in.tunables.acct = 0;
+  auto exact = MakePlan(in);  // exactly the smallest table
+  ASSERT_TRUE(exact.has_value()) << exact.error().message;
+  EXPECT_EQ(exact->budget_max, 512u);
+  EXPECT_EQ(exact->recommended.max, 512u);
+  EXPECT_EQ(exact->recommended.buckets, 512u);
+}
+
+TEST(MakePlan, NeverRecommendsZeroEntries) {
+  // The kernel default (1024 entries at least) does not fit 200 KiB, and
+  // the load rounds to nothing: the plan still says 512, never 0.
+  PlanInput in = Base();
+  in.ram_bytes = 64 * kMiB;
+  in.budget_bytes = 200 * 1024;  // 775 entries -> 512
+  for (int k = 0; k < 2; ++k) {
+    if (k == 0) in.rate = 0.001;  // 0.12 entries
+    if (k == 1) {
+      in.rate.reset();
+      in.measured_peak = 0;  // an empty capture
+    }
+    auto p = MakePlan(in);
+    ASSERT_TRUE(p.has_value()) << k;
+    EXPECT_EQ(p->recommended.max, 512u) << k;
+    EXPECT_EQ(p->recommended.buckets, 512u) << k;
+    nlohmann::json j = PlanToJson(*p);
+    for (const auto& row : j["compare"]) {
+      EXPECT_NE(row["nf_conntrack_max"], 0) << row.dump();
+      EXPECT_NE(row["nf_conntrack_buckets"], 0) << row.dump();
+    }
+    EXPECT_EQ(RenderPlanText(*p).find("= 0\n"), std::string::npos);
+  }
 }
 
 TEST(MakePlan, RejectsNonsense) {

@@ -15,6 +15,13 @@
 // comes first so every other row reads as a delta from "what you have now".
 // The adaptive-timeout variant is ctkit's opt-in pf-style policy, not a
 // Linux setting, so it is labelled as such and never named the cheapest.
+//
+// The recommendation is conservative. A baseline without loss stays the
+// recommendation unless a variant saves a meaningful share of its memory
+// (--min-saving, 10 %); no variant is recommended with a timeout below its
+// safety floor or a hash too small for its max (plan/safety.h): a capture
+// is a sample, and a setting tuned to the last byte of it fails on the
+// next busier hour.
 #include "plan/whatif.h"
 
 #include <fmt/format.h>
@@ -95,6 +102,26 @@ std::string Wrap(const std::string& text) {
   }
   if (!line.empty()) out += line + "\n";
   return out;
+}
+
+// "44 chain-too-long drops", "2 table-full drops and 1974 early drops".
+std::string Losses(const WhatifRow& row) {
+  std::vector<std::string> parts;
+  if (row.table_full_drops) {
+    parts.push_back(fmt::format("{} table-full drops", row.table_full_drops));
+  }
+  if (row.chain_drops) {
+    parts.push_back(fmt::format("{} chain-too-long drops", row.chain_drops));
+  }
+  if (row.early_drops) {
+    parts.push_back(fmt::format("{} early drops", row.early_drops));
+  }
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) s += i + 1 == parts.size() ? " and " : ", ";
+    s += parts[i];
+  }
+  return s;
 }
 
 std::string FormatOffset(uint64_t ns) {
@@ -294,6 +321,23 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
     if (r.first_drop_ts_ns) {
       row.first_drop_offset_ns = *r.first_drop_ts_ns - r.first_ts_ns;
     }
+    row.chain_drops = r.stats.chaintoolong;
+    for (const ShortCaptureWarning& w : r.warnings) {
+      const LifetimeInfo info = DescribeLifetime(w.klass, variants[i].tunables);
+      bool seen = std::any_of(
+          res.warnings.begin(), res.warnings.end(),
+          [&](const WhatifWarning& x) { return x.klass == info.name; });
+      if (seen) continue;
+      res.warnings.push_back(
+          {info.name, i,
+           fmt::format(
+               "the capture ({:.1f} s) is too short for {} ({}): they held "
+               "{:.0f} % of the entries at its end in variant #{}, whose "
+               "table was still growing, so a longer run of this traffic "
+               "holds more; a variant without drops here may drop then",
+               static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9,
+               info.name, LifetimeSetting(info), 100.0 * w.share, i)});
+    }
     row.peak = r.peak_count;
     row.peak_percent =
         r.max != 0 ? 100.0 * r.peak_count / static_cast<double>(r.max) : 0.0;
@@ -312,28 +356,116 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
         bucket_bytes;
     res.rows.push_back(std::move(row));
   }
-  for (size_t i = 0; i < res.rows.size(); ++i) {
-    const WhatifRow& row = res.rows[i];
-    if (row.variant.adaptive || !row.lossless()) continue;
-    if (!res.cheapest_lossless) {
-      res.cheapest_lossless = i;
-      continue;
-    }
-    const WhatifRow& best = res.rows[*res.cheapest_lossless];
-    if (row.kernel_memory_at_peak < best.kernel_memory_at_peak ||
-        (row.kernel_memory_at_peak == best.kernel_memory_at_peak &&
-         row.kernel_memory_at_max < best.kernel_memory_at_max)) {
-      res.cheapest_lossless = i;
-    }
-  }
+  Recommend(&res, opts.min_saving, opts.floors);
   return res;
 }
 
+void Recommend(WhatifResult* r, double min_saving,
+               const std::vector<TimeoutFloor>& floors) {
+  r->min_saving = min_saving;
+  r->floors = floors;
+  r->cheapest_lossless.reset();
+  r->recommended.reset();
+  if (r->rows.empty()) return;
+  const WhatifRow& base = r->rows[0];
+  for (WhatifRow& row : r->rows) {
+    row.unsafe = SafetyProblems(row.variant.tunables, floors);
+    if (row.variant.adaptive) {
+      row.unsafe.insert(row.unsafe.begin(), "not a Linux setting");
+    }
+    row.saving = base.kernel_memory_at_peak != 0
+                     ? 1.0 - static_cast<double>(row.kernel_memory_at_peak) /
+                                 static_cast<double>(base.kernel_memory_at_peak)
+                     : 0.0;
+  }
+  const bool base_lossless = base.lossless();
+  // 1e-9: a saving of exactly min_saving counts despite rounding.
+  auto saves_enough = [&](const WhatifRow& row) {
+    return row.saving + 1e-9 >= min_saving;
+  };
+  size_t lossless_unsafe = 0;
+  for (size_t i = 1; i < r->rows.size(); ++i) {
+    const WhatifRow& row = r->rows[i];
+    if (!row.lossless()) continue;
+    if (!row.unsafe.empty()) {
+      ++lossless_unsafe;
+      continue;
+    }
+    if (base_lossless && !saves_enough(row)) continue;
+    if (!r->cheapest_lossless) {
+      r->cheapest_lossless = i;
+      continue;
+    }
+    const WhatifRow& best = r->rows[*r->cheapest_lossless];
+    if (row.kernel_memory_at_peak < best.kernel_memory_at_peak ||
+        (row.kernel_memory_at_peak == best.kernel_memory_at_peak &&
+         row.kernel_memory_at_max < best.kernel_memory_at_max)) {
+      r->cheapest_lossless = i;
+    }
+  }
+  const std::string floors_note =
+      lossless_unsafe == 0 ? ""
+      : lossless_unsafe == 1
+          ? " (1 variant without loss is not safe to run: see its row)"
+          : fmt::format(
+                " ({} variants without loss are not safe to run: see their "
+                "rows)",
+                lossless_unsafe);
+  if (r->cheapest_lossless) {
+    const size_t i = *r->cheapest_lossless;
+    const WhatifRow& best = r->rows[i];
+    r->recommended = i;
+    r->recommendation =
+        base_lossless
+            ? fmt::format(
+                  "#{} {}: no drops, no early drops, safe to run (safety "
+                  "floors, hash size), and {:.0f} % less kernel memory at the "
+                  "peak than "
+                  "the baseline ({} instead of {}; at least {:.0f} % "
+                  "required)",
+                  i, best.variant.label, 100.0 * best.saving,
+                  FormatBytes(best.kernel_memory_at_peak),
+                  FormatBytes(base.kernel_memory_at_peak), 100.0 * min_saving)
+            : fmt::format(
+                  "#{} {}: the cheapest variant with no drops and no early "
+                  "drops that is safe to run ({} at the peak, {} if "
+                  "the table fills to max); the baseline had {}",
+                  i, best.variant.label,
+                  FormatBytes(best.kernel_memory_at_peak),
+                  FormatBytes(best.kernel_memory_at_max), Losses(base));
+  } else if (base_lossless) {
+    r->recommended = 0;
+    r->recommendation = fmt::format(
+        "keep the baseline: it has no drops and no early drops, and no "
+        "variant without loss saves at least {:.0f} % of its kernel memory "
+        "at the peak and is safe to run{}",
+        100.0 * min_saving, floors_note);
+    for (const std::string& p : base.unsafe) {
+      r->recommendation += "; but the baseline's " + p;
+    }
+  } else {
+    r->recommendation = fmt::format(
+        "none: the baseline had {}, and no Linux variant ran without drops "
+        "or early drops that is safe to run{}; try larger "
+        "nf_conntrack_max (and nf_conntrack_buckets) values or shorter "
+        "timeouts",
+        Losses(base), floors_note);
+  }
+}
+
 std::string RenderWhatifText(const WhatifResult& r) {
+  // The chain-drop column only when some variant has them: they are rare
+  // and need a hash far too small for the entries.
+  const bool any_chain =
+      std::any_of(r.rows.begin(), r.rows.end(),
+                  [](const WhatifRow& w) { return w.chain_drops != 0; });
   std::vector<std::string> header = {"#"};
   for (const VaryAxis& a : r.axes) header.push_back(ShortName(a.name));
-  for (const char* h : {"drops", "first drop", "peak", "% max", "early drops",
-                        "invalid", "kernel mem @peak", ""}) {
+  header.push_back("drops");
+  header.push_back("first drop");
+  if (any_chain) header.push_back("chain drops");
+  for (const char* h :
+       {"peak", "% max", "early drops", "invalid", "kernel mem @peak", ""}) {
     header.push_back(h);
   }
   std::vector<std::vector<std::string>> cells;
@@ -345,6 +477,7 @@ std::string RenderWhatifText(const WhatifResult& r) {
     c.push_back(row.first_drop_offset_ns
                     ? FormatOffset(*row.first_drop_offset_ns)
                     : "-");
+    if (any_chain) c.push_back(std::to_string(row.chain_drops));
     c.push_back(std::to_string(row.peak));
     c.push_back(row.max != 0 ? fmt::format("{:.1f}%", row.peak_percent)
                              : "no limit");
@@ -361,6 +494,11 @@ std::string RenderWhatifText(const WhatifResult& r) {
     if (r.cheapest_lossless == i) {
       note += note.empty() ? "" : ", ";
       note += "<- cheapest with no drops";
+    } else if (i == 0 && r.recommended == 0) {
+      note += " <- recommended: no drops";
+    } else if (row.lossless() && !row.variant.adaptive && !row.unsafe.empty()) {
+      note += note.empty() ? "" : ", ";
+      note += "no loss, but " + row.unsafe[0];
     }
     c.push_back(note);
     cells.push_back(std::move(c));
@@ -399,6 +537,13 @@ std::string RenderWhatifText(const WhatifResult& r) {
       "drops: packets dropped because the table was full (the kernel's "
       "`drop`); early drops: unassured entries evicted to make room (spec "
       "§2.2); both lose connections.\n";
+  if (any_chain) {
+    notes +=
+        "chain drops: packets dropped because their hash chain was too long "
+        "(the kernel's `chaintoolong`, spec §4.4), not because the table was "
+        "full: nf_conntrack_buckets is too small for the entries; raise it "
+        "(raising nf_conntrack_max does not help).\n";
+  }
   notes += fmt::format(
       "kernel mem: entries at the peak x {} B (+{} B each with acct, "
       "timestamp or an event listener) + buckets x {} B (spec §10).\n",
@@ -430,18 +575,31 @@ std::string RenderWhatifText(const WhatifResult& r) {
           a.name, seconds);
     }
   }
-  if (r.cheapest_lossless) {
-    const WhatifRow& best = r.rows[*r.cheapest_lossless];
+  notes += "recommendation: " + r.recommendation + ".\n";
+  if (!r.rows.empty() && r.rows[0].lossless()) {
     notes += fmt::format(
-        "cheapest with no drops and no early drops: #{} {} ({} at the peak, "
-        "{} if the table fills to max).\n",
-        *r.cheapest_lossless, best.variant.label,
-        FormatBytes(best.kernel_memory_at_peak),
-        FormatBytes(best.kernel_memory_at_max));
-  } else {
+        "a variant of a baseline without loss is marked only if it saves at "
+        "least {:.0f} % of the baseline's kernel memory at the peak "
+        "(--min-saving): a smaller nf_conntrack_max alone saves nothing "
+        "there, it only lowers the ceiling.\n",
+        100.0 * r.min_saving);
+  }
+  std::string floors;
+  for (const TimeoutFloor& f : r.floors) {
+    bool varied =
+        std::any_of(r.axes.begin(), r.axes.end(),
+                    [&](const VaryAxis& a) { return a.name == f.sysctl; });
+    if (!varied) continue;
+    floors += fmt::format("{}{} >= {} s ({})", floors.empty() ? "" : "; ",
+                          ShortName(f.sysctl), f.seconds, f.reason);
+  }
+  if (!floors.empty()) {
     notes +=
-        "no Linux variant ran without drops or early drops: try larger "
-        "nf_conntrack_max values or shorter timeouts.\n";
+        "safety floors (--timeout-floor NAME=SECONDS to change): " + floors +
+        ".\n";
+  }
+  for (const WhatifWarning& w : r.warnings) {
+    notes += "warning: " + w.message + ".\n";
   }
   bool any_adaptive = std::any_of(
       r.rows.begin(), r.rows.end(),
@@ -499,6 +657,7 @@ nlohmann::json WhatifToJson(const WhatifResult& r) {
     j["max"] = row.max;
     j["buckets"] = row.buckets;
     j["table_full_drops"] = row.table_full_drops;
+    j["chain_too_long_drops"] = row.chain_drops;
     j["first_drop_s"] =
         row.first_drop_offset_ns
             ? nlohmann::json(static_cast<double>(*row.first_drop_offset_ns) *
@@ -512,13 +671,32 @@ nlohmann::json WhatifToJson(const WhatifResult& r) {
     j["kernel_memory_at_peak_bytes"] = row.kernel_memory_at_peak;
     j["kernel_memory_at_max_bytes"] = row.kernel_memory_at_max;
     j["lossless"] = row.lossless();
+    j["saving_vs_baseline"] = row.saving;
+    j["unsafe"] = row.unsafe;
     j["cheapest_lossless"] = r.cheapest_lossless == i;
+    j["recommended"] = r.recommended == i;
     rows.push_back(std::move(j));
   }
   doc["variants"] = rows;
   doc["cheapest_lossless"] = r.cheapest_lossless
                                  ? nlohmann::json(*r.cheapest_lossless)
                                  : nlohmann::json(nullptr);
+  doc["recommended"] =
+      r.recommended ? nlohmann::json(*r.recommended) : nlohmann::json(nullptr);
+  doc["recommendation"] = r.recommendation;
+  doc["min_saving"] = r.min_saving;
+  nlohmann::json floors = nlohmann::json::array();
+  for (const TimeoutFloor& f : r.floors) {
+    floors.push_back(
+        {{"sysctl", f.sysctl}, {"seconds", f.seconds}, {"reason", f.reason}});
+  }
+  doc["timeout_floors"] = floors;
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const WhatifWarning& w : r.warnings) {
+    warnings.push_back(
+        {{"class", w.klass}, {"variant", w.variant}, {"message", w.message}});
+  }
+  doc["warnings"] = warnings;
   if (r.read_error) doc["read_error"] = r.read_error->message;
   return doc;
 }

@@ -16,6 +16,7 @@
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
+#include "plan/safety.h"
 #include "report/replay.h"
 
 namespace ctkit {
@@ -75,16 +76,36 @@ struct WhatifRow {
   /// Packets dropped because the table was full (the kernel's `drop` for
   /// this cause).
   uint64_t table_full_drops = 0;
-  std::optional<uint64_t> first_drop_offset_ns;  ///< since the first packet
+  /// The first table-full drop, since the first packet.
+  std::optional<uint64_t> first_drop_offset_ns;
+  /// Packets dropped because their hash chain was too long (the kernel's
+  /// `chaintoolong`): a hash too small for the entries, not a full table.
+  uint64_t chain_drops = 0;
   uint32_t peak = 0;
   double peak_percent = 0;  ///< of max; 0 when there is no limit
   uint64_t early_drops = 0;
   uint64_t invalid = 0;
   uint64_t kernel_memory_at_peak = 0;  ///< §10 estimate, bytes
   uint64_t kernel_memory_at_max = 0;   ///< if the table filled to max
-  /// No table-full drop and no early drop: the table never had to refuse or
-  /// evict anything.
-  bool lossless() const { return table_full_drops == 0 && early_drops == 0; }
+  /// Why this variant may not be recommended (SafetyProblems, and "not a
+  /// Linux setting" for the adaptive one); empty when it may.
+  std::vector<std::string> unsafe;
+  /// Memory saved at the peak against the baseline, 0..1 (negative: costs
+  /// more).
+  double saving = 0;
+  /// No drop of either kind and no early drop: the table never had to
+  /// refuse or evict anything.
+  bool lossless() const {
+    return table_full_drops == 0 && chain_drops == 0 && early_drops == 0;
+  }
+};
+
+/// A lifetime class the capture is too short for (see ShortCaptureWarning),
+/// from the first variant whose replay showed it.
+struct WhatifWarning {
+  std::string klass;
+  size_t variant = 0;
+  std::string message;
 };
 
 struct WhatifResult {
@@ -93,10 +114,20 @@ struct WhatifResult {
   uint64_t duration_ns = 0;
   std::vector<VaryAxis> axes;
   std::vector<WhatifRow> rows;  ///< in ExpandVariants' order
-  /// The Linux variant (adaptive ones excluded) with the least kernel
-  /// memory at the peak among the lossless ones; ties go to the smaller
-  /// memory at max, then the earlier row.
+  /// The variant marked "cheapest": a safe, lossless Linux variant, the one
+  /// with the least kernel memory at the peak (ties: the smaller memory at
+  /// max, then the earlier row). Only when the baseline loses packets or
+  /// entries, or, when it does not, only if it saves at least
+  /// WhatifOptions::min_saving of the baseline's memory at the peak. Never
+  /// the baseline.
   std::optional<size_t> cheapest_lossless;
+  /// What to run: the marked variant; the baseline (0) when it is lossless
+  /// and no variant saves enough; unset when nothing safe is lossless.
+  std::optional<size_t> recommended;
+  std::string recommendation;  ///< one sentence saying which and why
+  double min_saving = 0.10;
+  std::vector<TimeoutFloor> floors;
+  std::vector<WhatifWarning> warnings;
   /// Set when the capture ended in a read error (rows cover the packets
   /// before it).
   std::optional<Error> read_error;
@@ -107,7 +138,19 @@ struct WhatifOptions {
   unsigned threads = 0;
   /// Called (from any worker, serialised) after each variant finishes.
   std::function<void(size_t done, size_t total)> on_progress;
+  /// A variant of a lossless baseline is marked only if it saves at least
+  /// this share of the baseline's kernel memory at the peak.
+  double min_saving = 0.10;
+  /// No variant with a timeout below its floor is marked.
+  std::vector<TimeoutFloor> floors = DefaultTimeoutFloors();
 };
+
+/// Marks the cheapest variant and sets the recommendation from the rows'
+/// results (RunWhatif calls it; exposed for tests): fills each row's
+/// `unsafe` and `saving`, then `cheapest_lossless`, `recommended` and
+/// `recommendation` as documented on WhatifResult.
+void Recommend(WhatifResult* r, double min_saving,
+               const std::vector<TimeoutFloor>& floors);
 
 /// Replays `capture` once per variant, `threads` at a time, each with its
 /// own Engine and without the composition pass. Fails with the first

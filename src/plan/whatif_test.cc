@@ -230,6 +230,160 @@ TEST(RunWhatif, ThreadCountDoesNotChangeTheResult) {
   EXPECT_EQ(RenderWhatifText(*r1), RenderWhatifText(*r2));
 }
 
+// Rows as RunWhatif fills them, for Recommend's rules. Memory figures are
+// chosen by hand; the settings decide the floors.
+WhatifRow Row(const std::string& label, uint64_t mem_at_peak,
+              uint64_t drops = 0, uint64_t early = 0, uint64_t chain = 0) {
+  WhatifRow r;
+  r.variant.label = label;
+  r.variant.tunables.max = 65536;
+  r.variant.tunables.buckets = 65536;
+  r.kernel_memory_at_peak = mem_at_peak;
+  r.kernel_memory_at_max = 65536u * 264u;
+  r.table_full_drops = drops;
+  r.early_drops = early;
+  r.chain_drops = chain;
+  return r;
+}
+
+WhatifResult Result(std::vector<WhatifRow> rows) {
+  WhatifResult r;
+  rows[0].variant.baseline = true;
+  r.rows = std::move(rows);
+  return r;
+}
+
+TEST(Recommend, ABaselineWithoutLossIsTheRecommendation) {
+  // 5 % less memory is not worth a change.
+  WhatifResult r = Result({Row("baseline", 1000000), Row("b", 950000)});
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_FALSE(r.cheapest_lossless.has_value());
+  ASSERT_TRUE(r.recommended.has_value());
+  EXPECT_EQ(*r.recommended, 0u);
+  EXPECT_NE(r.recommendation.find("keep the baseline"), std::string::npos);
+  EXPECT_NEAR(r.rows[1].saving, 0.05, 1e-9);
+  nlohmann::json j = WhatifToJson(r);
+  EXPECT_EQ(j["recommended"], 0);
+  EXPECT_EQ(j["cheapest_lossless"], nullptr);
+  EXPECT_NE(RenderWhatifText(r).find("baseline <- recommended"),
+            std::string::npos);
+}
+
+TEST(Recommend, AVariantSavingEnoughIsMarked) {
+  WhatifResult r =
+      Result({Row("baseline", 1000000), Row("b", 850000), Row("c", 800000)});
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  ASSERT_TRUE(r.cheapest_lossless.has_value());
+  EXPECT_EQ(*r.cheapest_lossless, 2u);  // the cheaper of the two
+  EXPECT_EQ(r.recommended, r.cheapest_lossless);
+  // --min-saving 25: neither saves enough.
+  Recommend(&r, 0.25, DefaultTimeoutFloors());
+  EXPECT_FALSE(r.cheapest_lossless.has_value());
+  EXPECT_EQ(r.recommended, 0u);
+  // Exactly the required share counts.
+  Recommend(&r, 0.20, DefaultTimeoutFloors());
+  EXPECT_EQ(r.cheapest_lossless, 2u);
+}
+
+TEST(Recommend, AVariantWithLossIsNeverMarked) {
+  WhatifResult r =
+      Result({Row("baseline", 1000000), Row("drops", 500000, 3),
+              Row("early", 500000, 0, 7), Row("chain", 500000, 0, 0, 2)});
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_FALSE(r.cheapest_lossless.has_value());
+  EXPECT_FALSE(r.rows[3].lossless());  // chain-too-long drops lose packets
+  EXPECT_EQ(r.recommended, 0u);
+}
+
+TEST(Recommend, NoVariantBelowASafetyFloor) {
+  WhatifResult r = Result(
+      {Row("baseline", 1000000), Row("tw30", 500000), Row("tw60", 700000)});
+  r.rows[1].variant.tunables.tcp_timeout_time_wait = 30;
+  r.rows[2].variant.tunables.tcp_timeout_time_wait = 60;
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  ASSERT_FALSE(r.rows[1].unsafe.empty());
+  EXPECT_NE(r.rows[1].unsafe[0].find("below its floor of 60 s"),
+            std::string::npos);
+  EXPECT_TRUE(r.rows[2].unsafe.empty());  // the floor itself is allowed
+  EXPECT_EQ(r.cheapest_lossless, 2u);
+  // Each default floor, one below it.
+  for (const TimeoutFloor& f : DefaultTimeoutFloors()) {
+    WhatifResult q = Result({Row("baseline", 1000000), Row("x", 100)});
+    ASSERT_TRUE(
+        q.rows[1]
+            .variant.tunables.Set(f.sysctl, std::to_string(f.seconds - 1))
+            .has_value());
+    Recommend(&q, 0.10, DefaultTimeoutFloors());
+    EXPECT_FALSE(q.cheapest_lossless.has_value()) << f.sysctl;
+  }
+  // An operator's floor replaces the default.
+  std::vector<TimeoutFloor> floors = DefaultTimeoutFloors();
+  auto f =
+      ParseTimeoutFloor("net.netfilter.nf_conntrack_tcp_timeout_time_wait=20");
+  ASSERT_TRUE(f.has_value());
+  SetTimeoutFloor(&floors, *f);
+  Recommend(&r, 0.10, floors);
+  EXPECT_EQ(r.cheapest_lossless, 1u);
+}
+
+TEST(Recommend, NoVariantWhoseHashIsTooSmallForItsMax) {
+  // More than 8 entries per bucket (the kernel's own boot-time ratio) is
+  // not marked; no limit (max 0) neither.
+  WhatifResult r = Result(
+      {Row("baseline", 1000000), Row("ratio16", 500000), Row("nolimit", 1)});
+  r.rows[1].variant.tunables.buckets = 4096;  // 65536 / 4096 = 16
+  r.rows[2].variant.tunables.max = 0;
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_FALSE(r.rows[1].unsafe.empty());
+  EXPECT_FALSE(r.rows[2].unsafe.empty());
+  EXPECT_FALSE(r.cheapest_lossless.has_value());
+  r.rows[1].variant.tunables.buckets = 8192;  // ratio 8: allowed
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_EQ(r.cheapest_lossless, 1u);
+}
+
+TEST(Recommend, ABaselineWithLossGetsTheCheapestFixEvenIfItCostsMore) {
+  WhatifResult r = Result({Row("baseline", 500000, 10), Row("big", 2000000),
+                           Row("bigger", 3000000)});
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_EQ(r.cheapest_lossless, 1u);
+  EXPECT_EQ(r.recommended, 1u);
+  EXPECT_NE(r.recommendation.find("10 table-full drops"), std::string::npos)
+      << r.recommendation;
+  // Nothing lossless: no recommendation.
+  WhatifResult none =
+      Result({Row("baseline", 500000, 10), Row("still", 600000, 0, 0, 4)});
+  Recommend(&none, 0.10, DefaultTimeoutFloors());
+  EXPECT_FALSE(none.recommended.has_value());
+  EXPECT_NE(none.recommendation.find("none: the baseline had 10 table-full "
+                                     "drops"),
+            std::string::npos)
+      << none.recommendation;
+  EXPECT_FALSE(none.rows[1].lossless());  // its 4 chain-too-long drops
+}
+
+TEST(Recommend, AdaptiveIsNeverMarked) {
+  WhatifResult r = Result({Row("baseline", 500000, 10), Row("adaptive", 1)});
+  r.rows[1].variant.adaptive = AdaptivePolicy{50, 100};
+  Recommend(&r, 0.10, DefaultTimeoutFloors());
+  EXPECT_FALSE(r.cheapest_lossless.has_value());
+}
+
+TEST(ParseTimeoutFloor, NamesAndErrors) {
+  auto f = ParseTimeoutFloor("nf_conntrack_udp_timeout_stream=60");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->sysctl, "nf_conntrack_udp_timeout_stream");
+  EXPECT_EQ(f->seconds, 60u);
+  for (const char* bad :
+       {"nf_conntrack_udp_timeout", "nf_conntrack_max=5",
+        "nf_conntrack_bogus_timeout=5", "nf_conntrack_udp_timeout=soon"}) {
+    auto r = ParseTimeoutFloor(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find(bad), std::string::npos)
+        << r.error().message;
+  }
+}
+
 TEST(RunWhatif, MissingCaptureFails) {
   Tunables base;
   auto v = ExpandVariants(base, {}, {});

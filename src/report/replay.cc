@@ -9,6 +9,8 @@
 // second pass reaches exactly the same table.
 #include "report/replay.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -20,6 +22,7 @@
 #include "ctkit/capture.h"
 #include "proto/tracker.h"
 #include "report/format.h"
+#include "report/lifetime.h"
 
 namespace ctkit {
 namespace {
@@ -276,6 +279,89 @@ PumpPlan PlanFor(const ReplayOptions& opts) {
   return {16384, true, threads - 1};
 }
 
+// The table's count through the capture: the count after the first packet
+// at least `interval_` ns after the previous sample. When the samples reach
+// kMax the interval doubles and every other sample goes, so memory stays
+// bounded for any capture length and samples stay close together (about
+// 2/kMax of the capture apart at most).
+class CountSampler {
+ public:
+  void Add(uint64_t ts, uint32_t count) {
+    if (!samples_.empty() && ts < next_) return;
+    samples_.push_back({ts, count});
+    next_ = ts + interval_;
+    if (samples_.size() >= kMax) {
+      size_t k = 0;
+      for (size_t i = 0; i < samples_.size(); i += 2)
+        samples_[k++] = samples_[i];
+      samples_.resize(k);
+      interval_ *= 2;
+    }
+  }
+  /// The count after the last sampled packet at or before `ts`.
+  uint32_t CountAt(uint64_t ts) const {
+    uint32_t c = 0;
+    for (const auto& [t, n] : samples_) {
+      if (t > ts) break;
+      c = n;
+    }
+    return c;
+  }
+
+ private:
+  static constexpr size_t kMax = 512;
+  std::vector<std::pair<uint64_t, uint32_t>> samples_;
+  uint64_t next_ = 0;
+  uint64_t interval_ = 1000000;  // 1 ms
+};
+
+// Warnings for the lifetime classes the capture is too short to show in
+// steady state: a class that held at least 10 % of the live entries at the
+// end, whose lifetime is longer than the capture, while the table grew by
+// at least 10 % over the capture's second half. (A table that stopped
+// growing has reached its level for this traffic, whatever the timeouts.)
+std::vector<ShortCaptureWarning> ShortCaptureWarnings(const ReplayReport& r,
+                                                      const Tunables& t) {
+  std::vector<ShortCaptureWarning> out;
+  uint64_t live = 0;
+  for (uint64_t n : r.at_end_by_class) live += n;
+  const uint64_t mid = r.count_at_middle, end = r.final_count;
+  const bool growing = end > mid && end * 10 >= mid * 11;
+  if (live == 0 || !growing) return out;
+  const double seconds =
+      static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9;
+  for (int k = 0; k < kLifetimeKindCount; ++k) {
+    uint64_t n = r.at_end_by_class[k];
+    if (n * 10 < live) continue;
+    const LifetimeKind c = static_cast<LifetimeKind>(k);
+    const LifetimeInfo info = DescribeLifetime(c, t);
+    if (static_cast<double>(info.seconds) <= seconds) continue;
+    ShortCaptureWarning w;
+    w.klass = c;
+    w.entries = n;
+    w.share = static_cast<double>(n) / static_cast<double>(live);
+    if (info.connection_bound) {
+      w.message = fmt::format(
+          "{} held {:.0f} % of the entries when the capture ended and the "
+          "table was still growing ({} at the middle, {} at the end): these "
+          "entries stay until their connections close (up to {}), and the "
+          "capture's {:.1f} s does not show when that is; a longer run of "
+          "this traffic may hold more",
+          info.name, 100.0 * w.share, mid, end, LifetimeSetting(info), seconds);
+    } else {
+      w.message = fmt::format(
+          "the capture ({:.1f} s) is shorter than the lifetime of {} ({}), "
+          "which held {:.0f} % of the entries at its end while the table "
+          "was still growing ({} at the middle, {} at the end): none of "
+          "them had to expire yet, so the same traffic run longer holds "
+          "more (ctkit plan --capture extrapolates it)",
+          seconds, info.name, LifetimeSetting(info), 100.0 * w.share, mid, end);
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace
 
 uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
@@ -302,6 +388,8 @@ Result<ReplayReport> RunReplay(const std::string& path,
 
   uint64_t prev_ts = 0;
   uint32_t prev_count = 0;
+  const uint32_t capacity = r.max != 0 ? r.max : eopts.unlimited_capacity;
+  CountSampler sampler;
   const double threshold90 = 0.9 * r.max;
   // Timeline state: the interval being filled, the counters at its start,
   // and the counters after the previous packet (the state at any instant
@@ -367,11 +455,24 @@ Result<ReplayReport> RunReplay(const std::string& path,
           ++r.skipped_by_reason[static_cast<int>(out.reason)];
         } else {
           ++r.decoded;
-          if (out.verdict == Verdict::kDrop && !r.first_drop_index) {
-            r.first_drop_index = index;
-            r.first_drop_ts_ns = ts;
+          if (out.verdict == Verdict::kDrop) {
+            // The engine drops for two reasons. Table full: the new entry
+            // found count == capacity and early drop freed nothing, so the
+            // count stays at capacity. Chain too long: the entry was
+            // allocated (there was room) and freed again, so the count is
+            // below capacity.
+            bool full = c >= capacity;
+            auto& first_index =
+                full ? r.first_drop_index : r.first_chain_drop_index;
+            auto& first_ts =
+                full ? r.first_drop_ts_ns : r.first_chain_drop_ts_ns;
+            if (!first_index) {
+              first_index = index;
+              first_ts = ts;
+            }
           }
         }
+        sampler.Add(ts, c);
         if (c > r.peak_count) {
           r.peak_count = c;
           r.peak_ts_ns = ts;
@@ -395,6 +496,16 @@ Result<ReplayReport> RunReplay(const std::string& path,
   r.stats = engine->stats();
   r.counters = engine->counters();
   r.final_count = engine->count();
+  if (r.packets_read > 0) {
+    r.count_at_middle =
+        sampler.CountAt(r.first_ts_ns + (r.last_ts_ns - r.first_ts_ns) / 2);
+    engine->Visit(r.last_ts_ns, [&](const FlowInfo& f) {
+      if (f.remaining_jiffies > 0) {
+        ++r.at_end_by_class[static_cast<int>(LifetimeKindOf(f))];
+      }
+    });
+    r.warnings = ShortCaptureWarnings(r, engine->tunables());
+  }
   const Tunables& t = engine->tunables();
   bool extensions = t.acct || t.timestamp || t.events == 1;
   r.kernel_memory_bytes =

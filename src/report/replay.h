@@ -15,6 +15,7 @@
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
+#include "report/lifetime.h"
 
 namespace ctkit {
 
@@ -76,6 +77,16 @@ struct PeakComposition {
   std::vector<Tally> top_dports;
 };
 
+/// A lifetime class that held a large share of the table when the capture
+/// ended, lives longer than the capture ran, while the table was still
+/// growing: the table shown is not the steady state of this traffic.
+struct ShortCaptureWarning {
+  LifetimeKind klass;
+  uint64_t entries = 0;  ///< of the class, live at the end
+  double share = 0;      ///< of the live entries at the end, 0..1
+  std::string message;   ///< one sentence for the operator
+};
+
 struct ReplayReport {
   std::string capture;
   uint64_t packets_read = 0;
@@ -94,12 +105,24 @@ struct ReplayReport {
   uint64_t peak_index = 0;  ///< packet after which the peak was first reached
   double seconds_at_90 = 0;
   double seconds_at_100 = 0;
+  /// The first packet dropped because the table was full (the kernel's
+  /// `drop`; counters.table_full counts them).
   std::optional<uint64_t> first_drop_ts_ns;
   std::optional<uint64_t> first_drop_index;
+  /// The first packet dropped because its hash chain was too long (the
+  /// kernel's `chaintoolong`; the table need not be anywhere near full).
+  std::optional<uint64_t> first_chain_drop_ts_ns;
+  std::optional<uint64_t> first_chain_drop_index;
   std::optional<PeakComposition> at_peak;
   uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
   std::vector<TimelineRow> timeline;
   size_t table_memory_bytes = 0;  ///< ctkit's own table
+  /// Live entries by lifetime class after the last packet (LifetimeKind
+  /// order), and the count when half the capture's time had passed.
+  uint64_t at_end_by_class[kLifetimeKindCount] = {};
+  uint32_t count_at_middle = 0;
+  /// Lifetime classes the capture is too short for (see ShortCaptureWarning).
+  std::vector<ShortCaptureWarning> warnings;
   /// Set when the capture ended in an error; the report covers the
   /// packets before it.
   std::optional<Error> read_error;

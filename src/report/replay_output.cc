@@ -11,6 +11,7 @@
 
 #include "proto/tracker.h"
 #include "report/format.h"
+#include "report/lifetime.h"
 
 namespace ctkit {
 namespace {
@@ -82,9 +83,61 @@ std::pair<std::string, uint32_t> GoverningTimeout(const std::string& klass,
   return {"generic_timeout", t.generic_timeout};
 }
 
+// Buckets as the kernel rounds a requested hash size: up to a multiple of
+// 512 (spec §1.4).
+uint64_t KernelBuckets(uint64_t n) { return (n + 511) / 512 * 512; }
+
+// Drops for chains that were too long: the hash is too small for the
+// entries, whatever nf_conntrack_max says (spec §4.4).
+std::string ChainDiagnosis(const ReplayReport& r) {
+  const uint64_t peak = r.peak_count, buckets = r.buckets;
+  const double per_bucket =
+      buckets ? static_cast<double>(peak) / static_cast<double>(buckets) : 0;
+  std::string s = fmt::format(
+      "{} packets were dropped because their hash chain was too long, not "
+      "because the table was full (it peaked at {} entries{}): the hash "
+      "table is too small for its entries. {} entries in "
+      "nf_conntrack_buckets = {} average {:.1f} per bucket; each entry is "
+      "hashed in both directions, so chains average {:.1f} nodes, and the "
+      "kernel refuses an insert into a chain of 52 to 81 nodes (a limit "
+      "drawn at random for each insert).",
+      r.stats.chaintoolong, peak,
+      r.max ? fmt::format(" of nf_conntrack_max {}, {:.1f} %", r.max,
+                          Pct(peak, r.max))
+            : std::string(", no limit"),
+      peak, buckets, per_bucket, 2 * per_bucket);
+  const uint64_t for_max = r.max ? KernelBuckets(r.max) : 0;
+  const uint64_t for_peak = KernelBuckets(peak);
+  auto mib = [](uint64_t b) {
+    return static_cast<double>(b * kKernelBucketBytes) / 1048576.0;
+  };
+  if (for_max > buckets) {
+    s += fmt::format(
+        " Raise net.netfilter.nf_conntrack_buckets to {} (nf_conntrack_max "
+        "rounded up to 512, as the kernel rounds it: the kernel's own 1:1 "
+        "ratio, 2 nodes per chain even when the table is full; {:.1f} MiB of "
+        "hash)",
+        for_max, mib(for_max));
+    if (for_peak > buckets && for_peak < for_max) {
+      s += fmt::format(
+          "; {} would hold this capture's peak at 2 nodes per chain", for_peak);
+    }
+    s += ".";
+  } else if (for_peak > buckets) {
+    s += fmt::format(
+        " Raise net.netfilter.nf_conntrack_buckets to {} (this capture's peak "
+        "rounded up to 512: 2 nodes per chain; {:.1f} MiB of hash).",
+        for_peak, mib(for_peak));
+  }
+  s += " It is writable at run time in the initial network namespace; a "
+       "resize leaves nf_conntrack_max unchanged. Raising nf_conntrack_max "
+       "does not help: it does not resize the hash.";
+  return s;
+}
+
 // The reading of the peak composition: what filled the table, whether early
 // drop could evict it, which setting governs its lifetime.
-std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
+std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
   if (!r.at_peak || r.at_peak->total == 0 || r.at_peak->by_class.empty()) {
     return "";
   }
@@ -96,6 +149,18 @@ std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
       "the largest class at the peak was {} ({:.0f} % of {} entries), whose "
       "lifetime is net.netfilter.nf_conntrack_{} = {} s. ",
       top.key, Pct(top.entries, c.total), c.total, sysctl, seconds);
+  // A table that never came near full needs no change: say what held it,
+  // and no more.
+  const bool pressed = r.counters.table_full > 0 || r.stats.early_drop > 0 ||
+                       (r.max != 0 && r.peak_count * 10 >= uint64_t{r.max} * 9);
+  if (!pressed) {
+    return fmt::format("the table never came near full (peak {}{}); {}",
+                       r.peak_count,
+                       r.max ? fmt::format(", {:.1f} % of nf_conntrack_max",
+                                           Pct(r.peak_count, r.max))
+                             : std::string(", no limit"),
+                       s.substr(0, s.size() - 1));
+  }
   if (assured) {
     s += "ASSURED entries are never evicted by early drop when a new flow "
          "needs room";
@@ -165,6 +230,17 @@ std::string ChecksumLines(const ReplayReport& r) {
         bad, Pct(bad, r.decoded));
   }
   return o;
+}
+
+// Chain-too-long drops first: their fix is the hash, not the table's size
+// or the timeouts, and an operator reading "table full" would change the
+// wrong setting.
+std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
+  std::string chain = r.stats.chaintoolong ? ChainDiagnosis(r) : "";
+  std::string fill = FillDiagnosis(r, t);
+  if (chain.empty()) return fill;
+  if (fill.empty()) return chain;
+  return chain + " Apart from that, " + fill;
 }
 
 }  // namespace
@@ -238,7 +314,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     }
   }
   o += ChecksumLines(r);
-  if (r.first_drop_ts_ns) {
+  if (r.counters.table_full > 0 && r.first_drop_ts_ns) {
     o += fmt::format(
         "TABLE FULL: {} packets dropped; first drop at packet {} ({}, {})\n",
         r.counters.table_full, *r.first_drop_index,
@@ -253,8 +329,17 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += "table full: never (no packet dropped for lack of room)\n";
   }
   if (r.stats.chaintoolong) {
-    o += fmt::format("chain too long: {} inserts refused (packets dropped)\n",
-                     r.stats.chaintoolong);
+    o += fmt::format(
+        "CHAIN TOO LONG: {} packets dropped: their inserts were refused "
+        "because a hash chain was too long (chaintoolong, not table full)",
+        r.stats.chaintoolong);
+    if (r.first_chain_drop_ts_ns) {
+      o += fmt::format("; first at packet {} ({}, {})",
+                       *r.first_chain_drop_index,
+                       Rel(*r.first_chain_drop_ts_ns, r.first_ts_ns),
+                       FormatTimestamp(*r.first_chain_drop_ts_ns));
+    }
+    o += "\n";
   }
   o += fmt::format(
       "entries:   created {}, destroyed {} (expired {}, killed by TCP {}, "
@@ -308,6 +393,9 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
       static_cast<double>(r.kernel_memory_bytes) / 1048576.0, kKernelEntryBytes,
       kKernelBucketBytes, r.buckets,
       static_cast<double>(r.table_memory_bytes) / 1048576.0);
+  for (const ShortCaptureWarning& w : r.warnings) {
+    o += "warning:   " + w.message + "\n";
+  }
   if (r.read_error) {
     o += fmt::format(
         "incomplete: the capture ended in an error after {} "
@@ -396,6 +484,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                   {"verdicts", by_verdict},
                   {"dropped_table_full", r.counters.table_full},
                   {"offload_checksums", r.counters.offload_checksums},
+                  {"dropped_chain_too_long", r.stats.chaintoolong},
                   {"first_ts", FormatTimestamp(r.first_ts_ns)},
                   {"last_ts", FormatTimestamp(r.last_ts_ns)}};
   nlohmann::json table{{"max", r.max},
@@ -418,6 +507,11 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
   if (r.first_drop_ts_ns) {
     table["first_drop_ts"] = FormatTimestamp(*r.first_drop_ts_ns);
     table["first_drop_index"] = *r.first_drop_index;
+  }
+  if (r.first_chain_drop_ts_ns) {
+    table["first_chain_too_long_ts"] =
+        FormatTimestamp(*r.first_chain_drop_ts_ns);
+    table["first_chain_too_long_index"] = *r.first_chain_drop_index;
   }
   j["table"] = table;
   j["stats"] = {{"found", r.stats.found},
@@ -445,6 +539,24 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
   }
   std::string dx = Diagnosis(r, t);
   if (!dx.empty()) j["diagnosis"] = dx;
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const ShortCaptureWarning& w : r.warnings) {
+    LifetimeInfo info = DescribeLifetime(w.klass, t);
+    warnings.push_back(
+        {{"kind", "capture_shorter_than_lifetime"},
+         {"class", info.name},
+         {"sysctl",
+          info.sysctl[0]
+              ? std::string("net.netfilter.nf_conntrack_") + info.sysctl
+              : std::string()},
+         {"lifetime_s", info.seconds},
+         {"capture_s",
+          static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9},
+         {"entries", w.entries},
+         {"share", w.share},
+         {"message", w.message}});
+  }
+  j["warnings"] = warnings;
   if (!r.timeline.empty()) {
     nlohmann::json tl = nlohmann::json::array();
     for (const TimelineRow& row : r.timeline) {

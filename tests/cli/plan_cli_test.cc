@@ -89,7 +89,10 @@ TEST(PlanCli, CaptureIsMeasuredWithNoLimit) {
   nlohmann::json doc = nlohmann::json::parse(r.out);
   // Every SYN is an entry that outlives the capture (SYN_SENT 120 s).
   EXPECT_EQ(doc["measured"]["peak"], 2000);
-  EXPECT_EQ(doc["needed_entries"], 3000);
+  // The 0.2 s capture is far shorter than that lifetime: the same flood
+  // (10000 SYNs/s, gen's default rate) run longer holds 10000/s x (120 s +
+  // the GC's 60 s interval, §3.3) = 1.8 M entries, x 1.5 headroom.
+  EXPECT_NEAR(doc["needed_entries"].get<double>(), 2.7e6, 2.7e5);
 }
 
 TEST(PlanCli, BadSizeIsAUsageError) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "plan/sizing.h"
 #include "plan/units.h"
@@ -29,6 +30,7 @@ struct PlanFlags {
   std::string capture;
   double headroom = 1.5;
   bool extensions = false;
+  std::vector<std::string> floors;
   SettingsFlags settings;
   bool json = false;
 };
@@ -79,11 +81,17 @@ int RunPlanCommand(const PlanFlags& f) {
   }
   in.headroom = f.headroom;
   in.extensions = f.extensions;
+  for (const std::string& text : f.floors) {
+    auto floor = ParseTimeoutFloor(text);
+    if (!floor) return Fail(floor.error().message, kExitUsage);
+    SetTimeoutFloor(&in.floors, std::move(*floor));
+  }
   if (!f.capture.empty()) {
-    auto peak = MeasurePeak(f.capture, in.tunables);
-    if (!peak) return Fail(peak.error().message);
-    in.measured_peak = *peak;
+    auto load = MeasureCapture(f.capture, in.tunables);
+    if (!load) return Fail(load.error().message);
+    in.measured_peak = load->peak;
     in.capture = f.capture;
+    in.load = std::move(*load);
   }
   auto plan = MakePlan(in);
   if (!plan) return Fail(plan.error().message, kExitUsage);
@@ -131,6 +139,9 @@ void RegisterPlan(CLI::App& app, int* exit_code) {
   cmd->add_flag("--extensions", flags->extensions,
                 "entries carry the 128 B extension block (acct, timestamp, or "
                 "an event listener such as conntrackd)");
+  cmd->add_option("--timeout-floor", flags->floors,
+                  "NAME=SECONDS: never suggest this timeout below SECONDS "
+                  "(repeatable; replaces the default floor of that timeout)");
   AddSettingsFlags(cmd, &flags->settings);
   cmd->add_flag("--json", flags->json, "the plan as one JSON document");
   cmd->callback([flags, exit_code] { *exit_code = RunPlanCommand(*flags); });

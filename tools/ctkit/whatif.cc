@@ -24,6 +24,8 @@ struct WhatifFlags {
   std::vector<std::string> vary;
   std::vector<std::string> adaptive;
   unsigned threads = 0;
+  double min_saving_percent = 10;
+  std::vector<std::string> floors;
   bool json = false;
   bool no_progress = false;
 };
@@ -72,6 +74,22 @@ int RunWhatifCommand(const WhatifFlags& f) {
 
   WhatifOptions opts;
   opts.threads = f.threads;
+  if (!(f.min_saving_percent >= 0 && f.min_saving_percent <= 100)) {
+    fmt::print(stderr,
+               "ctkit: error: --min-saving {}: expected a percentage from 0 "
+               "to 100\n",
+               f.min_saving_percent);
+    return kExitUsage;
+  }
+  opts.min_saving = f.min_saving_percent / 100.0;
+  for (const std::string& text : f.floors) {
+    auto floor = ParseTimeoutFloor(text);
+    if (!floor) {
+      fmt::print(stderr, "ctkit: error: {}\n", floor.error().message);
+      return kExitUsage;
+    }
+    SetTimeoutFloor(&opts.floors, std::move(*floor));
+  }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
   if (progress) {
     opts.on_progress = [](size_t done, size_t total) {
@@ -121,6 +139,14 @@ void RegisterWhatif(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", flags->threads,
                   "replays in parallel (default: one per core); results do "
                   "not depend on it");
+  cmd->add_option("--min-saving", flags->min_saving_percent,
+                  "when the baseline has no drops, mark a variant only if it "
+                  "saves at least this percentage of the baseline's kernel "
+                  "memory at the peak (default 10)");
+  cmd->add_option("--timeout-floor", flags->floors,
+                  "NAME=SECONDS: never mark a variant with this timeout "
+                  "below SECONDS (repeatable; replaces the default floor of "
+                  "that timeout)");
   cmd->add_flag("--json", flags->json, "the comparison as one JSON document");
   cmd->add_flag("--no-progress", flags->no_progress,
                 "no progress line on a terminal");
