@@ -86,6 +86,36 @@ TEST_F(DoctorCli, TimeoutsSayEntriesGetAShorterValueAtTheirNextPacket) {
       << r.out;
 }
 
+// --apply on a Debian-like tree: /etc/sysctl.conf (read at boot through the
+// link 99-sysctl.conf) sets the same key; the plan names that file once and
+// does not claim it wins. nf_conntrack is a module here (initstate), so a
+// modules-load.d file is written too; --rollback restores the tree.
+TEST_F(DoctorCli, ApplyNamesEachFileOnceAndLoadsTheModuleFirst) {
+  const std::string root = Tree("max-too-low");
+  std::filesystem::create_directories(root + "/etc/sysctl.d");
+  WriteFile(root + "/etc/sysctl.conf",
+            "net.netfilter.nf_conntrack_max = 1000\n");
+  std::filesystem::create_symlink("../sysctl.conf",
+                                  root + "/etc/sysctl.d/99-sysctl.conf");
+  WriteFile(root + "/sys/module/nf_conntrack/initstate", "live\n");
+  RunResult r = Run({"doctor", "--root", root, "--apply", "--yes"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();  // the diagnosis: CRITICAL
+  size_t naming = 0;
+  for (const auto& l : Lines(r.err)) {
+    naming += Contains(l, "/etc/sysctl.conf") ? 1 : 0;
+    EXPECT_FALSE(Contains(l, "wins at boot")) << l;
+  }
+  EXPECT_EQ(naming, 1u) << r.err;
+  const std::string modules =
+      root + "/etc/modules-load.d/ctkit-nf_conntrack.conf";
+  EXPECT_TRUE(Contains(ReadFile(modules), "\nnf_conntrack\n")) << r.err;
+  RunResult rb = Run({"doctor", "--root", root, "--rollback"});
+  EXPECT_EQ(rb.exit_code, 0) << rb.Describe();
+  EXPECT_FALSE(std::filesystem::exists(modules));
+  EXPECT_FALSE(std::filesystem::exists(root + "/etc/modules-load.d"));
+}
+
 TEST_F(DoctorCli, BadArgumentsAreUnknownWithTheStatusLine) {
   const std::string root = Tree("");
   const std::vector<std::vector<std::string>> cases = {

@@ -297,5 +297,83 @@ TEST(DoctorKernel, UnprivilegedRunIsUnknownAndSaysRunAsRoot) {
   EXPECT_NE(out.find("CAP_NET_ADMIN"), std::string::npos);
 }
 
+// What `--apply` writes wins when the real systemd-sysctl applies the
+// sysctl.d directories, and a file that would beat it is the one --apply
+// names. systemd-sysctl runs in a private mount and network namespace
+// (the tree's directories bound over the host's, a per-netns key), so the
+// host is not touched.
+TEST(DoctorKernel, AppliedFileWinsUnderTheRealSystemdSysctl) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (unshare, mount)";
+  const char* sysctl_bin = "/lib/systemd/systemd-sysctl";
+  if (access(sysctl_bin, X_OK) != 0 ||
+      !Shell("command -v unshare >/dev/null 2>&1")) {
+    GTEST_SKIP() << "systemd-sysctl or unshare is not installed";
+  }
+  doctortest::TempTree tree;
+  doctortest::BuildTree(tree.path(), "time-wait-majority");
+  // Debian's layout: /etc/sysctl.conf read at boot as 99-sysctl.conf.
+  doctortest::WriteAll(tree.path() + "/etc/sysctl.conf",
+                       "net.netfilter.nf_conntrack_tcp_timeout_time_wait = "
+                       "100\n");
+  doctortest::fs::create_directories(tree.path() + "/etc/sysctl.d");
+  doctortest::fs::create_symlink("../sysctl.conf",
+                                 tree.path() + "/etc/sysctl.d/99-sysctl.conf");
+  doctortest::WriteAll(tree.path() + "/usr/lib/sysctl.d/50-vendor.conf",
+                       "net/netfilter/nf_conntrack_tcp_timeout_time_wait=90\n");
+  auto boot_value = [&] {
+    std::string t = tree.path();
+    std::string script =
+        "set -e; "
+        "for d in /etc/sysctl.d /usr/lib/sysctl.d; do "
+        "  mkdir -p " +
+        t + "$d; mount --bind " + t +
+        "$d $d; done; "
+        "for d in /run /usr/local/lib; do "
+        "  if [ -d $d ]; then mount -t tmpfs none $d; fi; done; "
+        "touch " +
+        t +
+        "/etc/sysctl.conf; "
+        "mount --bind " +
+        t + "/etc/sysctl.conf /etc/sysctl.conf; " + sysctl_bin +
+        " --prefix=/net/netfilter >/dev/null 2>&1 || true; "
+        "cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait";
+    auto [out, rc] = Capture(
+        "unshare --mount --net --propagation private "
+        "sh -c '" +
+        script + "'");
+    EXPECT_EQ(rc, 0) << out;
+    return out;
+  };
+  ASSERT_EQ(boot_value(), "100\n");  // the oracle sees the tree
+
+  auto view = NewRootHostView(tree.path());
+  HostData d = Collect(*view);
+  Diagnosis g = Diagnose(d, {});
+  bool tw = false;
+  for (const auto& c : g.changes)
+    tw |= c.name == "nf_conntrack_tcp_timeout_time_wait" && c.value == 30;
+  ASSERT_TRUE(tw);
+  ApplyOptions o;
+  o.runtime_root = o.persist_root = tree.path();
+  auto plan = PlanApply(g.changes, d, o);
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::printf("%s\n", DescribePlan(*plan).c_str());
+  ASSERT_TRUE(ExecuteApply(*plan, o));
+  EXPECT_EQ(boot_value(), "30\n");
+  ASSERT_TRUE(Rollback(o));
+
+  // A later file: --apply stops and names it, and systemd-sysctl confirms
+  // that it is the one that wins.
+  doctortest::WriteAll(tree.path() + "/etc/sysctl.d/zz-late.conf",
+                       "net.netfilter.nf_conntrack_tcp_timeout_time_wait = "
+                       "77\n");
+  auto stopped = PlanApply(g.changes, d, o);
+  ASSERT_FALSE(stopped);
+  EXPECT_NE(stopped.error().message.find("/etc/sysctl.d/zz-late.conf:1 sets"),
+            std::string::npos)
+      << stopped.error().message;
+  EXPECT_EQ(boot_value(), "77\n");
+}
+
 }  // namespace
 }  // namespace ctkit
