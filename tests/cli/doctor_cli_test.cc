@@ -81,8 +81,9 @@ TEST_F(DoctorCli, TimeoutsSayEntriesGetAShorterValueAtTheirNextPacket) {
   RunResult r = Run({"doctor", "--root", Tree("time-wait-majority")});
   EXPECT_FALSE(Contains(r.out, "would free now")) << r.out;
   EXPECT_FALSE(Contains(r.out, " s frees ")) << r.out;
-  EXPECT_TRUE(Contains(r.out, "have more than 60 s left (they get 60 s only "
-                              "at their next packet)"))
+  EXPECT_TRUE(Contains(r.out,
+                       "have more than 60 s left (they get 60 s only "
+                       "at their next packet)"))
       << r.out;
 }
 
