@@ -18,6 +18,7 @@ enum class ErrorCode : int {
   kIo = 2,               ///< a file could not be opened or read
   kCorrupt = 3,          ///< a file's contents are malformed or truncated
   kUnsupported = 4,      ///< a valid input this build cannot handle
+  kPermission = 5,       ///< the OS refused (EACCES/EPERM): needs privileges
 };
 
 /// A failure with a message meant for the user (names file, offset, field).
@@ -34,6 +35,9 @@ struct Error {
   }
   static Error unsupported(std::string m) {
     return {ErrorCode::kUnsupported, std::move(m)};
+  }
+  static Error permission(std::string m) {
+    return {ErrorCode::kPermission, std::move(m)};
   }
 };
 

@@ -5,6 +5,7 @@
 #define CTKIT_TUNABLES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,9 +87,20 @@ struct Tunables {
   /// explanation of what to use instead.
   Result<void> Set(std::string_view name, std::string_view value);
 
-  /// Reads `NAME = VALUE` lines (sysctl.conf syntax: '#'/';' comments, blank
-  /// lines, optional leading '-'). Errors name the file and line.
-  Result<void> LoadFile(const std::string& path);
+  /// Reads sysctl.d files (sysctl.d(5)) as systemd-sysctl applies them:
+  /// `KEY = VALUE` lines, '#'/';' comments, '.' or '/' separators, later
+  /// assignments win. A real file sets many other keys (net.ipv4.*,
+  /// kernel.*): keys outside nf_conntrack are skipped and counted in one
+  /// note. A leading '-' makes a bad assignment a note instead of an error
+  /// (its "ignore errors"). A glob key (`*`, `?`, `[`) sets every matching
+  /// nf_conntrack sysctl that no file sets by its exact name, as
+  /// systemd-sysctl does. Errors name the file and line. Notes (one line
+  /// each, for stderr) go to `notes` when given.
+  Result<void> LoadFiles(const std::vector<std::string>& paths,
+                         std::vector<std::string>* notes = nullptr);
+  /// LoadFiles({path}, notes).
+  Result<void> LoadFile(const std::string& path,
+                        std::vector<std::string>* notes = nullptr);
 
   /// Applies the kernel's normalisation: buckets rounded up to a multiple of
   /// 512 (minimum 512).
@@ -97,6 +109,26 @@ struct Tunables {
   /// All sysctls as (full name, value) pairs, in a stable order.
   std::vector<std::pair<std::string, std::string>> List() const;
 };
+
+/// One assignment of a sysctl.d file.
+struct SysctlLine {
+  /// With '.' separators, as `sysctl -a` prints it: a key whose first
+  /// separator is '/' has its '/' and '.' swapped ("net/ipv4/conf/eth0.10/x"
+  /// is "net.ipv4.conf.eth0/10.x"), as systemd-sysctl normalises it.
+  std::string key;
+  std::string value;
+  bool ignore_errors = false;  ///< the key had a leading '-'
+  bool glob = false;           ///< the key has '*', '?' or '['
+};
+
+/// Parses one line of a sysctl.d file. nullopt for blank lines and
+/// comments; an error (without file and line) for a line with no '='.
+Result<std::optional<SysctlLine>> ParseSysctlLine(std::string_view line);
+
+/// Whether sysctl.d glob `pattern` matches `key` (both in the '.' form of
+/// SysctlLine::key). As systemd-sysctl globs /proc/sys paths, a wildcard
+/// does not cross a separator.
+bool SysctlGlobMatches(std::string_view pattern, std::string_view key);
 
 }  // namespace ctkit
 

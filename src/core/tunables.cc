@@ -4,8 +4,11 @@
 // limited to INT_MAX jiffies).
 #include "ctkit/tunables.h"
 
+#include <fnmatch.h>
+
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <string>
 
 namespace ctkit {
@@ -76,6 +79,25 @@ const Entry kEntries[] = {
 
 constexpr std::string_view kFullPrefix = "net.netfilter.nf_conntrack_";
 constexpr std::string_view kShortPrefix = "nf_conntrack_";
+
+// The nf_conntrack namespace of keys: everything Set() either takes or
+// explains (hashsize, count, a misspelt timeout), as opposed to the rest
+// of a sysctl.d file (net.ipv4.*, kernel.*), which a replay ignores.
+bool IsConntrackKey(std::string_view key) {
+  return key.substr(0, kFullPrefix.size()) == kFullPrefix ||
+         key.substr(0, kShortPrefix.size()) == kShortPrefix ||
+         key == "net.nf_conntrack_max";
+}
+
+// "max" for every accepted spelling of nf_conntrack_max, and so on.
+std::string ShortName(std::string_view key) {
+  if (key == "net.nf_conntrack_max") return "max";
+  if (key.substr(0, kFullPrefix.size()) == kFullPrefix)
+    return std::string(key.substr(kFullPrefix.size()));
+  if (key.substr(0, kShortPrefix.size()) == kShortPrefix)
+    return std::string(key.substr(kShortPrefix.size()));
+  return std::string(key);
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -152,28 +174,126 @@ Result<void> Tunables::Set(std::string_view name, std::string_view value) {
                                       "Linux 6.18)"));
 }
 
-Result<void> Tunables::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return fail(Error::io("cannot open sysctl file '" + path + "'"));
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::string_view l = Trim(line);
-    if (l.empty() || l.front() == '#' || l.front() == ';') continue;
-    if (l.front() == '-') l.remove_prefix(1);  // "ignore errors" marker
-    size_t eq = l.find('=');
-    if (eq == std::string_view::npos) {
-      return fail(Error::invalid_argument(path + ":" + std::to_string(lineno) +
-                                          ": expected NAME = VALUE"));
-    }
-    auto r = Set(l.substr(0, eq), l.substr(eq + 1));
-    if (!r) {
-      return fail(Error::invalid_argument(path + ":" + std::to_string(lineno) +
-                                          ": " + r.error().message));
-    }
+Result<std::optional<SysctlLine>> ParseSysctlLine(std::string_view line) {
+  std::string_view l = Trim(line);
+  if (l.empty() || l.front() == '#' || l.front() == ';') {
+    return std::optional<SysctlLine>();
   }
-  if (in.bad()) return fail(Error::io("error reading '" + path + "'"));
+  size_t eq = l.find('=');
+  if (eq == std::string_view::npos) {
+    return fail(Error::invalid_argument("expected KEY = VALUE"));
+  }
+  SysctlLine out;
+  std::string_view key = Trim(l.substr(0, eq));
+  if (!key.empty() && key.front() == '-') {
+    out.ignore_errors = true;
+    key = Trim(key.substr(1));
+  }
+  size_t sep = key.find_first_of("./");
+  bool slash_first = sep != std::string_view::npos && key[sep] == '/';
+  out.key.assign(key);
+  if (slash_first) {
+    for (char& c : out.key) c = c == '/' ? '.' : c == '.' ? '/' : c;
+  }
+  out.value.assign(Trim(l.substr(eq + 1)));
+  out.glob = out.key.find_first_of("*?[") != std::string::npos;
+  return std::optional<SysctlLine>(std::move(out));
+}
+
+bool SysctlGlobMatches(std::string_view pattern, std::string_view key) {
+  // The '/' form, so FNM_PATHNAME keeps wildcards inside one component.
+  auto slashed = [](std::string_view k) {
+    std::string s(k);
+    for (char& c : s) c = c == '.' ? '/' : c == '/' ? '.' : c;
+    return s;
+  };
+  return fnmatch(slashed(pattern).c_str(), slashed(key).c_str(),
+                 FNM_PATHNAME) == 0;
+}
+
+Result<void> Tunables::LoadFile(const std::string& path,
+                                std::vector<std::string>* notes) {
+  return LoadFiles({path}, notes);
+}
+
+Result<void> Tunables::LoadFiles(const std::vector<std::string>& paths,
+                                 std::vector<std::string>* notes) {
+  struct Glob {
+    SysctlLine line;
+    std::string where;  // "file:line"
+  };
+  std::vector<Glob> globs;
+  std::set<std::string> exact;       // short names set by their own name
+  std::vector<std::string> outside;  // "key (file:line)"
+  auto note = [&](const std::string& n) {
+    if (notes) notes->push_back(n);
+  };
+  // A failed assignment: an error, or a note for a '-' key.
+  auto apply = [&](const std::string& key, const SysctlLine& l,
+                   const std::string& where) -> Result<void> {
+    auto r = Set(key, l.value);
+    if (r) return {};
+    if (l.ignore_errors) {
+      note(where + ": ignored ('-' key): " + r.error().message);
+      return {};
+    }
+    return fail(Error::invalid_argument(where + ": " + r.error().message));
+  };
+  for (const std::string& path : paths) {
+    std::ifstream in(path);
+    if (!in) return fail(Error::io("cannot open sysctl file '" + path + "'"));
+    std::string text;
+    int lineno = 0;
+    while (std::getline(in, text)) {
+      ++lineno;
+      const std::string where = path + ":" + std::to_string(lineno);
+      auto parsed = ParseSysctlLine(text);
+      if (!parsed) {
+        return fail(
+            Error::invalid_argument(where + ": " + parsed.error().message));
+      }
+      if (!*parsed) continue;
+      const SysctlLine& l = **parsed;
+      if (l.glob) {
+        globs.push_back({l, where});
+        continue;
+      }
+      if (!IsConntrackKey(l.key)) {
+        outside.push_back(l.key + " (" + where + ")");
+        continue;
+      }
+      auto r = apply(l.key, l, where);
+      if (!r) return r;
+      exact.insert(ShortName(l.key));
+    }
+    if (in.bad()) return fail(Error::io("error reading '" + path + "'"));
+  }
+  // Globs after every exact name: an exact assignment wins over a glob
+  // whatever the order of the files (measured with systemd-sysctl 252).
+  for (const Glob& g : globs) {
+    bool any = false;
+    for (const Entry& e : kEntries) {
+      std::string full = std::string(kFullPrefix) + e.name;
+      bool match = SysctlGlobMatches(g.line.key, full) ||
+                   (std::string_view(e.name) == "max" &&
+                    SysctlGlobMatches(g.line.key, "net.nf_conntrack_max"));
+      if (!match) continue;
+      any = true;
+      if (exact.count(e.name)) continue;
+      auto r = apply(full, g.line, g.where);
+      if (!r) return r;
+    }
+    if (!any) outside.push_back(g.line.key + " (" + g.where + ")");
+  }
+  if (!outside.empty()) {
+    std::string n = "ignored " + std::to_string(outside.size()) +
+                    " setting(s) outside nf_conntrack: ";
+    for (size_t i = 0; i < outside.size() && i < 3; ++i)
+      n += (i ? ", " : "") + outside[i];
+    if (outside.size() > 3)
+      n += ", and " + std::to_string(outside.size() - 3) + " more";
+    note(n);
+  }
   return {};
 }
 

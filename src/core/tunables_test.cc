@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/engine_test_util.h"
 
@@ -231,6 +232,114 @@ TEST(Tunables, LoadFileMissing) {
   auto r = t.LoadFile("/nonexistent/ctkit/sysctl.conf");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kIo);
+}
+
+// A real sysctl.d file, as Debian and Ubuntu hosts have them (Debian's
+// commented /etc/sysctl.conf lines, Ubuntu's 10-network-security.conf and
+// 10-kernel-hardening.conf keys, a VLAN interface in '/' form, a '-' key)
+// plus conntrack settings: the conntrack keys are applied, the rest is
+// skipped with one note, a bad value on a '-' key is a note (sysctl.d(5):
+// errors of '-' keys are ignored), and an exact key wins over a glob
+// whichever comes first (as systemd-sysctl 252 does, measured).
+constexpr char kDebianSysctlD[] =
+    "#\n"
+    "# /etc/sysctl.conf - Configuration file for setting system variables\n"
+    "# See /etc/sysctl.d/ for additional system variables.\n"
+    "# See sysctl.conf (5) for information.\n"
+    "#\n"
+    "\n"
+    "#kernel.domainname = example.com\n"
+    "\n"
+    "# Uncomment the following to stop low-level messages on console\n"
+    "#kernel.printk = 3 4 1 3\n"
+    "\n"
+    "# Turn on Source Address Verification in all interfaces to\n"
+    "# prevent some spoofing attacks\n"
+    "net.ipv4.conf.default.rp_filter=2\n"
+    "net.ipv4.conf.all.rp_filter=2\n"
+    "net.ipv4.tcp_syncookies=1\n"
+    "kernel.kptr_restrict = 1\n"
+    "kernel.pid_max = 4194304\n"
+    "fs.protected_symlinks = 1\n"
+    "net/ipv4/conf/eth0.100/rp_filter = 0\n"
+    "-net.ipv6.conf.all.disable_ipv6 = 1\n"
+    "net.ipv4.conf.*.accept_redirects = 0\n"
+    "\n"
+    "# conntrack\n"
+    "net.netfilter.nf_conntrack_tcp_timeout_time_wait = 60\n"
+    "net.netfilter.nf_conntrack_max = 524288\n"
+    "net/netfilter/nf_conntrack_tcp_timeout_established = 86400\n"
+    "-net.netfilter.nf_conntrack_buckets = lots\n"
+    "net.netfilter.nf_conntrack_tcp_timeout_*_wait = 30\n";
+
+TEST(Tunables, RealSysctlDFileKeepsConntrackKeysAndNotesTheRestOnce) {
+  TempFile f(kDebianSysctlD);
+  Tunables t;
+  std::vector<std::string> notes;
+  auto r = t.LoadFile(f.path(), &notes);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(t.max, 524288u);
+  EXPECT_EQ(t.tcp_timeout_established, 86400u);
+  EXPECT_EQ(t.buckets, 262144u);  // the '-' line's bad value is ignored
+  EXPECT_EQ(t.tcp_timeout_fin_wait, 30u);    // the glob
+  EXPECT_EQ(t.tcp_timeout_close_wait, 30u);  // the glob
+  EXPECT_EQ(t.tcp_timeout_time_wait, 60u);   // exact beats the later glob
+  EXPECT_EQ(t.tcp_timeout_syn_sent, 120u);   // untouched
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_TRUE(Contains(notes[0], f.path() + ":28: ignored ('-' key)"))
+      << notes[0];
+  EXPECT_TRUE(Contains(notes[0], "'lots'")) << notes[0];
+  EXPECT_EQ(notes[1].rfind("ignored 9 setting(s) outside nf_conntrack: "
+                           "net.ipv4.conf.default.rp_filter (" +
+                               f.path() + ":14)",
+                           0),
+            0u)
+      << notes[1];
+}
+
+TEST(Tunables, DashKeyErrorsAreNotesOtherwiseErrorsNamingTheLine) {
+  TempFile ok(
+      "-net.netfilter.nf_conntrack_hashsize = 65536\n"
+      "-nf_conntrack_count = 5\n");
+  Tunables t;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(t.LoadFile(ok.path(), &notes));
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_TRUE(Contains(notes[0], ok.path() + ":1:")) << notes[0];
+  EXPECT_TRUE(Contains(notes[1], "read-only")) << notes[1];
+  TempFile bad("kernel.pid_max = 10\nnet.netfilter.nf_conntrack_max = x\n");
+  auto r = t.LoadFile(bad.path());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, bad.path() + ":2:"))
+      << r.error().message;
+}
+
+TEST(Tunables, ExactKeyInOneFileBeatsAGlobInALaterOne) {
+  TempFile a("net.netfilter.nf_conntrack_udp_timeout = 20\n");
+  TempFile b("net.netfilter.nf_conntrack_udp_timeout* = 5\n");
+  Tunables t;
+  ASSERT_TRUE(t.LoadFiles({a.path(), b.path()}));
+  EXPECT_EQ(t.udp_timeout, 20u);
+  EXPECT_EQ(t.udp_timeout_stream, 5u);
+}
+
+TEST(Tunables, SysctlLinesNormaliseAsSystemdDoes) {
+  auto l = ParseSysctlLine("  -net/ipv4/conf/eth0.100/rp_filter = 0 ");
+  ASSERT_TRUE(l && *l);
+  EXPECT_EQ((*l)->key, "net.ipv4.conf.eth0/100.rp_filter");
+  EXPECT_EQ((*l)->value, "0");
+  EXPECT_TRUE((*l)->ignore_errors);
+  EXPECT_FALSE((*l)->glob);
+  auto c = ParseSysctlLine("; comment");
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(*c);
+  EXPECT_FALSE(ParseSysctlLine("no equals sign"));
+  EXPECT_TRUE(SysctlGlobMatches("net.netfilter.nf_conntrack_*",
+                                "net.netfilter.nf_conntrack_max"));
+  // A wildcard stays inside one component, as a /proc/sys path glob does.
+  EXPECT_FALSE(SysctlGlobMatches("net.*", "net.netfilter.nf_conntrack_max"));
+  EXPECT_TRUE(SysctlGlobMatches("net.*.nf_conntrack_max",
+                                "net.netfilter.nf_conntrack_max"));
 }
 
 // List() round-trips through Set().

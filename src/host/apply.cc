@@ -21,7 +21,9 @@
 #include <set>
 #include <sstream>
 
+#include "ctkit/tunables.h"
 #include "host/host_view.h"
+#include "host/sysctl_d.h"
 
 namespace ctkit {
 namespace {
@@ -152,9 +154,10 @@ std::string MergeSysctlConf(
         "restores the previous state.\n";
   }
   while (std::getline(in, line)) {
-    std::string key = line.substr(0, line.find('='));
-    while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
-      key.pop_back();
+    // Any spelling of a key we set ("-net/netfilter/..." too).
+    auto parsed = ParseSysctlLine(line);
+    std::string key =
+        parsed && *parsed && !(*parsed)->glob ? (*parsed)->key : std::string();
     bool replaced = false;
     for (const auto& [k, v] : kv) {
       if (key == k) {
@@ -171,25 +174,81 @@ std::string MergeSysctlConf(
   return out;
 }
 
-// Other sysctl files that set the same key and are applied after ours.
-void LaterSettings(const ApplyOptions& o, const std::string& key,
-                   std::vector<std::string>* warnings) {
-  std::vector<std::string> files;
-  std::string dir = o.persist_root + "/etc/sysctl.d";
-  auto view = NewRootHostView(o.persist_root.empty() ? "/" : o.persist_root);
-  if (auto names = view->List("/etc/sysctl.d")) {
-    std::sort(names->begin(), names->end());
-    for (const auto& n : *names) {
-      if (n > "90-ctkit-conntrack.conf") files.push_back("/etc/sysctl.d/" + n);
+// Where else each key we persist is set, judged by boot order. A file
+// applied after ours that sets the key by its exact name would win at boot:
+// it goes to *blockers. Files applied before ours are listed as notes, one
+// line per file (a link and its target are one file). /etc/sysctl.conf is
+// read again last by procps `sysctl --system` (not by systemd-sysctl), so
+// it gets a warning, on the same line when it is also read at boot.
+void OtherSettings(const ApplyOptions& o, const std::string& key,
+                   std::vector<std::string>* blockers, ApplyPlan* p) {
+  const std::string& root = o.persist_root;
+  const std::string ours =
+      std::string(kSysctlConf).substr(std::string(kSysctlConf).rfind('/') + 1);
+  std::vector<std::string> keys = {key};
+  // /proc/sys/net/nf_conntrack_max is the same setting.
+  if (key == "net.netfilter.nf_conntrack_max")
+    keys.push_back("net.nf_conntrack_max");
+  struct Where {
+    std::string shown, key, value;
+    int line = 0;
+    bool later = false, boot = false, procps = false;
+    size_t order = 0;
+  };
+  std::map<std::string, Where> by_target;  // one entry per real file
+  size_t order = 0;
+  auto files = BootSysctlFiles(root);
+  for (const auto& k : keys) {
+    for (const auto& s : ExactSettings(root, files, k)) {
+      if (s.file.name == ours) continue;  // ours masks any same-named file
+      Where& w = by_target[s.file.target];
+      w.shown = s.file.Shown();
+      w.key = k;
+      w.value = s.value;
+      w.line = s.line;
+      w.boot = true;
+      w.later = w.later || s.file.name > ours;
+      w.order = ++order;
     }
   }
-  files.push_back("/etc/sysctl.conf");
-  for (const auto& f : files) {
-    auto text = view->Read(f);
-    if (text && text->find(key) != std::string::npos) {
-      warnings->push_back(fmt::format(
-          "{} also sets {} and is applied after {}: it wins at boot.", f, key,
-          kSysctlConf));
+  std::string conf = ResolveUnderRoot(root, "/etc/sysctl.conf");
+  if (!conf.empty() && conf != "/dev/null") {
+    ConfFile f{"sysctl.conf", "/etc/sysctl.conf", conf};
+    for (const auto& k : keys) {
+      for (const auto& s : ExactSettings(root, {f}, k)) {
+        Where& w = by_target[conf];
+        if (!w.boot) {
+          w.shown = f.Shown();
+          w.key = k;
+          w.value = s.value;
+          w.line = s.line;
+          w.order = ++order;
+        }
+        w.procps = true;
+      }
+    }
+  }
+  std::vector<Where> list;
+  for (auto& [t, w] : by_target) list.push_back(w);
+  std::sort(list.begin(), list.end(),
+            [](const Where& a, const Where& b) { return a.order < b.order; });
+  for (const auto& w : list) {
+    std::string at =
+        fmt::format("{}:{} sets {} = {}", w.shown, w.line, w.key, w.value);
+    std::string procps =
+        w.procps ? "procps `sysctl --system` reads /etc/sysctl.conf again "
+                   "after every sysctl.d file, so running it by hand sets " +
+                       w.value + " again: change it there too"
+                 : "";
+    if (w.later) {
+      blockers->push_back(at);
+    } else if (w.boot) {
+      p->notes.push_back(fmt::format(
+          "{}, applied before {} at boot, so the new value wins{}{}", at,
+          kSysctlConf, procps.empty() ? "" : "; ", procps));
+    } else {
+      p->warnings.push_back(fmt::format(
+          "{}; systemd-sysctl does not read it at boot, but {}", at, procps));
     }
   }
 }
@@ -240,6 +299,20 @@ Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
     p.writes.push_back(std::move(w));
   }
   if (o.persistent && !persist.empty()) {
+    std::vector<std::string> blockers;
+    for (const auto& [k, v] : persist) OtherSettings(o, k, &blockers, &p);
+    if (!blockers.empty()) {
+      std::string msg = fmt::format(
+          "{} would not win at boot: sysctl.d files apply in file-name order "
+          "and the last one that sets a key wins, and ",
+          kSysctlConf);
+      for (size_t i = 0; i < blockers.size(); ++i)
+        msg += (i ? "; " : "") + blockers[i];
+      msg +=
+          " (applied after it). Nothing was written: change or remove the "
+          "value there, or use --runtime-only";
+      return fail(Error::invalid_argument(msg));
+    }
     PlannedWrite w;
     w.display = kSysctlConf;
     w.path = o.persist_root + kSysctlConf;
@@ -249,7 +322,32 @@ Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
     }
     w.new_content = MergeSysctlConf(w.old_content, persist);
     p.writes.push_back(std::move(w));
-    for (const auto& [k, v] : persist) LaterSettings(o, k, &p.warnings);
+    // A module loaded after systemd-sysctl ran has none of the
+    // net.netfilter keys set: load it first (systemd-sysctl.service runs
+    // After=systemd-modules-load.service).
+    if (d.builtin && !*d.builtin) {
+      std::string by = ModuleLoadedAtBootBy(o.persist_root, "nf_conntrack");
+      if (!by.empty()) {
+        p.notes.push_back("nf_conntrack is a module, loaded at boot by " + by +
+                          " before systemd-sysctl applies " + kSysctlConf);
+      } else {
+        PlannedWrite m;
+        m.display = kModulesLoadConf;
+        m.path = o.persist_root + kModulesLoadConf;
+        m.new_content = fmt::format(
+            "# Written by `ctkit doctor --apply`: nf_conntrack is a module; "
+            "load it at boot\n# before systemd-sysctl applies the "
+            "net.netfilter keys of {}.\nnf_conntrack\n",
+            kSysctlConf);
+        p.writes.push_back(std::move(m));
+      }
+    } else if (!d.builtin) {
+      p.warnings.push_back(
+          "could not tell whether nf_conntrack is built in or a module; if it "
+          "is a module, list it in /etc/modules-load.d/ so it loads before "
+          "systemd-sysctl applies " +
+          std::string(kSysctlConf));
+    }
   }
   if (o.persistent && modprobe_hashsize) {
     PlannedWrite w;
@@ -275,12 +373,6 @@ Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
           "sets max to 8 x {} unless sysctl.d sets max).",
           kSysctlConf, c.value, c.value));
     }
-  }
-  if (d.builtin && !*d.builtin && o.persistent && !persist.empty()) {
-    p.warnings.push_back(
-        "nf_conntrack is a module: if it loads after systemd-sysctl ran, the "
-        "net.netfilter lines in sysctl.d are skipped at boot. List "
-        "nf_conntrack in /etc/modules-load.d/ so it loads first.");
   }
   if (kube_keys && d.kube_proxy_running) {
     p.warnings.push_back(
@@ -316,6 +408,7 @@ std::string DescribePlan(const ApplyPlan& p) {
       while (std::getline(in, line)) o += "      " + line + "\n";
     }
   }
+  for (const auto& n : p.notes) o += "  note: " + n + "\n";
   for (const auto& wn : p.warnings) o += "  warning: " + wn + "\n";
   return o;
 }

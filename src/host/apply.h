@@ -14,8 +14,16 @@
 
 namespace ctkit {
 
-inline constexpr char kSysctlConf[] = "/etc/sysctl.d/90-ctkit-conntrack.conf";
+/// Named to sort after the files a host usually has that set conntrack
+/// keys (Debian's 99-sysctl.conf link to /etc/sysctl.conf, vendor 50-*,
+/// kubernetes' 99-kubernetes-*), since the last file wins at boot; --apply
+/// stops when a file that sorts after it sets one of its keys.
+inline constexpr char kSysctlConf[] =
+    "/etc/sysctl.d/99-zz-ctkit-conntrack.conf";
 inline constexpr char kModprobeConf[] = "/etc/modprobe.d/ctkit-conntrack.conf";
+/// Loads the nf_conntrack module before systemd-sysctl runs.
+inline constexpr char kModulesLoadConf[] =
+    "/etc/modules-load.d/ctkit-nf_conntrack.conf";
 inline constexpr char kStateDir[] = "/var/lib/ctkit/doctor";
 
 struct ApplyOptions {
@@ -42,11 +50,16 @@ struct PlannedWrite {
 
 struct ApplyPlan {
   std::vector<PlannedWrite> writes;
+  std::vector<std::string> notes;  ///< what else sets the same keys
   std::vector<std::string> warnings;
 };
 
 /// Reads the current contents and builds the writes. Fails if a previous
-/// --apply has not been rolled back (its state file exists).
+/// --apply has not been rolled back (its state file exists), or if a
+/// sysctl.d file applied after kSysctlConf at boot sets one of its keys
+/// (the error names the file, line and value). On a kernel where
+/// nf_conntrack is a module, also writes kModulesLoadConf unless a
+/// modules-load.d file already loads it.
 Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
                             const HostData& d, const ApplyOptions& o);
 

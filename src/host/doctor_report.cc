@@ -53,15 +53,53 @@ std::vector<const Finding*> Sorted(const Diagnosis& g) {
 
 }  // namespace
 
-std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
-  std::string o;
-  int problems = 0;
-  for (const auto& f : g.findings) {
-    if (f.severity == Severity::kWarning || f.severity == Severity::kCritical)
-      ++problems;
+std::string FormatStatusLine(const HostData& d, const Diagnosis& g) {
+  std::string o = fmt::format("CONNTRACK {} - ", SeverityName(g.status));
+  if (d.count && d.max && *d.max > 0) {
+    o += fmt::format(
+        "{:.1f}% used ({}/{})",
+        100.0 * static_cast<double>(*d.count) / static_cast<double>(*d.max),
+        *d.count, *d.max);
+  } else if (d.count && d.max) {
+    o += fmt::format("{} entries, no limit (max 0)", *d.count);
+  } else {
+    o += "table fill unknown";
   }
-  o += fmt::format("ctkit doctor {}: {} finding(s) need attention ({})\n",
-                   SeverityName(g.status), problems, d.source);
+  if (!d.denied.empty()) o += "; permission denied: run as root";
+  std::vector<const Finding*> bad;
+  for (const Finding* f : Sorted(g)) {
+    if (f->severity == Severity::kOk || f->id == "permission-denied") continue;
+    bad.push_back(f);
+  }
+  if (!bad.empty()) {
+    o += "; " + bad.front()->title;
+    if (bad.size() > 1) o += fmt::format(" (+{} more)", bad.size() - 1);
+  }
+  // Perfdata: label=value[UOM];warn;crit;min;max, counters with "c".
+  auto u = [](const std::optional<uint64_t>& v) {
+    return v ? fmt::format("{}", *v) : std::string("U");
+  };
+  std::string warn, crit;
+  if (d.max && *d.max > 0) {
+    warn = fmt::format("{}", FillLimit(*d.max, g.thresholds.warn_fill_pct));
+    crit = fmt::format("{}", FillLimit(*d.max, g.thresholds.crit_fill_pct));
+  }
+  o += fmt::format(" | entries={};{};{};0;{}", u(d.count), warn, crit,
+                   d.max && *d.max > 0 ? u(d.max) : std::string());
+  auto counter = [&](const char* name, uint64_t Stats::*field) {
+    o += d.stats ? fmt::format(" {}={}c", name, (*d.stats).*field)
+                 : fmt::format(" {}=U", name);
+  };
+  counter("drop", &Stats::drop);
+  counter("early_drop", &Stats::early_drop);
+  counter("insert_failed", &Stats::insert_failed);
+  counter("chaintoolong", &Stats::chaintoolong);
+  return o;
+}
+
+std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
+  std::string o = FormatStatusLine(d, g) + "\n";
+  o += fmt::format("  source: {}\n", d.source);
   auto opt = [](const std::optional<uint64_t>& v) {
     return v ? fmt::format("{}", *v) : std::string("?");
   };
@@ -86,6 +124,20 @@ std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
         "  kernel log: {} 'table full, dropping packet' line(s) (rate-limited, "
         "not a drop count), {} OOM-killer line(s)\n",
         d.kmsg->table_full_lines, d.kmsg->oom_lines);
+    for (const auto& [ns, l] : d.kmsg->table_full_by_netns) {
+      bool own = d.init_netns ? ns == 0 : d.netns_inode && *d.netns_inode == ns;
+      std::string who = ns == 0 ? std::string("initial namespace")
+                                : fmt::format("netns {}", ns);
+      auto name = d.netns_names.find(ns);
+      if (name != d.netns_names.end()) who += " (" + name->second + ")";
+      o += fmt::format("    {}{}: {} line(s)", who, own ? ", this one" : "",
+                       l.lines);
+      if (l.last_s >= 0 && d.uptime_s) {
+        o += ", the last " + FormatAge(std::max(0.0, *d.uptime_s - l.last_s)) +
+             " ago";
+      }
+      o += "\n";
+    }
     for (const auto& l : d.kmsg->table_full_samples) o += "    " + l + "\n";
   }
   if (d.mem_total_kb && d.mem_available_kb) {
@@ -108,16 +160,25 @@ std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
     o += fmt::format("    top destination ports: {}\n", List(c.top_dports));
   }
   if (!g.timeouts.empty()) {
-    o +=
-        "  timeouts (entries held now; what a shorter value would free now):\n";
+    o += "  timeouts (a new value reaches an entry only when a packet re-arms "
+         "it; until then the entry keeps its expiry, so nothing is freed at "
+         "once):\n";
     for (const auto& u : g.timeouts) {
-      o += fmt::format("    {}={} s holds {}", u.sysctl, u.value_s, u.entries);
-      for (const auto& [v, n] : u.shorter)
-        o += fmt::format("; {} s frees {}", v, n);
+      o += fmt::format(
+          "    {}={} s holds {} (each gone or re-armed within {} s)", u.sysctl,
+          u.value_s, u.entries, u.max_left_s);
       if (u.unknown_idle > 0)
-        o += fmt::format(" ({} capped or set under a longer value)",
+        o += fmt::format("; {} capped or set under a longer value",
                          u.unknown_idle);
       o += "\n";
+      for (const auto& st : u.shorter) {
+        o += fmt::format(
+            "      {} s: {} have more than {} s left (they get {} s only at "
+            "their next packet); {} idle >= {} s ({} s in force since their "
+            "last packet would have expired them)\n",
+            st.value_s, st.more_left, st.value_s, st.value_s, st.idle_at_least,
+            st.value_s, st.value_s);
+      }
     }
   }
   for (const auto& m : d.missing) o += "  not read: " + m + "\n";
@@ -156,6 +217,7 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
   j["source"] = d.source;
   j["status"] = SeverityName(g.status);
   j["exit_code"] = static_cast<int>(g.status);
+  j["status_line"] = FormatStatusLine(d, g);
   auto opt = [](const std::optional<uint64_t>& v) -> json {
     return v ? json(*v) : json(nullptr);
   };
@@ -164,6 +226,8 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                {"buckets", opt(d.buckets)},
                {"hashsize", opt(d.hashsize_param)},
                {"init_netns", d.init_netns},
+               {"netns_inode", opt(d.netns_inode)},
+               {"denied", d.denied},
                {"mem_total_kb", opt(d.mem_total_kb)},
                {"mem_available_kb", opt(d.mem_available_kb)},
                {"sysctls", d.sysctls},
@@ -183,9 +247,24 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                   {"chaintoolong", s.chaintoolong}};
   }
   if (d.kmsg) {
+    json by_netns = json::array();
+    for (const auto& [ns, l] : d.kmsg->table_full_by_netns) {
+      bool own = d.init_netns ? ns == 0 : d.netns_inode && *d.netns_inode == ns;
+      auto name = d.netns_names.find(ns);
+      by_netns.push_back(
+          {{"netns_inode", ns == 0 ? json(nullptr) : json(ns)},
+           {"initial_namespace", ns == 0},
+           {"name",
+            name != d.netns_names.end() ? json(name->second) : json(nullptr)},
+           {"this_namespace", own},
+           {"lines", l.lines},
+           {"last_seconds_since_boot",
+            l.last_s >= 0 ? json(l.last_s) : json(nullptr)}});
+    }
     j["kernel_log"] = {
         {"table_full_lines", d.kmsg->table_full_lines},
         {"table_full_netns_lines", d.kmsg->table_full_netns_lines},
+        {"table_full_by_netns", by_netns},
         {"oom_lines", d.kmsg->oom_lines},
         {"ratelimit_suppressed", d.kmsg->ratelimit_suppressed},
         {"table_full_samples", d.kmsg->table_full_samples}};
@@ -210,11 +289,15 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
     json t = json::array();
     for (const auto& u : g.timeouts) {
       json s = json::array();
-      for (const auto& [v, n] : u.shorter)
-        s.push_back({{"value_s", v}, {"frees", n}});
+      for (const auto& st : u.shorter) {
+        s.push_back({{"value_s", st.value_s},
+                     {"entries_with_more_left", st.more_left},
+                     {"entries_idle_at_least", st.idle_at_least}});
+      }
       t.push_back({{"sysctl", u.sysctl},
                    {"value_s", u.value_s},
                    {"entries", u.entries},
+                   {"max_left_s", u.max_left_s},
                    {"unknown_idle", u.unknown_idle},
                    {"shorter", s}});
     }

@@ -10,9 +10,16 @@
 
 namespace ctkit {
 
-/// The text report: a summary of what was read, then each finding (most
-/// severe first) with evidence, fix and corrections. `verbose` also lists
-/// the OK findings' corrections of the runbook.
+/// The monitoring-plugin status line, without the newline:
+/// "CONNTRACK WARNING - 81.0% used (212345/262144); <the most severe
+/// finding> | entries=212345;209715;249036;0;262144 drop=0c early_drop=0c
+/// insert_failed=12c chaintoolong=0c". The entries thresholds are the
+/// largest counts that do not alert (FillLimit), as the plugin guidelines'
+/// ranges mean; unknown values are "U".
+std::string FormatStatusLine(const HostData& d, const Diagnosis& g);
+
+/// The text report: the status line, then a summary of what was read, then
+/// each finding (most severe first) with evidence, fix and corrections.
 std::string FormatDoctorText(const HostData& d, const Diagnosis& g);
 
 /// One JSON document with the same content.

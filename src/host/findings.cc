@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "ctkit/tunables.h"
 
@@ -102,12 +103,15 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
       std::max(SysctlOr(d, "nf_conntrack_tcp_timeout_max_retrans"),
                SysctlOr(d, "nf_conntrack_tcp_timeout_unacknowledged"));
   std::map<std::string, std::vector<uint64_t>> idle;  // known idle times
+  std::map<std::string, std::vector<uint64_t>> left;  // remaining times
   for (const auto& e : *d.table) {
     std::string name = TimeoutSysctlFor(e);
     TimeoutUse& u = uses[name];
     u.sysctl = name;
     u.value_s = SysctlOr(d, name);
     ++u.entries;
+    u.max_left_s = std::max<uint64_t>(u.max_left_s, e.timeout_s);
+    left[name].push_back(e.timeout_s);
     bool capped =
         name == "nf_conntrack_tcp_timeout_established" && e.timeout_s <= cap;
     if (e.timeout_s > u.value_s || capped) {
@@ -128,9 +132,11 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
       if (u.value_s / 4 > 0) candidates.push_back(u.value_s / 4);
     }
     for (uint64_t v : candidates) {
-      uint64_t freed = 0;
-      for (uint64_t i : idle[name]) freed += i >= v ? 1 : 0;
-      u.shorter.emplace_back(v, freed);
+      ShorterTimeout st;
+      st.value_s = v;
+      for (uint64_t l : left[name]) st.more_left += l > v ? 1 : 0;
+      for (uint64_t i : idle[name]) st.idle_at_least += i >= v ? 1 : 0;
+      u.shorter.push_back(st);
     }
     out.push_back(u);
   }
@@ -185,6 +191,89 @@ std::string Cause(const HostData& d, const TableComposition& c,
   return s;
 }
 
+}  // namespace
+
+std::string FormatAge(double s) {
+  if (s < 120) return fmt::format("{:.0f} s", s);
+  if (s < 3600) return fmt::format("{:.0f} min", s / 60);
+  if (s < 172800) {
+    return std::fmod(s, 3600) == 0 ? fmt::format("{:.0f} h", s / 3600)
+                                   : fmt::format("{:.1f} h", s / 3600);
+  }
+  return fmt::format("{:.1f} days", s / 86400);
+}
+
+namespace {
+
+std::string Ago(double s) { return FormatAge(s); }
+
+// The kernel log's table-full lines split into this namespace's and the
+// others'. The kernel names the namespace by inode ("table full in netns N"
+// outside the initial namespace, no number inside it), so a line is ours
+// when N is the inode of the namespace doctor reads (or when both are the
+// initial namespace).
+struct LogAttribution {
+  uint64_t own_lines = 0;
+  double own_age_s = -1;    ///< age of this namespace's last line (-1: ?)
+  bool own_recent = false;  ///< within the window, or undatable
+  uint64_t other_lines = 0;
+  std::string said;  ///< sentences for the finding's detail
+};
+
+LogAttribution AttributeLog(const HostData& d, const Thresholds& t) {
+  LogAttribution a;
+  if (!d.kmsg) return a;
+  std::optional<uint64_t> own;
+  if (d.init_netns) {
+    own = 0;
+  } else if (d.netns_inode) {
+    own = *d.netns_inode;
+  }
+  auto age = [&](double last) {
+    return d.uptime_s && last >= 0 ? std::max(0.0, *d.uptime_s - last) : -1.0;
+  };
+  std::string others;
+  for (const auto& [ns, l] : d.kmsg->table_full_by_netns) {
+    if (own && ns == *own) {
+      a.own_lines = l.lines;
+      a.own_age_s = age(l.last_s);
+      a.own_recent = a.own_age_s < 0 || a.own_age_s <= t.recent_log_s;
+      continue;
+    }
+    a.other_lines += l.lines;
+    std::string who = ns == 0 ? std::string("the initial namespace")
+                              : fmt::format("netns {}", ns);
+    auto name = d.netns_names.find(ns);
+    if (name != d.netns_names.end())
+      who += fmt::format(" (ctkit doctor --netns {})", name->second);
+    double ago = age(l.last_s);
+    if (!others.empty()) others += "; ";
+    others += fmt::format("{}: {} line(s){}", who, l.lines,
+                          ago >= 0 ? ", the last " + Ago(ago) + " ago" : "");
+  }
+  if (a.own_lines > 0) {
+    a.said += fmt::format(
+        "This namespace logged {} 'table full' line(s){}; the window is {} "
+        "(--log-window){}. ",
+        a.own_lines,
+        a.own_age_s >= 0 ? ", the last " + Ago(a.own_age_s) + " ago" : "",
+        Ago(t.recent_log_s),
+        a.own_recent ? "" : ": they are history, not a problem now");
+  }
+  if (a.other_lines > 0 && !own) {
+    a.said += fmt::format(
+        "The kernel log has {} 'table full' line(s), but this namespace's "
+        "inode could not be read, so none is attributed to it: {}. ",
+        a.other_lines, others);
+  } else if (a.other_lines > 0) {
+    a.said += fmt::format(
+        "The kernel log also has {} 'table full' line(s) of other network "
+        "namespaces: those tables were full, not this one: {}. ",
+        a.other_lines, others);
+  }
+  return a;
+}
+
 void AddChange(Finding* f, const std::string& name, uint64_t v, bool global) {
   f->changes.push_back(Change{name, v, global, f->id});
 }
@@ -216,12 +305,7 @@ Finding TableFull(const HostData& d, const Thresholds& t,
   double fill = max == 0 ? 0 : Pct(count, max);
   uint64_t drop = d.stats ? d.stats->drop : 0;
   uint64_t early = d.stats ? d.stats->early_drop : 0;
-  uint64_t lines = d.kmsg ? d.kmsg->table_full_lines : 0;
-  bool recent_line = false;
-  if (lines > 0) {
-    recent_line = !d.uptime_s || d.kmsg->last_table_full_s < 0 ||
-                  *d.uptime_s - d.kmsg->last_table_full_s <= t.recent_log_s;
-  }
+  const LogAttribution log = AttributeLog(d, t);
   f.evidence = {{"count", D(count), ""},
                 {"max", D(max), ""},
                 {"fill", fill, "%"},
@@ -231,12 +315,12 @@ Finding TableFull(const HostData& d, const Thresholds& t,
     f.evidence.push_back({"early_drop", D(early), ""});
   }
   if (d.kmsg) {
-    f.evidence.push_back({"table_full_log_lines", D(lines), ""});
-    if (lines > 0 && d.uptime_s && d.kmsg->last_table_full_s >= 0) {
-      f.evidence.push_back(
-          {"last_table_full_line_age",
-           std::max(0.0, *d.uptime_s - d.kmsg->last_table_full_s), "s"});
+    f.evidence.push_back({"table_full_log_lines", D(log.own_lines), ""});
+    if (log.own_age_s >= 0) {
+      f.evidence.push_back({"last_table_full_line_age", log.own_age_s, "s"});
     }
+    f.evidence.push_back(
+        {"table_full_log_lines_other_netns", D(log.other_lines), ""});
   }
   if (max == 0) {
     f.severity = Severity::kWarning;
@@ -249,31 +333,48 @@ Finding TableFull(const HostData& d, const Thresholds& t,
     AddChange(&f, "nf_conntrack_max", want, true);
     return f;
   }
-  bool dropping = drop > 0 && fill >= t.warn_fill_pct;
-  if (fill >= t.crit_fill_pct || dropping) {
+  const bool over_warn = count > FillLimit(max, t.warn_fill_pct);
+  const bool over_crit = count > FillLimit(max, t.crit_fill_pct);
+  bool dropping = drop > 0 && over_warn;
+  if (over_crit || dropping) {
     f.severity = Severity::kCritical;
     f.title = dropping
                   ? "The table is full and new connections are being dropped"
                   : "The table is nearly full";
-  } else if (fill >= t.warn_fill_pct || drop > 0 || early > 0 || lines > 0) {
+  } else if (over_warn) {
     f.severity = Severity::kWarning;
-    f.title = fill >= t.warn_fill_pct ? "The table is filling up"
-              : recent_line
-                  ? "The table was full recently (log line), it has room now"
-                  : "The table has been full before (counters since boot)";
-    if (fill < t.warn_fill_pct) {
-      f.detail = fmt::format(
-          "count {} of max {} ({:.1f} %) now; drop {} and early_drop {} count "
-          "since boot. Watch whether 'drop' still grows.",
-          count, max, fill, drop, early);
-      f.fix =
-          "Nothing to change now; if drops recur, run doctor while the "
-          "table is full.";
-      return f;
-    }
+    f.title = "The table is filling up";
   } else {
-    f.severity = Severity::kOk;
-    f.title = fmt::format("The table has room ({:.1f} % of max)", fill);
+    // Room now. History alone (counters since boot, old log lines, other
+    // namespaces' lines) does not hold a WARNING: only a table-full line of
+    // this namespace within the window does, or drops the log cannot date.
+    std::string history = fmt::format(
+        "count {} of max {} ({:.1f} %) now; drop {} and early_drop {} count "
+        "since boot (doctor reads them once, so it cannot tell when they "
+        "grew). ",
+        count, max, fill, drop, early);
+    history += log.said;
+    f.detail = history;
+    if (log.own_recent) {
+      f.severity = Severity::kWarning;
+      f.title = fmt::format(
+          "The table was full {} (kernel log); it has room now ({:.1f} %)",
+          log.own_age_s >= 0 ? Ago(log.own_age_s) + " ago" : "recently", fill);
+      f.fix =
+          "Nothing to change while it has room; run doctor while the table "
+          "is full to see what fills it, and watch whether 'drop' grows.";
+    } else if ((drop > 0 || early > 0) && !d.kmsg) {
+      f.severity = Severity::kWarning;
+      f.title =
+          "The table has been full before (counters since boot) and the "
+          "kernel log could not be read to say when";
+      f.fix = "Run as root so the kernel log can date the drops.";
+    } else {
+      f.severity = Severity::kOk;
+      f.title = fmt::format("The table has room ({:.1f} % of max)", fill);
+      if (log.own_lines > 0 || drop > 0 || early > 0)
+        f.title += "; it was full before, not within the window";
+    }
     return f;
   }
   // Recommend at least the kernel's own sizing (max = buckets) and twice
@@ -294,12 +395,13 @@ Finding TableFull(const HostData& d, const Thresholds& t,
       "entry; the packet is dropped and 'drop' grows. ",
       count, max, fill);
   f.detail += Cause(d, c, uses);
-  if (!d.init_netns || (d.kmsg && d.kmsg->table_full_netns_lines > 0)) {
+  if (!d.init_netns || log.other_lines > 0) {
     f.detail +=
         "nf_conntrack_max is global (set in the initial netns only) but is "
         "compared with each namespace's own count; the total over all "
         "namespaces can exceed it. ";
   }
+  f.detail += log.said;
   if (d.stats && drop > 0) {
     f.detail +=
         "'drop' also counts unresolved insert clashes; with count at max, the "
@@ -309,7 +411,8 @@ Finding TableFull(const HostData& d, const Thresholds& t,
       "{}{} (memory when full: {} at 256 B per entry, allocated only as "
       "entries are used); persist it as 'net.netfilter.nf_conntrack_max = {}' "
       "in /etc/sysctl.d/. Then shorten the timeout that holds most entries "
-      "(see the timeouts below) rather than only raising max.",
+      "(see the timeouts below; a new value reaches an entry at its next "
+      "packet) rather than only raising max.",
       SysctlW("nf_conntrack_max", want), memnote,
       MiB(KernelMemoryBytes(want, 0)), want);
   AddChange(&f, "nf_conntrack_max", want, true);
@@ -440,7 +543,7 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
   f.evidence = {{"nf_conntrack_udp_timeout", D(*u), "s"},
                 {"nf_conntrack_udp_timeout_stream", D(*s), "s"}};
   bool busy = d.count && d.max && *d.max > 0 &&
-              Pct(*d.count, *d.max) >= t.warn_fill_pct;
+              *d.count > FillLimit(*d.max, t.warn_fill_pct);
   double udp_share = 0;
   if (d.table && c.entries > 0) {
     udp_share = Pct(c.udp, c.entries);
@@ -649,6 +752,25 @@ Finding BucketsFarFromMax(const HostData& d, const Thresholds& t) {
   return f;
 }
 
+Finding Denied(const HostData& d) {
+  Finding f;
+  f.id = "permission-denied";
+  f.severity = Severity::kUnknown;
+  f.title = fmt::format(
+      "{} source(s) could not be read (permission denied): run as root",
+      d.denied.size());
+  f.detail = "Not root: ";
+  for (size_t i = 0; i < d.denied.size(); ++i)
+    f.detail += (i ? "; " : "") + d.denied[i];
+  f.detail +=
+      ". The table and the counters over ctnetlink need CAP_NET_ADMIN, "
+      "/proc/net/nf_conntrack and /proc/slabinfo are root-only, and the "
+      "kernel log needs CAP_SYSLOG when kernel.dmesg_restrict is 1; the "
+      "findings that need them are not checked.";
+  f.fix = "Run as root: sudo ctkit doctor";
+  return f;
+}
+
 }  // namespace
 
 const char* SeverityName(Severity s) {
@@ -687,12 +809,17 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   return "nf_conntrack_generic_timeout";
 }
 
+uint64_t FillLimit(uint64_t max, double pct) {
+  return static_cast<uint64_t>(std::floor(D(max) * pct / 100.0));
+}
+
 uint64_t KernelMemoryBytes(uint64_t entries, uint64_t buckets) {
   return entries * 256 + buckets * 8;
 }
 
 Diagnosis Diagnose(const HostData& d, const Thresholds& t) {
   Diagnosis g;
+  g.thresholds = t;
   if (d.table) {
     g.composition = Compose(*d.table);
     g.timeouts = TimeoutUses(d);
@@ -727,6 +854,7 @@ Diagnosis Diagnose(const HostData& d, const Thresholds& t) {
   g.findings.push_back(SourceDominating(d, c, t));
   g.findings.push_back(InsertFailed(d));
   g.findings.push_back(BucketsFarFromMax(d, t));
+  if (!d.denied.empty()) g.findings.push_back(Denied(d));
 
   bool any_crit = false, any_warn = false;
   std::map<std::string, Change> merged;
@@ -750,7 +878,9 @@ Diagnosis Diagnose(const HostData& d, const Thresholds& t) {
     }
   }
   for (auto& [n, ch] : merged) g.changes.push_back(ch);
-  if (!d.count || !d.max) {
+  if (!d.count || !d.max || !d.denied.empty()) {
+    // What could be read may still show a full table; otherwise a partial
+    // read is never OK.
     g.status = any_crit ? Severity::kCritical : Severity::kUnknown;
   } else {
     g.status = any_crit   ? Severity::kCritical

@@ -25,7 +25,9 @@ const char* SeverityName(Severity s);
 
 /// When findings fire. Percentages are 0..100.
 struct Thresholds {
-  double warn_fill_pct = 80;  ///< count / max
+  /// count / max above this (count > FillLimit(max, pct), the monitoring-
+  /// plugin meaning of a threshold: alert above it).
+  double warn_fill_pct = 80;
   double crit_fill_pct = 95;
   double majority_pct = 50;  ///< one state/class of the table entries
   double dominate_pct = 50;  ///< one source address of the entries
@@ -34,7 +36,9 @@ struct Thresholds {
   double max_per_bucket = 8;   ///< max / buckets above this: chains too long
   double buckets_per_max = 8;  ///< buckets / max above this: max left small
   uint64_t min_entries = 100;  ///< composition findings need this many
-  double recent_log_s = 3600;  ///< a table-full log line this recent
+  /// A table-full log line of this namespace this recent (seconds) is a
+  /// WARNING even when the table has room now; older ones are history.
+  double recent_log_s = 3600;
 };
 
 /// One setting --apply would change. `name` is the sysctl's short name
@@ -75,22 +79,42 @@ struct TableComposition {
   std::vector<std::pair<std::string, uint64_t>> top_dports;  ///< "tcp/443"
 };
 
-/// One timeout sysctl: how many entries it governs now and how many a
-/// shorter value would free at once (entries idle at least that long).
+/// One shorter value of a timeout sysctl and what is true of it now. The
+/// kernel reads a timeout sysctl when a packet re-arms an entry (expiry =
+/// that packet's time + the value); an entry keeps the expiry it has until
+/// its next packet, so a shorter value frees nothing at once.
+struct ShorterTimeout {
+  uint64_t value_s = 0;
+  /// Entries with more than value_s seconds left. They keep their expiry
+  /// until their next packet, which arms value_s instead of the current
+  /// value; with no further packet they expire when they would anyway.
+  uint64_t more_left = 0;
+  /// Entries idle at least value_s (current value - remaining; only where
+  /// that is known): had value_s been in force since their last packet they
+  /// would have expired already. They still stay until their own expiry
+  /// (at most current - value_s seconds) unless a packet re-arms them.
+  uint64_t idle_at_least = 0;
+};
+
+/// One timeout sysctl: how many entries it governs now and what a shorter
+/// value would change for them.
 struct TimeoutUse {
   std::string sysctl;  ///< short name
   uint64_t value_s = 0;
   uint64_t entries = 0;
-  /// (shorter value, entries it would free now)
-  std::vector<std::pair<uint64_t, uint64_t>> shorter;
+  /// The longest time left of these entries: by then every one of them has
+  /// expired or been re-armed (under whatever value is in force then).
+  uint64_t max_left_s = 0;
+  std::vector<ShorterTimeout> shorter;
   /// Entries whose remaining time exceeds the current value (set under an
   /// older, longer value) or that are capped (ESTABLISHED at <= 300 s):
-  /// their idle time is unknown, so they are not counted as freed.
+  /// their idle time is unknown, so idle_at_least leaves them out.
   uint64_t unknown_idle = 0;
 };
 
 struct Diagnosis {
   Severity status = Severity::kOk;
+  Thresholds thresholds;  ///< what the findings were judged with
   std::vector<Finding> findings;
   TableComposition composition;
   std::vector<TimeoutUse> timeouts;
@@ -101,6 +125,14 @@ struct Diagnosis {
 
 /// The timeout sysctl (short name) that sets an entry's current lifetime.
 std::string TimeoutSysctlFor(const TableEntry& e);
+
+/// The largest count that does not exceed `pct` % of `max`:
+/// floor(max * pct / 100). Fill findings fire above it, and the perfdata
+/// thresholds print it, so both say the same thing.
+uint64_t FillLimit(uint64_t max, double pct);
+
+/// A duration for the report: "45 s", "12 min", "1 h", "5.2 h", "3.1 days".
+std::string FormatAge(double seconds);
 
 /// The kernel-memory estimate for `max` full entries and `buckets` heads:
 /// 256 bytes per entry (the nf_conntrack slab object) + 8 per bucket.

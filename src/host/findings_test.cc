@@ -4,6 +4,7 @@
 // commands, the runbook corrections, the exit status and the JSON.
 #include "host/findings.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -113,7 +114,10 @@ TEST(Doctor, TableFullIsCriticalWithCauseAndExactFix) {
   EXPECT_TRUE(r.diag.changes[0].global);
 }
 
-TEST(Doctor, OldDropsWithoutFillAreOnlyAWarning) {
+// Drops since boot with room now and no table-full line within the window:
+// the counters are history (doctor reads them once and cannot date them),
+// not a WARNING that lasts until the next reboot.
+TEST(Doctor, OldDropsWithRoomAndNoRecentLogLineAreHistory) {
   TempTree tree;
   BuildTree(tree.path(), "");
   doctortest::WriteAll(
@@ -126,7 +130,90 @@ TEST(Doctor, OldDropsWithoutFillAreOnlyAWarning) {
       "00000000 00000000 00000000\n");
   auto view = NewRootHostView(tree.path());
   HostData d = Collect(*view);
-  EXPECT_EQ(Find(Diagnose(d, {}), "max-too-low").severity, Severity::kWarning);
+  Diagnosis g = Diagnose(d, {});
+  const Finding& f = Find(g, "max-too-low");
+  EXPECT_EQ(f.severity, Severity::kOk) << f.title;
+  EXPECT_NE(f.detail.find("drop 9 and early_drop 3"), std::string::npos)
+      << f.detail;
+  EXPECT_EQ(g.status, Severity::kOk);
+  // Without the kernel log nothing can date them: they still warn.
+  std::filesystem::remove(tree.path() + "/dev/kmsg");
+  HostData d2 = Collect(*NewRootHostView(tree.path()));
+  EXPECT_EQ(Find(Diagnose(d2, {}), "max-too-low").severity, Severity::kWarning);
+}
+
+// This namespace's table-full lines from 23.7 h ago (uptime 86400 s, lines
+// at 1000 s) are outside the default 1 h window: OK, said as history. A
+// window that reaches them makes them a WARNING again.
+TEST(Doctor, TableFullLinesOlderThanTheWindowAreHistory) {
+  DoctorRun r = Doctor("old-table-full");
+  ASSERT_TRUE(r.data.kmsg);
+  EXPECT_EQ(r.data.kmsg->table_full_by_netns.at(0).lines, 2u);
+  const Finding& f = Find(r.diag, "max-too-low");
+  EXPECT_EQ(f.severity, Severity::kOk) << f.title;
+  EXPECT_NE(f.detail.find("the last 23.7 h ago"), std::string::npos)
+      << f.detail;
+  EXPECT_NE(f.detail.find("history"), std::string::npos) << f.detail;
+  EXPECT_EQ(r.diag.status, Severity::kOk);
+  Thresholds day;
+  day.recent_log_s = 86400;
+  const Finding& f2 = Find(Doctor("old-table-full", day).diag, "max-too-low");
+  EXPECT_EQ(f2.severity, Severity::kWarning) << f2.title;
+  EXPECT_NE(f2.title.find("23.7 h ago"), std::string::npos) << f2.title;
+}
+
+// "table full in netns N" lines of another namespace (N is not this one's
+// inode) are that namespace's problem: reported, named, but no WARNING here.
+TEST(Doctor, OtherNamespacesTableFullLinesAreNotThisTablesProblem) {
+  DoctorRun r = Doctor("other-netns-full");
+  EXPECT_EQ(r.data.kmsg->table_full_lines, 2u);
+  EXPECT_EQ(r.data.kmsg->table_full_by_netns.at(4026532318u).lines, 2u);
+  const Finding& f = Find(r.diag, "max-too-low");
+  EXPECT_EQ(f.severity, Severity::kOk) << f.title;
+  EXPECT_EQ(r.diag.status, Severity::kOk);
+  EXPECT_NE(f.detail.find("other network namespaces"), std::string::npos)
+      << f.detail;
+  EXPECT_NE(f.detail.find("netns 4026532318 (ctkit doctor --netns blue): 2 "
+                          "line(s), the last 10 s ago"),
+            std::string::npos)
+      << f.detail;
+}
+
+// Read from inside that namespace (not the initial one: no
+// /proc/sys/net/nf_conntrack_max; its inode in ctkit/netns), the same lines
+// are this table's: recent, so a WARNING even with room now; a line of the
+// initial namespace is someone else's.
+TEST(Doctor, TableFullLinesOfThisNamespaceAreMatchedByInode) {
+  TempTree tree;
+  BuildTree(tree.path(), "other-netns-full");
+  std::filesystem::remove(tree.path() + "/proc/sys/net/nf_conntrack_max");
+  doctortest::WriteAll(tree.path() + "/ctkit/netns", "net:[4026532318]\n");
+  doctortest::WriteAll(
+      tree.path() + "/dev/kmsg",
+      doctortest::ReadAll(tree.path() + "/dev/kmsg") +
+          "4,4,86395000000,-;nf_conntrack: nf_conntrack: table full, "
+          "dropping packet\n");
+  HostData d = Collect(*NewRootHostView(tree.path()));
+  EXPECT_FALSE(d.init_netns);
+  ASSERT_TRUE(d.netns_inode);
+  EXPECT_EQ(*d.netns_inode, 4026532318u);
+  Diagnosis g = Diagnose(d, {});
+  const Finding& f = Find(g, "max-too-low");
+  EXPECT_EQ(f.severity, Severity::kWarning) << f.title;
+  EXPECT_NE(f.title.find("10 s ago"), std::string::npos) << f.title;
+  EXPECT_NE(f.detail.find("This namespace logged 2 'table full' line(s)"),
+            std::string::npos)
+      << f.detail;
+  EXPECT_NE(f.detail.find("the initial namespace: 1 line(s)"),
+            std::string::npos)
+      << f.detail;
+  // Without the inode, nothing can be attributed to this namespace.
+  std::filesystem::remove(tree.path() + "/ctkit/netns");
+  HostData d2 = Collect(*NewRootHostView(tree.path()));
+  const Finding& f2 = Find(Diagnose(d2, {}), "max-too-low");
+  EXPECT_EQ(f2.severity, Severity::kOk) << f2.title;
+  EXPECT_NE(f2.detail.find("could not be read"), std::string::npos)
+      << f2.detail;
 }
 
 TEST(Doctor, FillThresholdsAreOptions) {
@@ -178,7 +265,11 @@ TEST(Doctor, TcpLooseOkFindingStillCorrectsTheRunbook) {
   EXPECT_NE(f.corrections[0].find("no-op"), std::string::npos);
 }
 
-TEST(Doctor, TimeoutsSayHowManyAShorterValueFrees) {
+// A shorter timeout frees nothing at once: an entry keeps its expiry until
+// its next packet re-arms it. What is true now: how many entries have more
+// than the shorter value left (they get it only at their next packet), and
+// how many have been idle at least that long.
+TEST(Doctor, ShorterTimeoutsSayWhatIsTrueNotWhatWouldBeFreedNow) {
   DoctorRun r = Doctor("time-wait-majority");
   const TimeoutUse* tw = nullptr;
   for (const auto& u : r.diag.timeouts) {
@@ -186,12 +277,132 @@ TEST(Doctor, TimeoutsSayHowManyAShorterValueFrees) {
   }
   ASSERT_NE(tw, nullptr);
   EXPECT_EQ(tw->entries, 400u);
+  EXPECT_EQ(tw->max_left_s, 119u);
   ASSERT_EQ(tw->shorter.size(), 2u);
-  EXPECT_EQ(tw->shorter[0].first, 60u);
-  // Idle = 120 - remaining; the 400 entries' remaining times cycle 119..0.
-  uint64_t expect = 0;
-  for (int i = 0; i < 400; ++i) expect += (120 - (119 - i % 120)) >= 60;
-  EXPECT_EQ(tw->shorter[0].second, expect);
+  EXPECT_EQ(tw->shorter[0].value_s, 60u);
+  // make_fixtures.py: the 400 entries have 119 - i % 120 s left of 120.
+  uint64_t more_left = 0, idle = 0;
+  for (int i = 0; i < 400; ++i) {
+    uint64_t left = 119 - static_cast<uint64_t>(i % 120);
+    more_left += left > 60;
+    idle += 120 - left >= 60;
+  }
+  EXPECT_EQ(tw->shorter[0].more_left, more_left);
+  EXPECT_EQ(tw->shorter[0].idle_at_least, idle);
+  std::string text = FormatDoctorText(r.data, r.diag);
+  EXPECT_EQ(text.find("would free now"), std::string::npos) << text;
+  EXPECT_EQ(text.find(" s frees "), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format(
+                "60 s: {} have more than 60 s left (they get 60 s only at "
+                "their next packet)",
+                more_left)),
+            std::string::npos)
+      << text;
+  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag));
+  bool found = false;
+  for (const auto& t : j["timeouts"]) {
+    if (t["sysctl"] != "nf_conntrack_tcp_timeout_time_wait") continue;
+    found = true;
+    EXPECT_FALSE(t["shorter"][0].contains("frees"));
+    EXPECT_EQ(t["shorter"][0]["entries_with_more_left"], more_left);
+  }
+  EXPECT_TRUE(found);
+}
+
+// Not root: the table, the kernel log and slabinfo are refused. The report
+// must not be OK: UNKNOWN, "run as root" on the status line, and the
+// ctnetlink refusal named as a permission error.
+class DenyingView : public HostView {
+ public:
+  DenyingView(HostView* base, std::map<std::string, std::string> deny)
+      : base_(base), deny_(std::move(deny)) {}
+  Result<std::string> Read(const std::string& path) override {
+    auto it = deny_.find(path);
+    if (it != deny_.end()) return fail(Error::permission(it->second));
+    return base_->Read(path);
+  }
+  Result<std::vector<std::string>> List(const std::string& path) override {
+    return base_->List(path);
+  }
+  std::string Describe() const override { return "live host"; }
+
+ private:
+  HostView* base_;
+  std::map<std::string, std::string> deny_;
+};
+
+TEST(Doctor, UnreadableSourcesAreUnknownWithRunAsRootNeverOk) {
+  TempTree tree;
+  BuildTree(tree.path(), "");
+  auto root = NewRootHostView(tree.path());
+  // What a non-root read of the live host gets (measured as nobody).
+  DenyingView view(
+      root.get(),
+      {{kTablePath,
+        "no table: ctnetlink: permission denied (EPERM): reading conntrack "
+        "over netlink needs CAP_NET_ADMIN; run as root; cannot open "
+        "/proc/net/nf_conntrack: Permission denied"},
+       {kKmsgPath, "cannot open /dev/kmsg: Operation not permitted"},
+       {"/proc/slabinfo", "cannot open /proc/slabinfo: Permission denied"}});
+  HostData d = Collect(view);
+  EXPECT_EQ(d.denied.size(), 3u);
+  Diagnosis g = Diagnose(d, {});
+  EXPECT_EQ(g.status, Severity::kUnknown);
+  EXPECT_EQ(static_cast<int>(g.status), 3);
+  std::string line = FormatStatusLine(d, g);
+  EXPECT_EQ(line.rfind("CONNTRACK UNKNOWN - ", 0), 0u) << line;
+  EXPECT_NE(line.find("run as root"), std::string::npos) << line;
+  const Finding& f = Find(g, "permission-denied");
+  EXPECT_EQ(f.severity, Severity::kUnknown);
+  EXPECT_NE(f.detail.find("ctnetlink: permission denied (EPERM)"),
+            std::string::npos)
+      << f.detail;
+  // What was read still counts: a full table stays CRITICAL.
+  doctortest::WriteAll(
+      tree.path() + "/proc/sys/net/netfilter/nf_conntrack_count", "262144\n");
+  HostData full = Collect(view);
+  EXPECT_EQ(Diagnose(full, {}).status, Severity::kCritical);
+}
+
+// The first line is a monitoring plugin's: status, summary, then perfdata
+// whose entries thresholds are the largest counts that do not alert
+// (floor(max * pct / 100)), and the kernel's counters as counters.
+TEST(Doctor, StatusLineCarriesNagiosPerfdata) {
+  DoctorRun r = Doctor("max-too-low");
+  std::string line = FormatStatusLine(r.data, r.diag);
+  EXPECT_EQ(line.rfind("CONNTRACK CRITICAL - 100.0% used (1000/1000); ", 0), 0u)
+      << line;
+  // drop: 0x40 + 0x12 over the two CPU lines of the fixture.
+  const std::string perf =
+      " | entries=1000;800;950;0;1000 drop=82c early_drop=0c "
+      "insert_failed=0c chaintoolong=0c";
+  ASSERT_GE(line.size(), perf.size());
+  EXPECT_EQ(line.substr(line.size() - perf.size()), perf) << line;
+  EXPECT_EQ(line.find('|'), line.rfind('|'));  // one separator only
+  std::string text = FormatDoctorText(r.data, r.diag);
+  EXPECT_EQ(text.substr(0, text.find('\n')), line);
+  // 80 % and 95 % of 262144 are 209715.2 and 249036.8.
+  DoctorRun h = Doctor("");
+  EXPECT_NE(FormatStatusLine(h.data, h.diag)
+                .find("| entries=200;209715;249036;0;262144 drop=0c"),
+            std::string::npos);
+  // The boundary: 800 of 1000 is not above 80 %, 801 is.
+  Thresholds t;
+  TempTree tree;
+  BuildTree(tree.path(), "max-too-low");
+  for (const char* f : {"/proc/net/stat/nf_conntrack", "/dev/kmsg"}) {
+    doctortest::WriteAll(
+        tree.path() + f,
+        doctortest::ReadAll(doctortest::FixtureDir() / "healthy" / (f + 1)));
+  }
+  for (auto [count, sev] : {std::pair<int, Severity>{800, Severity::kOk},
+                            {801, Severity::kWarning}}) {
+    doctortest::WriteAll(
+        tree.path() + "/proc/sys/net/netfilter/nf_conntrack_count",
+        std::to_string(count) + "\n");
+    HostData d = Collect(*NewRootHostView(tree.path()));
+    EXPECT_EQ(Find(Diagnose(d, t), "max-too-low").severity, sev) << count;
+  }
 }
 
 TEST(Doctor, ChangesMergeLargestMaxAndSmallestTimeout) {
@@ -209,7 +420,7 @@ TEST(Doctor, JsonCarriesStatusFindingsAndTable) {
   EXPECT_EQ(j["findings"][0]["id"], "syn-sent-majority");
   EXPECT_EQ(j["table"]["entries"], 460);
   std::string text = FormatDoctorText(r.data, r.diag);
-  EXPECT_EQ(text.rfind("ctkit doctor WARNING", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("CONNTRACK WARNING - ", 0), 0u) << text;
 }
 
 }  // namespace

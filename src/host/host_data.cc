@@ -234,11 +234,27 @@ KernelLogSummary SummarizeKernelLog(std::string_view text) {
         msg = Trim(line.substr(close + 1));
       }
     }
+    if (ts >= 0 && k.first_record_s < 0) k.first_record_s = ts;
     if (Contains(msg, "nf_conntrack") && Contains(msg, "table full") &&
         Contains(msg, "dropping packet")) {
       ++k.table_full_lines;
-      if (Contains(msg, "in netns")) ++k.table_full_netns_lines;
-      if (ts >= 0) k.last_table_full_s = ts;
+      // "table full in netns N, dropping packet" outside the initial
+      // namespace; key 0 for the initial one.
+      uint64_t netns = 0;
+      constexpr std::string_view kIn = "in netns ";
+      if (size_t at = msg.find(kIn); at != std::string_view::npos) {
+        ++k.table_full_netns_lines;
+        std::string_view rest = msg.substr(at + kIn.size());
+        size_t n = 0;
+        while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+        netns = ToU64(rest.substr(0, n)).value_or(0);
+      }
+      NetnsTableFull& ns = k.table_full_by_netns[netns];
+      ++ns.lines;
+      if (ts >= 0) {
+        k.last_table_full_s = ts;
+        ns.last_s = ts;
+      }
       KeepLast(&k.table_full_samples, msg);
     } else if (Contains(msg, "net_ratelimit:") &&
                Contains(msg, "callbacks suppressed")) {
@@ -283,7 +299,10 @@ std::optional<SlabInfo> ParseSlabinfo(std::string_view text) {
 HostData Collect(HostView& view) {
   HostData d;
   d.source = view.Describe();
-  auto note = [&](const Error& e) { d.missing.push_back(e.message); };
+  auto note = [&](const Error& e) {
+    d.missing.push_back(e.message);
+    if (e.code == ErrorCode::kPermission) d.denied.push_back(e.message);
+  };
 
   if (auto names = view.List(kSysctlDir)) {
     for (const auto& n : *names) {
@@ -303,10 +322,29 @@ HostData Collect(HostView& view) {
   d.init_netns = view.Read("/proc/sys/net/nf_conntrack_max").has_value();
   if (auto h = view.Read(kHashsizeParam)) {
     d.hashsize_param = ToU64(*h);
-    // A loadable module has an initstate file; a built-in one does not.
-    d.builtin = !view.Read("/sys/module/nf_conntrack/initstate").has_value();
   } else {
     note(h.error());
+  }
+  // A loadable module has an initstate file; a built-in one does not
+  // (both have /sys/module/nf_conntrack/parameters).
+  if (view.List("/sys/module/nf_conntrack/parameters")) {
+    d.builtin = !view.Read("/sys/module/nf_conntrack/initstate").has_value();
+  }
+  if (auto n = view.Read(kNetnsPath)) {
+    // "net:[4026532318]"
+    std::string_view v = Trim(*n);
+    size_t open = v.find('['), close = v.rfind(']');
+    if (open != std::string_view::npos && close != std::string_view::npos &&
+        close > open) {
+      d.netns_inode = ToU64(v.substr(open + 1, close - open - 1));
+    }
+  }
+  if (auto n = view.Read(kNetnsNamesPath)) {
+    for (auto line : Split(*n, '\n')) {
+      auto w = Words(line);
+      if (w.size() != 2) continue;
+      if (auto ino = ToU64(w[0])) d.netns_names[*ino] = std::string(w[1]);
+    }
   }
 
   if (auto s = view.Read(kStatsPath)) {

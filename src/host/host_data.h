@@ -34,6 +34,12 @@ struct TableEntry {
   bool unreplied = false;
 };
 
+/// The table-full lines of one network namespace.
+struct NetnsTableFull {
+  uint64_t lines = 0;
+  double last_s = -1;  ///< seconds since boot of the last one (-1: unknown)
+};
+
 /// What the kernel log says about conntrack and memory.
 struct KernelLogSummary {
   /// "nf_conntrack: nf_conntrack: table full[ in netns N], dropping packet"
@@ -43,6 +49,14 @@ struct KernelLogSummary {
   uint64_t table_full_netns_lines = 0;
   /// Seconds since boot of the last table-full line (-1: none / unknown).
   double last_table_full_s = -1;
+  /// The same lines by namespace. Key 0: the initial namespace (its line
+  /// has no "in netns"); otherwise the N of "in netns N", which is the
+  /// namespace's inode number (measured on 6.18: the inode of
+  /// /proc/PID/ns/net and of /run/netns/NAME).
+  std::map<uint64_t, NetnsTableFull> table_full_by_netns;
+  /// Seconds since boot of the oldest timestamped record: the log covers
+  /// only the time after it (-1: no timestamps).
+  double first_record_s = -1;
   /// "net_ratelimit: N callbacks suppressed" summed (all net messages).
   uint64_t ratelimit_suppressed = 0;
   /// OOM-killer lines ("invoked oom-killer", "Out of memory: Killed").
@@ -81,6 +95,10 @@ struct HostData {
 
   std::optional<KernelLogSummary> kmsg;
   std::optional<double> uptime_s;
+  /// The diagnosed namespace's inode (/proc/self/ns/net), the N of its
+  /// "table full in netns N" lines; namespace names by inode (/run/netns).
+  std::optional<uint64_t> netns_inode;
+  std::map<uint64_t, std::string> netns_names;
 
   std::optional<uint64_t> mem_total_kb, mem_available_kb;
   std::optional<SlabInfo> slab;
@@ -89,6 +107,9 @@ struct HostData {
 
   /// What could not be read, one line each.
   std::vector<std::string> missing;
+  /// Of those, what the OS refused (EACCES/EPERM: not root, no
+  /// CAP_NET_ADMIN), as "what: error".
+  std::vector<std::string> denied;
 
   /// A sysctl as a number (nullopt when absent or not numeric).
   std::optional<uint64_t> Sysctl(const std::string& short_name) const;

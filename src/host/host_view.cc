@@ -11,10 +11,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "kernel/ctnetlink.h"
 #include "report/format.h"
@@ -22,11 +24,16 @@
 namespace ctkit {
 namespace {
 
+// EACCES/EPERM are kept apart from other failures: they mean "not root",
+// which makes the report UNKNOWN rather than silently partial.
+Error OsError(const std::string& what, int e) {
+  std::string m = what + ": " + std::strerror(e);
+  return e == EACCES || e == EPERM ? Error::permission(m) : Error::io(m);
+}
+
 Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return fail(Error::io("cannot open " + path + ": " + std::strerror(errno)));
-  }
+  if (fd < 0) return fail(OsError("cannot open " + path, errno));
   std::string out;
   char buf[65536];
   for (;;) {
@@ -35,7 +42,7 @@ Result<std::string> ReadWholeFile(const std::string& path) {
       if (errno == EINTR) continue;
       int e = errno;
       close(fd);
-      return fail(Error::io("cannot read " + path + ": " + std::strerror(e)));
+      return fail(OsError("cannot read " + path, e));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -46,9 +53,7 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 
 Result<std::vector<std::string>> ListDirectory(const std::string& path) {
   DIR* d = opendir(path.c_str());
-  if (d == nullptr) {
-    return fail(Error::io("cannot list " + path + ": " + std::strerror(errno)));
-  }
+  if (d == nullptr) return fail(OsError("cannot list " + path, errno));
   std::vector<std::string> names;
   while (dirent* e = readdir(d)) {
     std::string n = e->d_name;
@@ -62,10 +67,7 @@ Result<std::vector<std::string>> ListDirectory(const std::string& path) {
 // opened non-blocking; EPIPE means records were overwritten while reading.
 Result<std::string> ReadKmsg() {
   int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return fail(Error::io(std::string("cannot open /dev/kmsg: ") +
-                          std::strerror(errno)));
-  }
+  if (fd < 0) return fail(OsError("cannot open /dev/kmsg", errno));
   std::string out;
   char buf[8192];
   for (;;) {
@@ -89,15 +91,17 @@ class LiveHostView : public HostView {
 
   Result<std::string> Read(const std::string& path) override {
     NetnsScope scope(netns_fd_);
-    if (!scope.ok()) return fail(Error::io(scope.error()));
+    if (!scope.ok()) return fail(scope.failure());
     if (path == kKmsgPath) return ReadKmsg();
     if (path == kTablePath) return ReadTable();
     if (path == kStatsPath) return ReadStats();
+    if (path == kNetnsPath) return ReadNetnsLink();
+    if (path == kNetnsNamesPath) return ReadNetnsNames();
     return ReadWholeFile(path);
   }
   Result<std::vector<std::string>> List(const std::string& path) override {
     NetnsScope scope(netns_fd_);
-    if (!scope.ok()) return fail(Error::io(scope.error()));
+    if (!scope.ok()) return fail(scope.failure());
     return ListDirectory(path);
   }
   std::string Describe() const override {
@@ -112,7 +116,7 @@ class LiveHostView : public HostView {
       if (c) {
         client_ = std::move(*c);
       } else {
-        ctnetlink_error_ = c.error().message;
+        ctnetlink_error_ = c.error();
       }
     }
     return client_.get();
@@ -126,32 +130,67 @@ class LiveHostView : public HostView {
         out += '\n';
       });
       if (r) return out;
-      ctnetlink_error_ = r.error().message;
+      ctnetlink_error_ = r.error();
     }
-    auto text = ReadWholeFile("/proc/net/nf_conntrack");
-    if (!text) {
-      return fail(Error::io("no table: ctnetlink: " +
-                            (ctnetlink_error_.empty() ? std::string("not built")
-                                                      : ctnetlink_error_) +
-                            "; " + text.error().message));
-    }
-    return "# source: /proc/net/nf_conntrack\n" + *text;
+    return Fallback(ReadWholeFile("/proc/net/nf_conntrack"), "no table",
+                    "# source: /proc/net/nf_conntrack\n");
   }
 
   Result<std::string> ReadStats() {
     if (CtnetlinkClient* c = Client()) {
       auto s = c->GetStats();
       if (s) return "# source: ctnetlink\n" + FormatStatsLine(*s) + "\n";
-      ctnetlink_error_ = s.error().message;
+      ctnetlink_error_ = s.error();
     }
-    return ReadWholeFile("/proc/net/stat/nf_conntrack");
+    return Fallback(ReadWholeFile("/proc/net/stat/nf_conntrack"),
+                    "no statistics", "");
+  }
+
+  // The /proc file read after ctnetlink failed. When both fail, the error
+  // names both, and is a permission error if either was refused: without
+  // CAP_NET_ADMIN the /proc file may simply not exist on this kernel.
+  Result<std::string> Fallback(Result<std::string> text,
+                               const std::string& what,
+                               const std::string& header) {
+    if (text) return header + *text;
+    std::string m = what + ": " +
+                    (ctnetlink_error_ ? ctnetlink_error_->message
+                                      : std::string("ctnetlink: not built")) +
+                    "; " + text.error().message;
+    bool denied =
+        text.error().code == ErrorCode::kPermission ||
+        (ctnetlink_error_ && ctnetlink_error_->code == ErrorCode::kPermission);
+    return fail(denied ? Error::permission(m) : Error::io(m));
+  }
+
+  // "net:[INODE]": the INODE is the N of "table full in netns N".
+  static Result<std::string> ReadNetnsLink() {
+    char buf[64];
+    ssize_t n = readlink("/proc/thread-self/ns/net", buf, sizeof buf - 1);
+    if (n < 0)
+      return fail(OsError("cannot read /proc/thread-self/ns/net", errno));
+    return std::string(buf, static_cast<size_t>(n)) + "\n";
+  }
+
+  // "INODE NAME" for each namespace named under /run/netns (ip netns).
+  static Result<std::string> ReadNetnsNames() {
+    auto names = ListDirectory("/run/netns");
+    if (!names) return fail(names.error());
+    std::string out;
+    for (const auto& n : *names) {
+      struct stat st;
+      std::string p = "/run/netns/" + n;
+      if (stat(p.c_str(), &st) == 0)
+        out += std::to_string(st.st_ino) + " " + n + "\n";
+    }
+    return out;
   }
 
   CtnetlinkOpener opener_;
   int netns_fd_;
   bool tried_ = false;
   std::unique_ptr<CtnetlinkClient> client_;
-  std::string ctnetlink_error_;
+  std::optional<Error> ctnetlink_error_;
 };
 
 class RootHostView : public HostView {
@@ -208,11 +247,17 @@ NetnsScope::NetnsScope(int fd) {
   saved_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (saved_ < 0 || setns(fd, CLONE_NEWNET) != 0) {
     ok_ = false;
+    errno_ = errno;
     error_ = std::string("cannot enter the network namespace: ") +
              std::strerror(errno);
     if (saved_ >= 0) close(saved_);
     saved_ = -1;
   }
+}
+
+Error NetnsScope::failure() const {
+  return errno_ == EPERM || errno_ == EACCES ? Error::permission(error_)
+                                             : Error::io(error_);
 }
 
 NetnsScope::~NetnsScope() {

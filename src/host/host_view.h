@@ -23,6 +23,12 @@ class CtnetlinkClient;
 inline constexpr char kTablePath[] = "/ctkit/conntrack-L.txt";
 inline constexpr char kStatsPath[] = "/ctkit/conntrack-S.txt";
 inline constexpr char kKmsgPath[] = "/dev/kmsg";
+/// The diagnosed network namespace as /proc/self/ns/net names it
+/// ("net:[4026532318]"); its inode is the N the kernel prints in
+/// "table full in netns N".
+inline constexpr char kNetnsPath[] = "/ctkit/netns";
+/// "INODE NAME" lines for the namespaces named under /run/netns.
+inline constexpr char kNetnsNamesPath[] = "/ctkit/netns-names";
 
 /// Abstract so tests and --root can substitute fixture trees (leveldb Env
 /// style). Not thread-safe.
@@ -32,7 +38,8 @@ class HostView {
   /// The contents of `path` (absolute, as on the host: "/proc/meminfo").
   /// kTablePath gives the conntrack table as `conntrack -L` lines (or
   /// /proc/net/nf_conntrack lines), kStatsPath the statistics as
-  /// `conntrack -S` lines, kKmsgPath the kernel log records.
+  /// `conntrack -S` lines, kKmsgPath the kernel log records. A refusal by
+  /// the OS (not root, no CAP_NET_ADMIN) is ErrorCode::kPermission.
   virtual Result<std::string> Read(const std::string& path) = 0;
   /// The names in directory `path` (no "." or "..").
   virtual Result<std::vector<std::string>> List(const std::string& path) = 0;
@@ -84,9 +91,12 @@ class NetnsScope {
   NetnsScope& operator=(const NetnsScope&) = delete;
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
+  /// error() as an Error: a permission error when setns was refused.
+  Error failure() const;
 
  private:
   int saved_ = -1;
+  int errno_ = 0;
   bool ok_ = true;
   std::string error_;
 };

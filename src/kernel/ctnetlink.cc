@@ -525,6 +525,13 @@ class MnlClient final : public CtnetlinkClient {
       if (rc == MNL_CB_STOP) return {};
       if (rc == MNL_CB_ERROR) {
         if (errno == 0 && (flags & NLM_F_ACK)) return {};
+        if (errno == EPERM) {
+          // nfnetlink checks CAP_NET_ADMIN in the socket's network
+          // namespace for every ctnetlink request.
+          return fail(Error::permission(
+              "ctnetlink: permission denied (EPERM): reading conntrack over "
+              "netlink needs CAP_NET_ADMIN; run as root"));
+        }
         return fail(Error::io(fmt::format("ctnetlink: request {} failed: {}",
                                           msg_type, std::strerror(errno))));
       }
@@ -566,6 +573,9 @@ Result<std::unique_ptr<CtnetlinkClient>> CtnetlinkClient::Open() {
   // Probe: nfnetlink refuses every request without CAP_NET_ADMIN (EPERM),
   // and the request fails when ctnetlink is missing.
   auto probe = client->GetGlobalStats();
+  if (!probe && probe.error().code == ErrorCode::kPermission) {
+    return fail(probe.error());
+  }
   if (!probe) {
     return fail(Error::unsupported(
         fmt::format("{} (needs conntrack with ctnetlink in the kernel)",

@@ -217,6 +217,30 @@ def main():
     # A kube-proxy node, for the apply warnings.
     write(tree("kube-proxy"), "proc/1234/comm", "kube-proxy\n")
 
+    # Another namespace's table was full 10 s ago; this one (the initial
+    # namespace, 200 of 262144) has room. The kernel names the namespace by
+    # its inode (measured on 6.18.44: N = stat -L -c %i /run/netns/NAME).
+    r = tree("other-netns-full")
+    write(r, "dev/kmsg",
+          "6,1,0,-;Linux version 6.18.44 (debian)\n"
+          "4,2,86389000000,-;nf_conntrack: nf_conntrack: table full in netns "
+          "4026532318, dropping packet\n"
+          "4,3,86390000000,-;nf_conntrack: nf_conntrack: table full in netns "
+          "4026532318, dropping packet\n")
+    write(r, "ctkit/netns", "net:[4026531833]\n")
+    write(r, "ctkit/netns-names", "4026532318 blue\n")
+
+    # This namespace's table was full 23.7 hours ago (drops since boot),
+    # and has room now.
+    r = tree("old-table-full")
+    write(r, "dev/kmsg",
+          "6,1,0,-;Linux version 6.18.44 (debian)\n"
+          "4,2,1000000000,-;nf_conntrack: nf_conntrack: table full, "
+          "dropping packet\n"
+          "4,3,1001000000,-;nf_conntrack: nf_conntrack: table full, "
+          "dropping packet\n")
+    stat(r, 200, [{"drop": 0x30, "invalid": 3}, {"drop": 0x2}])
+
 
 if __name__ == "__main__":
     main()

@@ -6,9 +6,12 @@
 // codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -22,6 +25,7 @@
 #include "host/tar_writer.h"
 #include "kernel/ctnetlink.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
 namespace {
@@ -36,10 +40,71 @@ struct DoctorFlags {
   bool rollback = false;
   bool yes = false;
   bool runtime_only = false;
+  std::string log_window = "1h";
   Thresholds t;
 };
 
 constexpr int kExitUnknown = 3;
+
+// A check command's bad arguments are UNKNOWN (3), as monitoring plugins
+// report them: the status line on stdout (what Nagios shows), the error on
+// stderr, nothing else.
+int BadArgument(const DoctorFlags& f, const std::string& msg) {
+  if (!f.json) fmt::print("CONNTRACK UNKNOWN - bad argument: {}\n", msg);
+  fmt::print(stderr, "ctkit: error: {}\n", msg);
+  return kExitUnknown;
+}
+
+// Every option's range and the combinations that make no sense; "" if
+// all is well. Also converts --log-window into the thresholds.
+std::string Validate(DoctorFlags* f) {
+  auto pct = [](const char* name, double v) -> std::string {
+    if (!(v >= 0 && v <= 100))
+      return fmt::format("{} {} is not a percentage in 0..100", name, v);
+    return "";
+  };
+  const Thresholds& t = f->t;
+  for (auto [name, v] :
+       {std::pair<const char*, double>{"--warn-fill", t.warn_fill_pct},
+        {"--crit-fill", t.crit_fill_pct},
+        {"--majority", t.majority_pct},
+        {"--dominate", t.dominate_pct},
+        {"--mem-warn", t.mem_warn_pct},
+        {"--mem-crit", t.mem_crit_pct}}) {
+    if (auto e = pct(name, v); !e.empty()) return e;
+  }
+  if (t.warn_fill_pct > t.crit_fill_pct) {
+    return fmt::format("--warn-fill {} is above --crit-fill {}",
+                       t.warn_fill_pct, t.crit_fill_pct);
+  }
+  if (t.mem_crit_pct > t.mem_warn_pct) {
+    return fmt::format(
+        "--mem-crit {} is above --mem-warn {} (both are 'MemAvailable below')",
+        t.mem_crit_pct, t.mem_warn_pct);
+  }
+  auto w = ParseDuration(f->log_window);
+  if (!w) {
+    return fmt::format("--log-window '{}': {}", f->log_window,
+                       w.error().message);
+  }
+  f->t.recent_log_s = static_cast<double>(*w) / 1e9;
+  if (f->apply && f->rollback)
+    return "--apply and --rollback cannot be combined: roll back first";
+  if (!f->netns.empty() && !f->root.empty()) {
+    return "--netns reads a live namespace and --root a saved tree: use one";
+  }
+  for (auto [name, dir] :
+       {std::pair<const char*, const std::string*>{"--root", &f->root},
+        {"--persist-root", &f->persist_root}}) {
+    if (dir->empty()) continue;
+    struct stat st;
+    if (stat(dir->c_str(), &st) != 0)
+      return fmt::format("{} {}: {}", name, *dir, std::strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+      return fmt::format("{} {}: not a directory", name, *dir);
+  }
+  return "";
+}
 
 bool Confirm(bool yes) {
   if (yes) return true;
@@ -55,7 +120,8 @@ bool Confirm(bool yes) {
   return answer == "yes";
 }
 
-int RunDoctor(const DoctorFlags& f) {
+int RunDoctor(DoctorFlags& f) {
+  if (std::string bad = Validate(&f); !bad.empty()) return BadArgument(f, bad);
   int netns_fd = -1;
   if (!f.netns.empty()) {
     std::string path = f.netns.find('/') == std::string::npos
@@ -63,9 +129,8 @@ int RunDoctor(const DoctorFlags& f) {
                            : f.netns;
     netns_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (netns_fd < 0) {
-      fmt::print(stderr, "ctkit: error: cannot open network namespace {}\n",
-                 path);
-      return kExitUnknown;
+      return BadArgument(
+          f, fmt::format("--netns {}: {}", path, std::strerror(errno)));
     }
   }
   ApplyOptions ao;
@@ -184,10 +249,17 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
   cmd->add_flag("--rollback", f->rollback,
                 "restore everything the last --apply changed");
   cmd->add_option("--warn-fill", f->t.warn_fill_pct,
-                  "WARNING at this % of nf_conntrack_max")
+                  "WARNING when the count is above this % of "
+                  "nf_conntrack_max (0..100, at most --crit-fill)")
       ->capture_default_str();
   cmd->add_option("--crit-fill", f->t.crit_fill_pct,
-                  "CRITICAL at this % of nf_conntrack_max")
+                  "CRITICAL when the count is above this % of "
+                  "nf_conntrack_max (0..100)")
+      ->capture_default_str();
+  cmd->add_option("--log-window", f->log_window,
+                  "a 'table full' kernel log line of this namespace younger "
+                  "than this (1h, 30m, 600s) is a WARNING even when the table "
+                  "has room; older ones are history")
       ->capture_default_str();
   cmd->add_option("--majority", f->t.majority_pct,
                   "% of entries in one state that makes a majority finding")
@@ -205,6 +277,8 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
                   "table size below which composition findings stay quiet")
       ->capture_default_str();
   cmd->callback([f, exit_code] { *exit_code = RunDoctor(*f); });
+  // Bad arguments CLI11 finds itself (not a number, unknown option) are
+  // mapped to UNKNOWN (3) by main.cc for this subcommand.
 }
 
 }  // namespace ctkit::cli

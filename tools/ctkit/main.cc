@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "tools/ctkit/command.h"
@@ -44,7 +45,17 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : ctkit::cli::UsageExitCode(app);
+    if (rc == 0) return 0;
+    // `doctor` is a monitoring check: bad arguments are UNKNOWN (its
+    // documented usage code), with the status line a monitoring system shows.
+    if (argc > 1 && std::string_view(argv[1]) == "doctor") {
+      bool json = false;
+      for (int i = 2; i < argc; ++i)
+        json |= std::string_view(argv[i]) == "--json";
+      if (!json)
+        std::printf("CONNTRACK UNKNOWN - bad argument: %s\n", e.what());
+    }
+    return ctkit::cli::UsageExitCode(app);
   } catch (const std::bad_alloc&) {
     // E.g. a large nf_conntrack_max with acct/timestamp extensions under a
     // memory limit: fail with the usual one-line error, not an abort.

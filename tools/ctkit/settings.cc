@@ -14,13 +14,18 @@ void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags) {
   cmd->add_option("--sysctl", flags->sysctls,
                   "set a sysctl, e.g. nf_conntrack_max=65536 (repeatable)");
   cmd->add_option("--sysctl-file", flags->sysctl_files,
-                  "read NAME = VALUE lines (sysctl.conf syntax)")
+                  "read a sysctl.d file (e.g. /etc/sysctl.d/90-conntrack.conf; "
+                  "repeatable, later files win); keys outside nf_conntrack "
+                  "are ignored")
       ->type_name("FILE");
 }
 
 bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
-  for (const std::string& file : flags.sysctl_files) {
-    auto r = t->LoadFile(file);
+  if (!flags.sysctl_files.empty()) {
+    std::vector<std::string> notes;
+    auto r = t->LoadFiles(flags.sysctl_files, &notes);
+    for (const std::string& n : notes)
+      fmt::print(stderr, "ctkit: note: {}\n", n);
     if (!r) {
       fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
       return false;
@@ -58,9 +63,11 @@ Result<uint64_t> ParseDuration(const std::string& text) {
     scale = 60e9;
   } else if (unit == "h") {
     scale = 3600e9;
+  } else if (unit == "d") {
+    scale = 86400e9;
   } else {
     return fail(Error::invalid_argument("unknown unit '" + unit +
-                                        "' (use s, ms, us, m or h)"));
+                                        "' (use s, ms, us, m, h or d)"));
   }
   if (end == text.c_str() || !std::isfinite(v) || v <= 0 || v * scale < 1) {
     return fail(Error::invalid_argument("expected a positive duration"));
