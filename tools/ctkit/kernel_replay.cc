@@ -1,16 +1,19 @@
 // `ctkit kernel-replay CAPTURE`: run a capture through the real kernel's
-// conntrack in a private namespace sandbox and print the result in exactly
-// `ctkit replay`'s formats (--dump, --verdicts, --json), so the two can be
-// diffed. All the work is in src/kernel/kernel_replay.cc.
+// conntrack in a private namespace sandbox and print the result in
+// `ctkit replay`'s formats (--dump, --verdicts; --json always with both), so
+// the two can be diffed; the summary shows only what the kernel run knows.
+// All the work is in src/kernel/.
 #include "kernel/kernel_replay.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
 #include "report/format.h"
 #include "report/replay_output.h"
@@ -28,6 +31,7 @@ struct KernelReplayFlags {
   bool dump = false;
   bool verdicts = false;
   bool json = false;
+  bool no_progress = false;
   std::string fail_after;
 };
 
@@ -52,8 +56,20 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   o.allow_global = f.allow_global;
   o.speed = f.speed;
   o.fail_after = f.fail_after;
+  bool progress = !f.no_progress && isatty(STDERR_FILENO);
+  if (progress) {
+    o.on_progress = [](uint64_t sent, uint64_t to_send, double capture_s,
+                       double total_s) {
+      fmt::print(stderr,
+                 "\rkernel-replay: injected {} of {} packets, {:.1f} of "
+                 "{:.1f} s of the capture",
+                 sent, to_send, capture_s, total_s);
+      std::fflush(stderr);
+    };
+  }
   SignalGuard guard;
   auto res = RunKernelReplay(f.capture, o);
+  if (progress) fmt::print(stderr, "\r{:78}\r", "");
   if (!res) {
     fmt::print(stderr, "ctkit: error: {}\n", res.error().message);
     return kExitFailure;
@@ -75,31 +91,10 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
 
 }  // namespace
 
-nlohmann::json KernelResultToJson(const KernelReplayResult& res, bool verdicts,
-                                  bool dump) {
-  std::vector<std::string> v;
-  if (verdicts) {
-    for (const PacketOutcome& o : res.outcomes) v.push_back(OutcomeName(o));
-  }
-  nlohmann::json d;
-  if (dump) {
-    d = nlohmann::json::array();
-    for (const FlowInfo& fi : res.table) {
-      d.push_back(FlowToJson(fi, fi.timeout_s, res.report.last_ts_ns));
-    }
-  }
-  nlohmann::json doc = ReplayToJson(res.report, res.tunables, v, {}, d);
-  if (verdicts && !doc.contains("verdicts")) {
-    doc["verdicts"] = nlohmann::json::array();
-  }
-  doc["oracle"] = "kernel";
-  return doc;
-}
-
 void PrintKernelResult(const KernelReplayResult& res, bool dump, bool verdicts,
                        bool json) {
   if (json) {
-    fmt::print("{}\n", KernelResultToJson(res, verdicts, dump).dump(2));
+    fmt::print("{}\n", KernelReplayToJson(res).dump(2));
     return;
   }
   if (dump) {
@@ -113,9 +108,7 @@ void PrintKernelResult(const KernelReplayResult& res, bool dump, bool verdicts,
       fmt::print("{} {}\n", i + 1, OutcomeName(res.outcomes[i]));
     }
   }
-  if (!dump && !verdicts) {
-    fmt::print("{}", RenderReplayText(res.report, res.tunables));
-  }
+  if (!dump && !verdicts) fmt::print("{}", RenderKernelReplayText(res));
 }
 
 void RegisterKernelReplay(CLI::App& app, int* exit_code) {
@@ -125,7 +118,8 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       "Run a capture through the real kernel's conntrack (a private network "
       "namespace router; needs root) and print what it did in ctkit replay's "
       "formats");
-  cmd->add_option("capture", flags->capture, "capture file")->required();
+  cmd->add_option("capture", flags->capture, "capture file (pcap or pcapng)")
+      ->required();
   cmd->add_option("--sysctl", flags->sysctls,
                   "NAME=VALUE for the router namespace (repeatable)");
   cmd->add_flag("--allow-global", flags->allow_global,
@@ -137,7 +131,11 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
                 "print the kernel's table after the last packet");
   cmd->add_flag("--verdicts", flags->verdicts,
                 "print one line per packet: INDEX VERDICT");
-  cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_flag("--json", flags->json,
+                "everything as one JSON document, with the verdicts and the "
+                "table (what ctkit diff reads)");
+  cmd->add_flag("--no-progress", flags->no_progress,
+                "no progress line on a terminal");
   cmd->add_option("--fail-after", flags->fail_after,
                   "testing: fail on purpose after a stage "
                   "(sandbox|routes|inject)")
