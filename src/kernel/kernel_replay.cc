@@ -390,6 +390,7 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   SandboxOptions so;
   so.sysctls = opts.sysctls;
   so.allow_global = opts.allow_global;
+  so.notice = opts.notice;
   auto sb = Sandbox::Create(so);
   if (!sb) return fail(sb.error());
   if (auto m = MaybeFail(opts, "sandbox"); !m) return fail(m.error());

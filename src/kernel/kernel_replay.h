@@ -28,6 +28,8 @@ struct KernelReplayOptions {
   /// For tests of the clean-up paths: fail on purpose after this stage
   /// ("sandbox", "routes", "inject"); empty: never.
   std::string fail_after;
+  /// One-line notices for the operator (see SandboxOptions::notice).
+  std::function<void(const std::string&)> notice;
   /// Called during the injection, at most every 200 ms of wall time and
   /// once at its end: packets sent so far, packets to send, capture seconds
   /// covered so far, capture seconds in all.

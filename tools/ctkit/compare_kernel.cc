@@ -27,6 +27,9 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
   }
   o.allow_global = allow_global;
   o.speed = speed;
+  o.notice = [](const std::string& m) {
+    fmt::print(stderr, "ctkit: warning: {}\n", m);
+  };
   SignalGuard guard;
   auto k = RunKernelReplay(capture, o);
   if (!k) {

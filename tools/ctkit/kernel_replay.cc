@@ -2,7 +2,8 @@
 // conntrack in a private namespace sandbox and print the result in
 // `ctkit replay`'s formats (--dump, --verdicts; --json always with both), so
 // the two can be diffed; the summary shows only what the kernel run knows.
-// All the work is in src/kernel/.
+// `--restore` writes back global sysctls a killed run left changed. All the
+// work is in src/kernel/.
 #include "kernel/kernel_replay.h"
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/global_journal.h"
 #include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
 #include "report/format.h"
@@ -32,10 +34,53 @@ struct KernelReplayFlags {
   bool verdicts = false;
   bool json = false;
   bool no_progress = false;
+  bool restore = false;
   std::string fail_after;
 };
 
+int RunRestore() {
+  if (geteuid() != 0) {
+    fmt::print(stderr,
+               "ctkit: error: --restore needs root (it writes global sysctls "
+               "under /proc/sys/net/netfilter)\n");
+    return kExitFailure;
+  }
+  GlobalJournal journal;
+  GlobalJournal::Contents held;
+  auto r = journal.RecoverStale(&held);
+  if (!r) {
+    fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+    return kExitFailure;
+  }
+  if (!r->empty()) {
+    fmt::print("{}\n", *r);
+    return kExitOk;
+  }
+  if (held.pid != 0) {
+    fmt::print(stderr,
+               "ctkit: error: ctkit kernel-replay pid {} is running with "
+               "global sysctls changed; it restores them when it ends\n",
+               held.pid);
+    return kExitFailure;
+  }
+  fmt::print("nothing to restore: no run left global sysctls changed ({})\n",
+             journal.path());
+  return kExitOk;
+}
+
 int RunKernelReplayCommand(const KernelReplayFlags& f) {
+  if (f.restore) {
+    if (!f.capture.empty()) {
+      fmt::print(stderr, "ctkit: error: --restore takes no capture\n");
+      return kExitUsage;
+    }
+    return RunRestore();
+  }
+  if (f.capture.empty()) {
+    fmt::print(stderr,
+               "ctkit: error: kernel-replay needs a CAPTURE (or --restore)\n");
+    return kExitUsage;
+  }
   KernelReplayOptions o;
   for (const std::string& s : f.sysctls) {
     size_t eq = s.find('=');
@@ -56,6 +101,9 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   o.allow_global = f.allow_global;
   o.speed = f.speed;
   o.fail_after = f.fail_after;
+  o.notice = [](const std::string& m) {
+    fmt::print(stderr, "ctkit: warning: {}\n", m);
+  };
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
   if (progress) {
     o.on_progress = [](uint64_t sent, uint64_t to_send, double capture_s,
@@ -118,13 +166,16 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       "Run a capture through the real kernel's conntrack (a private network "
       "namespace router; needs root) and print what it did in ctkit replay's "
       "formats");
-  cmd->add_option("capture", flags->capture, "capture file (pcap or pcapng)")
-      ->required();
+  cmd->add_option("capture", flags->capture, "capture file (pcap or pcapng)");
   cmd->add_option("--sysctl", flags->sysctls,
                   "NAME=VALUE for the router namespace (repeatable)");
   cmd->add_flag("--allow-global", flags->allow_global,
-                "allow changing the global nf_conntrack_max/_buckets for the "
-                "run (restored afterwards)");
+                "allow changing the global nf_conntrack_max/_buckets: they "
+                "limit every namespace on the host for the whole run "
+                "(restored afterwards, or by --restore after a kill)");
+  cmd->add_flag("--restore", flags->restore,
+                "write back global sysctls that a killed run left changed, "
+                "then exit (every run also does this first)");
   cmd->add_option("--speed", flags->speed,
                   "divide inter-packet gaps by this (default 1)");
   cmd->add_flag("--dump", flags->dump,
