@@ -16,7 +16,9 @@
 
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
+#include "kernel/kernel_replay_output.h"
 #include "proto/tracker.h"
+#include "report/capture_digest.h"
 #include "report/format.h"
 
 namespace ctkit {
@@ -121,7 +123,106 @@ std::string Pct(uint64_t n, uint64_t d) {
                      100.0 * static_cast<double>(n) / static_cast<double>(d));
 }
 
+// What a document that is not a replay result seems to be, for the error.
+std::string Guess(const nlohmann::json& j) {
+  if (j.contains("variants")) return " (it looks like a ctkit whatif result)";
+  if (j.contains("findings")) return " (it looks like a ctkit doctor result)";
+  if (j.contains("budget_bytes")) return " (it looks like a ctkit plan result)";
+  if (j.contains("disagreements")) {
+    return " (it looks like a ctkit diff result)";
+  }
+  if (j.is_object() && j.empty()) return " (it is empty)";
+  return "";
+}
+
+Result<void> CheckOne(const nlohmann::json& j, const std::string& name) {
+  const std::string made =
+      "diff compares `ctkit replay CAPTURE --json --verdicts --dump` with "
+      "`ctkit kernel-replay CAPTURE --json`";
+  auto bad = [&](const std::string& what) {
+    return fail(Error::invalid_argument(name + ": " + what));
+  };
+  if (!j.is_object() || !j.contains("tool") || !j["tool"].is_string()) {
+    return bad(
+        "not a replay result: no \"tool\" naming ctkit replay or "
+        "ctkit kernel-replay" +
+        Guess(j) + "; " + made);
+  }
+  const std::string tool = j["tool"].get<std::string>();
+  if (tool != kReplayTool && tool != kKernelReplayTool) {
+    return bad("a " + tool + " result, not a replay result; " + made);
+  }
+  const std::string how = tool == kReplayTool
+                              ? "run ctkit replay with --json --verdicts --dump"
+                              : "ctkit kernel-replay --json writes them";
+  if (!j.contains("verdicts") || !j["verdicts"].is_array()) {
+    return bad("no \"verdicts\" (" + how + ")");
+  }
+  for (const auto& v : j["verdicts"]) {
+    if (!v.is_string()) return bad("a verdict that is not a string");
+  }
+  if (!j.contains("entries") || !j["entries"].is_array()) {
+    return bad("no \"entries\" (" + how + ")");
+  }
+  for (const auto& e : j["entries"]) {
+    if (!e.is_object() || !e.contains("original") ||
+        !e["original"].is_object() || !e.contains("reply") ||
+        !e["reply"].is_object()) {
+      return bad("an entry without its \"original\" and \"reply\" tuples");
+    }
+  }
+  const nlohmann::json* d =
+      j.contains("capture_digest") ? &j["capture_digest"] : nullptr;
+  if (d == nullptr || !d->is_object() || !d->contains("packets") ||
+      !(*d)["packets"].is_number_unsigned() || !d->contains("records_sha256") ||
+      !(*d)["records_sha256"].is_string()) {
+    return bad(
+        "no \"capture_digest\" (packets and records_sha256), so it cannot be "
+        "checked to be a result of the same capture; " +
+        how);
+  }
+  uint64_t packets = (*d)["packets"].get<uint64_t>();
+  if (j["verdicts"].size() != packets) {
+    return bad(fmt::format("{} verdicts for the {} packets it read",
+                           j["verdicts"].size(), packets));
+  }
+  return {};
+}
+
+// The capture's digest as the documents state it ("" when absent).
+std::string DigestOf(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("capture_digest")) return "";
+  const auto& d = j["capture_digest"];
+  if (!d.is_object() || !d.contains("records_sha256") ||
+      !d["records_sha256"].is_string()) {
+    return "";
+  }
+  return d["records_sha256"].get<std::string>();
+}
+
 }  // namespace
+
+Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
+                             const nlohmann::json& b,
+                             const std::string& name_b) {
+  if (auto r = CheckOne(a, name_a); !r) return r;
+  if (auto r = CheckOne(b, name_b); !r) return r;
+  const auto& da = a["capture_digest"];
+  const auto& db = b["capture_digest"];
+  if (da["packets"] != db["packets"] ||
+      da["records_sha256"] != db["records_sha256"]) {
+    auto desc = [](const nlohmann::json& j, const nlohmann::json& d) {
+      return fmt::format("{} ({} packets, records sha256 {})",
+                         j.value("capture", std::string("?")),
+                         d["packets"].get<uint64_t>(),
+                         d["records_sha256"].get<std::string>());
+    };
+    return fail(Error::invalid_argument(
+        fmt::format("{} and {} are results of different captures: {} vs {}",
+                    name_a, name_b, desc(a, da), desc(b, db))));
+  }
+  return {};
+}
 
 Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
                                const DiffOptions& opts) {
@@ -136,9 +237,15 @@ Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
   if (!cap.empty()) {
     if (auto rd = CaptureReader::Open(cap)) {
       CaptureRecord rec;
+      CaptureDigest digest;
       while ((*rd)->Next(&rec)) {
+        digest.Add(rec);
         info.push_back(Classify(rec.link_type, rec.data, rec.caplen));
       }
+      // A file that no longer holds the packets the results were made of
+      // would put them in the wrong flows.
+      std::string stated = DigestOf(a);
+      if (!stated.empty() && stated != digest.Hex()) info.clear();
     }
   }
   std::map<std::string, uint64_t> first_diff, last_packet;

@@ -43,9 +43,19 @@ struct DiffResult {
   bool agree() const { return disagreements.empty(); }
 };
 
+/// Checks that `a` and `b` can be compared: each is a result of `ctkit
+/// replay` or `ctkit kernel-replay` (its "tool") with the verdicts, the
+/// entries and the capture digest, and both read the same capture (same
+/// packet count and records_sha256). The error names the file (`name_a`,
+/// `name_b`) and what is missing or different.
+Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
+                             const nlohmann::json& b,
+                             const std::string& name_b);
+
 /// Compares `a` and `b`. The packets' protocols (for the per-protocol
 /// split and for "after packet N") come from the capture named in the
-/// documents when it can be read; otherwise everything is "all".
+/// documents when it can be read and, if the documents carry a digest,
+/// still holds the same packets; otherwise everything is "all".
 Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
                                const DiffOptions& opts);
 

@@ -2,8 +2,12 @@
 #include "kernel/diff.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "gen/pcap_writer.h"
 
 namespace ctkit {
 namespace {
@@ -60,6 +64,32 @@ TEST(Diff, TimeoutsWithinTheToleranceAgree) {
   d = DiffReplays(a, b, o);
   ASSERT_TRUE(d);
   EXPECT_FALSE(d->agree());
+}
+
+// The per-protocol split comes from the capture the documents name, but
+// only while that file still holds the packets they were made from.
+TEST(Diff, ACaptureThatChangedSinceIsNotUsedForTheSplit) {
+  std::string path =
+      ::testing::TempDir() + "/diff_test_" + std::to_string(getpid()) + ".pcap";
+  {
+    auto w = PcapWriter::Create(path);
+    ASSERT_TRUE(w) << w.error().message;
+    // One IPv4/UDP packet, 10.0.0.1:1 -> 10.0.0.2:2.
+    std::vector<uint8_t> p = {0x45, 0, 0,  28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0,
+                              0,    1, 10, 0,  0, 2, 0, 1, 0,  2,  0, 8, 0,  0};
+    ASSERT_TRUE((*w)->Write(1'000'000'000, p));
+    ASSERT_TRUE((*w)->Close());
+  }
+  nlohmann::json a = {{"capture", path}, {"verdicts", {"NEW"}}};
+  auto same = DiffReplays(a, a, {});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->by_proto.count("udp"), 1u);
+  a["capture_digest"] = {{"packets", 1}, {"records_sha256", "0123"}};
+  auto changed = DiffReplays(a, a, {});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->by_proto.count("udp"), 0u);
+  EXPECT_EQ(changed->by_proto.count("all"), 1u);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -58,6 +58,7 @@
 #include "kernel/ctnetlink.h"
 #include "kernel/sandbox.h"
 #include "proto/tracker.h"
+#include "report/capture_digest.h"
 
 namespace ctkit {
 namespace {
@@ -323,7 +324,9 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   r.capture = path;
   std::vector<Frame> frames;
   CaptureRecord rec;
+  CaptureDigest digest;
   while ((*reader)->Next(&rec)) {
+    digest.Add(rec);
     Frame f{};
     f.ts_ns = rec.ts_ns;
     PacketView v;
@@ -345,6 +348,8 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   }
   if ((*reader)->error()) r.read_error = *(*reader)->error();
   r.packets_read = frames.size();
+  res.capture_sha256 = digest.Hex();
+  res.speed = opts.speed;
   if (!frames.empty()) {
     r.first_ts_ns = frames.front().ts_ns;
     r.last_ts_ns = frames.back().ts_ns;
@@ -385,6 +390,7 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   SandboxOptions so;
   so.sysctls = opts.sysctls;
   so.allow_global = opts.allow_global;
+  so.notice = opts.notice;
   auto sb = Sandbox::Create(so);
   if (!sb) return fail(sb.error());
   if (auto m = MaybeFail(opts, "sandbox"); !m) return fail(m.error());
@@ -428,12 +434,43 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   std::vector<uint64_t> sent_wall;  // when each was sent (CLOCK_MONOTONIC)
   uint64_t t0 = NowNs() + 10000000ull;
   std::vector<uint8_t> eth;
+  // Progress: packets sent and the capture time reached, now and then
+  // (also while a long gap is being waited out).
+  uint64_t to_send = 0;
+  for (const Frame& f : frames) to_send += f.status == DecodeStatus::kOk;
+  const double capture_total_s =
+      r.last_ts_ns > r.first_ts_ns
+          ? static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9
+          : 0.0;
+  constexpr uint64_t kProgressEveryNs = 200000000ull;
+  uint64_t next_progress = 0;
+  auto progress = [&](bool force, double capture_s) {
+    if (!opts.on_progress) return;
+    uint64_t now = NowNs();
+    if (!force && now < next_progress) return;
+    next_progress = now + kProgressEveryNs;
+    opts.on_progress(sent.size(), to_send, capture_s, capture_total_s);
+  };
+  // Sleeps until the packet `rel_ns` into the capture is due; on the way
+  // the capture time shown follows the wall clock times the speed.
+  auto wait_for = [&](uint64_t rel_ns) {
+    const uint64_t due =
+        t0 + static_cast<uint64_t>(static_cast<double>(rel_ns) / opts.speed);
+    while (opts.on_progress && NowNs() + kProgressEveryNs < due &&
+           g_stop_signal.load() == 0) {
+      SleepUntil(NowNs() + kProgressEveryNs);
+      uint64_t now = NowNs();
+      double at =
+          now > t0 ? static_cast<double>(now - t0) * 1e-9 * opts.speed : 0.0;
+      progress(false, std::min(at, static_cast<double>(rel_ns) * 1e-9));
+    }
+    SleepUntil(due);
+  };
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
     if (f.status != DecodeStatus::kOk) continue;
     uint64_t rel = f.ts_ns >= r.first_ts_ns ? f.ts_ns - r.first_ts_ns : 0;
-    SleepUntil(t0 +
-               static_cast<uint64_t>(static_cast<double>(rel) / opts.speed));
+    wait_for(rel);
     if (g_stop_signal.load() != 0) break;
     Side s = side_of[key(f.family, f.src)];
     eth.assign((*sb)->router_mac(s), (*sb)->router_mac(s) + 6);
@@ -448,8 +485,17 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
     }
     sent.push_back(i);
     sent_wall.push_back(NowNs());
+    progress(false, static_cast<double>(rel) * 1e-9);
     if (opts.fail_after == "inject" && sent.size() == 1) break;
   }
+  if (!sent.empty()) {
+    const Frame& last = frames[sent.back()];
+    progress(true, static_cast<double>(last.ts_ns >= r.first_ts_ns
+                                           ? last.ts_ns - r.first_ts_ns
+                                           : 0) *
+                       1e-9);
+  }
+  res.sent = sent.size();
   // Let the backlog drain, then read the table as `conntrack -L` would
   // right after the last packet.
   SleepUntil(NowNs() + 20000000ull);
@@ -466,7 +512,6 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
   auto g = ct->GetGlobalStats();
   if (!g) return fail(g.error());
   r.final_count = g->entries;
-  r.peak_count = g->entries;
   SleepUntil(NowNs() + 150000000ull);  // the log flush timer is 10 ms
   log.Stop();
   res.lost_logs = log.lost();
@@ -492,8 +537,14 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
       }
     }
   }
-  for (const PacketOutcome& o : res.outcomes) {
-    if (!o.skipped) ++r.counters.verdicts[static_cast<int>(o.verdict)];
+  for (size_t i = 0; i < res.outcomes.size(); ++i) {
+    const PacketOutcome& o = res.outcomes[i];
+    if (o.skipped) continue;
+    ++r.counters.verdicts[static_cast<int>(o.verdict)];
+    if (o.verdict == Verdict::kDrop && !r.first_drop_index) {
+      r.first_drop_index = i + 1;
+      r.first_drop_ts_ns = frames[i].ts_ns;
+    }
   }
 
   // 6. Timeouts in capture time (see the file comment).

@@ -6,6 +6,8 @@
 #define CTKIT_KERNEL_KERNEL_REPLAY_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,14 +28,33 @@ struct KernelReplayOptions {
   /// For tests of the clean-up paths: fail on purpose after this stage
   /// ("sandbox", "routes", "inject"); empty: never.
   std::string fail_after;
+  /// One-line notices for the operator (see SandboxOptions::notice).
+  std::function<void(const std::string&)> notice;
+  /// Called during the injection, at most every 200 ms of wall time and
+  /// once at its end: packets sent so far, packets to send, capture seconds
+  /// covered so far, capture seconds in all.
+  std::function<void(uint64_t sent, uint64_t to_send, double capture_s,
+                     double capture_total_s)>
+      on_progress;
 };
 
+/// What a kernel run knows. Of `report`, only these are filled: capture,
+/// packets_read, decoded, skipped_by_reason, first/last_ts_ns, stats (the
+/// router namespace's counters), counters.verdicts and counters.packets,
+/// max, buckets, final_count, first_drop_index/ts_ns (the first packet
+/// conntrack dropped) and read_error. The rest (peak, fill time, created
+/// and destroyed entries, invalid reasons, memory) is engine-only: the
+/// kernel does not report it.
 struct KernelReplayResult {
   ReplayReport report;  ///< stats, counts, skipped packets, verdict totals
   Tunables tunables;    ///< as read back from the router namespace
   std::vector<PacketOutcome> outcomes;  ///< one per capture record
   std::vector<FlowInfo> table;          ///< the dump after the last packet
   uint64_t lost_logs = 0;  ///< nflog messages the kernel could not deliver
+  uint64_t sent = 0;       ///< packets injected
+  double speed = 1.0;      ///< as asked
+  /// CaptureDigest of the records read (report/capture_digest.h).
+  std::string capture_sha256;
 };
 
 /// Runs the capture at `path` through the kernel. Needs root and conntrack.

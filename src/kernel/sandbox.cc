@@ -8,7 +8,10 @@
 // _expect_max: writable only in the initial netns, spec §1.1), and only with
 // --allow-global; the old values are saved first and written back by the
 // destructor, which also runs after SIGINT/SIGTERM/SIGHUP because
-// SignalGuard turns those into a flag the caller polls.
+// SignalGuard turns those into a flag the caller polls. Against SIGKILL
+// (which no destructor sees) the old values are journalled before the first
+// write, and every Create restores a journal its dead owner left behind
+// (global_journal.h).
 //
 // The router logs every packet's ct state to NFLOG with a prefix naming the
 // state, in a prerouting chain right after conntrack's lookup (priority
@@ -92,6 +95,10 @@ Result<void> WriteFile(const std::string& path, const std::string& v) {
 
 }  // namespace
 
+bool IsGlobalConntrackSysctl(const std::string& name) {
+  return IsGlobal(FullName(name));
+}
+
 struct SignalGuard::Saved {
   struct sigaction old[3];
 };
@@ -121,13 +128,27 @@ void Sandbox::Teardown() noexcept {
   // Closing the last descriptor frees each namespace with its links and
   // tables.
   for (auto& n : ns_) n.reset();
+  bool restored = true;
   for (auto it = saved_global_.rbegin(); it != saved_global_.rend(); ++it) {
     auto w = WriteFile(it->first, it->second);
     if (!w) {
+      restored = false;
       std::fprintf(stderr, "ctkit: error: could not restore %s to %s\n",
                    it->first.c_str(), it->second.c_str());
     }
   }
+  GlobalJournal journal(opts_.journal_dir);
+  if (journaled_ && !restored) {
+    std::fprintf(stderr,
+                 "ctkit: error: the old values stay in %s; `ctkit "
+                 "kernel-replay --restore` writes them back\n",
+                 journal.path().c_str());
+  } else if (journaled_) {
+    if (auto r = journal.Remove(); !r) {
+      std::fprintf(stderr, "ctkit: error: %s\n", r.error().message.c_str());
+    }
+  }
+  journaled_ = false;
   saved_global_.clear();
 }
 
@@ -141,6 +162,12 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& opts) {
         Error::unsupported("this kernel has no conntrack (no "
                            "/proc/sys/net/netfilter/nf_conntrack_max)"));
   }
+  // Globals a killed run left changed go back first: the host's own values
+  // are what this run must save and later restore.
+  GlobalJournal journal(opts.journal_dir);
+  auto recovered = journal.RecoverStale();
+  if (!recovered) return fail(recovered.error());
+  if (!recovered->empty() && opts.notice) opts.notice(*recovered);
   std::unique_ptr<Sandbox> sb(new Sandbox(opts));
   auto r = sb->Build();
   if (!r) return fail(r.error());  // sb's destructor undoes what was done
@@ -231,13 +258,30 @@ Result<void> Sandbox::Build() {
     auto r = router.Run(argv);
     if (!r) return fail(r.error());
   }
-  for (const auto& [k, v] : global) {
-    std::string path = ProcPath(k);
-    auto old = ReadFile(path);
-    if (!old) return fail(old.error());
-    saved_global_.emplace_back(path, *old);
-    auto w = WriteFile(path, v);
-    if (!w) return fail(w.error());
+  // Every old value is read and journalled before the first is changed, so
+  // a run killed at any point leaves a journal that undoes all it did.
+  if (!global.empty()) {
+    std::vector<std::pair<std::string, std::string>> old_values;
+    for (const auto& [k, v] : global) {
+      std::string path = ProcPath(k);
+      auto old = ReadFile(path);
+      if (!old) return fail(old.error());
+      old_values.emplace_back(path, *old);
+    }
+    GlobalJournal journal(opts_.journal_dir);
+    if (auto j = journal.Record(old_values); !j) return fail(j.error());
+    journaled_ = true;
+    saved_global_ = old_values;
+    for (size_t i = 0; i < global.size(); ++i) {
+      auto w = WriteFile(old_values[i].first, global[i].second);
+      if (!w) return fail(w.error());
+      if (opts_.notice) {
+        opts_.notice(fmt::format(
+            "--allow-global: {} is {} (was {}) for every network namespace "
+            "on this host, containers included, until this run ends",
+            global[i].first, global[i].second, old_values[i].second));
+      }
+    }
   }
   // One raw packet socket per side link.
   for (int s = 0; s < 2; ++s) {

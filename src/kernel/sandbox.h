@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "ctkit/packet.h"
 #include "ctkit/result.h"
 #include "kernel/exec.h"
+#include "kernel/global_journal.h"
 
 namespace ctkit {
 
@@ -51,14 +53,25 @@ struct SandboxOptions {
   bool allow_global = false;
   /// NFLOG group the forward chain logs to.
   uint16_t nflog_group = 4242;
+  /// Where the old values of changed globals are journalled (see
+  /// global_journal.h).
+  std::string journal_dir = GlobalJournal::kDefaultDir;
+  /// Told (one line, no prefix) when globals left changed by a killed run
+  /// were restored, and when this run changes a global for the host.
+  std::function<void(const std::string&)> notice;
 };
+
+/// Whether `name` (`nf_conntrack_x` or the full dotted name) is one of the
+/// conntrack sysctls only the initial namespace can set, for the whole host.
+bool IsGlobalConntrackSysctl(const std::string& name);
 
 enum class Side : uint8_t { kA = 0, kB = 1 };
 
 class Sandbox {
  public:
   /// Builds the topology. Fails (having undone everything) without root,
-  /// without conntrack, or when a command fails.
+  /// without conntrack, or when a command fails. First restores globals
+  /// that a killed run left changed (GlobalJournal::RecoverStale).
   static Result<std::unique_ptr<Sandbox>> Create(const SandboxOptions& opts);
   /// Tears everything down (namespaces, links, tables go with the
   /// namespaces) and restores global sysctls.
@@ -102,6 +115,8 @@ class Sandbox {
   std::unique_ptr<Netns> ns_[3];  // router, side A, side B
   // Global sysctls changed in the init netns: (path, old value).
   std::vector<std::pair<std::string, std::string>> saved_global_;
+  // Set once saved_global_ is in the journal.
+  bool journaled_ = false;
   int sock_[2] = {-1, -1};
 };
 

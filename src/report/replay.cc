@@ -21,6 +21,7 @@
 
 #include "ctkit/capture.h"
 #include "proto/tracker.h"
+#include "report/capture_digest.h"
 #include "report/format.h"
 #include "report/lifetime.h"
 
@@ -123,7 +124,9 @@ struct Batch {
 // A record that does not fit stays in `pending` for the next batch.
 class BatchReader {
  public:
-  explicit BatchReader(std::unique_ptr<CaptureReader> r) : r_(std::move(r)) {}
+  explicit BatchReader(std::unique_ptr<CaptureReader> r,
+                       CaptureDigest* digest = nullptr)
+      : r_(std::move(r)), digest_(digest) {}
 
   void Fill(Batch* b, uint64_t limit) {
     b->filled = b->decoded = 0;
@@ -134,6 +137,7 @@ class BatchReader {
         b->last = true;
         break;
       }
+      if (!have_rec_ && digest_ != nullptr) digest_->Add(rec_);
       have_rec_ = false;
       if (rec_.caplen > b->arena.size() - used) {
         if (b->filled != 0) {
@@ -167,6 +171,7 @@ class BatchReader {
 
  private:
   std::unique_ptr<CaptureReader> r_;
+  CaptureDigest* digest_;  // of every record read, if set
   CaptureRecord rec_;
   bool have_rec_ = false;
 };
@@ -182,10 +187,11 @@ template <class PerPacket>
 Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
                                   uint64_t stop_after, size_t batch,
                                   bool read_ahead, const ReplayOptions& opts,
+                                  CaptureDigest* digest,
                                   PerPacket&& per_packet) {
   auto opened = CaptureReader::Open(path);
   if (!opened) return fail(opened.error());
-  BatchReader reader(std::move(*opened));
+  BatchReader reader(std::move(*opened), digest);
   if (batch == 0) batch = 1;
   uint64_t index = 0;
   uint32_t count = engine->count();
@@ -431,8 +437,10 @@ Result<ReplayReport> RunReplay(const std::string& path,
 
   // The timeline samples the engine's counters between packets, so it needs
   // them exact after every packet: no batching then.
+  CaptureDigest digest;
   auto pumped = Pump(
       path, engine.get(), 0, plan.batch, plan.read_ahead, opts,
+      opts.digest ? &digest : nullptr,
       [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
         ++r.packets_read;
         if (r.packets_read == 1) {
@@ -484,6 +492,7 @@ Result<ReplayReport> RunReplay(const std::string& path,
       });
   if (!pumped) return fail(pumped.error());
   r.read_error = *pumped;
+  if (opts.digest) r.capture_sha256 = digest.Hex();
   if (opts.timeline_interval_ns && r.packets_read > 0) {
     close_intervals(r.last_ts_ns);
     // The last, partial interval.
@@ -519,9 +528,9 @@ Result<ReplayReport> RunReplay(const std::string& path,
     quiet.on_event = nullptr;
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());
-    auto again =
-        Pump(path, second->get(), r.peak_index, plan.batch, plan.read_ahead,
-             opts, [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
+    auto again = Pump(
+        path, second->get(), r.peak_index, plan.batch, plan.read_ahead, opts,
+        nullptr, [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
     if (!again) return fail(again.error());
     r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
   }

@@ -43,6 +43,9 @@ struct ReplayOptions {
   EventCallback on_event;
   /// Called with the fraction of the file read, now and then (progress).
   std::function<void(double fraction, uint64_t packets)> on_progress;
+  /// Fingerprint the records read (ReplayReport::capture_sha256), for
+  /// results `ctkit diff` may compare.
+  bool digest = false;
 };
 
 /// One row of the fill-level timeline.
@@ -126,6 +129,9 @@ struct ReplayReport {
   /// Set when the capture ended in an error; the report covers the
   /// packets before it.
   std::optional<Error> read_error;
+  /// With ReplayOptions::digest: CaptureDigest of the records read
+  /// (report/capture_digest.h); else empty.
+  std::string capture_sha256;
 };
 
 /// Replays `path`. Fails only when the capture cannot be opened; a read

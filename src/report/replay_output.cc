@@ -455,7 +455,12 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                             const nlohmann::json& events,
                             const nlohmann::json& dump) {
   nlohmann::json j;
+  j["tool"] = "ctkit replay";  // what `ctkit diff` checks
   j["capture"] = r.capture;
+  if (!r.capture_sha256.empty()) {
+    j["capture_digest"] = {{"packets", r.packets_read},
+                           {"records_sha256", r.capture_sha256}};
+  }
   nlohmann::json settings = nlohmann::json::object();
   for (const auto& [k, v] : t.List()) settings[k] = std::stoull(v);
   j["settings"] = settings;

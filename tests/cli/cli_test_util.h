@@ -113,6 +113,7 @@ struct RunResult {
 /// Limits for the child process.
 struct RunLimits {
   uint64_t address_space_bytes = 0;  ///< RLIMIT_AS; 0: unchanged
+  uint64_t cpu_seconds = 0;  ///< RLIMIT_CPU (a runaway loop dies); 0: none
 };
 
 /// Runs CTKIT_BINARY with `args` (argv[1..]), stdin from /dev/null, stdout
@@ -159,6 +160,11 @@ inline RunResult RunCtkit(const TempDir& dir,
       struct rlimit rl;
       rl.rlim_cur = rl.rlim_max = limits.address_space_bytes;
       if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(126);
+    }
+    if (limits.cpu_seconds != 0) {
+      struct rlimit rl;
+      rl.rlim_cur = rl.rlim_max = limits.cpu_seconds;
+      if (setrlimit(RLIMIT_CPU, &rl) != 0) _exit(126);
     }
     execve(argv[0], argv.data(), environ);
     _exit(127);

@@ -65,6 +65,8 @@ with tempfile.TemporaryDirectory() as tmp:
                                 '--verdicts'] + args, stdout=out, check=True)
         r = subprocess.run([ctkit, 'diff', '--json', eng, ker],
                            capture_output=True, text=True)
+        if r.returncode not in (0, 1):  # 2: not two results of one capture
+            sys.exit(f'{name}: ctkit diff failed: {r.stderr.strip()}')
         d = json.loads(r.stdout)
         for proto, p in d['by_protocol'].items():
             t = total.setdefault(proto, dict.fromkeys(p, 0))

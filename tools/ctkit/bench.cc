@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -110,9 +111,22 @@ void SizeFor(uint64_t flows, Tunables* t) {
   t->buckets = max;
 }
 
-std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only) {
+// The largest --scale: it makes the 1M-flow workloads 1G flows, which
+// with buckets 1:1 in powers of two is the largest table the engine takes
+// (nf_conntrack_max is at most 2^31 - 1). Memory runs out well before on
+// most machines (about 1 GiB of packets per unit of scale).
+constexpr double kMaxScale = 1000;
+
+// With `generate` false, every workload comes back with its name and no
+// packets (for checking --only before anything is generated).
+std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only,
+                                       bool generate = true) {
   auto wanted = [&](const std::string& name) {
-    return only.empty() || name.find(only) != std::string::npos;
+    return generate && (only.empty() || name.find(only) != std::string::npos);
+  };
+  std::vector<Workload> names;
+  auto keep_name = [&](const Workload& x) {
+    if (!generate) names.push_back(Workload{x.name, x.what, {}, 0, {}});
   };
   auto n = [scale](uint64_t v) {
     return std::max<uint64_t>(
@@ -126,6 +140,7 @@ std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only) {
     WorkloadSpec s{"udp-roundrobin", flows, 1e6,
                    std::max<uint64_t>(4 * flows, 2000000), 7};
     SizeFor(flows, &x.tunables);
+    keep_name(x);
     if (!wanted(x.name)) continue;
     x.packets = Generate(s);
     x.warmup = 2 * flows;
@@ -137,6 +152,7 @@ std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only) {
     x.what = "1M new UDP flows: a query creates each, its answer follows";
     WorkloadSpec s{"dns-storm", n(1000000), 1e6, 0, 7};
     SizeFor(n(1000000), &x.tunables);
+    keep_name(x);
     if (wanted(x.name)) {
       x.packets = Generate(s);
       w.push_back(std::move(x));
@@ -147,6 +163,7 @@ std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only) {
     x.name = fmt::format("tcp-sessions-{}x10", n(100000));
     x.what = "full TCP sessions: handshake, data both ways, FIN teardown";
     WorkloadSpec s{"tcp-sessions", n(100000), 1e5, 0, 7};
+    keep_name(x);
     if (wanted(x.name)) {
       x.packets = Generate(s);
       w.push_back(std::move(x));
@@ -160,13 +177,14 @@ std::vector<Workload> BuiltinWorkloads(double scale, const std::string& only) {
     x.tunables.max = max;
     x.tunables.buckets = max;
     WorkloadSpec s{"syn-flood", max + n(1000000), 1e6, 0, 7};
+    keep_name(x);
     if (wanted(x.name)) {
       x.packets = Generate(s);
       x.warmup = max;
       w.push_back(std::move(x));
     }
   }
-  return w;
+  return generate ? w : names;
 }
 
 struct Timing {
@@ -309,19 +327,80 @@ struct BenchFlags {
   std::string capture;
   std::vector<unsigned> threads;
   std::string replay;
-  uint64_t warmup = 0;
+  int64_t warmup = 0;
   int runs = 5;
   double scale = 1.0;
   std::string only;
   bool compare_limit = false;
   SettingsFlags settings;
+  // Whether the option was given (its default is a valid value).
+  CLI::Option* warmup_opt = nullptr;
+  CLI::Option* scale_opt = nullptr;
 };
 
-int RunBench(const BenchFlags& f) {
-  if (f.runs < 1) {
-    fmt::print(stderr, "ctkit: error: --runs must be at least 1\n");
-    return kExitUsage;
+// Every flag checked before anything is generated or timed; prints the
+// error and returns false on the first bad one.
+bool CheckBenchFlags(const BenchFlags& f) {
+  auto error = [](const std::string& m) {
+    fmt::print(stderr, "ctkit: error: {}\n", m);
+    return false;
+  };
+  if (f.runs < 1) return error("--runs must be at least 1");
+  bool builtin = f.capture.empty() && (f.replay.empty() || !f.only.empty());
+  if (!std::isfinite(f.scale) || f.scale <= 0 || f.scale > kMaxScale) {
+    return error(fmt::format(
+        "--scale {}: must be a number above 0 and at most {} (1 is the "
+        "workloads' own size; {} makes the 1M-flow ones {}M flows, the "
+        "largest table the engine takes)",
+        f.scale, kMaxScale, kMaxScale, kMaxScale));
   }
+  if (f.scale_opt->count() != 0 && !builtin) {
+    return error(
+        "--scale sizes the built-in workloads; it does not apply "
+        "to --capture or --replay");
+  }
+  if (f.warmup_opt->count() != 0 && f.capture.empty()) {
+    return error(
+        "--warmup applies to --capture only (the built-in "
+        "workloads warm up their own flows)");
+  }
+  if (f.warmup < 0) {
+    return error(
+        fmt::format("--warmup {}: must be 0 or more packets", f.warmup));
+  }
+  if (!f.only.empty()) {
+    if (!f.capture.empty()) {
+      return error(
+          "--only picks among the built-in workloads; it does not "
+          "apply to --capture");
+    }
+    std::string names;
+    bool found = false;
+    for (const Workload& w : BuiltinWorkloads(f.scale, "", false)) {
+      found = found || w.name.find(f.only) != std::string::npos;
+      names += (names.empty() ? "" : ", ") + w.name;
+    }
+    if (!found) {
+      return error(fmt::format(
+          "--only '{}' matches no workload; the workloads (at --scale {}) "
+          "are: {}",
+          f.only, f.scale, names));
+    }
+  }
+  if (!f.settings.sysctls.empty() || !f.settings.sysctl_files.empty()) {
+    Tunables check;
+    if (!LoadSettings(f.settings, &check)) return false;
+    if (f.capture.empty() && f.replay.empty()) {
+      return error(
+          "--sysctl and --sysctl-file apply to --capture and "
+          "--replay; the built-in workloads set their own");
+    }
+  }
+  return true;
+}
+
+int RunBench(const BenchFlags& f) {
+  if (!CheckBenchFlags(f)) return kExitUsage;
   std::vector<Workload> workloads;
   if (!f.capture.empty()) {
     Workload x;
@@ -343,7 +422,14 @@ int RunBench(const BenchFlags& f) {
       return kExitFailure;
     }
     x.packets.Decode();
-    x.warmup = std::min<uint64_t>(f.warmup, x.packets.views.size());
+    if (static_cast<uint64_t>(f.warmup) >= x.packets.views.size()) {
+      fmt::print(stderr,
+                 "ctkit: error: --warmup {} leaves nothing to time: {} has "
+                 "{} packets the engine can use\n",
+                 f.warmup, f.capture, x.packets.views.size());
+      return kExitUsage;
+    }
+    x.warmup = static_cast<size_t>(f.warmup);
     workloads.push_back(std::move(x));
   } else if (f.replay.empty() || !f.only.empty()) {
     // (--replay alone times just the replay.)
@@ -461,13 +547,18 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->add_option("--capture", flags->capture,
                   "time this capture instead of the built-in workloads")
       ->type_name("FILE");
-  cmd->add_option("--warmup", flags->warmup,
-                  "with --capture: leading packets run untimed");
+  flags->warmup_opt = cmd->add_option(
+      "--warmup", flags->warmup,
+      "with --capture: leading packets run untimed (fewer than the "
+      "capture's)");
   cmd->add_option("--runs", flags->runs, "runs per workload (default 5)");
-  cmd->add_option("--scale", flags->scale,
-                  "scale the built-in workloads' sizes (default 1.0)");
+  flags->scale_opt = cmd->add_option(
+      "--scale", flags->scale,
+      fmt::format("scale the built-in workloads' sizes (default 1.0; above "
+                  "0, at most {})",
+                  kMaxScale));
   cmd->add_option("--only", flags->only,
-                  "run only workloads whose name contains this");
+                  "run only the built-in workloads whose name contains this");
   cmd->add_flag("--compare-limit", flags->compare_limit,
                 "also measure this machine's dependent and prefetched "
                 "memory-load latencies and print each workload as a ratio");

@@ -9,9 +9,9 @@
 
 #include "kernel/diff.h"
 #include "kernel/kernel_replay.h"
+#include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
 #include "tools/ctkit/command.h"
-#include "tools/ctkit/kernel_replay_cli.h"
 
 namespace ctkit::cli {
 
@@ -27,13 +27,23 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
   }
   o.allow_global = allow_global;
   o.speed = speed;
+  o.notice = [](const std::string& m) {
+    fmt::print(stderr, "ctkit: warning: {}\n", m);
+  };
   SignalGuard guard;
   auto k = RunKernelReplay(capture, o);
   if (!k) {
     fmt::print(stderr, "ctkit: error: kernel replay: {}\n", k.error().message);
     return kExitUsage;
   }
-  nlohmann::json kdoc = KernelResultToJson(*k, true, true);
+  nlohmann::json kdoc = KernelReplayToJson(*k);
+  // Both runs read the file; if it changed in between, say so.
+  if (auto c = CheckDiffInputs(engine_doc, "ctkit replay", kdoc,
+                               "ctkit kernel-replay");
+      !c) {
+    fmt::print(stderr, "ctkit: error: {}\n", c.error().message);
+    return kExitUsage;
+  }
   DiffOptions d;
   d.timeout_tolerance_s = tolerance;
   auto r = DiffReplays(engine_doc, kdoc, d);

@@ -1,6 +1,7 @@
 // `ctkit diff A.json B.json`: compare two replay results (engine or kernel)
 // packet by packet, entry by entry and counter by counter. Exit 0 when they
-// agree, 1 when they differ, 2 on bad usage or unreadable input.
+// agree, 1 when they differ, 2 on bad usage or input that is not two
+// results of the same capture (CheckDiffInputs).
 #include "kernel/diff.h"
 
 #include <fmt/format.h>
@@ -37,6 +38,10 @@ int RunDiff(const DiffFlags& f) {
   if (!a || !b) {
     fmt::print(stderr, "ctkit: error: {}\n",
                (!a ? a.error() : b.error()).message);
+    return kExitUsage;
+  }
+  if (auto c = CheckDiffInputs(*a, f.a, *b, f.b); !c) {
+    fmt::print(stderr, "ctkit: error: {}\n", c.error().message);
     return kExitUsage;
   }
   DiffOptions o;

@@ -1,16 +1,21 @@
 // `ctkit kernel-replay CAPTURE`: run a capture through the real kernel's
-// conntrack in a private namespace sandbox and print the result in exactly
-// `ctkit replay`'s formats (--dump, --verdicts, --json), so the two can be
-// diffed. All the work is in src/kernel/kernel_replay.cc.
+// conntrack in a private namespace sandbox and print the result in
+// `ctkit replay`'s formats (--dump, --verdicts; --json always with both), so
+// the two can be diffed; the summary shows only what the kernel run knows.
+// `--restore` writes back global sysctls a killed run left changed. All the
+// work is in src/kernel/.
 #include "kernel/kernel_replay.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "kernel/global_journal.h"
+#include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
 #include "report/format.h"
 #include "report/replay_output.h"
@@ -29,12 +34,56 @@ struct KernelReplayFlags {
   bool dump = false;
   bool verdicts = false;
   bool json = false;
+  bool no_progress = false;
+  bool restore = false;
   std::string fail_after;
 };
 
+int RunRestore() {
+  if (geteuid() != 0) {
+    fmt::print(stderr,
+               "ctkit: error: --restore needs root (it writes global sysctls "
+               "under /proc/sys/net/netfilter)\n");
+    return kExitFailure;
+  }
+  GlobalJournal journal;
+  GlobalJournal::Contents held;
+  auto r = journal.RecoverStale(&held);
+  if (!r) {
+    fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+    return kExitFailure;
+  }
+  if (!r->empty()) {
+    fmt::print("{}\n", *r);
+    return kExitOk;
+  }
+  if (held.pid != 0) {
+    fmt::print(stderr,
+               "ctkit: error: ctkit kernel-replay pid {} is running with "
+               "global sysctls changed; it restores them when it ends\n",
+               held.pid);
+    return kExitFailure;
+  }
+  fmt::print("nothing to restore: no run left global sysctls changed ({})\n",
+             journal.path());
+  return kExitOk;
+}
+
 int RunKernelReplayCommand(const KernelReplayFlags& f) {
+  if (f.restore) {
+    if (!f.capture.empty()) {
+      fmt::print(stderr, "ctkit: error: --restore takes no capture\n");
+      return kExitUsage;
+    }
+    return RunRestore();
+  }
   if (!f.json &&
       !AtMostOneList({{"--dump", f.dump}, {"--verdicts", f.verdicts}})) {
+    return kExitUsage;
+  }
+  if (f.capture.empty()) {
+    fmt::print(stderr,
+               "ctkit: error: kernel-replay needs a CAPTURE (or --restore)\n");
     return kExitUsage;
   }
   KernelReplayOptions o;
@@ -57,8 +106,23 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   o.allow_global = f.allow_global;
   o.speed = f.speed;
   o.fail_after = f.fail_after;
+  o.notice = [](const std::string& m) {
+    fmt::print(stderr, "ctkit: warning: {}\n", m);
+  };
+  bool progress = !f.no_progress && isatty(STDERR_FILENO);
+  if (progress) {
+    o.on_progress = [](uint64_t sent, uint64_t to_send, double capture_s,
+                       double total_s) {
+      fmt::print(stderr,
+                 "\rkernel-replay: injected {} of {} packets, {:.1f} of "
+                 "{:.1f} s of the capture",
+                 sent, to_send, capture_s, total_s);
+      std::fflush(stderr);
+    };
+  }
   SignalGuard guard;
   auto res = RunKernelReplay(f.capture, o);
+  if (progress) fmt::print(stderr, "\r{:78}\r", "");
   if (!res) {
     fmt::print(stderr, "ctkit: error: {}\n", res.error().message);
     return kExitFailure;
@@ -80,31 +144,10 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
 
 }  // namespace
 
-nlohmann::json KernelResultToJson(const KernelReplayResult& res, bool verdicts,
-                                  bool dump) {
-  std::vector<std::string> v;
-  if (verdicts) {
-    for (const PacketOutcome& o : res.outcomes) v.push_back(OutcomeName(o));
-  }
-  nlohmann::json d;
-  if (dump) {
-    d = nlohmann::json::array();
-    for (const FlowInfo& fi : res.table) {
-      d.push_back(FlowToJson(fi, fi.timeout_s, res.report.last_ts_ns));
-    }
-  }
-  nlohmann::json doc = ReplayToJson(res.report, res.tunables, v, {}, d);
-  if (verdicts && !doc.contains("verdicts")) {
-    doc["verdicts"] = nlohmann::json::array();
-  }
-  doc["oracle"] = "kernel";
-  return doc;
-}
-
 void PrintKernelResult(const KernelReplayResult& res, bool dump, bool verdicts,
                        bool json) {
   if (json) {
-    fmt::print("{}\n", KernelResultToJson(res, verdicts, dump).dump(2));
+    fmt::print("{}\n", KernelReplayToJson(res).dump(2));
     return;
   }
   if (dump) {
@@ -118,9 +161,7 @@ void PrintKernelResult(const KernelReplayResult& res, bool dump, bool verdicts,
       fmt::print("{} {}\n", i + 1, OutcomeName(res.outcomes[i]));
     }
   }
-  if (!dump && !verdicts) {
-    fmt::print("{}", RenderReplayText(res.report, res.tunables));
-  }
+  if (!dump && !verdicts) fmt::print("{}", RenderKernelReplayText(res));
 }
 
 void RegisterKernelReplay(CLI::App& app, int* exit_code) {
@@ -130,21 +171,28 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       "Run a capture through the real kernel's conntrack (a private network "
       "namespace router; needs root) and print what it did in ctkit replay's "
       "formats");
-  cmd->add_option("capture", flags->capture, "capture file")
-      ->required()
+  cmd->add_option("capture", flags->capture, "capture file (pcap or pcapng)")
       ->type_name("FILE");
   cmd->add_option("--sysctl", flags->sysctls,
                   "NAME=VALUE for the router namespace (repeatable)");
   cmd->add_flag("--allow-global", flags->allow_global,
-                "allow changing the global nf_conntrack_max/_buckets for the "
-                "run (restored afterwards)");
+                "allow changing the global nf_conntrack_max/_buckets: they "
+                "limit every namespace on the host for the whole run "
+                "(restored afterwards, or by --restore after a kill)");
+  cmd->add_flag("--restore", flags->restore,
+                "write back global sysctls that a killed run left changed, "
+                "then exit (every run also does this first)");
   cmd->add_option("--speed", flags->speed,
                   "divide inter-packet gaps by this (default 1)");
   cmd->add_flag("--dump", flags->dump,
                 "print the kernel's table after the last packet");
   cmd->add_flag("--verdicts", flags->verdicts,
                 "print one line per packet: INDEX VERDICT");
-  cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_flag("--json", flags->json,
+                "everything as one JSON document, with the verdicts and the "
+                "table (what ctkit diff reads)");
+  cmd->add_flag("--no-progress", flags->no_progress,
+                "no progress line on a terminal");
   cmd->add_option("--fail-after", flags->fail_after,
                   "testing: fail on purpose after a stage "
                   "(sandbox|routes|inject)")

@@ -3,15 +3,9 @@
 #ifndef CTKIT_TOOLS_KERNEL_REPLAY_CLI_H_
 #define CTKIT_TOOLS_KERNEL_REPLAY_CLI_H_
 
-#include <nlohmann/json.hpp>
-
 #include "kernel/kernel_replay.h"
 
 namespace ctkit::cli {
-
-/// The JSON document `ctkit replay --json` would print, from the kernel.
-nlohmann::json KernelResultToJson(const KernelReplayResult& res, bool verdicts,
-                                  bool dump);
 
 /// Prints --json, or the --dump lines then the --verdicts lines, or the
 /// summary.

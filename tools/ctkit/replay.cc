@@ -57,6 +57,10 @@ int RunReplayCommand(const ReplayFlags& f) {
   nlohmann::json event_json;
   ReplayOptions opts;
   opts.tunables = t;
+  // A document with the verdicts is one `ctkit diff` may compare: it
+  // carries the capture's digest (which costs about as much as reading the
+  // file again, so only then).
+  opts.digest = to_json && want_verdicts;
   opts.engine.threads = f.threads != 0
                             ? f.threads
                             : std::max(1u, std::thread::hardware_concurrency());
@@ -126,15 +130,15 @@ int RunReplayCommand(const ReplayFlags& f) {
                                       verdict_lines, event_json, dump_json);
     // A list that was asked for is present even when empty (no packets, no
     // events), so readers need not special-case a missing key.
-    if (f.compare_kernel) {
-      return CompareWithKernel(doc, f.capture, f.settings.sysctls,
-                               f.allow_global, f.speed, f.tolerance);
-    }
-    if (f.verdicts && !doc.contains("verdicts")) {
+    if (want_verdicts && !doc.contains("verdicts")) {
       doc["verdicts"] = nlohmann::json::array();
     }
     if (f.events && !doc.contains("events")) {
       doc["events"] = nlohmann::json::array();
+    }
+    if (f.compare_kernel) {
+      return CompareWithKernel(doc, f.capture, f.settings.sysctls,
+                               f.allow_global, f.speed, f.tolerance);
     }
     fmt::print("{}\n", doc.dump(2));
   } else {
