@@ -57,6 +57,7 @@
 #include "ctkit/decode.h"
 #include "kernel/ctnetlink.h"
 #include "kernel/sandbox.h"
+#include "net/checksum.h"
 #include "proto/tracker.h"
 #include "report/capture_digest.h"
 
@@ -337,6 +338,15 @@ Result<KernelReplayResult> RunKernelReplay(const std::string& path,
         off < rec.caplen) {
       uint32_t len = std::min(rec.caplen - off, v.ip_len);
       f.ip.assign(rec.data + off, rec.data + off + len);
+      // A capture taken on a sending host holds offload partial checksums
+      // (net/checksum.h); the wire carried the NIC's complete one, which is
+      // what the router must see. ctkit replay tracks such packets as the
+      // sending host's kernel did, so both then agree.
+      if (v.l4 != nullptr && v.l4 >= rec.data + off &&
+          v.l4 + v.l4_len <= rec.data + off + len) {
+        r.counters.offload_checksums +=
+            CompleteOffloadChecksum(v, f.ip.data() + (v.l4 - (rec.data + off)));
+      }
       f.family = v.family;
       f.src = v.src;
       f.dst = v.dst;

@@ -58,6 +58,12 @@ std::string RenderKernelReplayText(const KernelReplayResult& res) {
                      r.counters.verdicts[v]);
   }
   o += "\n";
+  if (r.counters.offload_checksums) {
+    o += fmt::format(
+        "checksums: {} packets carried offload checksums; sent with the "
+        "complete checksum their NIC would have written\n",
+        r.counters.offload_checksums);
+  }
   uint64_t dropped = r.counters.verdicts[static_cast<int>(Verdict::kDrop)];
   if (r.first_drop_index && r.first_drop_ts_ns) {
     o += fmt::format(

@@ -167,4 +167,20 @@ bool L4ChecksumValid(const PacketView& pkt) noexcept {
   return L4ChecksumStatus(pkt) == ChecksumStatus::kValid;
 }
 
+uint16_t OffloadCompletedChecksum(const PacketView& pkt) noexcept {
+  if (pkt.l4_proto == ipproto::kTcp) {
+    return ChecksumFold(ChecksumAdd(0, pkt.l4, pkt.l4_len));
+  }
+  const uint16_t sum =
+      ChecksumFold(ChecksumAdd(0, pkt.l4, LoadBe16(pkt.l4 + 4)));
+  return sum == 0 ? 0xffff : sum;
+}
+
+bool CompleteOffloadChecksum(const PacketView& pkt, uint8_t* l4) noexcept {
+  if (L4ChecksumStatus(pkt) != ChecksumStatus::kOffload) return false;
+  StoreBe16(l4 + (pkt.l4_proto == ipproto::kTcp ? 16 : 6),
+            OffloadCompletedChecksum(pkt));
+  return true;
+}
+
 }  // namespace ctkit

@@ -47,6 +47,21 @@ ChecksumStatus L4ChecksumStatus(const PacketView& pkt) noexcept;
 /// cannot be verified).
 bool L4ChecksumValid(const PacketView& pkt) noexcept;
 
+/// What the NIC writes into a packet that left its host with an offload
+/// partial checksum: the complement of the sum over the L4 bytes (TCP: the
+/// whole L4 payload; UDP: its length field's worth) with the partial value
+/// left in the field, which already holds the pseudo-header's share; UDP
+/// writes 0xffff for 0. Used to send such a packet on as the wire carried it
+/// (kernel-replay): a router's conntrack would otherwise verify the partial
+/// value and call the packet INVALID.
+/// REQUIRES: L4ChecksumStatus(pkt) == ChecksumStatus::kOffload.
+uint16_t OffloadCompletedChecksum(const PacketView& pkt) noexcept;
+
+/// Writes OffloadCompletedChecksum into the L4 header at `l4` (a writable
+/// copy of pkt's L4 bytes). Returns false, writing nothing, unless pkt
+/// carries an offload partial checksum.
+bool CompleteOffloadChecksum(const PacketView& pkt, uint8_t* l4) noexcept;
+
 /// A UDP-Lite checksum over its coverage with `pseudo_proto` as the
 /// pseudo-header's protocol: RFC 3828 says UDP-Lite (136); conntrack on the
 /// kernels measured here checks it with UDP (17) — see proto/udp.cc.

@@ -95,6 +95,8 @@ def last_packet_time(pcap):
     off, last = 24, None
     while off + 16 <= len(data):
         sec, sub, incl, _ = struct.unpack(end + 'IIII', data[off:off + 16])
+        if off + 16 + incl > len(data):
+            break  # a record cut short when the writer was stopped
         last = sec + sub * frac
         off += 16 + incl
     return last
