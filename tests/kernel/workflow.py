@@ -13,6 +13,8 @@
     without --verdicts/--dump, and names its tool and capture;
   - the summary names `ctkit kernel-replay` and shows no engine-only figure
     (peak, fill time, created entries, memory) and no garbage;
+  - `ctkit replay --sysctl-file FILE --compare-kernel` hands the file's
+    settings to the kernel run too;
   - progress: on a terminal (a pty) stderr shows the injection advancing in
     capture time, also at --speed 2; not with --no-progress, never on a pipe.
 
@@ -87,6 +89,19 @@ def main():
             failures.append(f'kernel.json entries: {k.get("entries")}')
         if k.get('capture_digest', {}).get('packets') != 5:
             failures.append(f'kernel.json capture_digest: {k.get("capture_digest")}')
+
+        # --compare-kernel runs the kernel with the settings the engine ran
+        # with, from a sysctl.d file too: with nf_conntrack_udp_timeout=10
+        # both show the UDP entry at 10 s (had the kernel kept its 30 s, the
+        # timeouts would differ by 20 s and diff exit 1).
+        with open(os.path.join(tmp, 'conntrack.conf'), 'w') as f:
+            f.write('# a real sysctl.d file\nnet.ipv4.ip_forward = 1\n'
+                    'net.netfilter.nf_conntrack_udp_timeout = 10\n')
+        r = sh([ctkit, 'replay', 'capture.pcap', '--sysctl-file', 'conntrack.conf',
+                '--compare-kernel'])
+        if r.returncode != 0 or not r.stdout.endswith('agree\n'):
+            failures.append(f'--compare-kernel with --sysctl-file: exit {r.returncode}: '
+                            f'{r.stdout}{r.stderr}')
 
         # The summary.
         r = sh([ctkit, 'kernel-replay', 'capture.pcap'])

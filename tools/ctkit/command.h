@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ctkit/tunables.h"
+
 namespace ctkit::cli {
 
 /// Exit codes shared by all subcommands.
@@ -50,12 +52,13 @@ void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterKernelReplay(CLI::App& app, int* exit_code);
 void RegisterDiff(CLI::App& app, int* exit_code);
 
-/// `ctkit replay --compare-kernel`: runs the capture through the kernel and
-/// prints the diff against `engine_doc` (replay JSON with verdicts and
-/// entries). Returns the exit code (0 agree, 1 differ, 2 could not run).
+/// `ctkit replay --compare-kernel`: runs the capture through the kernel with
+/// the settings the engine ran with (every one that differs from the
+/// kernel's default, from --sysctl and --sysctl-file alike) and prints the
+/// diff against `engine_doc` (replay JSON with verdicts and entries).
+/// Returns the exit code (0 agree, 1 differ, 2 could not run).
 int CompareWithKernel(const nlohmann::json& engine_doc,
-                      const std::string& capture,
-                      const std::vector<std::string>& sysctls,
+                      const std::string& capture, const Tunables& settings,
                       bool allow_global, double speed, uint32_t tolerance);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);

@@ -1,7 +1,7 @@
 // `ctkit replay --compare-kernel`: after the engine's replay, run the same
-// capture through the real kernel (kernel-replay) with the same --sysctl
-// settings and print the comparison `ctkit diff` would print. Exit 0 when
-// they agree, 1 when they differ.
+// capture through the real kernel (kernel-replay) with the same settings
+// (--sysctl and --sysctl-file) and print the comparison `ctkit diff` would
+// print. Exit 0 when they agree, 1 when they differ.
 #include <fmt/format.h>
 
 #include <string>
@@ -16,14 +16,16 @@
 namespace ctkit::cli {
 
 int CompareWithKernel(const nlohmann::json& engine_doc,
-                      const std::string& capture,
-                      const std::vector<std::string>& sysctls,
+                      const std::string& capture, const Tunables& settings,
                       bool allow_global, double speed, uint32_t tolerance) {
   KernelReplayOptions o;
-  for (const std::string& s : sysctls) {
-    size_t eq = s.find('=');
-    if (eq == std::string::npos) continue;  // LoadSettings rejected it
-    o.sysctls.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  // The router starts from the kernel's defaults: hand it every setting the
+  // engine ran with that differs from them, wherever it was given.
+  const auto defaults = Tunables{}.List();
+  const auto in_force = settings.List();
+  for (size_t i = 0; i < in_force.size(); ++i) {
+    if (i < defaults.size() && in_force[i] == defaults[i]) continue;
+    o.sysctls.push_back(in_force[i]);
   }
   o.allow_global = allow_global;
   o.speed = speed;

@@ -137,8 +137,8 @@ int RunReplayCommand(const ReplayFlags& f) {
       doc["events"] = nlohmann::json::array();
     }
     if (f.compare_kernel) {
-      return CompareWithKernel(doc, f.capture, f.settings.sysctls,
-                               f.allow_global, f.speed, f.tolerance);
+      return CompareWithKernel(doc, f.capture, t, f.allow_global, f.speed,
+                               f.tolerance);
     }
     fmt::print("{}\n", doc.dump(2));
   } else {
