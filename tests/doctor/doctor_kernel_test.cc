@@ -34,6 +34,7 @@
 #include "host/findings.h"
 #include "host/host_view.h"
 #include "kernel/ctnetlink.h"
+#include "kernel/global_journal.h"
 
 namespace ctkit {
 namespace {
@@ -69,14 +70,29 @@ void OnSignal(int sig) {
   raise(sig);
 }
 
+// Restores nf_conntrack_max on every exit path this process sees, and
+// journals the old value first in kernel-replay's journal, so that after a
+// SIGKILL the next kernel-replay run (or `ctkit kernel-replay --restore`)
+// puts it back; the journal also refuses to start while another process
+// has globals changed.
 struct MaxGuard {
+  GlobalJournal journal;
+  bool recorded = false;
   MaxGuard() {
+    if (auto r = journal.RecoverStale(); r && !r->empty()) {
+      std::fprintf(stderr, "%s\n", r->c_str());
+    }
     g_saved_max = ReadSmall(kMaxPath);
+    std::string old = g_saved_max;
+    while (!old.empty() && old.back() == '\n') old.pop_back();
+    recorded = journal.Record({{kMaxPath, old}}).has_value();
+    if (!recorded) g_saved_max.clear();  // changes nothing: nothing to undo
     std::atexit(RestoreMax);
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(s, OnSignal);
   }
   ~MaxGuard() {
     RestoreMax();
+    if (recorded) (void)journal.Remove();
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
   }
 };
@@ -131,6 +147,9 @@ TEST(DoctorKernel, TableFullIsDiagnosedAndApplyStopsTheDrops) {
   constexpr uint32_t kMax = 64;
   constexpr int kConnections = 100;
   MaxGuard guard;
+  ASSERT_TRUE(guard.recorded)
+      << "another process has global conntrack sysctls changed (journal "
+      << guard.journal.path() << ")";
   ASSERT_FALSE(g_saved_max.empty());
   WriteSmall(kMaxPath, std::to_string(kMax) + "\n");
   ASSERT_EQ(ReadSmall(kMaxPath), std::to_string(kMax) + "\n");
