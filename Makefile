@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Build tools and libraries (all from Debian 12).
 PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
-            libbenchmark-dev libmnl-dev iproute2 nftables \
+            libbenchmark-dev libmnl-dev zlib1g-dev iproute2 nftables \
             clang libclang-rt-14-dev
 
 DEMO_DIR := build/demo
