@@ -48,8 +48,9 @@ class CaptureReader {
   /// gzip-compressed too, known by its magic bytes), or standard input when
   /// `path` is "-". Fails with a message naming the file ("stdin" for "-")
   /// if it cannot be opened, is empty, or is not a capture. `stop`, if
-  /// given, ends the reading cleanly at the next record once set, and ends
-  /// a read waiting on a pipe within 0.1 s.
+  /// given, ends the reading cleanly once set: the records already read
+  /// from the input are delivered, the next read from it (or a read
+  /// waiting on a pipe, within 0.1 s) ends the capture.
   static Result<std::unique_ptr<CaptureReader>> Open(
       const std::string& path, const std::atomic<bool>* stop = nullptr);
 

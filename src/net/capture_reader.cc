@@ -83,7 +83,10 @@ class PcapCaptureReader final : public CaptureReader {
 
   bool Next(CaptureRecord* rec) override {
     if (done_) return false;
-    if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) {
+    // A stream stops at its next read from the input (what it has read is
+    // still delivered); a plain file at the next record.
+    if (stream_ == nullptr && stop_ != nullptr &&
+        stop_->load(std::memory_order_relaxed)) {
       done_ = true;
       return false;
     }

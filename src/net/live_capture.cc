@@ -14,7 +14,10 @@
 // `poll_ms` and never past the end of the duration, so the count, the
 // duration and the stop flag (set by a signal handler, possibly on another
 // thread) are honoured within that even when no packet arrives; the
-// duration is measured on the monotonic clock from the start.
+// duration is measured on the monotonic clock from the start. At the stop
+// or the end of the duration, the packets the kernel captured before that
+// moment and nobody read yet are still read (a signal may come while the
+// replay is still setting up its engines); later ones are left.
 #include <pcap/pcap.h>
 #include <poll.h>
 
@@ -64,29 +67,42 @@ class LiveCaptureReader final : public CaptureReader {
   bool NextOrIdle(CaptureRecord* rec, bool* idle) override {
     *idle = false;
     if (done_) return false;
-    if ((opts_.stop != nullptr &&
-         opts_.stop->load(std::memory_order_relaxed)) ||
-        (opts_.count != 0 && records_ >= opts_.count) ||
-        (opts_.duration_ns != 0 && Clock::now() >= deadline_)) {
+    if (opts_.count != 0 && records_ >= opts_.count) {
       done_ = true;
       return false;
+    }
+    // At the stop or the end of the duration, what the kernel captured
+    // before it is still read (it may not have been read yet, e.g. when the
+    // signal came while the engine was being set up); nothing after it.
+    if (!ending_ && ((opts_.stop != nullptr &&
+                      opts_.stop->load(std::memory_order_relaxed)) ||
+                     (opts_.duration_ns != 0 && Clock::now() >= deadline_))) {
+      ending_ = true;
+      end_ns_ = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count());
     }
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     int rc = pcap_next_ex(pcap_.get(), &hdr, &data);
-    if (rc == 0 && Wait()) rc = pcap_next_ex(pcap_.get(), &hdr, &data);
+    if (rc == 0 && !ending_ && Wait()) {
+      rc = pcap_next_ex(pcap_.get(), &hdr, &data);
+    }
     if (rc == 1) {
       rec->ts_ns = static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000u +
                    static_cast<uint64_t>(hdr->ts.tv_usec) * ts_scale_;
-      rec->data = data;
-      rec->caplen = hdr->caplen;
-      rec->wirelen = hdr->len > hdr->caplen ? hdr->len : hdr->caplen;
-      rec->link_type = link_type_;
-      rec->file_offset = 0;
-      ++records_;
-      return true;
+      if (!ending_ || rec->ts_ns <= end_ns_) {
+        rec->data = data;
+        rec->caplen = hdr->caplen;
+        rec->wirelen = hdr->len > hdr->caplen ? hdr->len : hdr->caplen;
+        rec->link_type = link_type_;
+        rec->file_offset = 0;
+        ++records_;
+        return true;
+      }
     }
-    if (rc == 0) {  // nothing came within the wait
+    if (rc == 0 && !ending_) {  // nothing came within the wait
       *idle = true;
       return false;
     }
@@ -131,6 +147,8 @@ class LiveCaptureReader final : public CaptureReader {
   const uint32_t ts_scale_;  // ns per unit of tv_usec
   const Clock::time_point deadline_;
   uint64_t records_ = 0;
+  bool ending_ = false;  // stopped or out of time: reading what came before
+  uint64_t end_ns_ = 0;  // when, on the packets' (wall) clock
   bool done_ = false;
   std::optional<Error> error_;
 };
