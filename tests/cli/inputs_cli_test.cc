@@ -264,6 +264,32 @@ TEST_F(InputsCli, GzipFileGivesThePlainFilesReport) {
   }
 }
 
+TEST_F(InputsCli, WhatifTakesStdinAndGzip) {
+  // whatif replays the capture once per variant: stdin is copied first.
+  const std::string pcap = MixedCapture();
+  const std::string args =
+      " --vary nf_conntrack_max=1000,3000 --vary "
+      "nf_conntrack_udp_timeout=30,5 --json";
+  RunResult file = RunShell(dir_, "\"$CTKIT\" whatif '" + pcap + "'" + args);
+  ASSERT_TRUE(file.exited && file.exit_code == 0) << file.Describe();
+  const nlohmann::json want = WithoutCapture(file.out);
+  for (const std::string& cmd :
+       {"cat '" + pcap + "' | \"$CTKIT\" whatif -" + args,
+        "gzip -c '" + pcap + "' > '" + pcap + ".gz' && \"$CTKIT\" whatif '" +
+            pcap + ".gz'" + args,
+        "gzip -c '" + pcap + "' | \"$CTKIT\" whatif -" + args}) {
+    SCOPED_TRACE(cmd);
+    RunResult r = RunShell(dir_, cmd);
+    ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
+    EXPECT_EQ(WithoutCapture(r.out), want);
+  }
+  RunResult empty = RunShell(dir_,
+                             "\"$CTKIT\" whatif - --vary nf_conntrack_max=1000 "
+                             "< /dev/null");
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_EQ(empty.err, "ctkit: error: stdin: empty file, not a capture\n");
+}
+
 TEST_F(InputsCli, PipeThatIsNotACaptureIsAOneLineError) {
   const std::string text = dir_.File("README.md");
   WriteFile(text, "# ctkit\n\nNot a capture at all.\n");
