@@ -16,6 +16,7 @@
 // when the signal was delivered to another thread.
 #include "net/input_stream.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ namespace {
 constexpr size_t kInputBytes = 256u << 10;
 constexpr size_t kStdioBuffer = 256u << 10;
 constexpr int kPollMs = 100;
+constexpr int kPipeBytes = 1 << 20;
 
 }  // namespace
 
@@ -55,6 +57,11 @@ InputStream::InputStream(int fd, bool own_fd, std::vector<uint8_t> peeked,
   struct stat st {};
   if (regular_ && fstat(fd, &st) == 0) {
     source_size_ = static_cast<uint64_t>(st.st_size);
+  }
+  // A larger pipe (best effort; 1 MiB is the default limit for any user)
+  // means fewer wake-ups of reader and writer per megabyte.
+  if (!regular_ && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    (void)fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
   }
   in_len_ = in_.size();
   consumed_ = in_len_;
