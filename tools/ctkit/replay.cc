@@ -32,7 +32,7 @@ namespace {
 
 struct ReplayFlags {
   std::string capture;
-  std::string interface;
+  bool live = false;  // -i: `capture` names an interface
   std::string duration;
   uint64_t count = 0;
   SettingsFlags settings;
@@ -131,7 +131,7 @@ class ProgressLine {
 };
 
 int RunReplayCommand(const ReplayFlags& f) {
-  const bool live = !f.interface.empty();
+  const bool live = f.live;
   Tunables t;
   // Offloads leave the checksums of many captured packets unfinished (the
   // kernel knows they are good and does not check them: locally sent
@@ -139,12 +139,6 @@ int RunReplayCommand(const ReplayFlags& f) {
   // verified), so a live replay does not verify them unless told to.
   if (live) t.checksum = 0;
   if (!LoadSettings(f.settings, &t)) return kExitFailure;
-  if (live == !f.capture.empty()) {
-    fmt::print(stderr,
-               "ctkit: error: give either a CAPTURE (a file, or - for "
-               "standard input) or -i INTERFACE\n");
-    return kExitUsage;
-  }
   if (!live && (!f.duration.empty() || f.count != 0)) {
     fmt::print(stderr,
                "ctkit: error: --duration and --count apply to a live capture "
@@ -158,7 +152,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     return kExitUsage;
   }
   LiveCaptureOptions live_opts;
-  live_opts.interface = f.interface;
+  live_opts.interface = f.capture;
   live_opts.count = f.count;
   live_opts.stop = &g_stop;
   if (!f.duration.empty()) {
@@ -212,7 +206,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     };
   }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
-  ProgressLine line(live ? "capturing on " + f.interface : "reading");
+  ProgressLine line(live ? "capturing on " + f.capture : "reading");
   if (progress) {
     opts.on_progress = [&line](const ReplayProgress& p) { line.Update(p); };
   }
@@ -233,7 +227,7 @@ int RunReplayCommand(const ReplayFlags& f) {
         }
         return r;
       };
-      report = RunReplay(open_live, "interface " + f.interface, opts, &engine);
+      report = RunReplay(open_live, "interface " + f.capture, opts, &engine);
     } else {
       report = RunReplay([] { return CaptureReader::Open("-", &g_stop); }, "-",
                          opts, &engine);
@@ -313,13 +307,17 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
       "Run a capture (pcap/pcapng, plain or gzip; - for standard input; or "
       "live traffic with -i) through the engine and report when and why the "
       "table fills");
+  // -i is a flag that makes CAPTURE an interface name, so that the
+  // positional stays required: CLI11 then keeps the last argument for it
+  // after a list option (`--sysctl a=1 b=2 capture.pcap`).
   cmd->add_option("capture", flags->capture,
-                  "capture file (pcap/pcapng, plain or gzip), or - for "
-                  "standard input");
-  cmd->add_option("-i,--interface", flags->interface,
-                  "run the engine on live traffic of INTERFACE (libpcap; "
-                  "nothing changes in the kernel); ends at --duration, "
-                  "--count or Ctrl-C");
+                  "capture file (pcap/pcapng, plain or gzip), - for standard "
+                  "input, or with -i an interface")
+      ->required();
+  cmd->add_flag("-i,--interface", flags->live,
+                "run the engine on the live traffic of the interface named "
+                "by CAPTURE (libpcap; nothing changes in the kernel); ends at "
+                "--duration, --count or Ctrl-C");
   cmd->add_option("--duration", flags->duration,
                   "with -i: capture for this long (e.g. 30s, 5m)");
   cmd->add_option("--count", flags->count,
