@@ -206,7 +206,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     };
   }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
-  ProgressLine line(live ? "capturing on " + f.capture : "reading");
+  ProgressLine line(live ? "capturing on " + f.capture + ":" : "reading");
   if (progress) {
     opts.on_progress = [&line](const ReplayProgress& p) { line.Update(p); };
   }
