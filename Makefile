@@ -11,8 +11,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Build tools and libraries (all from Debian 12).
 PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
-            libbenchmark-dev libmnl-dev libssl-dev iproute2 nftables \
-            clang libclang-rt-14-dev groff-base conntrack tcpdump ethtool
+            libbenchmark-dev libmnl-dev libssl-dev zlib1g-dev iproute2 \
+            nftables clang libclang-rt-14-dev groff-base conntrack tcpdump \
+            ethtool
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap

@@ -234,7 +234,8 @@ Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
   // Packets -> protocol and flow, from the capture if it can be read.
   std::vector<PacketInfo> info;
   std::string cap = a.value("capture", b.value("capture", ""));
-  if (!cap.empty()) {
+  // "-" was standard input (and "interface X" a live capture): not a file.
+  if (!cap.empty() && cap != "-") {
     if (auto rd = CaptureReader::Open(cap)) {
       CaptureRecord rec;
       CaptureDigest digest;

@@ -18,21 +18,32 @@
 // pcap_next_ex, it is the offset of the record (pcap) or block (pcapng) that
 // the call reads, which is what an error message should point at.
 //
+// Standard input ("-") and gzip data (known by its magic bytes, whatever
+// the file's name) reach libpcap through an InputStream (input_stream.h):
+// its ftell() answers from the bytes delivered, so offsets are those of the
+// uncompressed stream, and when it fails (corrupt or truncated gzip, a read
+// error) the message says so with the compressed offset instead of
+// libpcap's "truncated dump file". Live captures are in live_capture.cc.
+//
 // pcapng with several interfaces: libpcap 1.10 exposes one link type per
 // file, the first interface's. When a later Interface Description Block
 // declares a different link type, pcap_next_ex fails with "an interface has
 // a type N different from the type of the first interface", which we report
 // as a corrupt-file error at that block's offset; the records before it are
 // delivered normally. Interfaces of the same link type are read as one.
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "ctkit/capture.h"
+#include "net/input_stream.h"
 
 namespace ctkit {
 namespace {
@@ -54,18 +65,31 @@ struct PcapCloser {
 
 class PcapCaptureReader final : public CaptureReader {
  public:
+  // `stream`, when the input is not a plain file, is owned by the pcap_t's
+  // FILE and lives as long as it.
   PcapCaptureReader(std::string path, pcap_t* pcap, uint64_t file_size,
-                    bool classic)
+                    bool classic, detail::InputStream* stream,
+                    const std::atomic<bool>* stop, bool reopenable)
       : path_(std::move(path)),
         pcap_(pcap),
         link_type_(LinkTypeFromDlt(pcap_datalink(pcap))),
         file_size_(file_size),
-        classic_(classic) {
+        classic_(classic),
+        stream_(stream),
+        stop_(stop),
+        reopenable_(reopenable) {
     offset_ = Tell(0);
   }
 
   bool Next(CaptureRecord* rec) override {
     if (done_) return false;
+    // A stream stops at its next read from the input (what it has read is
+    // still delivered); a plain file at the next record.
+    if (stream_ == nullptr && stop_ != nullptr &&
+        stop_->load(std::memory_order_relaxed)) {
+      done_ = true;
+      return false;
+    }
     // The record starts where the previous one ended. ftell() costs a
     // system call (glibc asks the kernel for the position), so a classic
     // pcap's offsets are computed: each record is a 16-byte header plus
@@ -94,14 +118,26 @@ class PcapCaptureReader final : public CaptureReader {
       return true;
     }
     done_ = true;
+    // Stopped while waiting for the rest of a record: a clean end.
+    if (stream_ != nullptr && stream_->interrupted()) return false;
     if (rc == PCAP_ERROR) {
-      const std::string msg = pcap_geterr(pcap_.get());
+      std::string msg = pcap_geterr(pcap_.get());
       const char* what = msg.find("truncated") != std::string::npos
                              ? "truncated capture"
                              : "unreadable record";
-      error_ = Error::corrupt(path_ + ": " + what + " at offset " +
-                              std::to_string(record_offset) + " after " +
-                              std::to_string(records_) + " records: " + msg);
+      std::string where = std::to_string(record_offset);
+      if (stream_ != nullptr && stream_->gzip()) {
+        where += " of the uncompressed stream";
+      }
+      if (stream_ != nullptr && !stream_->failure().empty()) {
+        msg = stream_->failure();
+        if (msg.find("ends early") != std::string::npos) {
+          what = "truncated capture";
+        }
+      }
+      error_ = Error::corrupt(path_ + ": " + what + " at offset " + where +
+                              " after " + std::to_string(records_) +
+                              " records: " + msg);
     }
     // PCAP_ERROR_BREAK (-2) is the clean end of the file.
     return false;
@@ -111,9 +147,21 @@ class PcapCaptureReader final : public CaptureReader {
   uint64_t records_read() const override { return records_; }
   uint64_t offset() const override { return offset_; }
   uint64_t file_size() const override { return file_size_; }
+  double fraction_read() const override {
+    if (stream_ != nullptr) {
+      const uint64_t size = stream_->source_size();
+      return size == 0 ? -1.0
+                       : static_cast<double>(stream_->consumed()) /
+                             static_cast<double>(size);
+    }
+    return file_size_ == 0
+               ? -1.0
+               : static_cast<double>(offset_) / static_cast<double>(file_size_);
+  }
+  bool reopenable() const override { return reopenable_; }
 
  private:
-  // Current offset in the file, or `fallback` for unseekable input (a pipe).
+  // Current offset in the file, or `fallback` for unseekable input.
   uint64_t Tell(uint64_t fallback) const {
     const long pos = std::ftell(pcap_file(pcap_.get()));
     return pos < 0 ? fallback : static_cast<uint64_t>(pos);
@@ -124,16 +172,94 @@ class PcapCaptureReader final : public CaptureReader {
   const uint32_t link_type_;
   const uint64_t file_size_;  // 0 when unknown (not a regular file)
   const bool classic_;        // classic pcap (not pcapng): fixed headers
+  detail::InputStream* const stream_;  // null for a plain file
+  const std::atomic<bool>* const stop_;
+  const bool reopenable_;
   uint64_t records_ = 0;
   uint64_t offset_ = 0;  // bytes consumed so far
   bool done_ = false;
   std::optional<Error> error_;
 };
 
+// Reads the capture from `fd` through an InputStream: standard input, or a
+// gzip file. `name` is what messages call it.
+Result<std::unique_ptr<CaptureReader>> OpenStream(int fd, bool own_fd,
+                                                  const std::string& name,
+                                                  const std::atomic<bool>* stop,
+                                                  bool reopenable) {
+  // Peek at the first bytes to tell the format, through a raw stream so
+  // that a pipe is waited on as the real reads are.
+  std::vector<uint8_t> peeked(6);
+  size_t have = 0;
+  {
+    detail::InputStream raw(fd, false, {}, false, stop);
+    while (have < peeked.size()) {
+      const ssize_t got = raw.Read(
+          reinterpret_cast<char*>(peeked.data()) + have, peeked.size() - have);
+      if (got <= 0) {
+        if (raw.interrupted()) {
+          if (own_fd) close(fd);
+          return fail(Error::io(name + ": interrupted before any data came"));
+        }
+        if (got < 0) {
+          if (own_fd) close(fd);
+          return fail(Error::io(name + ": " + raw.failure()));
+        }
+        break;
+      }
+      have += static_cast<size_t>(got);
+    }
+  }
+  peeked.resize(have);
+  if (have == 0) {
+    if (own_fd) close(fd);
+    return fail(Error::corrupt(name + ": empty input, not a capture"));
+  }
+  const std::string comp = detail::CompressionOf(peeked.data(), have);
+  if (!comp.empty() && comp != "gzip") {
+    if (own_fd) close(fd);
+    return fail(Error::corrupt(
+        name + ": " + comp +
+        "-compressed data; ctkit reads plain or gzip-compressed captures "
+        "(decompress it and pipe it in: ... | ctkit replay -)"));
+  }
+  const bool gzip = comp == "gzip";
+  auto owned = std::make_unique<detail::InputStream>(
+      fd, own_fd, std::move(peeked), gzip, stop);
+  detail::InputStream* stream = owned.get();
+  std::FILE* f = detail::InputStream::ToFile(std::move(owned));
+  if (f == nullptr) {
+    return fail(Error::io(
+        name + ": cannot set up the input stream: " + std::strerror(errno)));
+  }
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(
+      f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (p == nullptr) {
+    std::string why;
+    if (!stream->failure().empty()) {
+      why = stream->failure() + ", before the capture header was read";
+    } else if (stream->interrupted()) {
+      why = "interrupted before the capture header was read";
+    } else if (gzip && stream->delivered() == 0) {
+      why = "empty capture: the gzip data decompresses to nothing";
+    } else {
+      why = std::string("not a pcap or pcapng capture") +
+            (gzip ? " (gzip-compressed data)" : "") + " (libpcap: " + errbuf +
+            ")";
+    }
+    std::fclose(f);  // libpcap leaves it open on failure; frees the stream
+    return fail(Error::corrupt(name + ": " + why));
+  }
+  return std::make_unique<PcapCaptureReader>(name, p, 0, false, stream, stop,
+                                             reopenable);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
-    const std::string& path) {
+    const std::string& path, const std::atomic<bool>* stop) {
+  if (path == "-") return OpenStream(STDIN_FILENO, false, "stdin", stop, false);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return fail(Error::io(path + ": cannot open: " + std::strerror(errno)));
@@ -154,13 +280,35 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
     std::fclose(f);
     return fail(Error::corrupt(path + ": empty file, not a capture"));
   }
+  // A FIFO or character device reads as a stream, as standard input does.
+  if (!S_ISREG(st.st_mode)) {
+    const int fd = dup(fileno(f));
+    std::fclose(f);
+    if (fd < 0) {
+      return fail(Error::io(path + ": cannot open: " + std::strerror(errno)));
+    }
+    return OpenStream(fd, true, path, stop, false);
+  }
 
-  // Classic pcap (any byte order, us or ns) rather than pcapng?
+  // Classic pcap (any byte order, us or ns) rather than pcapng? Compressed?
+  uint8_t head[6] = {};
+  const size_t have = std::fread(head, 1, sizeof head, f);
   uint32_t magic = 0;
   bool classic = false;
-  if (std::fread(&magic, 4, 1, f) == 1) {
+  if (have >= 4) {
+    std::memcpy(&magic, head, 4);
     classic = magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u ||
               magic == 0xa1b23c4du || magic == 0x4d3cb2a1u;
+  }
+  if (!detail::CompressionOf(head, have).empty()) {
+    // gzip (or a clear error for other compressors) through a stream.
+    const int fd = dup(fileno(f));
+    std::fclose(f);
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+      if (fd >= 0) close(fd);
+      return fail(Error::io(path + ": cannot reopen: " + std::strerror(errno)));
+    }
+    return OpenStream(fd, true, path, stop, true);
   }
   std::rewind(f);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -172,7 +320,8 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
         path + ": not a pcap or pcapng capture file (libpcap: " + errbuf +
         ")"));
   }
-  return std::make_unique<PcapCaptureReader>(path, p, size, classic);
+  return std::make_unique<PcapCaptureReader>(path, p, size, classic, nullptr,
+                                             stop, true);
 }
 
 }  // namespace ctkit

@@ -6,7 +6,10 @@
 // that stops right after the packet that first reached the peak: keeping a
 // snapshot at every new peak during the first pass would cost a table walk
 // per new entry while the table grows. The engine is deterministic, so the
-// second pass reaches exactly the same table.
+// second pass reaches exactly the same table. An input that cannot be read
+// twice (standard input, a live capture) gets the same table from a second
+// engine that follows the first one, stopping at each new peak
+// (peak_follower.h).
 #include "report/replay.h"
 
 #include <fmt/format.h>
@@ -24,6 +27,7 @@
 #include "report/capture_digest.h"
 #include "report/format.h"
 #include "report/lifetime.h"
+#include "report/peak_follower.h"
 
 namespace ctkit {
 namespace {
@@ -104,8 +108,9 @@ struct Batch {
   std::vector<Verdict> verdicts;
   std::vector<uint32_t> counts;
   size_t filled = 0, decoded = 0;
-  double fraction_read = 0;  // of the file, after this batch
+  double fraction_read = 0;  // of the input after this batch; < 0: unknown
   bool last = false;         // nothing follows
+  bool idle = false;         // ended early: a live capture had nothing more
 
   explicit Batch(size_t n)
       : arena(kArenaBytes),
@@ -121,7 +126,10 @@ struct Batch {
 };
 
 // Reads up to a batch of records (at most `limit`, 0 = no limit) into `b`.
-// A record that does not fit stays in `pending` for the next batch.
+// A record that does not fit stays in `pending` for the next batch. A live
+// capture with nothing to read ends the batch early (possibly empty), so
+// packets never wait for a batch to fill and a quiet interface does not
+// hold up the end.
 class BatchReader {
  public:
   explicit BatchReader(std::unique_ptr<CaptureReader> r,
@@ -132,9 +140,15 @@ class BatchReader {
     b->filled = b->decoded = 0;
     size_t used = 0;
     b->last = false;
+    b->idle = false;
     while (b->filled < b->slots.size() && (limit == 0 || b->filled < limit)) {
-      if (!have_rec_ && !r_->Next(&rec_)) {
-        b->last = true;
+      bool idle = false;
+      if (!have_rec_ && !r_->NextOrIdle(&rec_, &idle)) {
+        if (idle) {
+          b->idle = true;
+        } else {
+          b->last = true;
+        }
         break;
       }
       if (!have_rec_ && digest_ != nullptr) digest_->Add(rec_);
@@ -162,12 +176,10 @@ class BatchReader {
         s.engine_pos = b->decoded++;
       }
     }
-    uint64_t size = r_->file_size();
-    b->fraction_read =
-        size ? static_cast<double>(r_->offset()) / static_cast<double>(size)
-             : 0.0;
+    b->fraction_read = r_->fraction_read();
   }
   std::optional<Error> error() const { return r_->error(); }
+  std::optional<uint64_t> dropped() const { return r_->dropped(); }
 
  private:
   std::unique_ptr<CaptureReader> r_;
@@ -176,23 +188,38 @@ class BatchReader {
   bool have_rec_ = false;
 };
 
+// How a pass over the input ended.
+struct PumpEnd {
+  std::optional<Error> error;       // the reader's, if it stopped on one
+  std::optional<uint64_t> dropped;  // a live capture's kernel drops
+  double fraction = -1;             // of the input read; < 0: unknown
+};
+
 // Runs packets [1, stop_after] (all when 0) through `engine`, calling
-// `per_packet(index, ts, outcome, count_after)` after each, in order.
-// Packets go to the engine in batches of up to `batch`; a batch of 1 keeps
-// the engine's counters exact between callbacks, which the timeline needs.
-// With `read_ahead`, a second thread reads and decodes the next batch while
-// the engine runs this one (the results are the same: only the reading
-// moves).
-template <class PerPacket>
-Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
-                                  uint64_t stop_after, size_t batch,
-                                  bool read_ahead, const ReplayOptions& opts,
-                                  CaptureDigest* digest,
-                                  PerPacket&& per_packet) {
-  auto opened = CaptureReader::Open(path);
-  if (!opened) return fail(opened.error());
-  BatchReader reader(std::move(*opened), digest);
+// `per_packet(index, ts, outcome, count_after)` after each, in order, and
+// `per_batch(batch, index_before)` after each batch. Packets go to the
+// engine in batches of up to `batch`; a batch of 1 keeps the engine's
+// counters exact between callbacks, which the timeline needs. `digest`,
+// if given, fingerprints every record read. With
+// `read_ahead`, a second thread reads and decodes the next batch while the
+// engine runs this one (the results are the same: only the reading moves).
+template <class PerPacket, class PerBatch>
+PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
+             uint64_t stop_after, size_t batch, bool read_ahead,
+             const ReplayOptions& opts, ReplayProgress::Pass pass,
+             CaptureDigest* digest, PerPacket&& per_packet,
+             PerBatch&& per_batch) {
+  BatchReader reader(std::move(input), digest);
   if (batch == 0) batch = 1;
+  double fraction = -1;
+  auto progress = [&](uint64_t packets) {
+    if (!opts.on_progress) return;
+    double f = fraction;
+    if (pass == ReplayProgress::Pass::kComposition && stop_after != 0) {
+      f = static_cast<double>(packets) / static_cast<double>(stop_after);
+    }
+    opts.on_progress(ReplayProgress{pass, packets, f, false});
+  };
   uint64_t index = 0;
   uint32_t count = engine->count();
   auto left = [&](uint64_t read) -> uint64_t {
@@ -202,6 +229,8 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
   auto consume = [&](Batch& b) {
     engine->ProcessBatch(b.views.data(), b.times.data(), b.decoded,
                          b.verdicts.data(), b.counts.data());
+    const uint64_t before = index;
+    fraction = b.fraction_read;
     for (size_t i = 0; i < b.filled; ++i) {
       Batch::Slot& s = b.slots[i];
       if (!s.out.skipped) {
@@ -210,11 +239,15 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
       }
       ++index;
       per_packet(index, s.ts, s.out, count);
-      if (opts.on_progress && (index & 0xffff) == 0) {
-        opts.on_progress(b.fraction_read, index);
-      }
+      if ((index & 0xffff) == 0) progress(index);
     }
+    per_batch(b, before);
+    // A live capture's quiet moments tick the progress line too.
+    if (b.idle) progress(index);
     return !b.last && (stop_after == 0 || index < stop_after);
+  };
+  auto end = [&] {
+    return PumpEnd{reader.error(), reader.dropped(), fraction};
   };
 
   if (!read_ahead) {
@@ -222,7 +255,7 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
     do {
       reader.Fill(&b, left(index));
     } while (consume(b));
-    return reader.error();
+    return end();
   }
 
   // Two batches take turns: the reader fills one while the engine runs the
@@ -266,7 +299,7 @@ Result<std::optional<Error>> Pump(const std::string& path, Engine* engine,
     if (!more) break;
   }
   filler.join();
-  return reader.error();
+  return end();
 }
 
 // How a replay with `opts.engine.threads` threads uses them: one reads and
@@ -378,6 +411,14 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
 Result<ReplayReport> RunReplay(const std::string& path,
                                const ReplayOptions& opts,
                                std::unique_ptr<Engine>* engine_out) {
+  return RunReplay([&path] { return CaptureReader::Open(path); }, path, opts,
+                   engine_out);
+}
+
+Result<ReplayReport> RunReplay(const CaptureOpener& open,
+                               const std::string& path,
+                               const ReplayOptions& opts,
+                               std::unique_ptr<Engine>* engine_out) {
   const PumpPlan plan = PlanFor(opts);
   EngineOptions eopts = opts.engine;
   eopts.threads = plan.engine_threads;
@@ -435,12 +476,42 @@ Result<ReplayReport> RunReplay(const std::string& path,
     }
   };
 
+  auto input = open();
+  if (!input) return fail(input.error());
+  // An input read only once: a follower engine keeps the peak's table.
+  std::unique_ptr<PeakFollower> follower;
+  if (opts.composition && !(*input)->reopenable()) {
+    EngineOptions quiet = opts.engine;
+    quiet.threads = plan.engine_threads;
+    auto f =
+        PeakFollower::Create(opts.tunables, quiet, opts.follow_budget_bytes,
+                             [&opts](const Engine& e, uint64_t now) {
+                               return Compose(e, now, opts.top_n);
+                             });
+    if (!f) return fail(f.error());
+    follower = std::move(*f);
+  }
+  std::vector<uint64_t> follow_index;
+  auto per_batch = [&](const Batch& b, uint64_t before) {
+    if (!follower) return;
+    follow_index.resize(b.decoded);
+    for (size_t i = 0; i < b.filled; ++i) {
+      if (!b.slots[i].out.skipped) {
+        follow_index[b.slots[i].engine_pos] = before + i + 1;
+      }
+    }
+    follower->Add(b.views.data(), b.times.data(), follow_index.data(),
+                  b.decoded);
+    follower->Update(r.peak_index, r.peak_count, r.peak_ts_ns,
+                     before + b.filled);
+  };
+
   // The timeline samples the engine's counters between packets, so it needs
   // them exact after every packet: no batching then.
   CaptureDigest digest;
-  auto pumped = Pump(
-      path, engine.get(), 0, plan.batch, plan.read_ahead, opts,
-      opts.digest ? &digest : nullptr,
+  PumpEnd pumped = Pump(
+      std::move(*input), engine.get(), 0, plan.batch, plan.read_ahead, opts,
+      ReplayProgress::Pass::kReading, opts.digest ? &digest : nullptr,
       [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
         ++r.packets_read;
         if (r.packets_read == 1) {
@@ -489,10 +560,17 @@ Result<ReplayReport> RunReplay(const std::string& path,
         prev_count = c;
         if (opts.timeline_interval_ns) tl_before = counters_now(ts);
         if (opts.on_packet) opts.on_packet(index, out);
-      });
-  if (!pumped) return fail(pumped.error());
-  r.read_error = *pumped;
+      },
+      per_batch);
+  r.read_error = pumped.error;
+  r.capture_dropped = pumped.dropped;
   if (opts.digest) r.capture_sha256 = digest.Hex();
+  if (opts.on_progress) {
+    const bool known = pumped.fraction >= 0;
+    opts.on_progress(ReplayProgress{
+        ReplayProgress::Pass::kReading, r.packets_read,
+        known ? (r.read_error ? pumped.fraction : 1.0) : -1.0, true});
+  }
   if (opts.timeline_interval_ns && r.packets_read > 0) {
     close_intervals(r.last_ts_ns);
     // The last, partial interval.
@@ -522,16 +600,25 @@ Result<ReplayReport> RunReplay(const std::string& path,
           (kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0)) +
       static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
 
-  if (opts.composition && r.peak_index > 0) {
+  if (opts.composition && r.peak_index > 0 && follower) {
+    r.at_peak = follower->Finish(r.peak_index, r.peak_ts_ns);
+  } else if (opts.composition && r.peak_index > 0) {
     EngineOptions quiet = opts.engine;
     quiet.threads = plan.engine_threads;
     quiet.on_event = nullptr;
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());
-    auto again = Pump(
-        path, second->get(), r.peak_index, plan.batch, plan.read_ahead, opts,
-        nullptr, [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {});
-    if (!again) return fail(again.error());
+    auto again_input = open();
+    if (!again_input) return fail(again_input.error());
+    Pump(
+        std::move(*again_input), second->get(), r.peak_index, plan.batch,
+        plan.read_ahead, opts, ReplayProgress::Pass::kComposition, nullptr,
+        [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {},
+        [](const Batch&, uint64_t) {});
+    if (opts.on_progress) {
+      opts.on_progress(ReplayProgress{ReplayProgress::Pass::kComposition,
+                                      r.peak_index, 1.0, true});
+    }
     r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
   }
   if (engine_out != nullptr) *engine_out = std::move(engine);

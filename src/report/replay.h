@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
@@ -24,6 +26,20 @@ struct PacketOutcome {
   bool skipped;
   Verdict verdict;      ///< when !skipped
   DecodeStatus reason;  ///< when skipped
+};
+
+/// Where a replay is, for a progress line.
+struct ReplayProgress {
+  enum class Pass : uint8_t {
+    kReading,      ///< reading the capture through the engine
+    kComposition,  ///< re-reading a file up to the peak for its composition
+  };
+  Pass pass;
+  uint64_t packets;  ///< packets of this pass so far
+  /// Share of the pass done, in [0, 1]; negative when the total is unknown
+  /// (standard input, a live capture).
+  double fraction;
+  bool done;  ///< the pass's last update (fraction 1 if the total is known)
 };
 
 /// What a replay should collect beyond the summary.
@@ -41,8 +57,12 @@ struct ReplayOptions {
   std::function<void(uint64_t index, const PacketOutcome&)> on_packet;
   /// Called for every event (requires engine events; see EngineOptions).
   EventCallback on_event;
-  /// Called with the fraction of the file read, now and then (progress).
-  std::function<void(double fraction, uint64_t packets)> on_progress;
+  /// Called now and then with the progress of each pass, and once at the
+  /// end of each with `done` set.
+  std::function<void(const ReplayProgress&)> on_progress;
+  /// For an input read only once: at most about this many bytes of packets
+  /// past the peak are held to take the composition (see peak_follower.h).
+  size_t follow_budget_bytes = 64u << 20;
   /// Fingerprint the records read (ReplayReport::capture_sha256), for
   /// results `ctkit diff` may compare.
   bool digest = false;
@@ -132,13 +152,27 @@ struct ReplayReport {
   /// With ReplayOptions::digest: CaptureDigest of the records read
   /// (report/capture_digest.h); else empty.
   std::string capture_sha256;
+  /// Live captures: packets the kernel dropped before the reader saw them.
+  std::optional<uint64_t> capture_dropped;
 };
 
-/// Replays `path`. Fails only when the capture cannot be opened; a read
-/// error midway is reported in ReplayReport::read_error.
-/// `engine_out`, if given, receives the engine after the last packet (for
-/// dumps).
+/// Replays `path` ("-": standard input; gzip is read directly). Fails only
+/// when the capture cannot be opened; a read error midway is reported in
+/// ReplayReport::read_error. `engine_out`, if given, receives the engine
+/// after the last packet (for dumps).
 Result<ReplayReport> RunReplay(const std::string& path,
+                               const ReplayOptions& opts,
+                               std::unique_ptr<Engine>* engine_out = nullptr);
+
+/// Opens the input of a replay (a file, standard input, an interface).
+using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
+
+/// Replays what `open` gives; `name` is the report's capture. When the
+/// reader is reopenable() the composition at the peak comes from a second
+/// pass over a fresh reader, else from a PeakFollower during the only one;
+/// both give the same composition.
+Result<ReplayReport> RunReplay(const CaptureOpener& open,
+                               const std::string& name,
                                const ReplayOptions& opts,
                                std::unique_ptr<Engine>* engine_out = nullptr);
 

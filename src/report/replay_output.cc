@@ -579,6 +579,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
   if (!events.is_null() && !events.empty()) j["events"] = events;
   if (!dump.is_null()) j["entries"] = dump;
   if (r.read_error) j["error"] = r.read_error->message;
+  if (r.capture_dropped) j["capture_dropped"] = *r.capture_dropped;
   return j;
 }
 

@@ -1,12 +1,22 @@
 // `ctkit replay CAPTURE`: run a capture through the engine and report what
 // the kernel's table would have done with it. Parses flags, calls
 // RunReplay, prints; all the work is in the library.
+//
+// The capture is a file (plain or gzip), standard input ("-") or, with -i,
+// live traffic. Standard input and live captures end cleanly on SIGINT or
+// SIGTERM: the handler only sets a flag the reader polls (at least every
+// 0.1 s), the report covers what was read, and the exit status is 0, as
+// tcpdump's is. The handler resets itself, so a second Ctrl-C kills.
 #include "report/replay.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -23,6 +33,9 @@ namespace {
 
 struct ReplayFlags {
   std::string capture;
+  bool live = false;  // -i: `capture` names an interface
+  std::string duration;
+  uint64_t count = 0;
   SettingsFlags settings;
   bool dump = false;
   bool verdicts = false;
@@ -38,6 +51,87 @@ struct ReplayFlags {
   unsigned threads = 0;
 };
 
+// Set by SIGINT/SIGTERM while a stdin or live replay reads.
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_stop_signal = 0;
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void OnStopSignal(int sig) {
+  g_stop_signal = sig;
+  g_stop.store(true, std::memory_order_relaxed);
+}
+
+// Catches SIGINT and SIGTERM (once each) while it lives.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    // No SA_RESTART: a signal interrupts waits.
+    sa.sa_flags = static_cast<int>(SA_RESETHAND);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// The progress line on a terminal: each pass by name, a percentage when
+// the input's size is known, else packets and time; at most 10 updates a
+// second, and always the last of each pass.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string reading) : reading_(std::move(reading)) {}
+
+  void Update(const ReplayProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!p.done && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    std::string line;
+    if (p.pass == ReplayProgress::Pass::kComposition) {
+      line =
+          fmt::format("replay: composition at the peak {:5.1f} % ({} packets)",
+                      p.fraction * 100.0, p.packets);
+    } else if (p.fraction >= 0) {
+      line = fmt::format("replay: {} {:5.1f} % ({} packets, {:.1f} s)",
+                         reading_, p.fraction * 100.0, p.packets, secs);
+    } else {
+      line = fmt::format("replay: {} {} packets, {:.1f} s", reading_, p.packets,
+                         secs);
+    }
+    Print(line);
+  }
+  void Clear() { Print(""); }
+
+ private:
+  void Print(const std::string& line) {
+    // Pad over what the previous update left on the line.
+    const size_t pad = width_ > line.size() ? width_ - line.size() : 0;
+    fmt::print(stderr, "\r{}{:{}}", line, "", pad);
+    if (line.empty()) {
+      fmt::print(stderr, "\r");
+    }
+    width_ = line.size();
+    std::fflush(stderr);
+  }
+
+  const std::string reading_;
+  const std::chrono::steady_clock::time_point start_ =
+      std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+  size_t width_ = 0;
+};
+
 int RunReplayCommand(const ReplayFlags& f) {
   if (!f.json && !f.compare_kernel &&
       !AtMostOneList({{"--dump", f.dump},
@@ -46,8 +140,34 @@ int RunReplayCommand(const ReplayFlags& f) {
                       {"--timeline", !f.timeline.empty()}})) {
     return kExitUsage;
   }
+  const bool live = f.live;
   Tunables t;
   if (!LoadSettings(f.settings, &t)) return kExitFailure;
+  if (!live && (!f.duration.empty() || f.count != 0)) {
+    fmt::print(stderr,
+               "ctkit: error: --duration and --count apply to a live capture "
+               "(-i INTERFACE)\n");
+    return kExitUsage;
+  }
+  if (f.compare_kernel && (live || f.capture == "-")) {
+    fmt::print(stderr,
+               "ctkit: error: --compare-kernel needs a capture file (the "
+               "kernel replays it too); save the traffic first\n");
+    return kExitUsage;
+  }
+  LiveCaptureOptions live_opts;
+  live_opts.interface = f.capture;
+  live_opts.count = f.count;
+  live_opts.stop = &g_stop;
+  if (!f.duration.empty()) {
+    auto d = ParseDuration(f.duration);
+    if (!d) {
+      fmt::print(stderr, "ctkit: error: bad --duration '{}': {}\n", f.duration,
+                 d.error().message);
+      return kExitUsage;
+    }
+    live_opts.duration_ns = *d;
+  }
 
   // --compare-kernel collects what a diff needs and prints only the diff.
   bool to_json = f.json || f.compare_kernel;
@@ -96,16 +216,36 @@ int RunReplayCommand(const ReplayFlags& f) {
     };
   }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
+  ProgressLine line(live ? "capturing on " + f.capture + ":" : "reading");
   if (progress) {
-    opts.on_progress = [](double fraction, uint64_t packets) {
-      fmt::print(stderr, "\rreplay: {:5.1f} % ({} packets)", fraction * 100.0,
-                 packets);
-      std::fflush(stderr);
-    };
+    opts.on_progress = [&line](const ReplayProgress& p) { line.Update(p); };
   }
   std::unique_ptr<Engine> engine;
-  auto report = RunReplay(f.capture, opts, &engine);
-  if (progress) fmt::print(stderr, "\r{:60}\r", "");
+  Result<ReplayReport> report = fail(Error::io(""));
+  if (live || f.capture == "-") {
+    // Read once, until the end, the count, the duration or a signal.
+    StopSignals signals;
+    if (live) {
+      // Said once capturing, as tcpdump says "listening on".
+      auto open_live = [&live_opts] {
+        auto r = CaptureReader::OpenLive(live_opts);
+        if (r) {
+          fmt::print(stderr,
+                     "replay: capturing on {}; Ctrl-C ends it with the "
+                     "report\n",
+                     live_opts.interface);
+        }
+        return r;
+      };
+      report = RunReplay(open_live, "interface " + f.capture, opts, &engine);
+    } else {
+      report = RunReplay([] { return CaptureReader::Open("-", &g_stop); }, "-",
+                         opts, &engine);
+    }
+  } else {
+    report = RunReplay(f.capture, opts, &engine);
+  }
+  if (progress) line.Clear();
   if (!report) {
     fmt::print(stderr, "ctkit: error: {}\n", report.error().message);
     return kExitFailure;
@@ -149,10 +289,21 @@ int RunReplayCommand(const ReplayFlags& f) {
     // without one, the summary.
     if (!lists) fmt::print("{}", RenderReplayText(*report, engine->tunables()));
   }
+  if (report->capture_dropped.value_or(0) != 0) {
+    fmt::print(stderr,
+               "ctkit: warning: the kernel dropped {} packets the capture did "
+               "not keep up with; the report misses them\n",
+               *report->capture_dropped);
+  }
   if (report->read_error) {
     fmt::print(stderr, "ctkit: error: {} (reported the {} packets before it)\n",
                report->read_error->message, report->packets_read);
     return kExitFailure;
+  }
+  if (g_stop_signal != 0) {
+    fmt::print(stderr, "replay: ended by {} after {} packets\n",
+               g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+               report->packets_read);
   }
   return kExitOk;
 }
@@ -163,13 +314,15 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ReplayFlags>();
   CLI::App* cmd = app.add_subcommand(
       "replay",
-      "Run a capture (pcap/pcapng) through the engine and report when and why "
-      "the table fills");
+      "Run a capture (pcap/pcapng, plain or gzip; - for standard input; or "
+      "live traffic with -i) through the engine and report when and why the "
+      "table fills");
   DocumentExitStatus(
       cmd,
       {{kExitOk,
-        "the capture was replayed and reported; with --compare-kernel: ctkit "
-        "and the kernel agree"},
+        "the capture was replayed and reported (a standard-input or live "
+        "replay ended by SIGINT or SIGTERM too); with --compare-kernel: "
+        "ctkit and the kernel agree"},
        {kExitFailure,
         "a setting or the capture was bad (what was read before a bad "
         "packet record is still reported); with --compare-kernel: ctkit and "
@@ -177,9 +330,23 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
        {kExitUsage,
         "the command line was wrong; with --compare-kernel: the kernel run "
         "could not be made"}});
-  cmd->add_option("capture", flags->capture, "capture file")
+  // -i is a flag that makes CAPTURE an interface name, so that the
+  // positional stays required: CLI11 then keeps the last argument for it
+  // after a list option (`--sysctl a=1 b=2 capture.pcap`).
+  cmd->add_option("capture", flags->capture,
+                  "capture file (pcap/pcapng, plain or gzip), - for standard "
+                  "input, or with -i an interface")
       ->required()
       ->type_name("FILE");
+  cmd->add_flag("-i,--interface", flags->live,
+                "run the engine on the live traffic of the interface named "
+                "by CAPTURE (libpcap; nothing changes in the kernel); ends at "
+                "--duration, --count or Ctrl-C");
+  cmd->add_option("--duration", flags->duration,
+                  "with -i: capture for this long (e.g. 30s, 5m)");
+  cmd->add_option("--count", flags->count,
+                  "with -i: stop after this many packets")
+      ->check(CLI::PositiveNumber);
   AddSettingsFlags(cmd, &flags->settings);
   cmd->add_flag("--dump", flags->dump,
                 "print the table after the last packet as conntrack -L does");

@@ -1,13 +1,19 @@
 // `ctkit whatif CAPTURE --vary NAME=V1,V2,...`: replay a capture under
 // every combination of the given sysctl values (baseline first, in parallel)
 // and compare drops, peak and kernel memory. Parses flags, calls the
-// library (src/plan/whatif.h), prints.
+// library (src/plan/whatif.h), prints. Each variant reads the capture
+// itself, so standard input ("-") is first copied to an unlinked temporary
+// file, which goes away with the process however it ends.
 #include "plan/whatif.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +35,53 @@ struct WhatifFlags {
   bool json = false;
   bool no_progress = false;
 };
+
+// Copies standard input into an unlinked temporary file (in $TMPDIR, else
+// /tmp) and returns a path that opens it (/proc/self/fd/N), or "" with a
+// message printed.
+std::string SpoolStdin() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
+                     "/ctkit-whatif-XXXXXX";
+  const int fd = mkstemp(path.data());
+  if (fd < 0) {
+    fmt::print(stderr,
+               "ctkit: error: cannot create a temporary file for "
+               "stdin in {}: {}\n",
+               path, std::strerror(errno));
+    return "";
+  }
+  unlink(path.c_str());
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    ssize_t done = 0;
+    while (n > 0 && done < n) {
+      const ssize_t w = write(fd, buf + done, static_cast<size_t>(n - done));
+      if (w <= 0) break;
+      done += w;
+    }
+    if (n < 0 || done != n) {
+      fmt::print(stderr,
+                 "ctkit: error: stdin: cannot copy to a temporary "
+                 "file: {}\n",
+                 std::strerror(errno));
+      close(fd);
+      return "";
+    }
+  }
+  return "/proc/self/fd/" + std::to_string(fd);
+}
+
+// Messages about the spooled copy name stdin instead.
+std::string NameStdin(std::string msg, const std::string& spool) {
+  if (!spool.empty() && msg.rfind(spool, 0) == 0) {
+    msg.replace(0, spool.size(), "stdin");
+  }
+  return msg;
+}
 
 int RunWhatifCommand(const WhatifFlags& f) {
   Tunables base;
@@ -97,11 +150,24 @@ int RunWhatifCommand(const WhatifFlags& f) {
       std::fflush(stderr);
     };
   }
-  auto result = RunWhatif(f.capture, axes, *variants, opts);
+  std::string capture = f.capture, spool;
+  if (capture == "-") {
+    spool = capture = SpoolStdin();
+    if (spool.empty()) return kExitFailure;
+  }
+  auto result = RunWhatif(capture, axes, *variants, opts);
   if (progress) fmt::print(stderr, "\r{:60}\r", "");
   if (!result) {
-    fmt::print(stderr, "ctkit: error: {}\n", result.error().message);
+    fmt::print(stderr, "ctkit: error: {}\n",
+               NameStdin(result.error().message, spool));
     return kExitFailure;
+  }
+  if (!spool.empty()) {
+    result->capture = "-";
+    if (result->read_error) {
+      result->read_error->message =
+          NameStdin(result->read_error->message, spool);
+    }
   }
   if (f.json) {
     fmt::print("{}\n", WhatifToJson(*result).dump(2));
@@ -124,7 +190,9 @@ void RegisterWhatif(CLI::App& app, int* exit_code) {
       "whatif",
       "Replay a capture under several settings (all combinations of --vary, "
       "baseline first) and compare drops, peak and kernel memory");
-  cmd->add_option("capture", flags->capture, "capture file")
+  cmd->add_option("capture", flags->capture,
+                  "capture file (pcap/pcapng, plain or gzip), or - for "
+                  "standard input")
       ->required()
       ->type_name("FILE");
   cmd->add_option("--vary", flags->vary,
