@@ -174,13 +174,16 @@ TEST_F(InputsCli, PipeGivesTheFilesReport) {
     EXPECT_EQ(nlohmann::json::parse(pipe.out)["capture"], "-");
   }
   // The list outputs stream from a pipe as from a file.
-  RunResult file =
-      RunShell(dir_, "\"$CTKIT\" replay --events --timeline 1s '" + pcap + "'");
-  RunResult pipe = RunShell(
-      dir_, "cat '" + pcap + "' | \"$CTKIT\" replay --events --timeline 1s -");
-  ASSERT_TRUE(pipe.exited && pipe.exit_code == 0) << pipe.Describe();
-  EXPECT_FALSE(file.out.empty());
-  EXPECT_EQ(file.out, pipe.out);
+  for (const char* list : {"--events", "--timeline 1s"}) {
+    SCOPED_TRACE(list);
+    RunResult file = RunShell(
+        dir_, std::string("\"$CTKIT\" replay ") + list + " '" + pcap + "'");
+    RunResult pipe =
+        RunShell(dir_, "cat '" + pcap + "' | \"$CTKIT\" replay " + list + " -");
+    ASSERT_TRUE(pipe.exited && pipe.exit_code == 0) << pipe.Describe();
+    EXPECT_FALSE(file.out.empty());
+    EXPECT_EQ(file.out, pipe.out);
+  }
 }
 
 TEST_F(InputsCli, SigintOnAPipeEndsWithTheReportOfWhatCame) {
