@@ -101,7 +101,7 @@ head -c 20000 /dev/urandom > "$WORK/p/20k.bin"
 PIDS+=($!)
 (cd "$WORK/h" && exec ip netns exec $H python3 -m http.server 8081 --bind :: ) >/dev/null 2>&1 &
 PIDS+=($!)
-nsx $P dnsmasq --no-daemon --no-resolv --no-hosts --port 53 \
+ip netns exec $P dnsmasq --no-daemon --no-resolv --no-hosts --port 53 \
     --listen-address=10.7.0.2 --listen-address=fd07::2 --bind-interfaces \
     --address=/example.test/192.0.2.7 --address=/example.test/2001:db8::7 \
     >/dev/null 2>&1 &
@@ -109,7 +109,7 @@ PIDS+=($!)
 wait_port $P 8080; wait_port $H 8081; wait_port $P 53 u
 
 OUT=$WORK/endhost.pcap
-nsx $H tcpdump -Z root -q -i h0 -w "$OUT" -U >/dev/null 2>"$WORK/tcpdump.err" &
+ip netns exec $H tcpdump -Z root -q -i h0 -w "$OUT" -U >/dev/null 2>"$WORK/tcpdump.err" &
 CAP=$!; PIDS+=($CAP)
 for _ in $(seq 100); do
   grep -q 'listening on' "$WORK/tcpdump.err" 2>/dev/null && break
@@ -138,7 +138,7 @@ nsx $P curl -fsS -o /dev/null "http://[fd07::1]:8081/"
 nsx $P ping -q -c 2 -i 0.2 10.7.0.1 >/dev/null
 nsx $P ping -q -c 2 -i 0.2 fd07::1 >/dev/null
 # A connection still open when the table is read: a request never finished.
-nsx $H python3 -c "
+ip netns exec $H python3 -c "
 import socket, sys, time
 s = socket.create_connection(('10.7.0.2', 8080))
 s.sendall(b'GET / HTTP/1.1\r\n')

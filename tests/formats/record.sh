@@ -86,7 +86,7 @@ done
 
 # Servers: TCP 8080 answers one line per connection and closes first; TCP
 # 8081 echoes until the client goes; UDP 5353 answers; UDP 7000 reads only.
-nsx $S $PY - >/dev/null 2>&1 <<'PY' &
+ip netns exec $S $PY - >/dev/null 2>&1 <<'PY' &
 import socket, threading
 def tcp_once():
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -126,7 +126,7 @@ done
 # A TCP connection set up before conntrack is on: its next packets are
 # picked up mid-stream. The client waits for "go" on a FIFO.
 mkfifo "$WORK/go"
-nsx $C $PY - "$WORK/go" "$WORK/ready" >/dev/null 2>&1 <<'PY' &
+ip netns exec $C $PY - "$WORK/go" "$WORK/ready" >/dev/null 2>&1 <<'PY' &
 import socket, sys, time
 c = socket.create_connection(("10.2.0.2", 8081)); c.sendall(b"a"); c.recv(10)
 open(sys.argv[2], "w").close()
@@ -139,12 +139,15 @@ PICKUP=$!; PIDS+=($PICKUP)
 for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
 [ -e "$WORK/ready" ] || { echo "record.sh: the pickup connection did not start" >&2; exit 1; }
 
-# The listeners exist before the first entry (nf_conntrack_events=2).
-nsx $R conntrack -E > "$WORK/E.txt" 2>"$WORK/E.err" & PIDS+=($!); EV1=$!
-nsx $R conntrack -E -o timestamp > "$WORK/Ets.txt" 2>"$WORK/Ets.err" & PIDS+=($!); EV2=$!
+# The listeners exist before the first entry (nf_conntrack_events=2). They
+# are started without the nsx function so that $! is the program itself
+# (ip netns exec execs it): a function in the background is a subshell,
+# and killing that would leave tcpdump capturing after the "end".
+ip netns exec $R conntrack -E > "$WORK/E.txt" 2>"$WORK/E.err" & PIDS+=($!); EV1=$!
+ip netns exec $R conntrack -E -o timestamp > "$WORK/Ets.txt" 2>"$WORK/Ets.err" & PIDS+=($!); EV2=$!
 # --immediate-mode: each packet leaves the kernel's capture ring at once,
 # so the last ones are not lost in a ring block when tcpdump is stopped.
-nsx $R tcpdump -Z root -i rc -w "$WORK/cap.pcap" -U --immediate-mode \
+ip netns exec $R tcpdump -Z root -i rc -w "$WORK/cap.pcap" -U --immediate-mode \
     --time-stamp-precision=nano \
     >/dev/null 2>"$WORK/tcpdump.err" & CAP=$!; PIDS+=($CAP)
 for _ in $(seq 100); do grep -q 'listening on' "$WORK/tcpdump.err" && break; sleep 0.1; done
