@@ -11,6 +11,7 @@
 #include "kernel/kernel_replay.h"
 #include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
+#include "report/json_doc.h"
 #include "tools/ctkit/command.h"
 
 namespace ctkit::cli {
@@ -36,7 +37,7 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
     fmt::print(stderr, "ctkit: error: kernel replay: {}\n", k.error().message);
     return kExitUsage;
   }
-  nlohmann::json kdoc = KernelReplayToJson(*k);
+  nlohmann::json kdoc = KernelReplayToJson(*k, LocalMoment());
   // Both runs read the file; if it changed in between, say so.
   if (auto c = CheckDiffInputs(engine_doc, "ctkit replay", kdoc,
                                "ctkit kernel-replay");

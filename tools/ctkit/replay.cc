@@ -54,7 +54,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   bool want_verdicts = f.verdicts || f.compare_kernel;
   bool want_dump = f.dump || f.compare_kernel;
   std::vector<std::string> verdict_lines;
-  nlohmann::json event_json;
+  Json event_json = f.events ? Json::array() : Json();
   ReplayOptions opts;
   opts.tunables = t;
   // A document with the verdicts is one `ctkit diff` may compare: it
@@ -111,10 +111,10 @@ int RunReplayCommand(const ReplayFlags& f) {
     return kExitFailure;
   }
   // The dump is taken as `conntrack -L` right after the last packet.
-  nlohmann::json dump_json;
+  Json dump_json;
   std::vector<std::string> dump_lines;
   if (want_dump) {
-    dump_json = nlohmann::json::array();
+    dump_json = Json::array();
     engine->Dump(report->last_ts_ns, [&](const FlowInfo& info) {
       uint32_t timeout = DumpTimeoutSeconds(info);
       if (to_json) {
@@ -126,21 +126,16 @@ int RunReplayCommand(const ReplayFlags& f) {
     });
   }
   if (to_json) {
-    nlohmann::json doc = ReplayToJson(*report, engine->tunables(),
-                                      verdict_lines, event_json, dump_json);
     // A list that was asked for is present even when empty (no packets, no
     // events), so readers need not special-case a missing key.
-    if (want_verdicts && !doc.contains("verdicts")) {
-      doc["verdicts"] = nlohmann::json::array();
-    }
-    if (f.events && !doc.contains("events")) {
-      doc["events"] = nlohmann::json::array();
-    }
+    Json doc = ReplayToJson(*report, engine->tunables(),
+                            want_verdicts ? &verdict_lines : nullptr,
+                            event_json, dump_json);
     if (f.compare_kernel) {
       return CompareWithKernel(doc, f.capture, f.settings.sysctls,
                                f.allow_global, f.speed, f.tolerance);
     }
-    fmt::print("{}\n", doc.dump(2));
+    fmt::print("{}", DumpJson(doc));
   } else {
     bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
     if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
