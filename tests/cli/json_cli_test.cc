@@ -426,6 +426,11 @@ TEST_F(JsonCli, KernelReplayFollowsTheConventions) {
                        std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
       << j["generated_at"];
   EXPECT_TRUE(j["kernel_release"].is_string());
+  // --compare-kernel --json prints the comparison as `ctkit diff --json`
+  // does: stdout holds JSON only.
+  Check({"replay", pcap, "--compare-kernel", "--json", "--speed", "50",
+         "--no-progress"},
+        DiffRules(), 0, /*live=*/true);
 }
 
 TEST_F(JsonCli, WhatifFollowsTheConventions) {

@@ -52,11 +52,13 @@ void RegisterDiff(CLI::App& app, int* exit_code);
 
 /// `ctkit replay --compare-kernel`: runs the capture through the kernel and
 /// prints the diff against `engine_doc` (replay JSON with verdicts and
-/// entries). Returns the exit code (0 agree, 1 differ, 2 could not run).
+/// entries), as `ctkit diff` prints it (`json`: as `ctkit diff --json`).
+/// Returns the exit code (0 agree, 1 differ, 2 could not run).
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture,
                       const std::vector<std::string>& sysctls,
-                      bool allow_global, double speed, uint32_t tolerance);
+                      bool allow_global, double speed, uint32_t tolerance,
+                      bool json);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);

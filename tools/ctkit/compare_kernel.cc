@@ -1,6 +1,7 @@
 // `ctkit replay --compare-kernel`: after the engine's replay, run the same
 // capture through the real kernel (kernel-replay) with the same --sysctl
-// settings and print the comparison `ctkit diff` would print. Exit 0 when
+// settings and print the comparison `ctkit diff` would print (with --json,
+// `ctkit diff --json`'s document, so stdout holds JSON only). Exit 0 when
 // they agree, 1 when they differ.
 #include <fmt/format.h>
 
@@ -19,7 +20,8 @@ namespace ctkit::cli {
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture,
                       const std::vector<std::string>& sysctls,
-                      bool allow_global, double speed, uint32_t tolerance) {
+                      bool allow_global, double speed, uint32_t tolerance,
+                      bool json) {
   KernelReplayOptions o;
   for (const std::string& s : sysctls) {
     size_t eq = s.find('=');
@@ -52,7 +54,8 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
     fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
     return kExitUsage;
   }
-  fmt::print("{}", RenderDiff(*r, "ctkit", "kernel"));
+  fmt::print("{}", json ? DumpJson(DiffToJson(*r))
+                        : RenderDiff(*r, "ctkit", "kernel"));
   return r->agree() ? kExitOk : kExitFailure;
 }
 

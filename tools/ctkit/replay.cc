@@ -133,7 +133,7 @@ int RunReplayCommand(const ReplayFlags& f) {
                             event_json, dump_json);
     if (f.compare_kernel) {
       return CompareWithKernel(doc, f.capture, f.settings.sysctls,
-                               f.allow_global, f.speed, f.tolerance);
+                               f.allow_global, f.speed, f.tolerance, f.json);
     }
     fmt::print("{}", DumpJson(doc));
   } else {
@@ -197,7 +197,8 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1u, 64u));
   cmd->add_flag("--compare-kernel", flags->compare_kernel,
                 "also run the capture through the real kernel (root; see "
-                "kernel-replay) and print the differences; exit 1 if any");
+                "kernel-replay) and print the differences (with --json: "
+                "as ctkit diff --json); exit 1 if any");
   cmd->add_flag("--allow-global", flags->allow_global,
                 "with --compare-kernel: allow changing the global "
                 "nf_conntrack_max/_buckets for the run");
