@@ -8,10 +8,77 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+#include "report/json_doc.h"
 
 namespace ctkit {
 namespace {
+
+// "MemTotal" -> "mem_total"; snake_case names stay as they are.
+std::string SnakeCase(const std::string& name) {
+  std::string o;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c)) {
+      if (i > 0 && (std::islower(static_cast<unsigned char>(name[i - 1])) ||
+                    std::isdigit(static_cast<unsigned char>(name[i - 1])))) {
+        o += '_';
+      }
+      o += static_cast<char>(std::tolower(c));
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o;
+}
+
+// An evidence item as JSON: the unit moves into the key (percent becomes a
+// _ratio, /proc/meminfo's kB -- KiB -- become _bytes) and a whole number
+// is an integer, as counts and settings are. A sysctl keeps its own name
+// (its unit is the kernel's: seconds for the timeouts).
+std::pair<std::string, Json> EvidenceJson(const Evidence& e) {
+  std::string key = SnakeCase(e.name);
+  const bool sysctl = key.rfind("nf_conntrack_", 0) == 0;
+  auto suffix = [&](const std::string& s) {
+    if (!sysctl && (key.size() < s.size() ||
+                    key.compare(key.size() - s.size(), s.size(), s) != 0)) {
+      key += s;
+    }
+  };
+  double v = e.value;
+  if (e.unit == "%") {
+    suffix("_ratio");
+    return {key, Json(v / 100.0)};
+  }
+  if (e.unit == "kB") v *= 1024;
+  if (e.unit == "kB" || e.unit == "bytes") suffix("_bytes");
+  if (e.unit == "s") suffix("_seconds");
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) {
+    return {key, v < 0 ? Json(static_cast<int64_t>(v))
+                       : Json(static_cast<uint64_t>(v))};
+  }
+  return {key, Json(v)};
+}
+
+// A sysctl's value: an integer when it is one (all of nf_conntrack's are),
+// else the text as read.
+Json SysctlJson(const std::string& v) {
+  uint64_t u = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), u);
+  if (!v.empty() && ec == std::errc() && end == v.data() + v.size()) {
+    return Json(u);
+  }
+  int64_t i = 0;
+  auto [end2, ec2] = std::from_chars(v.data(), v.data() + v.size(), i);
+  if (!v.empty() && ec2 == std::errc() && end2 == v.data() + v.size()) {
+    return Json(i);
+  }
+  return Json(v);
+}
 
 std::string Num(double v) {
   if (v == static_cast<double>(static_cast<int64_t>(v)))
@@ -211,26 +278,46 @@ std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
   return o;
 }
 
-std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
-  using nlohmann::json;
-  json j;
+std::string FormatDoctorJson(const HostData& d, const Diagnosis& g,
+                             uint64_t generated_at_unix_ns) {
+  Json j = StartJsonDocument(kDoctorTool);
+  // A diagnosis of one host at one moment: say which and when (with
+  // --root, the host the tree was saved from, when its files say).
+  StampLiveMoment(&j, {generated_at_unix_ns, d.hostname, d.kernel_release});
   j["source"] = d.source;
   j["status"] = SeverityName(g.status);
   j["exit_code"] = static_cast<int>(g.status);
   j["status_line"] = FormatStatusLine(d, g);
-  auto opt = [](const std::optional<uint64_t>& v) -> json {
-    return v ? json(*v) : json(nullptr);
+  auto opt = [](const std::optional<uint64_t>& v) -> Json {
+    return v ? Json(*v) : Json(nullptr);
   };
+  const Thresholds& t = g.thresholds;
+  auto limit = [&](double pct) -> Json {
+    return d.max ? Json(FillLimit(*d.max, pct)) : Json(nullptr);
+  };
+  j["thresholds"] = {{"warn_fill_ratio", t.warn_fill_pct / 100.0},
+                     {"crit_fill_ratio", t.crit_fill_pct / 100.0},
+                     {"warn_entries", limit(t.warn_fill_pct)},
+                     {"crit_entries", limit(t.crit_fill_pct)},
+                     {"log_window_seconds", t.recent_log_s}};
+  auto kib = [](const std::optional<uint64_t>& kb) -> Json {
+    return kb ? Json(*kb * 1024) : Json(nullptr);
+  };
+  Json sysctls = Json::object();
+  for (const auto& [name, value] : d.sysctls) sysctls[name] = SysctlJson(value);
   j["host"] = {{"count", opt(d.count)},
                {"max", opt(d.max)},
+               {"fill_ratio", d.count && d.max && *d.max > 0
+                                  ? Json(Ratio(*d.count, *d.max))
+                                  : Json(nullptr)},
                {"buckets", opt(d.buckets)},
                {"hashsize", opt(d.hashsize_param)},
                {"init_netns", d.init_netns},
                {"netns_inode", opt(d.netns_inode)},
                {"denied", d.denied},
-               {"mem_total_kb", opt(d.mem_total_kb)},
-               {"mem_available_kb", opt(d.mem_available_kb)},
-               {"sysctls", d.sysctls},
+               {"mem_total_bytes", kib(d.mem_total_kb)},
+               {"mem_available_bytes", kib(d.mem_available_kb)},
+               {"sysctls", sysctls},
                {"missing", d.missing}};
   if (d.stats) {
     const Stats& s = *d.stats;
@@ -247,19 +334,19 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                   {"chaintoolong", s.chaintoolong}};
   }
   if (d.kmsg) {
-    json by_netns = json::array();
+    Json by_netns = Json::array();
     for (const auto& [ns, l] : d.kmsg->table_full_by_netns) {
       bool own = d.init_netns ? ns == 0 : d.netns_inode && *d.netns_inode == ns;
       auto name = d.netns_names.find(ns);
       by_netns.push_back(
-          {{"netns_inode", ns == 0 ? json(nullptr) : json(ns)},
+          {{"netns_inode", ns == 0 ? Json(nullptr) : Json(ns)},
            {"initial_namespace", ns == 0},
            {"name",
-            name != d.netns_names.end() ? json(name->second) : json(nullptr)},
+            name != d.netns_names.end() ? Json(name->second) : Json(nullptr)},
            {"this_namespace", own},
            {"lines", l.lines},
-           {"last_seconds_since_boot",
-            l.last_s >= 0 ? json(l.last_s) : json(nullptr)}});
+           {"last_since_boot_seconds",
+            l.last_s >= 0 ? Json(l.last_s) : Json(nullptr)}});
     }
     j["kernel_log"] = {
         {"table_full_lines", d.kmsg->table_full_lines},
@@ -272,7 +359,7 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
   if (d.table) {
     const TableComposition& c = g.composition;
     auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& v) {
-      json a = json::array();
+      Json a = Json::array();
       for (const auto& [k, n] : v) a.push_back({{"key", k}, {"entries", n}});
       return a;
     };
@@ -286,28 +373,31 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                   {"top_sources", pairs(c.top_sources)},
                   {"top_destinations", pairs(c.top_destinations)},
                   {"top_dports", pairs(c.top_dports)}};
-    json t = json::array();
+    Json timeouts = Json::array();
     for (const auto& u : g.timeouts) {
-      json s = json::array();
+      Json shorter = Json::array();
       for (const auto& st : u.shorter) {
-        s.push_back({{"value_s", st.value_s},
-                     {"entries_with_more_left", st.more_left},
-                     {"entries_idle_at_least", st.idle_at_least}});
+        shorter.push_back({{"value_seconds", st.value_s},
+                           {"entries_with_more_left", st.more_left},
+                           {"entries_idle_at_least", st.idle_at_least}});
       }
-      t.push_back({{"sysctl", u.sysctl},
-                   {"value_s", u.value_s},
-                   {"entries", u.entries},
-                   {"max_left_s", u.max_left_s},
-                   {"unknown_idle", u.unknown_idle},
-                   {"shorter", s}});
+      timeouts.push_back({{"sysctl", u.sysctl},
+                          {"value_seconds", u.value_s},
+                          {"entries", u.entries},
+                          {"max_left_seconds", u.max_left_s},
+                          {"unknown_idle", u.unknown_idle},
+                          {"shorter", shorter}});
     }
-    j["timeouts"] = t;
+    j["timeouts"] = timeouts;
   }
-  json fs = json::array();
+  Json fs = Json::array();
   for (const Finding* f : Sorted(g)) {
-    json ev = json::object();
-    for (const auto& e : f->evidence) ev[e.name] = e.value;
-    json ch = json::array();
+    Json ev = Json::object();
+    for (const auto& e : f->evidence) {
+      auto [key, value] = EvidenceJson(e);
+      ev[key] = value;
+    }
+    Json ch = Json::array();
     for (const auto& c : f->changes)
       ch.push_back(
           {{"name", c.name}, {"value", c.value}, {"global", c.global}});
@@ -321,7 +411,7 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                   {"changes", ch}});
   }
   j["findings"] = fs;
-  json ch = json::array();
+  Json ch = Json::array();
   for (const auto& c : g.changes) {
     ch.push_back({{"name", c.name},
                   {"value", c.value},
@@ -329,7 +419,7 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g) {
                   {"reason", c.reason}});
   }
   j["changes"] = ch;
-  return j.dump(2) + "\n";
+  return DumpJson(j);
 }
 
 }  // namespace ctkit

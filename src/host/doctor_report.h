@@ -3,6 +3,7 @@
 #ifndef CTKIT_HOST_DOCTOR_REPORT_H_
 #define CTKIT_HOST_DOCTOR_REPORT_H_
 
+#include <cstdint>
 #include <string>
 
 #include "host/findings.h"
@@ -22,8 +23,11 @@ std::string FormatStatusLine(const HostData& d, const Diagnosis& g);
 /// each finding (most severe first) with evidence, fix and corrections.
 std::string FormatDoctorText(const HostData& d, const Diagnosis& g);
 
-/// One JSON document with the same content.
-std::string FormatDoctorJson(const HostData& d, const Diagnosis& g);
+/// One JSON document with the same content (README, "JSON output"),
+/// stamped with `generated_at_unix_ns` and the host's name and kernel
+/// release from `d`.
+std::string FormatDoctorJson(const HostData& d, const Diagnosis& g,
+                             uint64_t generated_at_unix_ns);
 
 }  // namespace ctkit
 

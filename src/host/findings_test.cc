@@ -298,7 +298,7 @@ TEST(Doctor, ShorterTimeoutsSayWhatIsTrueNotWhatWouldBeFreedNow) {
                 more_left)),
             std::string::npos)
       << text;
-  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag));
+  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag, 0));
   bool found = false;
   for (const auto& t : j["timeouts"]) {
     if (t["sysctl"] != "nf_conntrack_tcp_timeout_time_wait") continue;
@@ -414,13 +414,54 @@ TEST(Doctor, ChangesMergeLargestMaxAndSmallestTimeout) {
 
 TEST(Doctor, JsonCarriesStatusFindingsAndTable) {
   DoctorRun r = Doctor("syn-sent-majority");
-  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag));
+  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag, 0));
   EXPECT_EQ(j["status"], "WARNING");
   EXPECT_EQ(j["exit_code"], 1);
   EXPECT_EQ(j["findings"][0]["id"], "syn-sent-majority");
   EXPECT_EQ(j["table"]["entries"], 460);
   std::string text = FormatDoctorText(r.data, r.diag);
   EXPECT_EQ(text.rfind("CONNTRACK WARNING - ", 0), 0u) << text;
+}
+
+// The JSON puts units in key names: /proc/meminfo's kB (KiB) as bytes,
+// percentages as 0..1 ratios; counts and sysctls stay integers, and a
+// sysctl keeps its name. The figures are the fixture's
+// (memory-pressure/proc/meminfo: MemTotal 24684096 kB, MemAvailable
+// 800000 kB; healthy/: 200 of 262144 entries).
+TEST(Doctor, JsonEvidenceNamesItsUnits) {
+  DoctorRun r = Doctor("memory-pressure");
+  auto j = nlohmann::json::parse(FormatDoctorJson(r.data, r.diag, 0));
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["tool"], "ctkit doctor");
+  EXPECT_EQ(j["generated_at"], "1970-01-01T00:00:00Z");
+  EXPECT_EQ(j["host"]["mem_total_bytes"], 24684096ull * 1024);
+  EXPECT_EQ(j["host"]["fill_ratio"], 200.0 / 262144);
+  EXPECT_TRUE(j["host"]["sysctls"]["nf_conntrack_max"].is_number_unsigned());
+  EXPECT_EQ(j["host"]["sysctls"]["nf_conntrack_max"], 262144);
+  EXPECT_EQ(j["thresholds"]["warn_fill_ratio"], 0.8);
+  EXPECT_EQ(j["thresholds"]["warn_entries"], 209715);  // floor(262144 x 0.8)
+  bool memory = false, udp = false;
+  for (const auto& f : j["findings"]) {
+    const auto& ev = f["evidence"];
+    if (f["id"] == "memory-pressure") {
+      memory = true;
+      EXPECT_EQ(ev["mem_total_bytes"], 24684096ull * 1024);
+      EXPECT_EQ(ev["mem_available_bytes"], 800000ull * 1024);
+      EXPECT_NEAR(ev["available_ratio"].get<double>(), 800000.0 / 24684096.0,
+                  1e-12);
+      EXPECT_FALSE(ev.contains("MemTotal"));
+    }
+    if (f["id"] == "udp-timeout") {
+      udp = true;
+      EXPECT_TRUE(ev["nf_conntrack_udp_timeout"].is_number_unsigned());
+      EXPECT_EQ(ev["nf_conntrack_udp_timeout"], 30);
+    }
+    if (f["id"] == "max-too-low") {
+      EXPECT_TRUE(ev["count"].is_number_unsigned()) << ev;
+      EXPECT_EQ(ev["count"], 200);
+    }
+  }
+  EXPECT_TRUE(memory && udp);
 }
 
 }  // namespace

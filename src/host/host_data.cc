@@ -397,6 +397,12 @@ HostData Collect(HostView& view) {
   } else {
     note(k.error());
   }
+  if (auto h = view.Read("/proc/sys/kernel/hostname")) {
+    d.hostname = std::string(Trim(*h));
+  }
+  if (auto k = view.Read("/proc/sys/kernel/osrelease")) {
+    d.kernel_release = std::string(Trim(*k));
+  }
   if (auto u = view.Read("/proc/uptime")) {
     auto w = Words(*u);
     if (!w.empty())

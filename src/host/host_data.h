@@ -75,6 +75,10 @@ struct SlabInfo {
 
 struct HostData {
   std::string source;  ///< HostView::Describe()
+  /// /proc/sys/kernel/hostname and osrelease (`uname -n`, `-r`) of the
+  /// host the files are from; unset when not readable (not "missing": only
+  /// the JSON's stamp uses them).
+  std::optional<std::string> hostname, kernel_release;
   /// Every nf_conntrack_* sysctl read, by short name ("nf_conntrack_max"),
   /// value trimmed.
   std::map<std::string, std::string> sysctls;

@@ -155,6 +155,22 @@ Result<void> CheckOne(const nlohmann::json& j, const std::string& name) {
   const std::string how = tool == kReplayTool
                               ? "run ctkit replay with --json --verdicts --dump"
                               : "ctkit kernel-replay --json writes them";
+  // The version says how to read the rest: a document of another version
+  // (or of none, from before the documents were versioned) may name or
+  // mean its fields differently.
+  if (!j.contains("schema_version")) {
+    return bad(fmt::format(
+        "no \"schema_version\": written before ctkit's JSON documents were "
+        "versioned; this ctkit reads schema_version {} ({})",
+        kJsonSchemaVersion,
+        tool == kReplayTool ? "run ctkit replay --json --verdicts --dump again"
+                            : "run ctkit kernel-replay --json again"));
+  }
+  if (!j["schema_version"].is_number_integer() ||
+      j["schema_version"].get<int64_t>() != kJsonSchemaVersion) {
+    return bad(fmt::format("schema_version {}, but this ctkit reads {}",
+                           j["schema_version"].dump(), kJsonSchemaVersion));
+  }
   if (!j.contains("verdicts") || !j["verdicts"].is_array()) {
     return bad("no \"verdicts\" (" + how + ")");
   }
@@ -386,17 +402,17 @@ std::string RenderDiff(const DiffResult& d, const std::string& name_a,
   return out;
 }
 
-nlohmann::json DiffToJson(const DiffResult& d) {
+Json DiffToJson(const DiffResult& d) {
   auto pj = [](const ProtoAgreement& p) {
-    return nlohmann::json{
+    return Json{
         {"packets", p.packets},         {"verdicts_agree", p.verdicts_agree},
         {"entries", p.entries},         {"state_agree", p.state_agree},
         {"flags_agree", p.flags_agree}, {"timeout_agree", p.timeout_agree}};
   };
-  nlohmann::json j;
+  Json j = StartJsonDocument(kDiffTool);
   j["agree"] = d.agree();
   j["total"] = pj(d.total);
-  j["by_protocol"] = nlohmann::json::object();
+  j["by_protocol"] = Json::object();
   for (const auto& [k, p] : d.by_proto) j["by_protocol"][k] = pj(p);
   j["stats_compared"] = d.stats_compared;
   j["stats_agree"] = d.stats_agree;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ctkit/result.h"
+#include "report/json_doc.h"
 
 namespace ctkit {
 
@@ -44,9 +45,10 @@ struct DiffResult {
 };
 
 /// Checks that `a` and `b` can be compared: each is a result of `ctkit
-/// replay` or `ctkit kernel-replay` (its "tool") with the verdicts, the
-/// entries and the capture digest, and both read the same capture (same
-/// packet count and records_sha256). The error names the file (`name_a`,
+/// replay` or `ctkit kernel-replay` (its "tool") of the schema version this
+/// ctkit reads (kJsonSchemaVersion) with the verdicts, the entries and the
+/// capture digest, and both read the same capture (same packet count and
+/// records_sha256). The error names the file (`name_a`,
 /// `name_b`) and what is missing or different.
 Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
                              const nlohmann::json& b,
@@ -64,7 +66,7 @@ std::string RenderDiff(const DiffResult& d, const std::string& name_a,
                        const std::string& name_b);
 
 /// The same as JSON (for scripts: `make fidelity`).
-nlohmann::json DiffToJson(const DiffResult& d);
+Json DiffToJson(const DiffResult& d);
 
 }  // namespace ctkit
 

@@ -112,26 +112,27 @@ std::string RenderKernelReplayText(const KernelReplayResult& res) {
   return o;
 }
 
-nlohmann::json KernelReplayToJson(const KernelReplayResult& res) {
+Json KernelReplayToJson(const KernelReplayResult& res,
+                        const LiveMoment& moment) {
   const ReplayReport& r = res.report;
-  nlohmann::json j;
-  j["tool"] = kKernelReplayTool;
+  Json j = StartJsonDocument(kKernelReplayTool);
+  StampLiveMoment(&j, moment);
   j["oracle"] = "kernel";
   j["capture"] = r.capture;
   j["capture_digest"] = {{"packets", r.packets_read},
                          {"records_sha256", res.capture_sha256}};
   j["speed"] = res.speed;
-  nlohmann::json settings = nlohmann::json::object();
+  Json settings = Json::object();
   for (const auto& [k, v] : res.tunables.List()) settings[k] = std::stoull(v);
   j["settings"] = settings;
-  nlohmann::json skipped = nlohmann::json::object();
+  Json skipped = Json::object();
   for (int i = 1; i < static_cast<int>(DecodeStatus::kCount); ++i) {
     if (r.skipped_by_reason[i]) {
       skipped[DecodeStatusName(static_cast<DecodeStatus>(i))] =
           r.skipped_by_reason[i];
     }
   }
-  nlohmann::json by_verdict = nlohmann::json::object();
+  Json by_verdict = Json::object();
   for (int v = 0; v < kVerdictCount; ++v) {
     by_verdict[VerdictName(static_cast<Verdict>(v))] = r.counters.verdicts[v];
   }
@@ -159,11 +160,11 @@ nlohmann::json KernelReplayToJson(const KernelReplayResult& res) {
                 {"clash_resolve", r.stats.clash_resolve},
                 {"chaintoolong", r.stats.chaintoolong}};
   j["lost_logs"] = res.lost_logs;
-  nlohmann::json verdicts = nlohmann::json::array();
+  Json verdicts = Json::array();
   for (const PacketOutcome& o : res.outcomes)
     verdicts.push_back(OutcomeName(o));
   j["verdicts"] = verdicts;
-  nlohmann::json entries = nlohmann::json::array();
+  Json entries = Json::array();
   for (const FlowInfo& fi : res.table) {
     entries.push_back(FlowToJson(fi, fi.timeout_s, r.last_ts_ns));
   }

@@ -5,23 +5,22 @@
 #ifndef CTKIT_KERNEL_KERNEL_REPLAY_OUTPUT_H_
 #define CTKIT_KERNEL_KERNEL_REPLAY_OUTPUT_H_
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "kernel/kernel_replay.h"
+#include "report/json_doc.h"
 
 namespace ctkit {
-
-/// The `"tool"` of each result document `ctkit diff` accepts.
-inline constexpr const char* kReplayTool = "ctkit replay";
-inline constexpr const char* kKernelReplayTool = "ctkit kernel-replay";
 
 /// The summary printed by `ctkit kernel-replay`.
 std::string RenderKernelReplayText(const KernelReplayResult& res);
 
 /// The document `ctkit kernel-replay --json` prints: always with the
 /// verdicts and the table's entries, in `ctkit replay --json`'s shapes.
-nlohmann::json KernelReplayToJson(const KernelReplayResult& res);
+/// It describes a run of this host's kernel, so it says when and where
+/// (`moment`: StampLiveMoment).
+Json KernelReplayToJson(const KernelReplayResult& res,
+                        const LiveMoment& moment);
 
 }  // namespace ctkit
 

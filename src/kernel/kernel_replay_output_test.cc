@@ -111,8 +111,17 @@ TEST(KernelReplayOutput, NoDropsSayTheTableNeverFilled) {
 }
 
 TEST(KernelReplayOutput, JsonCarriesVerdictsEntriesAndTheCaptureDigest) {
-  nlohmann::json j = KernelReplayToJson(SynFloodResult());
+  LiveMoment m;
+  m.unix_ns = 1'700'000'000'500'000'000;
+  m.hostname = "router1";
+  m.kernel_release = "6.18.0";
+  nlohmann::json j = KernelReplayToJson(SynFloodResult(), m);
+  EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["tool"], "ctkit kernel-replay");
+  // A run of this host's kernel: when and where.
+  EXPECT_EQ(j["generated_at"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(j["hostname"], "router1");
+  EXPECT_EQ(j["kernel_release"], "6.18.0");
   EXPECT_EQ(j["capture"], "flood.pcap");
   EXPECT_EQ(j["capture_digest"]["packets"], 4);
   EXPECT_EQ(j["capture_digest"]["records_sha256"], std::string(64, 'a'));

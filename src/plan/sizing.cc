@@ -495,9 +495,14 @@ std::string RenderPlanText(const PlanResult& p) {
   return out;
 }
 
-nlohmann::json PlanToJson(const PlanResult& p) {
+Json PlanToJson(const PlanResult& p) {
   const PlanInput& in = p.input;
-  nlohmann::json doc;
+  // Expected entries (rate x lifetime, a steady state) are means; an entry
+  // count is a whole number, rounded as the text rounds it.
+  auto entries = [](double n) -> uint64_t {
+    return n > 0 ? static_cast<uint64_t>(std::llround(n)) : 0;
+  };
+  Json doc = StartJsonDocument(kPlanTool);
   doc["budget_bytes"] = in.budget_bytes;
   doc["cpus"] = in.cpus;
   doc["ram_bytes"] = in.ram_bytes;
@@ -506,26 +511,26 @@ nlohmann::json PlanToJson(const PlanResult& p) {
   doc["extensions"] = p.extensions;
   doc["headroom"] = in.headroom;
   if (p.modelled_concurrent) {
-    nlohmann::json classes = nlohmann::json::array();
+    Json classes = Json::array();
     for (const LoadClass& c : p.classes) {
       classes.push_back({{"class", c.name},
-                         {"share", c.share},
-                         {"new_per_s", c.rate},
-                         {"lifetime_s", c.lifetime_s},
+                         {"share_ratio", c.share},
+                         {"new_per_second", c.rate},
+                         {"lifetime_seconds", c.lifetime_s},
                          {"lifetime_from", c.lifetime_from},
-                         {"entries", c.concurrent}});
+                         {"entries", entries(c.concurrent)}});
     }
-    doc["model"] = {{"rate", *in.rate},
+    doc["model"] = {{"new_per_second", *in.rate},
                     {"classes", classes},
-                    {"entries", *p.modelled_concurrent}};
+                    {"entries", entries(*p.modelled_concurrent)}};
   } else {
     doc["model"] = nullptr;
   }
   if (in.measured_peak) {
-    doc["measured"] = {{"capture", in.capture}, {"peak", *in.measured_peak}};
+    Json measured = {{"capture", in.capture}, {"peak", *in.measured_peak}};
     if (in.load) {
       const CaptureLoad& l = *in.load;
-      nlohmann::json classes = nlohmann::json::array();
+      Json classes = Json::array();
       for (const ClassLoad& c : l.classes) {
         classes.push_back(
             {{"class", c.info.name},
@@ -533,60 +538,59 @@ nlohmann::json PlanToJson(const PlanResult& p) {
                                                        "nf_conntrack_") +
                                                c.info.sysctl
                                          : std::string()},
-             {"lifetime_s", c.info.seconds},
+             {"lifetime_seconds", c.info.seconds},
              {"connection_bound", c.info.connection_bound},
              {"entered", c.entered},
              {"left", c.left},
              {"ended", c.ended},
              {"at_end", c.at_end},
-             {"rest_per_s", c.rest_rate},
+             {"rest_per_second", c.rest_rate},
              {"capture_shorter_than_lifetime", c.shorter_than_lifetime},
              {"extrapolated", c.shorter_than_lifetime &&
                                   c.steady > static_cast<double>(c.at_end)},
              {"active_at_end", c.active_at_end},
              {"idle_at_end", c.resting_at_end},
              {"cannot_answer", c.cannot_answer},
-             {"steady_entries", c.steady}});
+             {"steady_entries", entries(c.steady)}});
       }
-      doc["measured"]["duration_s"] = l.duration_s;
-      doc["measured"]["packets"] = l.packets;
-      doc["measured"]["classes"] = classes;
-      doc["measured"]["new_entries_by_half"] = {l.new_entries[0],
-                                                l.new_entries[1]};
-      doc["measured"]["steady_traffic"] = l.steady_traffic;
-      doc["measured"]["gc_lag_s"] = l.gc_lag_s;
-      doc["measured"]["steady_entries"] = l.steady_total;
-      doc["measured"]["cannot_answer"] = l.cannot_answer;
-      doc["measured"]["pool_exhausted"] = l.pool_exhausted;
+      measured["duration_seconds"] = l.duration_s;
+      measured["packets"] = l.packets;
+      measured["classes"] = classes;
+      measured["new_entries_by_half"] = {l.new_entries[0], l.new_entries[1]};
+      measured["steady_traffic"] = l.steady_traffic;
+      measured["gc_lag_seconds"] = l.gc_lag_s;
+      measured["steady_entries"] = entries(l.steady_total);
+      measured["cannot_answer"] = l.cannot_answer;
+      measured["pool_exhausted"] = l.pool_exhausted;
     }
+    doc["measured"] = measured;
   } else {
     doc["measured"] = nullptr;
   }
   doc["needed_entries"] =
-      p.needed_entries ? nlohmann::json(*p.needed_entries) : nlohmann::json();
+      p.needed_entries ? Json(*p.needed_entries) : Json(nullptr);
   doc["needed_is_lower_bound"] = p.lower_bound;
   doc["budget_max"] = p.budget_max;
   doc["recommended"] = {{"nf_conntrack_max", p.recommended.max},
                         {"nf_conntrack_buckets", p.recommended.buckets},
                         {"reason", p.reason}};
   doc["fits"] = p.fits;
-  doc["memory_needed_bytes"] =
-      p.fits ? nlohmann::json() : nlohmann::json(p.memory_needed);
-  nlohmann::json changes = nlohmann::json::array();
+  doc["memory_needed_bytes"] = p.fits ? Json(nullptr) : Json(p.memory_needed);
+  Json changes = Json::array();
   for (const TimeoutChange& c : p.timeout_changes) {
     changes.push_back({{"sysctl", c.sysctl}, {"from", c.from}, {"to", c.to}});
   }
   doc["timeout_changes"] = changes;
   doc["timeouts_can_fit"] = p.timeouts_can_fit;
-  nlohmann::json rows = nlohmann::json::array();
+  Json rows = Json::array();
   for (const SizingRow& r : p.compare) {
-    rows.push_back({{"name", r.name},
-                    {"nf_conntrack_max", r.size.max},
-                    {"nf_conntrack_buckets", r.size.buckets},
-                    {"memory_when_full_bytes", r.memory_when_full},
-                    {"fits_budget", r.fits_budget},
-                    {"holds_load", r.holds_load ? nlohmann::json(*r.holds_load)
-                                                : nlohmann::json()}});
+    rows.push_back(
+        {{"name", r.name},
+         {"nf_conntrack_max", r.size.max},
+         {"nf_conntrack_buckets", r.size.buckets},
+         {"memory_when_full_bytes", r.memory_when_full},
+         {"fits_budget", r.fits_budget},
+         {"holds_load", r.holds_load ? Json(*r.holds_load) : Json(nullptr)}});
   }
   doc["compare"] = rows;
   return doc;

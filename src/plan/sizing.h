@@ -5,7 +5,6 @@
 #define CTKIT_PLAN_SIZING_H_
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +14,7 @@
 #include "ctkit/tunables.h"
 #include "plan/capture_load.h"
 #include "plan/safety.h"
+#include "report/json_doc.h"
 
 namespace ctkit {
 
@@ -154,7 +154,7 @@ uint64_t SmallestBudget(bool extensions);
 Result<PlanResult> MakePlan(const PlanInput& in);
 
 std::string RenderPlanText(const PlanResult& p);
-nlohmann::json PlanToJson(const PlanResult& p);
+Json PlanToJson(const PlanResult& p);
 
 }  // namespace ctkit
 

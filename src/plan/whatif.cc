@@ -620,35 +620,40 @@ std::string RenderWhatifText(const WhatifResult& r) {
   return out;
 }
 
-nlohmann::json WhatifToJson(const WhatifResult& r) {
-  nlohmann::json doc;
+Json WhatifToJson(const WhatifResult& r) {
+  // Every value --vary takes has passed Tunables::Set: a decimal integer.
+  auto number = [](const std::string& v) -> uint64_t { return std::stoull(v); };
+  Json doc = StartJsonDocument(kWhatifTool);
   doc["capture"] = r.capture;
   doc["packets"] = r.packets;
-  doc["duration_s"] = static_cast<double>(r.duration_ns) * 1e-9;
-  nlohmann::json axes = nlohmann::json::array();
+  doc["duration_seconds"] = static_cast<double>(r.duration_ns) * 1e-9;
+  Json axes = Json::array();
   for (const VaryAxis& a : r.axes) {
-    axes.push_back({{"name", a.name}, {"values", a.values}});
+    Json values = Json::array();
+    for (const std::string& v : a.values) values.push_back(number(v));
+    axes.push_back({{"name", a.name}, {"values", values}});
   }
   doc["vary"] = axes;
-  nlohmann::json rows = nlohmann::json::array();
+  Json rows = Json::array();
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const WhatifRow& row = r.rows[i];
-    nlohmann::json j;
+    Json j = Json::object();
     j["index"] = i;
     j["label"] = row.variant.label;
     j["baseline"] = row.variant.baseline;
-    nlohmann::json settings = nlohmann::json::object();
+    Json settings = Json::object();
     for (const auto& [name, value] : row.variant.settings) {
-      settings[name] = value;
+      settings[name] = number(value);
     }
     j["settings"] = settings;
     if (row.variant.adaptive) {
+      // Fill levels as multiples of max: END may lie above it (up to 10x).
       j["adaptive"] = {
           {"linux", false},
           {"note",
            "not a Linux feature: ctkit's opt-in pf-style adaptive timeouts"},
-          {"start_percent", row.variant.adaptive->start_percent},
-          {"end_percent", row.variant.adaptive->end_percent},
+          {"start_of_max", row.variant.adaptive->start_percent / 100.0},
+          {"end_of_max", row.variant.adaptive->end_percent / 100.0},
           {"start_entries", row.variant.adaptive_start_entries},
           {"end_entries", row.variant.adaptive_end_entries}};
     } else {
@@ -658,19 +663,20 @@ nlohmann::json WhatifToJson(const WhatifResult& r) {
     j["buckets"] = row.buckets;
     j["table_full_drops"] = row.table_full_drops;
     j["chain_too_long_drops"] = row.chain_drops;
-    j["first_drop_s"] =
+    j["first_drop_seconds"] =
         row.first_drop_offset_ns
-            ? nlohmann::json(static_cast<double>(*row.first_drop_offset_ns) *
-                             1e-9)
-            : nlohmann::json(nullptr);
+            ? Json(static_cast<double>(*row.first_drop_offset_ns) * 1e-9)
+            : Json(nullptr);
     j["peak"] = row.peak;
-    j["peak_percent_of_max"] = row.max != 0 ? nlohmann::json(row.peak_percent)
-                                            : nlohmann::json(nullptr);
+    j["peak_fill_ratio"] =
+        row.max != 0 ? Json(Ratio(row.peak, row.max)) : Json(nullptr);
     j["early_drops"] = row.early_drops;
     j["invalid"] = row.invalid;
     j["kernel_memory_at_peak_bytes"] = row.kernel_memory_at_peak;
     j["kernel_memory_at_max_bytes"] = row.kernel_memory_at_max;
     j["lossless"] = row.lossless();
+    // 1 - memory/baseline's at the peak: negative when it costs more, so a
+    // signed fraction rather than a _ratio (which is 0..1).
     j["saving_vs_baseline"] = row.saving;
     j["unsafe"] = row.unsafe;
     j["cheapest_lossless"] = r.cheapest_lossless == i;
@@ -678,20 +684,18 @@ nlohmann::json WhatifToJson(const WhatifResult& r) {
     rows.push_back(std::move(j));
   }
   doc["variants"] = rows;
-  doc["cheapest_lossless"] = r.cheapest_lossless
-                                 ? nlohmann::json(*r.cheapest_lossless)
-                                 : nlohmann::json(nullptr);
-  doc["recommended"] =
-      r.recommended ? nlohmann::json(*r.recommended) : nlohmann::json(nullptr);
+  doc["cheapest_lossless"] =
+      r.cheapest_lossless ? Json(*r.cheapest_lossless) : Json(nullptr);
+  doc["recommended"] = r.recommended ? Json(*r.recommended) : Json(nullptr);
   doc["recommendation"] = r.recommendation;
-  doc["min_saving"] = r.min_saving;
-  nlohmann::json floors = nlohmann::json::array();
+  doc["min_saving_ratio"] = r.min_saving;
+  Json floors = Json::array();
   for (const TimeoutFloor& f : r.floors) {
     floors.push_back(
         {{"sysctl", f.sysctl}, {"seconds", f.seconds}, {"reason", f.reason}});
   }
   doc["timeout_floors"] = floors;
-  nlohmann::json warnings = nlohmann::json::array();
+  Json warnings = Json::array();
   for (const WhatifWarning& w : r.warnings) {
     warnings.push_back(
         {{"class", w.klass}, {"variant", w.variant}, {"message", w.message}});

@@ -17,6 +17,7 @@
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
 #include "plan/safety.h"
+#include "report/json_doc.h"
 #include "report/replay.h"
 
 namespace ctkit {
@@ -164,7 +165,7 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
 std::string RenderWhatifText(const WhatifResult& r);
 
 /// The same as one JSON document.
-nlohmann::json WhatifToJson(const WhatifResult& r);
+Json WhatifToJson(const WhatifResult& r);
 
 /// "net.netfilter.nf_conntrack_x", "net/netfilter/nf_conntrack_x" or
 /// "nf_conntrack_x" -> "nf_conntrack_x"; "net.nf_conntrack_max" ->

@@ -39,8 +39,8 @@ std::string Tallies(const std::vector<Tally>& v, uint64_t total) {
   return s.empty() ? "-" : s;
 }
 
-nlohmann::json TalliesJson(const std::vector<Tally>& v) {
-  nlohmann::json a = nlohmann::json::array();
+Json TalliesJson(const std::vector<Tally>& v) {
+  Json a = Json::array();
   for (const Tally& t : v)
     a.push_back({{"key", t.key}, {"entries", t.entries}});
   return a;
@@ -405,11 +405,10 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   return o;
 }
 
-nlohmann::json FlowToJson(const FlowInfo& f, uint32_t timeout_s,
-                          uint64_t now_ns) {
+Json FlowToJson(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns) {
   auto tuple = [](const Tuple& t) {
-    nlohmann::json j{{"src", AddressToString(t.src, t.family)},
-                     {"dst", AddressToString(t.dst, t.family)}};
+    Json j{{"src", AddressToString(t.src, t.family)},
+           {"dst", AddressToString(t.dst, t.family)}};
     if (t.l4_proto == ipproto::kIcmp || t.l4_proto == ipproto::kIcmpv6) {
       j["type"] = t.icmp_type();
       j["code"] = t.icmp_code();
@@ -421,64 +420,64 @@ nlohmann::json FlowToJson(const FlowInfo& f, uint32_t timeout_s,
     }
     return j;
   };
-  nlohmann::json j{
-      {"family", f.original.family == Family::kIPv4 ? "ipv4" : "ipv6"},
-      {"protocol", ProtoName(f.original.l4_proto)},
-      {"protonum", f.original.l4_proto},
-      {"timeout", timeout_s},
-      {"original", tuple(f.original)},
-      {"reply", tuple(f.reply)},
-      {"assured", f.assured},
-      {"unreplied", !f.seen_reply},
-      {"mark", f.mark},
-      {"line", FormatConntrackLine(f, timeout_s, now_ns)}};
+  // In `conntrack -L`'s order: protocol, timeout, state, tuples, flags.
+  Json j{{"family", f.original.family == Family::kIPv4 ? "ipv4" : "ipv6"},
+         {"protocol", ProtoName(f.original.l4_proto)},
+         {"protonum", f.original.l4_proto},
+         {"timeout", timeout_s}};
   if (f.state != nullptr) j["state"] = f.state;
+  j["original"] = tuple(f.original);
+  j["reply"] = tuple(f.reply);
+  j["assured"] = f.assured;
+  j["unreplied"] = !f.seen_reply;
+  j["mark"] = f.mark;
   if (f.has_acct) {
     j["packets"] = {f.packets[0], f.packets[1]};
     j["bytes"] = {f.bytes[0], f.bytes[1]};
   }
+  j["line"] = FormatConntrackLine(f, timeout_s, now_ns);
   return j;
 }
 
-nlohmann::json EventToJson(const Event& e) {
-  nlohmann::json j = FlowToJson(e.flow, e.flow.timeout_s, e.ts_ns);
+Json EventToJson(const Event& e) {
+  Json j = Json::object();
   j["type"] = e.type == EventType::kNew      ? "NEW"
               : e.type == EventType::kUpdate ? "UPDATE"
                                              : "DESTROY";
   j["timestamp"] = FormatTimestamp(e.ts_ns);
-  j["line"] = FormatEventLine(e);
+  const Json flow = FlowToJson(e.flow, e.flow.timeout_s, e.ts_ns);
+  for (const auto& [k, v] : flow.items()) j[k] = v;
+  j["line"] = FormatEventLine(e);  // in place of the -L line
   return j;
 }
 
-nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
-                            const std::vector<std::string>& verdicts,
-                            const nlohmann::json& events,
-                            const nlohmann::json& dump) {
-  nlohmann::json j;
-  j["tool"] = "ctkit replay";  // what `ctkit diff` checks
+Json ReplayToJson(const ReplayReport& r, const Tunables& t,
+                  const std::vector<std::string>* verdicts, const Json& events,
+                  const Json& dump) {
+  Json j = StartJsonDocument(kReplayTool);  // the tool `ctkit diff` checks
   j["capture"] = r.capture;
   if (!r.capture_sha256.empty()) {
     j["capture_digest"] = {{"packets", r.packets_read},
                            {"records_sha256", r.capture_sha256}};
   }
-  nlohmann::json settings = nlohmann::json::object();
+  Json settings = Json::object();
   for (const auto& [k, v] : t.List()) settings[k] = std::stoull(v);
   j["settings"] = settings;
-  nlohmann::json skipped = nlohmann::json::object();
+  Json skipped = Json::object();
   for (int i = 1; i < static_cast<int>(DecodeStatus::kCount); ++i) {
     if (r.skipped_by_reason[i]) {
       skipped[DecodeStatusName(static_cast<DecodeStatus>(i))] =
           r.skipped_by_reason[i];
     }
   }
-  nlohmann::json invalid = nlohmann::json::object();
+  Json invalid = Json::object();
   for (int i = 1; i < static_cast<int>(InvalidReason::kCount); ++i) {
     if (r.counters.invalid_by_reason[i]) {
       invalid[InvalidReasonName(static_cast<InvalidReason>(i))] =
           r.counters.invalid_by_reason[i];
     }
   }
-  nlohmann::json by_verdict = nlohmann::json::object();
+  Json by_verdict = Json::object();
   for (int v = 0; v < kVerdictCount; ++v) {
     by_verdict[VerdictName(static_cast<Verdict>(v))] = r.counters.verdicts[v];
   }
@@ -492,23 +491,23 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
                   {"dropped_chain_too_long", r.stats.chaintoolong},
                   {"first_ts", FormatTimestamp(r.first_ts_ns)},
                   {"last_ts", FormatTimestamp(r.last_ts_ns)}};
-  nlohmann::json table{{"max", r.max},
-                       {"buckets", r.buckets},
-                       {"count", r.final_count},
-                       {"peak_count", r.peak_count},
-                       {"peak_index", r.peak_index},
-                       {"peak_ts", FormatTimestamp(r.peak_ts_ns)},
-                       {"seconds_at_90", r.seconds_at_90},
-                       {"seconds_at_100", r.seconds_at_100},
-                       {"created", r.counters.created},
-                       {"destroyed", r.counters.destroyed},
-                       {"expired", r.counters.expired},
-                       {"killed", r.counters.killed},
-                       {"gc_early_drops", r.counters.gc_early_drops},
-                       {"log_lines", r.counters.log_lines},
-                       {"log_suppressed", r.counters.log_suppressed},
-                       {"kernel_memory_bytes", r.kernel_memory_bytes},
-                       {"table_memory_bytes", r.table_memory_bytes}};
+  Json table{{"max", r.max},
+             {"buckets", r.buckets},
+             {"count", r.final_count},
+             {"peak_count", r.peak_count},
+             {"peak_index", r.peak_index},
+             {"peak_ts", FormatTimestamp(r.peak_ts_ns)},
+             {"at_90_percent_seconds", r.seconds_at_90},
+             {"at_100_percent_seconds", r.seconds_at_100},
+             {"created", r.counters.created},
+             {"destroyed", r.counters.destroyed},
+             {"expired", r.counters.expired},
+             {"killed", r.counters.killed},
+             {"gc_early_drops", r.counters.gc_early_drops},
+             {"log_lines", r.counters.log_lines},
+             {"log_suppressed", r.counters.log_suppressed},
+             {"kernel_memory_bytes", r.kernel_memory_bytes},
+             {"table_memory_bytes", r.table_memory_bytes}};
   if (r.first_drop_ts_ns) {
     table["first_drop_ts"] = FormatTimestamp(*r.first_drop_ts_ns);
     table["first_drop_index"] = *r.first_drop_index;
@@ -544,7 +543,7 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
   }
   std::string dx = Diagnosis(r, t);
   if (!dx.empty()) j["diagnosis"] = dx;
-  nlohmann::json warnings = nlohmann::json::array();
+  Json warnings = Json::array();
   for (const ShortCaptureWarning& w : r.warnings) {
     LifetimeInfo info = DescribeLifetime(w.klass, t);
     warnings.push_back(
@@ -554,29 +553,29 @@ nlohmann::json ReplayToJson(const ReplayReport& r, const Tunables& t,
           info.sysctl[0]
               ? std::string("net.netfilter.nf_conntrack_") + info.sysctl
               : std::string()},
-         {"lifetime_s", info.seconds},
-         {"capture_s",
+         {"lifetime_seconds", info.seconds},
+         {"capture_seconds",
           static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9},
          {"entries", w.entries},
-         {"share", w.share},
+         {"share_ratio", w.share},
          {"message", w.message}});
   }
   j["warnings"] = warnings;
   if (!r.timeline.empty()) {
-    nlohmann::json tl = nlohmann::json::array();
+    Json tl = Json::array();
     for (const TimelineRow& row : r.timeline) {
-      tl.push_back(
-          {{"time", static_cast<double>(row.t_ns - r.first_ts_ns) * 1e-9},
-           {"count", row.count},
-           {"new", row.created},
-           {"destroyed", row.destroyed},
-           {"early_drop", row.early_drop},
-           {"drop", row.drop}});
+      tl.push_back({{"time_seconds",
+                     static_cast<double>(row.t_ns - r.first_ts_ns) * 1e-9},
+                    {"count", row.count},
+                    {"new", row.created},
+                    {"destroyed", row.destroyed},
+                    {"early_drop", row.early_drop},
+                    {"drop", row.drop}});
     }
     j["timeline"] = tl;
   }
-  if (!verdicts.empty()) j["verdicts"] = verdicts;
-  if (!events.is_null() && !events.empty()) j["events"] = events;
+  if (verdicts != nullptr) j["verdicts"] = *verdicts;
+  if (!events.is_null()) j["events"] = events;
   if (!dump.is_null()) j["entries"] = dump;
   if (r.read_error) j["error"] = r.read_error->message;
   if (r.capture_dropped) j["capture_dropped"] = *r.capture_dropped;

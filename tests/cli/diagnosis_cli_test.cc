@@ -98,7 +98,7 @@ TEST_F(DiagnosisCli, ChainTooLongIsNotATableFull) {
   ASSERT_EQ(w["variants"].size(), 2u);
   EXPECT_EQ(w["variants"][0]["table_full_drops"], 0);
   EXPECT_EQ(w["variants"][0]["chain_too_long_drops"], chain);
-  EXPECT_EQ(w["variants"][0]["first_drop_s"], nullptr);
+  EXPECT_EQ(w["variants"][0]["first_drop_seconds"], nullptr);
   EXPECT_EQ(w["variants"][0]["lossless"], false);
   EXPECT_EQ(w["variants"][1]["lossless"], true);
   EXPECT_EQ(w["cheapest_lossless"], 1);
@@ -145,10 +145,10 @@ TEST_F(DiagnosisCli, AShortCaptureIsExtrapolatedAndWarnedAbout) {
   for (const auto& c : sp["measured"]["classes"]) {
     if (c["class"] != "tcp TIME_WAIT") continue;
     found = true;
-    EXPECT_EQ(c["lifetime_s"], 120);
+    EXPECT_EQ(c["lifetime_seconds"], 120);
     EXPECT_EQ(c["capture_shorter_than_lifetime"], true);
     EXPECT_EQ(c["extrapolated"], true);
-    EXPECT_NEAR(c["rest_per_s"].get<double>(), 100, 15);
+    EXPECT_NEAR(c["rest_per_second"].get<double>(), 100, 15);
   }
   EXPECT_TRUE(found) << sp.dump();
   RunResult st = RunCtkit(dir_, with(short_cap));
@@ -165,7 +165,7 @@ TEST_F(DiagnosisCli, AShortCaptureIsExtrapolatedAndWarnedAbout) {
   nlohmann::json rj = Json({"replay", short_cap});
   ASSERT_EQ(rj["warnings"].size(), 1u) << rj["warnings"].dump();
   EXPECT_EQ(rj["warnings"][0]["class"], "tcp TIME_WAIT");
-  EXPECT_EQ(rj["warnings"][0]["lifetime_s"], 120);
+  EXPECT_EQ(rj["warnings"][0]["lifetime_seconds"], 120);
   nlohmann::json rl = Json({"replay", long_cap});
   EXPECT_TRUE(rl["warnings"].empty()) << rl["warnings"].dump();
   nlohmann::json wj =

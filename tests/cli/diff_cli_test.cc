@@ -115,6 +115,26 @@ TEST_F(DiffCli, DoctorResultIsRefused) {
                 {"not a replay result", "doctor"});
 }
 
+// The schema version says how to read the rest: a document without one
+// (from before the documents were versioned) or of another version is
+// refused, not read as if it were this one.
+TEST_F(DiffCli, ADocumentOfAnotherSchemaVersionIsRefused) {
+  std::string a = Result("a.json");
+  nlohmann::json j = nlohmann::json::parse(ReadFile(a));
+  EXPECT_EQ(j["schema_version"], 1);
+  nlohmann::json none = j;
+  none.erase("schema_version");
+  std::string n = Write("none.json", none);
+  ExpectRefused(Diff(a, n), n, {"no \"schema_version\"", "run ctkit replay"});
+  nlohmann::json next = j;
+  next["schema_version"] = 2;
+  std::string x = Write("next.json", next);
+  ExpectRefused(Diff(x, a), x, {"schema_version 2", "reads 1"});
+  next["schema_version"] = "1";
+  std::string t = Write("text.json", next);
+  ExpectRefused(Diff(a, t), t, {"schema_version \"1\""});
+}
+
 TEST_F(DiffCli, ReplayWithoutItsListsIsRefused) {
   std::string a = Result("a.json");
   std::string summary = Replay(capture_, "summary.json", {"--json"});

@@ -37,8 +37,9 @@ TEST_F(WhatifCli, JsonRowsAreBaselineThenTheProductAndTheCheapestIsMarked) {
   ASSERT_EQ(v.size(), 1u + 3u * 2u);
   EXPECT_EQ(v[0]["baseline"], true);
   EXPECT_EQ(v[0]["max"], 1024);
-  const char* want_max[] = {"2048", "2048", "4096", "4096", "8192", "8192"};
-  const char* want_udp[] = {"30", "10", "30", "10", "30", "10"};
+  // Settings are integers, as the kernel's sysctls are.
+  const uint64_t want_max[] = {2048, 2048, 4096, 4096, 8192, 8192};
+  const uint64_t want_udp[] = {30, 10, 30, 10, 30, 10};
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(v[i + 1]["settings"]["nf_conntrack_max"], want_max[i]);
     EXPECT_EQ(v[i + 1]["settings"]["nf_conntrack_udp_timeout"], want_udp[i]);

@@ -55,11 +55,13 @@ void RegisterDiff(CLI::App& app, int* exit_code);
 /// `ctkit replay --compare-kernel`: runs the capture through the kernel with
 /// the settings the engine ran with (every one that differs from the
 /// kernel's default, from --sysctl and --sysctl-file alike) and prints the
-/// diff against `engine_doc` (replay JSON with verdicts and entries).
+/// diff against `engine_doc` (replay JSON with verdicts and entries) as
+/// `ctkit diff` prints it (`json`: as `ctkit diff --json`).
 /// Returns the exit code (0 agree, 1 differ, 2 could not run).
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture, const Tunables& settings,
-                      bool allow_global, double speed, uint32_t tolerance);
+                      bool allow_global, double speed, uint32_t tolerance,
+                      bool json);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);

@@ -1,7 +1,8 @@
 // `ctkit replay --compare-kernel`: after the engine's replay, run the same
 // capture through the real kernel (kernel-replay) with the same settings
 // (--sysctl and --sysctl-file) and print the comparison `ctkit diff` would
-// print. Exit 0 when they agree, 1 when they differ.
+// print (with --json, `ctkit diff --json`'s document, so stdout holds JSON
+// only). Exit 0 when they agree, 1 when they differ.
 #include <fmt/format.h>
 
 #include <string>
@@ -11,13 +12,15 @@
 #include "kernel/kernel_replay.h"
 #include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
+#include "report/json_doc.h"
 #include "tools/ctkit/command.h"
 
 namespace ctkit::cli {
 
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture, const Tunables& settings,
-                      bool allow_global, double speed, uint32_t tolerance) {
+                      bool allow_global, double speed, uint32_t tolerance,
+                      bool json) {
   KernelReplayOptions o;
   // The router starts from the kernel's defaults: hand it every setting the
   // engine ran with that differs from them, wherever it was given.
@@ -38,7 +41,7 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
     fmt::print(stderr, "ctkit: error: kernel replay: {}\n", k.error().message);
     return kExitUsage;
   }
-  nlohmann::json kdoc = KernelReplayToJson(*k);
+  nlohmann::json kdoc = KernelReplayToJson(*k, LocalMoment());
   // Both runs read the file; if it changed in between, say so.
   if (auto c = CheckDiffInputs(engine_doc, "ctkit replay", kdoc,
                                "ctkit kernel-replay");
@@ -53,7 +56,8 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
     fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
     return kExitUsage;
   }
-  fmt::print("{}", RenderDiff(*r, "ctkit", "kernel"));
+  fmt::print("{}", json ? DumpJson(DiffToJson(*r))
+                        : RenderDiff(*r, "ctkit", "kernel"));
   return r->agree() ? kExitOk : kExitFailure;
 }
 

@@ -53,7 +53,7 @@ int RunDiff(const DiffFlags& f) {
     return kExitUsage;
   }
   if (f.json) {
-    fmt::print("{}\n", DiffToJson(*d).dump(2));
+    fmt::print("{}", DumpJson(DiffToJson(*d)));
   } else {
     fmt::print("{}", RenderDiff(*d, f.a, f.b));
   }

@@ -24,6 +24,7 @@
 #include "host/host_view.h"
 #include "host/tar_writer.h"
 #include "kernel/ctnetlink.h"
+#include "report/json_doc.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/settings.h"
 
@@ -169,9 +170,9 @@ int RunDoctor(DoctorFlags& f) {
                "`ctkit doctor --root DIR`)\n",
                view.files().size(), f.collect);
   }
-  std::fputs(
-      f.json ? FormatDoctorJson(d, g).c_str() : FormatDoctorText(d, g).c_str(),
-      stdout);
+  std::fputs(f.json ? FormatDoctorJson(d, g, LocalMoment().unix_ns).c_str()
+                    : FormatDoctorText(d, g).c_str(),
+             stdout);
 
   if (f.apply) {
     std::fflush(stdout);

@@ -147,7 +147,7 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
 void PrintKernelResult(const KernelReplayResult& res, bool dump, bool verdicts,
                        bool json) {
   if (json) {
-    fmt::print("{}\n", KernelReplayToJson(res).dump(2));
+    fmt::print("{}", DumpJson(KernelReplayToJson(res, LocalMoment())));
     return;
   }
   if (dump) {

@@ -96,7 +96,7 @@ int RunPlanCommand(const PlanFlags& f) {
   auto plan = MakePlan(in);
   if (!plan) return Fail(plan.error().message, kExitUsage);
   if (f.json) {
-    fmt::print("{}\n", PlanToJson(*plan).dump(2));
+    fmt::print("{}", DumpJson(PlanToJson(*plan)));
   } else {
     fmt::print("{}", RenderPlanText(*plan));
   }

@@ -174,7 +174,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   bool want_verdicts = f.verdicts || f.compare_kernel;
   bool want_dump = f.dump || f.compare_kernel;
   std::vector<std::string> verdict_lines;
-  nlohmann::json event_json;
+  Json event_json = f.events ? Json::array() : Json();
   ReplayOptions opts;
   opts.tunables = t;
   // A document with the verdicts is one `ctkit diff` may compare: it
@@ -251,10 +251,10 @@ int RunReplayCommand(const ReplayFlags& f) {
     return kExitFailure;
   }
   // The dump is taken as `conntrack -L` right after the last packet.
-  nlohmann::json dump_json;
+  Json dump_json;
   std::vector<std::string> dump_lines;
   if (want_dump) {
-    dump_json = nlohmann::json::array();
+    dump_json = Json::array();
     engine->Dump(report->last_ts_ns, [&](const FlowInfo& info) {
       uint32_t timeout = DumpTimeoutSeconds(info);
       if (to_json) {
@@ -266,21 +266,16 @@ int RunReplayCommand(const ReplayFlags& f) {
     });
   }
   if (to_json) {
-    nlohmann::json doc = ReplayToJson(*report, engine->tunables(),
-                                      verdict_lines, event_json, dump_json);
     // A list that was asked for is present even when empty (no packets, no
     // events), so readers need not special-case a missing key.
-    if (want_verdicts && !doc.contains("verdicts")) {
-      doc["verdicts"] = nlohmann::json::array();
-    }
-    if (f.events && !doc.contains("events")) {
-      doc["events"] = nlohmann::json::array();
-    }
+    Json doc = ReplayToJson(*report, engine->tunables(),
+                            want_verdicts ? &verdict_lines : nullptr,
+                            event_json, dump_json);
     if (f.compare_kernel) {
       return CompareWithKernel(doc, f.capture, t, f.allow_global, f.speed,
-                               f.tolerance);
+                               f.tolerance, f.json);
     }
-    fmt::print("{}\n", doc.dump(2));
+    fmt::print("{}", DumpJson(doc));
   } else {
     bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
     if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
@@ -369,7 +364,8 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1u, 64u));
   cmd->add_flag("--compare-kernel", flags->compare_kernel,
                 "also run the capture through the real kernel (root; see "
-                "kernel-replay) and print the differences; exit 1 if any");
+                "kernel-replay) and print the differences (with --json: "
+                "as ctkit diff --json); exit 1 if any");
   cmd->add_flag("--allow-global", flags->allow_global,
                 "with --compare-kernel: allow changing the global "
                 "nf_conntrack_max/_buckets for the run");

@@ -170,7 +170,7 @@ int RunWhatifCommand(const WhatifFlags& f) {
     }
   }
   if (f.json) {
-    fmt::print("{}\n", WhatifToJson(*result).dump(2));
+    fmt::print("{}", DumpJson(WhatifToJson(*result)));
   } else {
     fmt::print("{}", RenderWhatifText(*result));
   }
