@@ -17,6 +17,8 @@ set -euo pipefail
 CTKIT=$(realpath "$1"); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 SCEN=("$@"); [ ${#SCEN[@]} -eq 0 ] && SCEN=(http dns icmp synflood bulk reorder scenarios)
+. "$(dirname "$0")/../lib/stale_namespaces.sh"
+remove_stale_namespaces ctkrec
 P=ctkrec$$
 C=$P-c R=$P-r S=$P-s
 HAD_RUN_NETNS=0; [ -d /run/netns ] && HAD_RUN_NETNS=1

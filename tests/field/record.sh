@@ -25,6 +25,8 @@
 # removed on every exit path.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/../lib/stale_namespaces.sh"
+remove_stale_namespaces ctkfield
 H=ctkfield$$-h P=ctkfield$$-p
 HAD_RUN_NETNS=0; [ -d /run/netns ] && HAD_RUN_NETNS=1
 WORK=$(mktemp -d)

@@ -35,6 +35,16 @@ done
 # The system's interpreter when there is one: a version manager's shim can
 # take seconds to start, which would stretch the gaps the events depend on.
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+# Everything on one CPU. The kernel delivers an entry's events when the
+# packet that caused them leaves the hook, built from the entry as it is
+# then: with the client and the server sending from two CPUs, the other
+# side's packet can change the entry in between, and the event shows the
+# later state (recorded once: LAST_ACK on the update the server's FIN made,
+# FIN_WAIT). Senders on one CPU make the kernel handle packets one by one,
+# as ctkit does. Every program started below inherits the affinity.
+taskset -pc 0 $$ >/dev/null
+. "$(dirname "$0")/../lib/stale_namespaces.sh"
+remove_stale_namespaces formats
 P=formats$$
 C=$P-c R=$P-r S=$P-s
 WORK=$(mktemp -d)
