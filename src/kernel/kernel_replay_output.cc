@@ -61,12 +61,9 @@ std::string RenderKernelReplayText(const KernelReplayResult& res) {
                   r.stats, "  ");
   // The settings the kernel ran with, where they differ from its defaults.
   std::string changed;
-  const auto defaults = Tunables{}.List();
-  const auto now = res.tunables.List();
-  for (size_t i = 0; i < now.size() && i < defaults.size(); ++i) {
-    if (now[i].second == defaults[i].second) continue;
+  for (const auto& [name, value] : res.tunables.List(/*changed_only=*/true)) {
     if (!changed.empty()) changed += ", ";
-    changed += now[i].first + "=" + now[i].second;
+    changed += name + "=" + value;
   }
   if (!changed.empty()) o += "settings:  " + changed + "\n";
   o += IncompleteLine(r);
