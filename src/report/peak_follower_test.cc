@@ -74,6 +74,7 @@ void ExpectSameComposition(const PeakComposition& a, const PeakComposition& b) {
   ExpectSameTallies(a.by_protocol, b.by_protocol, "protocol");
   ExpectSameTallies(a.by_tcp_state, b.by_tcp_state, "tcp state");
   ExpectSameTallies(a.by_class, b.by_class, "class");
+  EXPECT_EQ(a.by_class_kind, b.by_class_kind);
   ExpectSameTallies(a.top_sources, b.top_sources, "sources");
   ExpectSameTallies(a.top_destinations, b.top_destinations, "destinations");
   ExpectSameTallies(a.top_dports, b.top_dports, "dports");

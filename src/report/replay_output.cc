@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <utility>
 
 #include "proto/tracker.h"
 #include "report/format.h"
@@ -32,43 +31,6 @@ Json TalliesJson(const std::vector<Tally>& v) {
   for (const Tally& t : v)
     a.push_back({{"key", t.key}, {"entries", t.entries}});
   return a;
-}
-
-// The sysctl that sets the lifetime of entries of a class (see
-// LifetimeClass in replay.cc), with its value.
-std::pair<std::string, uint32_t> GoverningTimeout(const std::string& klass,
-                                                  const Tunables& t) {
-  auto has = [&](const char* w) { return klass.find(w) != std::string::npos; };
-  if (klass.rfind("tcp", 0) == 0) {
-    if (has("SYN_SENT"))
-      return {"tcp_timeout_syn_sent", t.tcp_timeout_syn_sent};
-    if (has("SYN_RECV"))
-      return {"tcp_timeout_syn_recv", t.tcp_timeout_syn_recv};
-    if (has("TIME_WAIT")) {
-      return {"tcp_timeout_time_wait", t.tcp_timeout_time_wait};
-    }
-    if (has("FIN_WAIT"))
-      return {"tcp_timeout_fin_wait", t.tcp_timeout_fin_wait};
-    if (has("CLOSE_WAIT")) {
-      return {"tcp_timeout_close_wait", t.tcp_timeout_close_wait};
-    }
-    if (has("LAST_ACK"))
-      return {"tcp_timeout_last_ack", t.tcp_timeout_last_ack};
-    if (has("CLOSE")) return {"tcp_timeout_close", t.tcp_timeout_close};
-    if (has("ESTABLISHED") && !has("ASSURED")) {
-      return {"tcp_timeout_unacknowledged", t.tcp_timeout_unacknowledged};
-    }
-    return {"tcp_timeout_established", t.tcp_timeout_established};
-  }
-  if (klass.rfind("udp", 0) == 0) {
-    if (has("ASSURED")) return {"udp_timeout_stream", t.udp_timeout_stream};
-    return {"udp_timeout", t.udp_timeout};
-  }
-  if (klass.rfind("icmpv6", 0) == 0) {
-    return {"icmpv6_timeout", t.icmpv6_timeout};
-  }
-  if (klass.rfind("icmp", 0) == 0) return {"icmp_timeout", t.icmp_timeout};
-  return {"generic_timeout", t.generic_timeout};
 }
 
 // Buckets as the kernel rounds a requested hash size: up to a multiple of
@@ -132,11 +94,11 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
   const PeakComposition& c = *r.at_peak;
   const Tally& top = c.by_class.front();
   bool assured = top.key.find("ASSURED") != std::string::npos;
-  auto [sysctl, seconds] = GoverningTimeout(top.key, t);
+  const LifetimeInfo life = DescribeLifetime(c.by_class_kind.front(), t);
   std::string s = fmt::format(
       "the largest class at the peak was {} ({:.0f} % of {} entries), whose "
-      "lifetime is net.netfilter.nf_conntrack_{} = {} s. ",
-      top.key, Percent(top.entries, c.total), c.total, sysctl, seconds);
+      "lifetime is {}. ",
+      top.key, Percent(top.entries, c.total), c.total, LifetimeSetting(life));
   // A table that never came near full needs no change: say what held it,
   // and no more.
   const bool pressed = r.counters.table_full > 0 || r.stats.early_drop > 0 ||
