@@ -7,15 +7,13 @@
 #include "report/peak_follower.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "ctkit/capture.h"
-#include "gen/pcap_writer.h"
-#include "gen/workloads.h"
+#include "gen/workload_capture_test_util.h"
 #include "report/replay.h"
 
 namespace ctkit {
@@ -37,25 +35,6 @@ class OnceReader final : public CaptureReader {
  private:
   std::unique_ptr<CaptureReader> r_;
 };
-
-std::string WriteWorkload(const std::string& kind, uint64_t flows, double rate,
-                          uint64_t seed) {
-  const std::string path = testing::TempDir() + "peak_follower_" +
-                           std::to_string(getpid()) + "_" + kind + ".pcap";
-  auto w = PcapWriter::Create(path);
-  EXPECT_TRUE(w.has_value());
-  WorkloadSpec spec;
-  spec.kind = kind;
-  spec.flows = flows;
-  spec.rate = rate;
-  spec.seed = seed;
-  auto g = GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> p) {
-    EXPECT_TRUE((*w)->Write(ts, p));
-  });
-  EXPECT_TRUE(g.has_value());
-  EXPECT_TRUE((*w)->Close());
-  return path;
-}
 
 void ExpectSameTallies(const std::vector<Tally>& a, const std::vector<Tally>& b,
                        const char* what) {
@@ -90,7 +69,13 @@ struct Case {
 
 void CheckAgainstSecondPass(const Case& c) {
   SCOPED_TRACE(c.name);
-  const std::string path = WriteWorkload(c.kind, c.flows, c.rate, 7);
+  WorkloadSpec spec;
+  spec.kind = c.kind;
+  spec.flows = c.flows;
+  spec.rate = c.rate;
+  spec.seed = 7;
+  const WorkloadCapture capture(spec);
+  const std::string& path = capture.path();
   ReplayOptions base;
   // A small table keeps each composition's walk (one per batch with a zero
   // budget) cheap.
