@@ -157,7 +157,8 @@ TEST(Doctor, TableFullLinesOlderThanTheWindowAreHistory) {
   EXPECT_EQ(r.diag.status, Severity::kOk);
   Thresholds day;
   day.recent_log_s = 86400;
-  const Finding& f2 = Find(Doctor("old-table-full", day).diag, "max-too-low");
+  const DoctorRun r2 = Doctor("old-table-full", day);
+  const Finding& f2 = Find(r2.diag, "max-too-low");
   EXPECT_EQ(f2.severity, Severity::kWarning) << f2.title;
   EXPECT_NE(f2.title.find("23.7 h ago"), std::string::npos) << f2.title;
 }
@@ -210,7 +211,8 @@ TEST(Doctor, TableFullLinesOfThisNamespaceAreMatchedByInode) {
   // Without the inode, nothing can be attributed to this namespace.
   std::filesystem::remove(tree.path() + "/ctkit/netns");
   HostData d2 = Collect(*NewRootHostView(tree.path()));
-  const Finding& f2 = Find(Diagnose(d2, {}), "max-too-low");
+  const Diagnosis g2 = Diagnose(d2, {});
+  const Finding& f2 = Find(g2, "max-too-low");
   EXPECT_EQ(f2.severity, Severity::kOk) << f2.title;
   EXPECT_NE(f2.detail.find("could not be read"), std::string::npos)
       << f2.detail;
