@@ -106,8 +106,11 @@ struct Tunables {
   /// 512 (minimum 512).
   void Normalize();
 
-  /// All sysctls as (full name, value) pairs, in a stable order.
-  std::vector<std::pair<std::string, std::string>> List() const;
+  /// All sysctls as (full name, value) pairs, in a stable order; with
+  /// `changed_only`, only those whose value is not the kernel's default
+  /// (a default-constructed Tunables).
+  std::vector<std::pair<std::string, std::string>> List(
+      bool changed_only = false) const;
 };
 
 /// One assignment of a sysctl.d file.

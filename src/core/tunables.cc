@@ -302,10 +302,14 @@ void Tunables::Normalize() {
   buckets = (buckets + 511u) / 512u * 512u;
 }
 
-std::vector<std::pair<std::string, std::string>> Tunables::List() const {
+std::vector<std::pair<std::string, std::string>> Tunables::List(
+    bool changed_only) const {
+  static const Tunables kDefaults;
   std::vector<std::pair<std::string, std::string>> out;
   for (const Entry& e : kEntries) {
     uint64_t v = e.u32 != nullptr ? this->*(e.u32) : this->*(e.u8);
+    uint64_t d = e.u32 != nullptr ? kDefaults.*(e.u32) : kDefaults.*(e.u8);
+    if (changed_only && v == d) continue;
     out.emplace_back(std::string(kFullPrefix) + e.name, std::to_string(v));
   }
   return out;

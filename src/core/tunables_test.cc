@@ -359,5 +359,19 @@ TEST(Tunables, ListRoundTrips) {
   EXPECT_EQ(u.tcp_loose, 0);
 }
 
+// List(changed_only) leaves out every sysctl at the kernel's default, so
+// what it gives is what a fresh namespace needs to run as `t` does.
+TEST(Tunables, ListChangedOnlyNamesTheSettingsOffTheDefaults) {
+  EXPECT_TRUE(Tunables{}.List(true).empty());
+  Tunables t;
+  t.max = 777;
+  t.tcp_loose = 0;
+  t.udp_timeout = 30;  // the default, set explicitly: not a change
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(t.List(true),
+            (Pairs{{"net.netfilter.nf_conntrack_max", "777"},
+                   {"net.netfilter.nf_conntrack_tcp_loose", "0"}}));
+}
+
 }  // namespace
 }  // namespace ctkit

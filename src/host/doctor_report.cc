@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "report/json_doc.h"
+#include "report/summary_parts.h"
 
 namespace ctkit {
 namespace {
@@ -320,18 +321,12 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g,
                {"sysctls", sysctls},
                {"missing", d.missing}};
   if (d.stats) {
-    const Stats& s = *d.stats;
-    j["stats"] = {{"source", d.stats_source},
-                  {"found", s.found},
-                  {"invalid", s.invalid},
-                  {"insert", s.insert},
-                  {"insert_failed", s.insert_failed},
-                  {"drop", s.drop},
-                  {"early_drop", s.early_drop},
-                  {"error", s.error},
-                  {"search_restart", s.search_restart},
-                  {"clash_resolve", s.clash_resolve},
-                  {"chaintoolong", s.chaintoolong}};
+    // Where the counters came from, then the counters as replay's and
+    // kernel-replay's `stats` carry them.
+    Json stats = {{"source", d.stats_source}};
+    const Json counters = StatsJson(*d.stats);
+    for (const auto& [k, v] : counters.items()) stats[k] = v;
+    j["stats"] = stats;
   }
   if (d.kmsg) {
     Json by_netns = Json::array();

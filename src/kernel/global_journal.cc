@@ -54,14 +54,16 @@ std::string SysctlName(const std::string& path) {
   return n;
 }
 
-Result<std::string> ReadValue(const std::string& path) {
+}  // namespace
+
+Result<std::string> ReadProcValue(const std::string& path) {
   std::ifstream in(path);
   std::string v;
   if (!(in >> v)) return fail(Error::io("cannot read " + path));
   return v;
 }
 
-Result<void> WriteValue(const std::string& path, const std::string& v) {
+Result<void> WriteProcValue(const std::string& path, const std::string& v) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail(Error::io(
@@ -77,8 +79,6 @@ Result<void> WriteValue(const std::string& path, const std::string& v) {
   }
   return {};
 }
-
-}  // namespace
 
 GlobalJournal::GlobalJournal(std::string dir, std::string allowed_prefix)
     : dir_(std::move(dir)), allowed_prefix_(std::move(allowed_prefix)) {}
@@ -204,8 +204,8 @@ Result<std::string> GlobalJournal::RecoverStale(Contents* held_by) {
   }
   std::string done;
   for (auto it = c.values.rbegin(); it != c.values.rend(); ++it) {
-    auto now = ReadValue(it->first);
-    auto w = WriteValue(it->first, it->second);
+    auto now = ReadProcValue(it->first);
+    auto w = WriteProcValue(it->first, it->second);
     if (!w) {
       return fail(Error::io(fmt::format(
           "{}; the journal {} is kept: run `ctkit kernel-replay --restore` "

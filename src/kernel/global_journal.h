@@ -25,6 +25,13 @@
 
 namespace ctkit {
 
+/// A sysctl's value: the first word of its /proc/sys file.
+Result<std::string> ReadProcValue(const std::string& path);
+
+/// Writes `value` and a newline to a /proc/sys file in one write(2), as
+/// sysctl(8) does; fails naming the file, the value and the errno.
+Result<void> WriteProcValue(const std::string& path, const std::string& value);
+
 class GlobalJournal {
  public:
   /// (path under /proc/sys, old value), in the order they were changed.

@@ -1,7 +1,8 @@
 // RunKernelReplay: send a capture's packets through the real kernel's
 // conntrack inside a Sandbox and read back what it did, in the same shapes
 // RunReplay produces (verdict per packet, table, counters), so `ctkit
-// kernel-replay` can print exactly `ctkit replay`'s formats.
+// kernel-replay` prints `ctkit replay`'s lists and a document `ctkit diff`
+// compares with replay's (kernel_replay_output.h).
 #ifndef CTKIT_KERNEL_KERNEL_REPLAY_H_
 #define CTKIT_KERNEL_KERNEL_REPLAY_H_
 

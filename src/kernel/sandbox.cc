@@ -33,7 +33,6 @@
 
 #include <csignal>
 #include <cstring>
-#include <fstream>
 
 #include "kernel/exec.h"
 #include "report/format.h"
@@ -77,22 +76,6 @@ std::string ProcPath(const std::string& full) {
   return p;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::string v;
-  if (!(in >> v)) return fail(Error::io("cannot read " + path));
-  return v;
-}
-
-Result<void> WriteFile(const std::string& path, const std::string& v) {
-  std::ofstream out(path);
-  out << v << "\n";
-  out.flush();
-  if (!out)
-    return fail(Error::io(fmt::format("cannot write {} to {}", v, path)));
-  return {};
-}
-
 }  // namespace
 
 bool IsGlobalConntrackSysctl(const std::string& name) {
@@ -130,7 +113,7 @@ void Sandbox::Teardown() noexcept {
   for (auto& n : ns_) n.reset();
   bool restored = true;
   for (auto it = saved_global_.rbegin(); it != saved_global_.rend(); ++it) {
-    auto w = WriteFile(it->first, it->second);
+    auto w = WriteProcValue(it->first, it->second);
     if (!w) {
       restored = false;
       std::fprintf(stderr, "ctkit: error: could not restore %s to %s\n",
@@ -264,7 +247,7 @@ Result<void> Sandbox::Build() {
     std::vector<std::pair<std::string, std::string>> old_values;
     for (const auto& [k, v] : global) {
       std::string path = ProcPath(k);
-      auto old = ReadFile(path);
+      auto old = ReadProcValue(path);
       if (!old) return fail(old.error());
       old_values.emplace_back(path, *old);
     }
@@ -273,7 +256,7 @@ Result<void> Sandbox::Build() {
     journaled_ = true;
     saved_global_ = old_values;
     for (size_t i = 0; i < global.size(); ++i) {
-      auto w = WriteFile(old_values[i].first, global[i].second);
+      auto w = WriteProcValue(old_values[i].first, global[i].second);
       if (!w) return fail(w.error());
       if (opts_.notice) {
         opts_.notice(fmt::format(

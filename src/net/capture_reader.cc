@@ -5,7 +5,8 @@
 // that name the file, the byte offset and how many records were read before
 // the failure, and link types reported as LINKTYPE_* (the values stored in
 // files, which DecodeFrame expects) rather than libpcap's DLT_* (DLT_RAW is
-// 12 or 14 depending on the OS, LINKTYPE_RAW is always 101).
+// 12 or 14 depending on the OS, LINKTYPE_RAW is always 101; pcap_record.h,
+// which the live reader shares).
 //
 // We fopen the file ourselves and hand the FILE* to
 // pcap_fopen_offline_with_tstamp_precision (the same reader as
@@ -44,24 +45,12 @@
 
 #include "ctkit/capture.h"
 #include "net/input_stream.h"
+#include "net/pcap_record.h"
 
 namespace ctkit {
 namespace {
 
-constexpr uint32_t kLinktypeRaw = 101;
-constexpr uint32_t kLinktypeLoop = 108;
-
-// DLT_* (what pcap_datalink returns) -> LINKTYPE_* (what the file holds).
-// They agree except for a few values that differ between operating systems.
-uint32_t LinkTypeFromDlt(int dlt) {
-  if (dlt == DLT_RAW) return kLinktypeRaw;
-  if (dlt == DLT_LOOP) return kLinktypeLoop;
-  return static_cast<uint32_t>(dlt);
-}
-
-struct PcapCloser {
-  void operator()(pcap_t* p) const { pcap_close(p); }
-};
+using detail::LinkTypeFromDlt;
 
 class PcapCaptureReader final : public CaptureReader {
  public:
@@ -106,14 +95,9 @@ class PcapCaptureReader final : public CaptureReader {
       offset_ = Tell(record_offset);
     }
     if (rc == 1) {
-      // With nanosecond precision tv_usec holds nanoseconds.
-      rec->ts_ns = static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000u +
-                   static_cast<uint64_t>(hdr->ts.tv_usec);
-      rec->data = data;
-      rec->caplen = hdr->caplen;
-      rec->wirelen = hdr->len > hdr->caplen ? hdr->len : hdr->caplen;
-      rec->link_type = link_type_;
-      rec->file_offset = record_offset;
+      // Opened with nanosecond precision.
+      detail::FillRecord(*hdr, data, detail::PcapTimestampNs(*hdr, 1),
+                         link_type_, record_offset, rec);
       ++records_;
       return true;
     }
@@ -168,7 +152,7 @@ class PcapCaptureReader final : public CaptureReader {
   }
 
   const std::string path_;
-  const std::unique_ptr<pcap_t, PcapCloser> pcap_;  // owns the FILE*
+  const detail::PcapPtr pcap_;  // owns the FILE*
   const uint32_t link_type_;
   const uint64_t file_size_;  // 0 when unknown (not a regular file)
   const bool classic_;        // classic pcap (not pcapng): fixed headers

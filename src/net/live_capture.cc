@@ -18,7 +18,6 @@
 // or the end of the duration, the packets the kernel captured before that
 // moment and nobody read yet are still read (a signal may come while the
 // replay is still setting up its engines); later ones are left.
-#include <pcap/pcap.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -26,24 +25,13 @@
 #include <string>
 
 #include "ctkit/capture.h"
+#include "net/pcap_record.h"
 
 namespace ctkit {
 namespace {
 
-constexpr uint32_t kLinktypeRaw = 101;
-constexpr uint32_t kLinktypeLoop = 108;
-
-uint32_t LinkTypeFromDlt(int dlt) {
-  if (dlt == DLT_RAW) return kLinktypeRaw;
-  if (dlt == DLT_LOOP) return kLinktypeLoop;
-  return static_cast<uint32_t>(dlt);
-}
-
-struct PcapCloser {
-  void operator()(pcap_t* p) const { pcap_close(p); }
-};
-using PcapPtr = std::unique_ptr<pcap_t, PcapCloser>;
-
+using detail::LinkTypeFromDlt;
+using detail::PcapPtr;
 using Clock = std::chrono::steady_clock;
 
 class LiveCaptureReader final : public CaptureReader {
@@ -90,14 +78,9 @@ class LiveCaptureReader final : public CaptureReader {
       rc = pcap_next_ex(pcap_.get(), &hdr, &data);
     }
     if (rc == 1) {
-      rec->ts_ns = static_cast<uint64_t>(hdr->ts.tv_sec) * 1'000'000'000u +
-                   static_cast<uint64_t>(hdr->ts.tv_usec) * ts_scale_;
-      if (!ending_ || rec->ts_ns <= end_ns_) {
-        rec->data = data;
-        rec->caplen = hdr->caplen;
-        rec->wirelen = hdr->len > hdr->caplen ? hdr->len : hdr->caplen;
-        rec->link_type = link_type_;
-        rec->file_offset = 0;
+      const uint64_t ts = detail::PcapTimestampNs(*hdr, ts_scale_);
+      if (!ending_ || ts <= end_ns_) {
+        detail::FillRecord(*hdr, data, ts, link_type_, 0, rec);
         ++records_;
         return true;
       }

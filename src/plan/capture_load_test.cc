@@ -6,14 +6,12 @@
 #include "plan/capture_load.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <span>
 #include <string>
 
-#include "gen/pcap_writer.h"
-#include "gen/workloads.h"
+#include "gen/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {
@@ -154,29 +152,6 @@ TEST(EstimateSteadyState, UnsteadyTrafficTakesTheBusierHalf) {
   EXPECT_DOUBLE_EQ(l.classes[0].rest_rate, 100.0);  // 1000 in 10 s
 }
 
-// Writes a generated workload to a temporary raw-IP pcap; removed on exit.
-class Capture {
- public:
-  explicit Capture(const WorkloadSpec& spec) {
-    path_ = ::testing::TempDir() + "/load_" + spec.kind + "_" +
-            std::to_string(getpid()) + ".pcap";
-    auto w = PcapWriter::Create(path_, 101);
-    EXPECT_TRUE(w.has_value());
-    auto gen =
-        GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> pkt) {
-          auto r = (*w)->Write(ts, pkt);
-          EXPECT_TRUE(r.has_value());
-        });
-    EXPECT_TRUE(gen.has_value());
-    EXPECT_TRUE((*w)->Close().has_value());
-  }
-  ~Capture() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 const ClassLoad* Find(const CaptureLoad& l, LifetimeKind k) {
   for (const ClassLoad& c : l.classes) {
     if (c.kind == k) return &c;
@@ -193,7 +168,7 @@ TEST(MeasureCapture, SynFloodShorterThanItsLifetimeIsExtrapolated) {
   spec.flows = 3000;
   spec.rate = 10000;
   spec.seed = 7;
-  Capture cap(spec);
+  WorkloadCapture cap(spec);
   auto l = MeasureCapture(cap.path(), Tunables{});
   ASSERT_TRUE(l.has_value()) << l.error().message;
   EXPECT_EQ(l->peak, 3000u);
@@ -214,7 +189,7 @@ TEST(MeasureCapture, TcpSessionsExtrapolateTheirTimeWait) {
   spec.flows = 1000;
   spec.rate = 100;
   spec.seed = 3;
-  Capture cap(spec);
+  WorkloadCapture cap(spec);
   auto l = MeasureCapture(cap.path(), Tunables{});
   ASSERT_TRUE(l.has_value()) << l.error().message;
   const ClassLoad* tw = Find(*l, LifetimeKind::kTcpTimeWait);
@@ -236,7 +211,7 @@ TEST(MeasureCapture, StreamsSetUpOnceAreNotExtrapolated) {
   spec.flows = 500;
   spec.rate = 100;
   spec.seed = 3;
-  Capture cap(spec);
+  WorkloadCapture cap(spec);
   auto l = MeasureCapture(cap.path(), Tunables{});
   ASSERT_TRUE(l.has_value()) << l.error().message;
   EXPECT_EQ(l->peak, 500u);

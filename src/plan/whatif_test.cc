@@ -6,42 +6,15 @@
 #include "plan/whatif.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "gen/pcap_writer.h"
-#include "gen/workloads.h"
+#include "gen/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {
-
-// Writes a generated workload to a temporary raw-IP pcap; removed on exit.
-class Capture {
- public:
-  explicit Capture(const WorkloadSpec& spec) {
-    path_ = ::testing::TempDir() + "/whatif_" + spec.kind + "_" +
-            std::to_string(getpid()) + "_" + std::to_string(++serial_) +
-            ".pcap";
-    auto w = PcapWriter::Create(path_, 101);
-    EXPECT_TRUE(w.has_value());
-    auto gen =
-        GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> pkt) {
-          auto r = (*w)->Write(ts, pkt);
-          EXPECT_TRUE(r.has_value());
-        });
-    EXPECT_TRUE(gen.has_value());
-    EXPECT_TRUE((*w)->Close().has_value());
-  }
-  ~Capture() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  static inline int serial_ = 0;
-  std::string path_;
-};
 
 WorkloadSpec SynFlood(uint64_t flows) {
   WorkloadSpec s;
@@ -152,7 +125,7 @@ TEST(ExpandVariants, AdaptiveIsAnExtraVariantLabelledNotLinux) {
 // so none expires during the capture and a table of max >= 3000 holds them
 // all; smaller tables evict (early drop: they are not ASSURED, §2.2).
 TEST(RunWhatif, RaisingMaxRemovesLossAndTheSmallestSufficientMaxIsCheapest) {
-  Capture cap(SynFlood(3000));
+  WorkloadCapture cap(SynFlood(3000));
   Tunables base;
   base.max = 512;
   base.buckets = 1024;
@@ -208,7 +181,7 @@ TEST(RunWhatif, ThreadCountDoesNotChangeTheResult) {
   spec.flows = 3000;
   spec.rate = 2000;
   spec.seed = 3;
-  Capture cap(spec);
+  WorkloadCapture cap(spec);
   Tunables base;
   base.max = 1024;
   base.buckets = 1024;

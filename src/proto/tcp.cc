@@ -7,7 +7,8 @@
 // silently ignored, when an entry is ASSURED, and how long it lives.
 //
 // A segment goes through five stages, each kept as its own function:
-//  1. header sanity (TcpHeaderValid, called by the engine before lookup);
+//  1. header sanity (TcpHeaderCheck, which the engine's pre-lookup checks
+//     call: a bad checksum is told apart from a bad header);
 //  2. for a new flow, the "may this packet create an entry" rule (SYN, or an
 //     ACK pickup when tcp_loose is on);
 //  3. the transition table (tcp_transitions.h) plus the special cases a

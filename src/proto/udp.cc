@@ -32,7 +32,7 @@ InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg,
   }
   // Spec §7: a zero UDP checksum means "no checksum" and is accepted, for
   // IPv6 as well as IPv4 (conntrack does not enforce RFC 8200 here).
-  // UDP-Lite is left to L4ChecksumValid.
+  // UDP-Lite has no such exception: its checksum is checked below.
   if (pkt.l4_proto == ipproto::kUdp && LoadBe16(pkt.l4 + 6) == 0) {
     return InvalidReason::kNone;
   }

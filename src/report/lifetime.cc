@@ -1,7 +1,7 @@
 // Lifetime classes (see lifetime.h). The mapping follows the trackers'
-// timeout selection (spec §6.6, §7, §8, §9): TCP by state, UDP by whether a
-// reply was seen and whether the flow became a stream (ASSURED), ICMP and
-// generic by protocol.
+// timeout selection (spec §6.6, §7, §8, §9): TCP by state (ESTABLISHED also
+// by whether it is ASSURED yet), UDP by whether a reply was seen and whether
+// the flow became a stream (ASSURED), ICMP and generic by protocol.
 #include "report/lifetime.h"
 
 #include <fmt/format.h>
@@ -23,7 +23,10 @@ LifetimeKind LifetimeKindOf(const FlowInfo& f) {
       if (is("TIME_WAIT")) return LifetimeKind::kTcpTimeWait;
       if (is("CLOSE")) return LifetimeKind::kTcpClose;
       if (is("SYN_SENT2")) return LifetimeKind::kTcpSynSent2;
-      return LifetimeKind::kTcpEstablished;
+      // The tracker caps an ESTABLISHED entry at the unacknowledged timeout
+      // until a reply has confirmed it, which makes it ASSURED.
+      return f.assured ? LifetimeKind::kTcpEstablished
+                       : LifetimeKind::kTcpEstablishedUnassured;
     }
     case ipproto::kUdp:
     case ipproto::kUdpLite:
@@ -50,6 +53,9 @@ LifetimeInfo DescribeLifetime(LifetimeKind c, const Tunables& t) {
     case LifetimeKind::kTcpEstablished:
       return {"tcp ESTABLISHED", "tcp_timeout_established",
               t.tcp_timeout_established, true};
+    case LifetimeKind::kTcpEstablishedUnassured:
+      return {"tcp ESTABLISHED (not ASSURED)", "tcp_timeout_unacknowledged",
+              t.tcp_timeout_unacknowledged, false};
     case LifetimeKind::kTcpFinWait:
       return {"tcp FIN_WAIT", "tcp_timeout_fin_wait", t.tcp_timeout_fin_wait,
               false};

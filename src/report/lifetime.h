@@ -23,6 +23,9 @@ enum class LifetimeKind : uint8_t {
   kTcpSynSent,
   kTcpSynRecv,
   kTcpEstablished,
+  /// ESTABLISHED before ASSURED: a mid-stream pickup no reply has answered
+  /// yet, capped at nf_conntrack_tcp_timeout_unacknowledged (spec §6.6).
+  kTcpEstablishedUnassured,
   kTcpFinWait,
   kTcpCloseWait,
   kTcpLastAck,
@@ -36,7 +39,7 @@ enum class LifetimeKind : uint8_t {
   kIcmpv6,
   kGeneric,
 };
-inline constexpr int kLifetimeKindCount = 15;
+inline constexpr int kLifetimeKindCount = 16;
 
 /// What one class's lifetime is under a set of tunables.
 struct LifetimeInfo {
@@ -52,7 +55,9 @@ struct LifetimeInfo {
 };
 
 /// The class of an entry (UDP-Lite counts as UDP; SCTP, GRE and other
-/// protocols tracked as generic as generic).
+/// protocols tracked as generic as generic). This is the one place that
+/// says which timeout governs an entry; the replay's diagnosis, its
+/// capture-too-short warnings and `plan --capture` all ask it.
 LifetimeKind LifetimeKindOf(const FlowInfo& f);
 
 LifetimeInfo DescribeLifetime(LifetimeKind c, const Tunables& t);

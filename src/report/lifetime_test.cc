@@ -41,6 +41,19 @@ TEST(LifetimeKindOf, TcpByStateUdpByReplyAndStream) {
   EXPECT_EQ(LifetimeKindOf(Entry(132, nullptr)), LifetimeKind::kGeneric);
 }
 
+// §6.6: an ESTABLISHED entry no reply has confirmed (a mid-stream pickup)
+// is capped at the unacknowledged timeout, 300 s, not the 5 days of a
+// connection; it becomes ASSURED, and bound to its connection, only then.
+TEST(LifetimeKindOf, EstablishedBeforeAssuredIsCappedAtUnacknowledged) {
+  EXPECT_EQ(LifetimeKindOf(Entry(ipproto::kTcp, "ESTABLISHED")),
+            LifetimeKind::kTcpEstablishedUnassured);
+  const LifetimeInfo pickup =
+      DescribeLifetime(LifetimeKind::kTcpEstablishedUnassured, Tunables{});
+  EXPECT_STREQ(pickup.sysctl, "tcp_timeout_unacknowledged");
+  EXPECT_EQ(pickup.seconds, 300u);
+  EXPECT_FALSE(pickup.connection_bound);
+}
+
 TEST(DescribeLifetime, TheSysctlInForce) {
   Tunables t;  // kernel defaults
   LifetimeInfo tw = DescribeLifetime(LifetimeKind::kTcpTimeWait, t);

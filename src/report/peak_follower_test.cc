@@ -7,15 +7,13 @@
 #include "report/peak_follower.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "ctkit/capture.h"
-#include "gen/pcap_writer.h"
-#include "gen/workloads.h"
+#include "gen/workload_capture_test_util.h"
 #include "report/replay.h"
 
 namespace ctkit {
@@ -38,25 +36,6 @@ class OnceReader final : public CaptureReader {
   std::unique_ptr<CaptureReader> r_;
 };
 
-std::string WriteWorkload(const std::string& kind, uint64_t flows, double rate,
-                          uint64_t seed) {
-  const std::string path = testing::TempDir() + "peak_follower_" +
-                           std::to_string(getpid()) + "_" + kind + ".pcap";
-  auto w = PcapWriter::Create(path);
-  EXPECT_TRUE(w.has_value());
-  WorkloadSpec spec;
-  spec.kind = kind;
-  spec.flows = flows;
-  spec.rate = rate;
-  spec.seed = seed;
-  auto g = GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> p) {
-    EXPECT_TRUE((*w)->Write(ts, p));
-  });
-  EXPECT_TRUE(g.has_value());
-  EXPECT_TRUE((*w)->Close());
-  return path;
-}
-
 void ExpectSameTallies(const std::vector<Tally>& a, const std::vector<Tally>& b,
                        const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
@@ -74,6 +53,7 @@ void ExpectSameComposition(const PeakComposition& a, const PeakComposition& b) {
   ExpectSameTallies(a.by_protocol, b.by_protocol, "protocol");
   ExpectSameTallies(a.by_tcp_state, b.by_tcp_state, "tcp state");
   ExpectSameTallies(a.by_class, b.by_class, "class");
+  EXPECT_EQ(a.by_class_kind, b.by_class_kind);
   ExpectSameTallies(a.top_sources, b.top_sources, "sources");
   ExpectSameTallies(a.top_destinations, b.top_destinations, "destinations");
   ExpectSameTallies(a.top_dports, b.top_dports, "dports");
@@ -89,7 +69,13 @@ struct Case {
 
 void CheckAgainstSecondPass(const Case& c) {
   SCOPED_TRACE(c.name);
-  const std::string path = WriteWorkload(c.kind, c.flows, c.rate, 7);
+  WorkloadSpec spec;
+  spec.kind = c.kind;
+  spec.flows = c.flows;
+  spec.rate = c.rate;
+  spec.seed = 7;
+  const WorkloadCapture capture(spec);
+  const std::string& path = capture.path();
   ReplayOptions base;
   // A small table keeps each composition's walk (one per batch with a zero
   // budget) cheap.

@@ -45,7 +45,8 @@ std::vector<Tally> TopN(const std::unordered_map<std::string, uint64_t>& m,
 }
 
 // The class of an entry that decides its timeout and whether early drop
-// may evict it.
+// may evict it, as the report names it: its LifetimeKind (the timeout)
+// refined by ASSURED and whether a reply was seen.
 std::string LifetimeClass(const FlowInfo& f) {
   std::string k = ProtoName(f.original.l4_proto);
   if (f.state != nullptr) k += std::string(" ") + f.state;
@@ -60,12 +61,15 @@ std::string LifetimeClass(const FlowInfo& f) {
 PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
   PeakComposition c;
   std::map<std::string, uint64_t> proto, state, klass;
+  std::map<std::string, LifetimeKind> kind;
   std::unordered_map<std::string, uint64_t> src, dst, dport;
   engine.Visit(now_ns, [&](const FlowInfo& f) {
     ++c.total;
     ++proto[ProtoName(f.original.l4_proto)];
     if (f.state != nullptr) ++state[f.state];
-    ++klass[LifetimeClass(f)];
+    const std::string k = LifetimeClass(f);
+    ++klass[k];
+    kind.emplace(k, LifetimeKindOf(f));
     if (f.assured) ++c.assured;
     if (!f.seen_reply) ++c.unreplied;
     if (f.remaining_jiffies <= 0) ++c.expired_unreaped;
@@ -86,6 +90,7 @@ PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
   std::stable_sort(c.by_tcp_state.begin(), c.by_tcp_state.end(), by_count);
   for (const auto& [k, v] : klass) c.by_class.push_back({k, v});
   std::stable_sort(c.by_class.begin(), c.by_class.end(), by_count);
+  for (const Tally& t : c.by_class) c.by_class_kind.push_back(kind.at(t.key));
   c.top_sources = TopN(src, top_n);
   c.top_destinations = TopN(dst, top_n);
   c.top_dports = TopN(dport, top_n);

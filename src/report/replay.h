@@ -92,6 +92,8 @@ struct PeakComposition {
   /// Entries by what governs their lifetime: "tcp TIME_WAIT ASSURED",
   /// "udp UNREPLIED", "udp ASSURED", "icmp", ... (largest first).
   std::vector<Tally> by_class;
+  /// The lifetime class (lifetime.h) of each by_class entry, in its order.
+  std::vector<LifetimeKind> by_class_kind;
   uint64_t assured = 0;
   uint64_t unreplied = 0;
   uint64_t expired_unreaped = 0;

@@ -7,34 +7,21 @@
 
 #include <algorithm>
 #include <ctime>
-#include <utility>
 
 #include "proto/tracker.h"
 #include "report/format.h"
 #include "report/lifetime.h"
+#include "report/summary_parts.h"
 
 namespace ctkit {
 namespace {
-
-double Pct(uint64_t part, uint64_t whole) {
-  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole)
-               : 0.0;
-}
-
-// Seconds from the first packet; negative when a capture's timestamps go
-// backwards (merged captures), rather than wrapping around.
-std::string Rel(uint64_t ts, uint64_t first) {
-  double d = ts >= first ? static_cast<double>(ts - first) * 1e-9
-                         : -static_cast<double>(first - ts) * 1e-9;
-  return fmt::format("{:+.3f} s", d);
-}
 
 std::string Tallies(const std::vector<Tally>& v, uint64_t total) {
   std::string s;
   for (const Tally& t : v) {
     if (!s.empty()) s += ", ";
     s += fmt::format("{} {} ({:.1f} %)", t.key, t.entries,
-                     Pct(t.entries, total));
+                     Percent(t.entries, total));
   }
   return s.empty() ? "-" : s;
 }
@@ -44,43 +31,6 @@ Json TalliesJson(const std::vector<Tally>& v) {
   for (const Tally& t : v)
     a.push_back({{"key", t.key}, {"entries", t.entries}});
   return a;
-}
-
-// The sysctl that sets the lifetime of entries of a class (see
-// LifetimeClass in replay.cc), with its value.
-std::pair<std::string, uint32_t> GoverningTimeout(const std::string& klass,
-                                                  const Tunables& t) {
-  auto has = [&](const char* w) { return klass.find(w) != std::string::npos; };
-  if (klass.rfind("tcp", 0) == 0) {
-    if (has("SYN_SENT"))
-      return {"tcp_timeout_syn_sent", t.tcp_timeout_syn_sent};
-    if (has("SYN_RECV"))
-      return {"tcp_timeout_syn_recv", t.tcp_timeout_syn_recv};
-    if (has("TIME_WAIT")) {
-      return {"tcp_timeout_time_wait", t.tcp_timeout_time_wait};
-    }
-    if (has("FIN_WAIT"))
-      return {"tcp_timeout_fin_wait", t.tcp_timeout_fin_wait};
-    if (has("CLOSE_WAIT")) {
-      return {"tcp_timeout_close_wait", t.tcp_timeout_close_wait};
-    }
-    if (has("LAST_ACK"))
-      return {"tcp_timeout_last_ack", t.tcp_timeout_last_ack};
-    if (has("CLOSE")) return {"tcp_timeout_close", t.tcp_timeout_close};
-    if (has("ESTABLISHED") && !has("ASSURED")) {
-      return {"tcp_timeout_unacknowledged", t.tcp_timeout_unacknowledged};
-    }
-    return {"tcp_timeout_established", t.tcp_timeout_established};
-  }
-  if (klass.rfind("udp", 0) == 0) {
-    if (has("ASSURED")) return {"udp_timeout_stream", t.udp_timeout_stream};
-    return {"udp_timeout", t.udp_timeout};
-  }
-  if (klass.rfind("icmpv6", 0) == 0) {
-    return {"icmpv6_timeout", t.icmpv6_timeout};
-  }
-  if (klass.rfind("icmp", 0) == 0) return {"icmp_timeout", t.icmp_timeout};
-  return {"generic_timeout", t.generic_timeout};
 }
 
 // Buckets as the kernel rounds a requested hash size: up to a multiple of
@@ -103,7 +53,7 @@ std::string ChainDiagnosis(const ReplayReport& r) {
       "drawn at random for each insert).",
       r.stats.chaintoolong, peak,
       r.max ? fmt::format(" of nf_conntrack_max {}, {:.1f} %", r.max,
-                          Pct(peak, r.max))
+                          Percent(peak, r.max))
             : std::string(", no limit"),
       peak, buckets, per_bucket, 2 * per_bucket);
   const uint64_t for_max = r.max ? KernelBuckets(r.max) : 0;
@@ -144,11 +94,11 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
   const PeakComposition& c = *r.at_peak;
   const Tally& top = c.by_class.front();
   bool assured = top.key.find("ASSURED") != std::string::npos;
-  auto [sysctl, seconds] = GoverningTimeout(top.key, t);
+  const LifetimeInfo life = DescribeLifetime(c.by_class_kind.front(), t);
   std::string s = fmt::format(
       "the largest class at the peak was {} ({:.0f} % of {} entries), whose "
-      "lifetime is net.netfilter.nf_conntrack_{} = {} s. ",
-      top.key, Pct(top.entries, c.total), c.total, sysctl, seconds);
+      "lifetime is {}. ",
+      top.key, Percent(top.entries, c.total), c.total, LifetimeSetting(life));
   // A table that never came near full needs no change: say what held it,
   // and no more.
   const bool pressed = r.counters.table_full > 0 || r.stats.early_drop > 0 ||
@@ -157,7 +107,7 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
     return fmt::format("the table never came near full (peak {}{}); {}",
                        r.peak_count,
                        r.max ? fmt::format(", {:.1f} % of nf_conntrack_max",
-                                           Pct(r.peak_count, r.max))
+                                           Percent(r.peak_count, r.max))
                              : std::string(", no limit"),
                        s.substr(0, s.size() - 1));
   }
@@ -177,17 +127,17 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
          "drops happen only when the 8 buckets scanned hold nothing but "
          "ASSURED entries.";
   }
-  if (Pct(c.assured, c.total) >= 90 && r.stats.drop > 0) {
+  if (Percent(c.assured, c.total) >= 90 && r.stats.drop > 0) {
     s += fmt::format(
         " {:.0f} % of all entries were ASSURED, which is why new "
         "flows were dropped.",
-        Pct(c.assured, c.total));
+        Percent(c.assured, c.total));
   }
   if (!c.top_sources.empty() && c.total >= 100 &&
-      Pct(c.top_sources[0].entries, c.total) >= 50) {
+      Percent(c.top_sources[0].entries, c.total) >= 50) {
     s += fmt::format(" One source, {}, held {:.0f} % of the entries.",
                      c.top_sources[0].key,
-                     Pct(c.top_sources[0].entries, c.total));
+                     Percent(c.top_sources[0].entries, c.total));
   }
   return s;
 }
@@ -222,12 +172,12 @@ std::string ChecksumLines(const ReplayReport& r) {
   }
   const uint64_t bad = BadChecksumPackets(r);
   if (bad >= kChecksumHintMinPackets &&
-      Pct(bad, r.decoded) >= kChecksumHintMinPct) {
+      Percent(bad, r.decoded) >= kChecksumHintMinPct) {
     o += fmt::format(
         "hint:      {} packets ({:.0f} % of decoded) are INVALID for a wrong "
         "checksum; if the capture was taken on a host that offloads "
         "checksums, replay with --sysctl nf_conntrack_checksum=0\n",
-        bad, Pct(bad, r.decoded));
+        bad, Percent(bad, r.decoded));
   }
   return o;
 }
@@ -261,34 +211,10 @@ std::string FormatTimestamp(uint64_t ts_ns) {
 
 std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   std::string o;
-  o += fmt::format("ctkit replay: {}\n", r.capture);
-  uint64_t skipped = r.packets_read - r.decoded;
-  o += fmt::format("packets:   read {}, decoded {}, skipped {}", r.packets_read,
-                   r.decoded, skipped);
-  if (skipped) {
-    std::string why;
-    for (int i = 1; i < static_cast<int>(DecodeStatus::kCount); ++i) {
-      if (!r.skipped_by_reason[i]) continue;
-      if (!why.empty()) why += ", ";
-      why +=
-          fmt::format("{} {}", DecodeStatusName(static_cast<DecodeStatus>(i)),
-                      r.skipped_by_reason[i]);
-    }
-    o += " (" + why + ")";
-  }
-  o += "\n";
-  if (r.packets_read) {
-    o += fmt::format("duration:  {:.3f} s ({} .. {})\n",
-                     static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9,
-                     FormatTimestamp(r.first_ts_ns),
-                     FormatTimestamp(r.last_ts_ns));
-  }
-  o += "verdicts: ";
-  for (int v = 0; v < kVerdictCount; ++v) {
-    o += fmt::format(" {} {}", VerdictName(static_cast<Verdict>(v)),
-                     r.counters.verdicts[v]);
-  }
-  o += "\n";
+  o += fmt::format("{}: {}\n", kReplayTool, r.capture);
+  o += PacketsLine(r, "decoded", r.decoded);
+  o += DurationLine(r);
+  o += VerdictsLine(r.counters);
   // Every INVALID verdict counts once in conntrack -S: under `error` when
   // the kernel's ICMP error callback rejected the packet, else `invalid`.
   uint64_t invalid_total = r.stats.invalid + r.stats.error;
@@ -318,7 +244,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += fmt::format(
         "TABLE FULL: {} packets dropped; first drop at packet {} ({}, {})\n",
         r.counters.table_full, *r.first_drop_index,
-        Rel(*r.first_drop_ts_ns, r.first_ts_ns),
+        RelativeTime(*r.first_drop_ts_ns, r.first_ts_ns),
         FormatTimestamp(*r.first_drop_ts_ns));
     o += fmt::format(
         "kernel log: {} x \"nf_conntrack: nf_conntrack: table full, dropping "
@@ -336,7 +262,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     if (r.first_chain_drop_ts_ns) {
       o += fmt::format("; first at packet {} ({}, {})",
                        *r.first_chain_drop_index,
-                       Rel(*r.first_chain_drop_ts_ns, r.first_ts_ns),
+                       RelativeTime(*r.first_chain_drop_ts_ns, r.first_ts_ns),
                        FormatTimestamp(*r.first_chain_drop_ts_ns));
     }
     o += "\n";
@@ -348,9 +274,10 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
       r.counters.killed, r.stats.early_drop, r.counters.gc_early_drops,
       r.final_count);
   if (r.max) {
-    o += fmt::format("peak:      {} of nf_conntrack_max {} ({:.1f} %) at {}\n",
-                     r.peak_count, r.max, Pct(r.peak_count, r.max),
-                     r.packets_read ? Rel(r.peak_ts_ns, r.first_ts_ns) : "-");
+    o += fmt::format(
+        "peak:      {} of nf_conntrack_max {} ({:.1f} %) at {}\n", r.peak_count,
+        r.max, Percent(r.peak_count, r.max),
+        r.packets_read ? RelativeTime(r.peak_ts_ns, r.first_ts_ns) : "-");
     o += fmt::format(
         "fill time: {:.3f} s at >= 90 % of max, {:.3f} s at 100 %\n",
         r.seconds_at_90, r.seconds_at_100);
@@ -359,8 +286,8 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
                      r.peak_count);
   }
   // One line, cpu=0, holding the sums: see FormatStatsLine.
-  o += "conntrack -S (all CPUs summed, as a one-CPU kernel prints it):\n" +
-       FormatStatsLine(r.stats) + "\n";
+  o += StatsBlock(
+      "conntrack -S (all CPUs summed, as a one-CPU kernel prints it)", r.stats);
   if (r.at_peak) {
     const PeakComposition& c = *r.at_peak;
     o += fmt::format("at the peak ({} entries", c.total);
@@ -379,8 +306,8 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
             static_cast<long>(std::min<size_t>(c.by_class.size(), 6)));
     o += "  by lifetime:  " + Tallies(classes, c.total) + "\n";
     o += fmt::format("  ASSURED {} ({:.1f} %), not ASSURED {}, UNREPLIED {}\n",
-                     c.assured, Pct(c.assured, c.total), c.total - c.assured,
-                     c.unreplied);
+                     c.assured, Percent(c.assured, c.total),
+                     c.total - c.assured, c.unreplied);
     o += "  top sources:  " + Tallies(c.top_sources, c.total) + "\n";
     o += "  top dests:    " + Tallies(c.top_destinations, c.total) + "\n";
     o += "  top dports:   " + Tallies(c.top_dports, c.total) + "\n";
@@ -396,12 +323,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   for (const ShortCaptureWarning& w : r.warnings) {
     o += "warning:   " + w.message + "\n";
   }
-  if (r.read_error) {
-    o += fmt::format(
-        "incomplete: the capture ended in an error after {} "
-        "packets: {}\n",
-        r.packets_read, r.read_error->message);
-  }
+  o += IncompleteLine(r);
   return o;
 }
 
@@ -457,19 +379,9 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
   Json j = StartJsonDocument(kReplayTool);  // the tool `ctkit diff` checks
   j["capture"] = r.capture;
   if (!r.capture_sha256.empty()) {
-    j["capture_digest"] = {{"packets", r.packets_read},
-                           {"records_sha256", r.capture_sha256}};
+    j["capture_digest"] = CaptureDigestJson(r.packets_read, r.capture_sha256);
   }
-  Json settings = Json::object();
-  for (const auto& [k, v] : t.List()) settings[k] = std::stoull(v);
-  j["settings"] = settings;
-  Json skipped = Json::object();
-  for (int i = 1; i < static_cast<int>(DecodeStatus::kCount); ++i) {
-    if (r.skipped_by_reason[i]) {
-      skipped[DecodeStatusName(static_cast<DecodeStatus>(i))] =
-          r.skipped_by_reason[i];
-    }
-  }
+  j["settings"] = SettingsJson(t);
   Json invalid = Json::object();
   for (int i = 1; i < static_cast<int>(InvalidReason::kCount); ++i) {
     if (r.counters.invalid_by_reason[i]) {
@@ -477,15 +389,11 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
           r.counters.invalid_by_reason[i];
     }
   }
-  Json by_verdict = Json::object();
-  for (int v = 0; v < kVerdictCount; ++v) {
-    by_verdict[VerdictName(static_cast<Verdict>(v))] = r.counters.verdicts[v];
-  }
   j["packets"] = {{"read", r.packets_read},
                   {"decoded", r.decoded},
-                  {"skipped", skipped},
+                  {"skipped", SkippedJson(r)},
                   {"invalid", invalid},
-                  {"verdicts", by_verdict},
+                  {"verdicts", VerdictsJson(r.counters)},
                   {"dropped_table_full", r.counters.table_full},
                   {"offload_checksums", r.counters.offload_checksums},
                   {"dropped_chain_too_long", r.stats.chaintoolong},
@@ -518,16 +426,7 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
     table["first_chain_too_long_index"] = *r.first_chain_drop_index;
   }
   j["table"] = table;
-  j["stats"] = {{"found", r.stats.found},
-                {"invalid", r.stats.invalid},
-                {"insert", r.stats.insert},
-                {"insert_failed", r.stats.insert_failed},
-                {"drop", r.stats.drop},
-                {"early_drop", r.stats.early_drop},
-                {"error", r.stats.error},
-                {"search_restart", r.stats.search_restart},
-                {"clash_resolve", r.stats.clash_resolve},
-                {"chaintoolong", r.stats.chaintoolong}};
+  j["stats"] = StatsJson(r.stats);
   if (r.at_peak) {
     const PeakComposition& c = *r.at_peak;
     j["at_peak"] = {{"entries", c.total},

@@ -32,20 +32,6 @@ class BadInputCli : public ::testing::Test {
   TempDir dir_;
 };
 
-// The run failed cleanly with `code` and one error line naming `parts`.
-void ExpectOneErrorLine(const RunResult& r, int code,
-                        const std::vector<std::string>& parts) {
-  ASSERT_TRUE(r.exited) << r.Describe();
-  EXPECT_EQ(r.exit_code, code) << r.Describe();
-  std::vector<std::string> lines = Lines(r.err);
-  ASSERT_EQ(lines.size(), 1u) << r.Describe();
-  EXPECT_TRUE(StartsWith(lines[0], "ctkit: error: ")) << lines[0];
-  for (const std::string& p : parts) {
-    EXPECT_TRUE(Contains(lines[0], p)) << "missing '" << p << "' in\n"
-                                       << lines[0];
-  }
-}
-
 TEST_F(BadInputCli, TruncatedCaptureNamesFileAndOffsetAndKeepsReport) {
   std::vector<size_t> rec;
   const std::string good = GoodCapture(&rec);

@@ -32,17 +32,10 @@ class BenchCli : public ::testing::Test {
   std::string capture_;
 };
 
+// Exit 2, one error line naming each of `parts`, nothing on stdout.
 void ExpectUsageError(const RunResult& r,
                       const std::vector<std::string>& parts) {
-  ASSERT_TRUE(r.exited) << r.Describe();
-  EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  std::vector<std::string> lines = Lines(r.err);
-  ASSERT_EQ(lines.size(), 1u) << r.Describe();
-  EXPECT_TRUE(StartsWith(lines[0], "ctkit: error: ")) << lines[0];
-  for (const std::string& p : parts) {
-    EXPECT_TRUE(Contains(lines[0], p)) << "missing '" << p << "' in\n"
-                                       << lines[0];
-  }
+  ExpectOneErrorLine(r, 2, parts);
   EXPECT_EQ(r.out, "");
 }
 

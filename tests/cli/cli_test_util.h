@@ -110,6 +110,41 @@ struct RunResult {
   }
 };
 
+/// Waits for `pid` (retrying on EINTR) and records how it ended in *r.
+/// Returns false, with a test failure, if it cannot be waited for.
+inline bool WaitForExit(pid_t pid, RunResult* r) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+      return false;
+    }
+  }
+  if (WIFEXITED(status)) {
+    r->exited = true;
+    r->exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r->term_signal = WTERMSIG(status);
+  }
+  return true;
+}
+
+/// The run exited with `code` and printed exactly one line on stderr:
+/// "ctkit: error: " followed by `start`, naming each of `parts`.
+inline void ExpectOneErrorLine(const RunResult& r, int code,
+                               const std::vector<std::string>& parts,
+                               const std::string& start = "") {
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, code) << r.Describe();
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.Describe();
+  EXPECT_TRUE(StartsWith(lines[0], "ctkit: error: " + start)) << lines[0];
+  for (const std::string& p : parts) {
+    EXPECT_TRUE(Contains(lines[0], p)) << "missing '" << p << "' in\n"
+                                       << lines[0];
+  }
+}
+
 /// Limits for the child process.
 struct RunLimits {
   uint64_t address_space_bytes = 0;  ///< RLIMIT_AS; 0: unchanged
@@ -177,20 +212,8 @@ inline RunResult RunCtkit(const TempDir& dir,
     ADD_FAILURE() << "fork: " << std::strerror(fork_errno);
     return r;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
-      return r;
-    }
-  }
-  if (WIFEXITED(status)) {
-    r.exited = true;
-    r.exit_code = WEXITSTATUS(status);
-    EXPECT_NE(r.exit_code, 127) << "could not exec " << argv_s[0];
-  } else if (WIFSIGNALED(status)) {
-    r.term_signal = WTERMSIG(status);
-  }
+  if (!WaitForExit(pid, &r)) return r;
+  if (r.exited) EXPECT_NE(r.exit_code, 127) << "could not exec " << argv_s[0];
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   std::remove(out_path.c_str());
@@ -235,6 +258,14 @@ inline Pkt Udp(uint64_t ts, const Endpoints& ep, uint32_t payload) {
   BuildUdp(ep, payload, &p.bytes);
   return p;
 }
+
+/// The entry Handshake(t, V4(1, 2, 40000, 80)) leaves, as `conntrack -L`
+/// prints it right after the last packet (spec §12.2 example; §3.1: a
+/// just-refreshed ESTABLISHED entry shows 431999).
+inline constexpr char kHandshakeLine[] =
+    "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 "
+    "dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] "
+    "mark=0 use=1";
 
 /// The client 10.0.0.1:40000 -> 10.0.0.2:80 handshake at t0, +1 ms, +2 ms
 /// (client ISN 1000, server ISN 5000), shifted by `t0`.

@@ -199,6 +199,36 @@ TEST_F(DiagnosisCli, OpenConnectionsCannotBeAnsweredByAShortCapture) {
   EXPECT_FALSE(Contains(t.out, "keep it")) << t.out;
 }
 
+// Mid-stream pickups that nobody answers (a bare ACK creates an ESTABLISHED
+// entry with nf_conntrack_tcp_loose = 1) are capped at the unacknowledged
+// timeout, 300 s (spec §6.6), until a reply makes them ASSURED: they are
+// not connections whose close the capture cannot see. 400 of them in 10 s
+// grow the table throughout a capture shorter than that lifetime.
+TEST_F(DiagnosisCli, UnansweredPickupsLiveTheUnacknowledgedTimeout) {
+  std::vector<Pkt> pkts;
+  for (uint16_t i = 0; i < 400; ++i) {
+    Endpoints c = V4(static_cast<uint8_t>(1 + i % 200), 250,
+                     static_cast<uint16_t>(40000 + i), 443);
+    pkts.push_back(Tcp(kT0 + i * 25 * kMs, c, 1000, 5000, tcpflag::kAck));
+  }
+  std::string cap = dir_.File("pickups.pcap");
+  WritePcap(cap, pkts);
+  nlohmann::json j = Json({"replay", cap});
+  ASSERT_EQ(j["warnings"].size(), 1u) << j["warnings"].dump();
+  EXPECT_EQ(j["warnings"][0]["class"], "tcp ESTABLISHED (not ASSURED)");
+  EXPECT_EQ(j["warnings"][0]["sysctl"],
+            "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged");
+  EXPECT_EQ(j["warnings"][0]["lifetime_seconds"], 300);
+  RunResult t = RunCtkit(dir_, {"replay", cap});
+  ASSERT_EQ(t.exit_code, 0) << t.Describe();
+  EXPECT_TRUE(Contains(t.out,
+                       "whose lifetime is "
+                       "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged "
+                       "= 300 s"))
+      << t.out;
+  EXPECT_FALSE(Contains(t.out, "until their connections close")) << t.out;
+}
+
 TEST_F(DiagnosisCli, WhatifOptionsAreChecked) {
   std::string cap =
       Gen("syn.pcap", {"syn-flood", "--flows", "500", "--rate", "10000"});

@@ -46,15 +46,7 @@ class DiffCli : public ::testing::Test {
 // Exit 2 and one error line naming `file` and each of `parts`.
 void ExpectRefused(const RunResult& r, const std::string& file,
                    const std::vector<std::string>& parts) {
-  ASSERT_TRUE(r.exited) << r.Describe();
-  EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  std::vector<std::string> lines = Lines(r.err);
-  ASSERT_EQ(lines.size(), 1u) << r.Describe();
-  EXPECT_TRUE(StartsWith(lines[0], "ctkit: error: " + file)) << lines[0];
-  for (const std::string& p : parts) {
-    EXPECT_TRUE(Contains(lines[0], p)) << "missing '" << p << "' in\n"
-                                       << lines[0];
-  }
+  ExpectOneErrorLine(r, 2, parts, file);
   EXPECT_EQ(r.out, "");
 }
 

@@ -59,19 +59,7 @@ RunResult RunProgram(const TempDir& dir, const std::vector<std::string>& argv) {
     r.err = argv[0] + ": " + std::strerror(rc);
     return r;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
-      return r;
-    }
-  }
-  if (WIFEXITED(status)) {
-    r.exited = true;
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.term_signal = WTERMSIG(status);
-  }
+  if (!WaitForExit(pid, &r)) return r;
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   std::remove(out_path.c_str());

@@ -22,12 +22,6 @@
 namespace ctkit::clitest {
 namespace {
 
-// §12.2 example and §3.1: a just-refreshed ESTABLISHED entry shows 431999.
-constexpr char kHandshakeLine[] =
-    "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 "
-    "dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] "
-    "mark=0 use=1";
-
 // Runs `script` with /bin/sh -c; $CTKIT is the binary. stdout and stderr
 // are captured through files in `dir`.
 RunResult RunShell(const TempDir& dir, const std::string& script) {
@@ -42,16 +36,7 @@ RunResult RunShell(const TempDir& dir, const std::string& script) {
     execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return r;
-  }
-  if (WIFEXITED(status)) {
-    r.exited = true;
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.term_signal = WTERMSIG(status);
-  }
+  if (!WaitForExit(pid, &r)) return r;
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
@@ -92,11 +77,7 @@ RunResult RunOnTerminal(const TempDir& dir, const std::string& script) {
     }
   }
   close(master);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.exited = WIFEXITED(status);
-  r.exit_code = r.exited ? WEXITSTATUS(status) : -1;
+  WaitForExit(pid, &r);
   r.out = ReadFile(out_path);
   return r;
 }

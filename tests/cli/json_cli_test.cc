@@ -191,7 +191,7 @@ const DocRules& ReplayRules() {
       "ctkit replay",
       {"schema_version", "tool", "capture", "capture_digest", "settings",
        "packets", "table", "stats", "at_peak", "diagnosis", "warnings",
-       "timeline", "verdicts", "events", "entries", "error"},
+       "timeline", "verdicts", "events", "entries", "error", "capture_dropped"},
       {"capture_digest.packets",
        "settings.*",
        "packets.read",

@@ -14,12 +14,6 @@
 namespace ctkit::clitest {
 namespace {
 
-// §12.2 example and §3.1: a just-refreshed ESTABLISHED entry shows 431999.
-constexpr char kHandshakeLine[] =
-    "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 "
-    "dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] "
-    "mark=0 use=1";
-
 class ReplayCli : public ::testing::Test {
  protected:
   std::string Capture(const std::vector<Pkt>& pkts,

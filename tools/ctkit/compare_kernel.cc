@@ -24,12 +24,7 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
   KernelReplayOptions o;
   // The router starts from the kernel's defaults: hand it every setting the
   // engine ran with that differs from them, wherever it was given.
-  const auto defaults = Tunables{}.List();
-  const auto in_force = settings.List();
-  for (size_t i = 0; i < in_force.size(); ++i) {
-    if (i < defaults.size() && in_force[i] == defaults[i]) continue;
-    o.sysctls.push_back(in_force[i]);
-  }
+  o.sysctls = settings.List(/*changed_only=*/true);
   o.allow_global = allow_global;
   o.speed = speed;
   o.notice = [](const std::string& m) {
