@@ -17,50 +17,14 @@ set -euo pipefail
 CTKIT=$(realpath "$1"); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 SCEN=("$@"); [ ${#SCEN[@]} -eq 0 ] && SCEN=(http dns icmp synflood bulk reorder scenarios)
-. "$(dirname "$0")/../lib/stale_namespaces.sh"
-remove_stale_namespaces ctkrec
+. "$(dirname "$0")/../lib/lab.sh"
+lab_begin ctkrec
 P=ctkrec$$
 C=$P-c R=$P-r S=$P-s
-HAD_RUN_NETNS=0; [ -d /run/netns ] && HAD_RUN_NETNS=1
-WORK=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in $C $R $S; do ip netns del "$n" 2>/dev/null; done
-  if [ $HAD_RUN_NETNS = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
-    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 setup() {
-  for n in $C $R $S; do ip netns add "$n"; nsx "$n" ip link set lo up; done
-  ip -n $R link add rc type veth peer name c0 netns $C
-  ip -n $R link add rs type veth peer name s0 netns $S
-  nsx $R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  for n in $C $S; do nsx $n sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-      net.ipv6.conf.default.accept_dad=0; done
-  nsx $R sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-  ip -n $R addr add 10.1.0.1/24 dev rc; ip -n $R addr add 10.2.0.1/24 dev rs
-  ip -n $R addr add fd00:1::1/64 dev rc nodad; ip -n $R addr add fd00:2::1/64 dev rs nodad
-  ip -n $C addr add 10.1.0.2/24 dev c0; ip -n $S addr add 10.2.0.2/24 dev s0
-  ip -n $C addr add fd00:1::2/64 dev c0 nodad; ip -n $S addr add fd00:2::2/64 dev s0 nodad
-  for l in "$R rc" "$R rs" "$C c0" "$S s0"; do
-    set -- $l
-    ip -n "$1" link set "$2" up
-    # Real checksums and no segmentation offload, so the capture holds the
-    # packets as they crossed the wire.
-    nsx "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  done
-  ip -n $C route add default via 10.1.0.1; ip -n $S route add default via 10.2.0.1
-  ip -n $C -6 route add default via fd00:1::1; ip -n $S -6 route add default via fd00:2::1
+  lab_netns $C $R $S
+  lab_router $C $R $S
   sleep 1
 }
 

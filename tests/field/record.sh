@@ -25,32 +25,14 @@
 # removed on every exit path.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$(dirname "$0")/../lib/stale_namespaces.sh"
-remove_stale_namespaces ctkfield
+. "$(dirname "$0")/../lib/lab.sh"
+lab_begin ctkfield
 H=ctkfield$$-h P=ctkfield$$-p
-HAD_RUN_NETNS=0; [ -d /run/netns ] && HAD_RUN_NETNS=1
-WORK=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in $H $P; do ip netns del "$n" 2>/dev/null; done
-  if [ $HAD_RUN_NETNS = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
-    umount /run/netns 2>/dev/null; rmdir /run/netns 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root" >&2; exit 1; }
 for t in tcpdump dnsmasq dig ping curl conntrack nft python3; do
   command -v $t >/dev/null || { echo "record.sh: $t is not installed" >&2; exit 1; }
 done
-
-nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 wait_port() {  # $1 = netns, $2 = port, $3 = t (tcp) or u (udp)
   for _ in $(seq 100); do
@@ -62,10 +44,7 @@ wait_port() {  # $1 = netns, $2 = port, $3 = t (tcp) or u (udp)
 
 # The end host H and its peer P on one veth pair with the kernel's default
 # offloads (tx checksumming, TSO and GSO on).
-for n in $H $P; do
-  ip netns add "$n"; nsx "$n" ip link set lo up
-  nsx "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-done
+lab_netns $H $P
 ip -n $H link add h0 type veth peer name p0 netns $P
 ip -n $H addr add 10.7.0.1/24 dev h0; ip -n $P addr add 10.7.0.2/24 dev p0
 ip -n $H addr add fd07::1/64 dev h0 nodad; ip -n $P addr add fd07::2/64 dev p0 nodad

@@ -43,44 +43,12 @@ PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # FIN_WAIT). Senders on one CPU make the kernel handle packets one by one,
 # as ctkit does. Every program started below inherits the affinity.
 taskset -pc 0 $$ >/dev/null
-. "$(dirname "$0")/../lib/stale_namespaces.sh"
-remove_stale_namespaces formats
+. "$(dirname "$0")/../lib/lab.sh"
+lab_begin formats
 P=formats$$
 C=$P-c R=$P-r S=$P-s
-WORK=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in $C $R $S; do ip netns del "$n" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
-
-for n in $C $R $S; do ip netns add "$n"; nsx "$n" ip link set lo up; done
-ip -n $R link add rc type veth peer name c0 netns $C
-ip -n $R link add rs type veth peer name s0 netns $S
-for n in $C $R $S; do
-  nsx $n sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-done
-nsx $R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-ip -n $R addr add 10.1.0.1/24 dev rc; ip -n $R addr add 10.2.0.1/24 dev rs
-ip -n $R addr add fd00:1::1/64 dev rc nodad; ip -n $R addr add fd00:2::1/64 dev rs nodad
-ip -n $C addr add 10.1.0.2/24 dev c0; ip -n $S addr add 10.2.0.2/24 dev s0
-ip -n $C addr add fd00:1::2/64 dev c0 nodad; ip -n $S addr add fd00:2::2/64 dev s0 nodad
-for l in "$R rc" "$R rs" "$C c0" "$S s0"; do
-  set -- $l
-  ip -n "$1" link set "$2" up
-  # Real checksums on the wire, so the capture holds what conntrack saw.
-  nsx "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-ip -n $C route add default via 10.1.0.1; ip -n $S route add default via 10.2.0.1
-ip -n $C -6 route add default via fd00:1::1; ip -n $S -6 route add default via fd00:2::1
+lab_netns $C $R $S
+lab_router $C $R $S
 
 # The router's settings, and the same ones for the replay.
 ARGS=()

@@ -3,7 +3,7 @@
 # those of a running one. Needs root (exit 77 otherwise).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 77; }
-. "$(dirname "$0")/stale_namespaces.sh"
+. "$(dirname "$0")/lab.sh"
 dead=4000000; while [ -d /proc/$dead ]; do dead=$((dead + 1)); done
 alive=$$
 KILLED=ctkstaletest$dead-x RUNNING=ctkstaletest$alive-x OTHER=ctkstaletestx-$dead
