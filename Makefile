@@ -23,7 +23,7 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor
 
-.PHONY: all deps build demo test test-unit test-asan fuzz-smoke bench clean \
+.PHONY: all deps build build-ctkit demo test test-unit test-asan fuzz-smoke bench clean \
         format
 
 all: build
@@ -50,10 +50,15 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# Only the ctkit binary (what demo, fidelity and bench run), not the tests.
+build-ctkit: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target ctkit
+
 # A freshly generated mix of web sessions, DNS, pings and a SYN flood,
 # replayed with a table too small for it: the report shows when the table
 # filled, the drops, and what the table held at the peak.
-demo: build
+demo: build-ctkit
 	@mkdir -p $(DEMO_DIR)
 	build/release/ctkit gen mixed --flows 60000 --rate 4000 --seed 42 \
 	  -o $(DEMO_CAPTURE)
@@ -90,7 +95,7 @@ fuzz-smoke: deps
 	    { echo "fuzz-smoke: {} FAILED"; tail -60 '"$$scratch"'/{}.log; \
 	      exit 1; }'
 
-bench: build
+bench: build-ctkit
 	build/release/ctkit bench
 
 format:
@@ -103,5 +108,5 @@ clean:
 # The fidelity table: every capture in tests/fidelity/ through ctkit and
 # compared with the kernel's recorded result (FIDELITY_LIVE=1 re-runs the
 # kernel live; needs root).
-fidelity: build
+fidelity: build-ctkit
 	python3 tests/fidelity/fidelity.py build/release/ctkit $(if $(FIDELITY_LIVE),--live)
