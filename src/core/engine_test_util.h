@@ -4,8 +4,8 @@
 // with the packet builder, feeds them to an Engine at explicit times and,
 // after each step, checks the verdict, the entry (state, timeout in whole
 // seconds, ASSURED, [UNREPLIED]), the count and the kernel counters. The
-// expected values come from the behavioural spec
-// (/work/shared/spec/kernel-conntrack.md), never from running the engine.
+// expected values come from the kernel model (docs/kernel-model.md), never
+// from running the engine.
 //
 // Time: tests speak in seconds since the start of the story. The harness maps
 // them onto a nanosecond clock and the engine turns that into jiffies

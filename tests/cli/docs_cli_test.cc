@@ -174,8 +174,9 @@ TEST(CliVersion, PrintsCMakeProjectVersion) {
 }
 
 TEST(CliExitCodes, UsageErrorIsTwoButUnknownForTheDoctorCheck) {
-  // operators.md §4.4: a check command says UNKNOWN (3) for bad arguments;
-  // the other commands follow conntrack(8): 2.
+  // The Monitoring Plugins guidelines (README, doctor's exit codes): a check
+  // command says UNKNOWN (3) for bad arguments; the other commands follow
+  // conntrack(8): 2.
   TempDir dir;
   RunResult r = RunCtkit(dir, {"doctor", "--no-such-option"});
   EXPECT_EQ(r.exit_code, 3) << r.Describe();

@@ -2,7 +2,7 @@
 // fixture trees of tests/doctor: the first line is the plugin status line
 // with perfdata, the exit code is the status (0 OK, 1 WARNING, 2 CRITICAL,
 // 3 UNKNOWN), and bad arguments are UNKNOWN with a one-line error, as the
-// monitoring-plugin guidelines (operators.md §4.4) ask.
+// Monitoring Plugins guidelines (monitoring-plugins.org) ask.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // Every JSON document ctkit prints follows one set of conventions (README,
-// "JSON output"; operators.md §4.3), checked here on the real binary's
-// output for each command that prints one: replay, kernel-replay (root
-// only), whatif, plan, doctor (on fixture trees), diff.
+// "JSON output"), checked here on the real binary's output for each
+// command that prints one: replay, kernel-replay (root only), whatif, plan,
+// doctor (on fixture trees), diff.
 //
 // - the first key is `schema_version` (1), the second `tool`;
 // - the top-level keys come in the documented order, and two runs give the

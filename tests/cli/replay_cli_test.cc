@@ -1,8 +1,8 @@
 // End-to-end tests of `ctkit replay`: small hand-built captures whose table
-// the kernel spec (/work/shared/spec/kernel-conntrack.md) determines exactly,
-// run through the real binary; the assertions compare the printed
+// the kernel model (docs/kernel-model.md) determines exactly, run through
+// the real binary; the assertions compare the printed
 // `conntrack -L` / `conntrack -E` lines, verdicts, timeline and JSON with
-// what the spec says a 6.18 kernel shows.
+// what the model says a 6.18 kernel shows.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
