@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Which layer may include which: every `#include "LAYER/..."` in the tree
+against the table below, so a dependency pointing the wrong way fails CI
+even where no link error would show it (a header-only use).
+
+    layering.py ROOT          check the tree at ROOT; exit 1 on a violation
+    layering.py --self-test   check this checker on a small made-up tree
+
+The layers (docs/design.md): net <- gen; net <- proto <- core <- report,
+and report <- kernel <- host, report <- plan. `ctkit/` is the public
+include directory, which any layer may use and which itself uses nothing
+else. The packet generator (gen) is for tests, benchmarks and `ctkit gen`:
+no library layer may include it. A layer's tests (x_test.cc, and the
+x_test_util.h helpers) may also use gen. The CLI (tools/), tests/, bench/
+and fuzz/ sit on top and may include any layer.
+"""
+import os
+import re
+import sys
+import tempfile
+
+BELOW = {
+    'ctkit': [],
+    'net': [],
+    'gen': ['net'],
+    'proto': ['net'],
+    'core': ['proto', 'net'],
+    'report': ['core', 'proto', 'net'],
+    'kernel': ['report', 'core', 'proto', 'net'],
+    'host': ['kernel', 'report', 'core', 'proto', 'net'],
+    'plan': ['report', 'core', 'proto', 'net'],
+}
+ON_TOP = ['tools', 'tests', 'bench', 'fuzz']
+INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([a-z_]+)/', re.M)
+
+
+def allowed(layer, is_test):
+    ok = {layer, 'ctkit'} | set(BELOW[layer])
+    if is_test:
+        ok.add('gen')
+    return ok
+
+
+def check(root):
+    """Returns the violations as 'file:line: message' strings."""
+    bad = []
+    for top in ['include', 'src'] + ON_TOP:
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for name in sorted(files):
+                if not name.endswith(('.h', '.cc')):
+                    continue
+                path = os.path.join(dirpath, name)
+                rel = os.path.relpath(path, root)
+                parts = rel.split(os.sep)
+                if top == 'include':
+                    layer, ok = 'ctkit', {'ctkit'}
+                elif top == 'src':
+                    layer = parts[1] if len(parts) > 2 else None
+                    if layer not in BELOW:
+                        bad.append(f'{rel}:1: {layer!r} is not a layer in '
+                                   f'tests/lint/layering.py')
+                        continue
+                    is_test = re.search(r'_test(_util)?\.(cc|h)$', name)
+                    ok = allowed(layer, bool(is_test))
+                else:
+                    continue  # tools/, tests/, bench/, fuzz/: anything
+                with open(path, encoding='utf-8') as f:
+                    text = f.read()
+                for m in INCLUDE.finditer(text):
+                    used = m.group(1)
+                    if used not in ok:
+                        line = text.count('\n', 0, m.start()) + 1
+                        bad.append(f'{rel}:{line}: {layer} may not include '
+                                   f'"{used}/..." (it may use: '
+                                   f'{", ".join(sorted(ok))})')
+    return bad
+
+
+def self_test():
+    files = {
+        'src/core/table.h': '#include "proto/tcp.h"\n#include "ctkit/x.h"\n',
+        'src/core/engine_test_util.h': '#include "gen/packet_builder.h"\n',
+        'src/net/decode.cc': '\n#include "core/engine.h"\n',
+        'src/report/replay.cc': '#include "gen/workloads.h"\n',
+        'include/ctkit/engine.h': '#include "core/flow.h"\n',
+        'tools/ctkit/main.cc': '#include "host/doctor.h"\n',
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+            with open(os.path.join(d, rel), 'w', encoding='utf-8') as f:
+                f.write(text)
+        got = sorted(x.split(':')[0] + ':' + x.split(':')[1]
+                     for x in check(d))
+    want = ['include/ctkit/engine.h:1', 'src/net/decode.cc:2',
+            'src/report/replay.cc:1']
+    if got != want:
+        print(f'self-test: flagged {got}, wanted {want}')
+        return 1
+    print('self-test: the three wrong-way includes flagged, the rest allowed')
+    return 0
+
+
+def main():
+    if sys.argv[1:] == ['--self-test']:
+        return self_test()
+    if len(sys.argv) != 2:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    bad = check(sys.argv[1])
+    for b in bad:
+        print(b)
+    if bad:
+        print(f'layering: {len(bad)} include(s) against the layer table')
+        return 1
+    print('layering: every include follows the layer table')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
