@@ -89,6 +89,8 @@ struct ParallelState {
   Stretch* track = nullptr;
   Stretch* prepare = nullptr;
   Stretch buf[2];
+  // The length of every scratch buffer above: no stretch is longer.
+  size_t stretch_capacity = 0;
   // Hand-off: workers wait for `generation` to move, the caller for
   // `pending` to reach zero.
   std::atomic<uint64_t> generation{0};
@@ -112,15 +114,25 @@ void EngineImpl::StartWorkers() {
   std::unique_ptr<ParallelState, ParallelStateDeleter> par(new ParallelState);
   par->lanes = lanes;
   par->lane.resize(lanes);
+  // A stretch never holds more packets than the table has room for (see
+  // PlanStretch), so a small table gets small scratch buffers: zeroing room
+  // for kMaxStretch packets was most of the cost of creating a small
+  // threaded engine (measured in the engine fuzzer, which creates one per
+  // input).
+  const uint64_t limit =
+      tunables_.max != 0 ? tunables_.max : table_->capacity();
+  const size_t cap =
+      static_cast<size_t>(std::min<uint64_t>(kMaxStretch, limit));
+  par->stretch_capacity = cap;
   for (PaddedLane& l : par->lane) {
     l.lane.parallel = true;
-    l.out.resize(kMaxStretch);
-    l.net.resize(kMaxStretch);
+    l.out.resize(cap);
+    l.net.resize(cap);
   }
   for (Stretch& st : par->buf) {
-    st.pp.resize(kMaxStretch);
-    st.now.resize(kMaxStretch);
-    st.owner.resize(kMaxStretch);
+    st.pp.resize(cap);
+    st.now.resize(cap);
+    st.owner.resize(cap);
   }
   par_ = std::move(par);
   try {
@@ -242,7 +254,7 @@ bool EngineImpl::PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
                     ? static_cast<size_t>(limit - in_use_bound - hoard)
                     : 0;
   const size_t min_stretch = std::max<size_t>(1, opts_.min_parallel_stretch);
-  size_t cap = std::min({n - a, kMaxStretch, room});
+  size_t cap = std::min({n - a, par_->stretch_capacity, room});
   if (cap < min_stretch) return false;
   // Run the clock ahead (as Jiffies would) to find where the stretch must
   // end: a GC run due, or a step CrossLongGap must handle.
