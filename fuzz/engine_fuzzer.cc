@@ -13,11 +13,14 @@
 // packets, so the parallel path runs whenever the table has room), which
 // must all give the same verdicts, table and counters.
 //
-// After every packet (every batch for the batched engine): count <= max,
-// CheckInvariants() (count equals the reachable entries, both nodes of each
-// entry linked in their own buckets, kept chain lengths exact, no remaining
-// time above the longest configured timeout), and no counter ever
-// decreases.
+// After every packet (every batch for the batched engines): count <= max
+// and no counter ever decreases. CheckInvariants() (count equals the
+// reachable entries, both nodes of each entry linked in their own buckets,
+// kept chain lengths exact, no remaining time above the longest configured
+// timeout) walks every bucket, which made it most of the cost of an input:
+// it runs after every kFullCheckEvery-th packet, every dump and at the end
+// of the input. A broken link or count stays broken, so it is still found,
+// a few packets later.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -41,6 +44,7 @@ using Bytes = std::vector<uint8_t>;
 constexpr uint64_t kNsPerSec = 1'000'000'000ull;
 constexpr size_t kMaxSteps = 3000;
 constexpr size_t kBatch = 8;
+constexpr size_t kFullCheckEvery = 16;
 
 [[noreturn]] void Die(const char* what, const std::string& detail) {
   std::fprintf(stderr, "engine_fuzzer: %s: %s\n", what, detail.c_str());
@@ -63,14 +67,15 @@ struct CounterSnapshot {
   }
 };
 
-void Check(const ctkit::Engine& e, CounterSnapshot* last, const char* who) {
+void Check(const ctkit::Engine& e, CounterSnapshot* last, const char* who,
+           bool full = true) {
   const uint32_t max = e.tunables().max;
   if (max != 0 && e.count() > max) {
     Die(who,
         "count " + std::to_string(e.count()) + " > max " + std::to_string(max));
   }
   std::string why;
-  if (!e.CheckInvariants(&why)) Die(who, why);
+  if (full && !e.CheckInvariants(&why)) Die(who, why);
   CounterSnapshot now = CounterSnapshot::Of(e);
   for (size_t i = 0; i < sizeof(now.v) / 8; ++i) {
     if (now.v[i] < last->v[i]) {
@@ -232,8 +237,8 @@ struct Engines {
 
 void FlushBatch(Engines* e, std::vector<Bytes>* frames,
                 std::vector<ctkit::PacketView>* views,
-                std::vector<uint64_t>* times,
-                std::vector<ctkit::Verdict>* want) {
+                std::vector<uint64_t>* times, std::vector<ctkit::Verdict>* want,
+                bool full) {
   if (views->empty()) return;
   std::vector<ctkit::Verdict> got(views->size());
   e->batched->ProcessBatch(views->data(), times->data(), views->size(),
@@ -245,7 +250,7 @@ void FlushBatch(Engines* e, std::vector<Bytes>* frames,
                          ctkit::VerdictName((*want)[i]));
     }
   }
-  Check(*e->batched, &e->batched_last, "batched");
+  Check(*e->batched, &e->batched_last, "batched", full);
   std::vector<uint32_t> counts(views->size());
   e->threaded->ProcessBatch(views->data(), times->data(), views->size(),
                             got.data(), counts.data());
@@ -256,7 +261,7 @@ void FlushBatch(Engines* e, std::vector<Bytes>* frames,
                           ctkit::VerdictName((*want)[i]));
     }
   }
-  Check(*e->threaded, &e->threaded_last, "threaded");
+  Check(*e->threaded, &e->threaded_last, "threaded", full);
   ctkit::EngineCounters tc = e->threaded->counters();
   tc.parallel_packets = 0;
   if (counts.back() != e->threaded->count() ||
@@ -355,12 +360,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint64_t> times;
   std::vector<ctkit::Verdict> want;
   frames.reserve(kBatch);
+  size_t packets = 0;
 
   for (size_t step = 0; step < kMaxSteps && !in.empty(); ++step) {
     prog.AdvanceClock();
     uint8_t op = in.U8();
     if ((op & 0x1f) == 0x1f) {  // no packet: the GC runs, and a dump
-      FlushBatch(&e, &frames, &views, &times, &want);
+      FlushBatch(&e, &frames, &views, &times, &want, true);
       e.single->AdvanceTo(prog.now_ns);
       e.batched->AdvanceTo(prog.now_ns);
       e.threaded->AdvanceTo(prog.now_ns);
@@ -403,7 +409,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    static_cast<unsigned long long>(prog.now_ns), v.l4_proto,
                    v.ip_len, ctkit::VerdictName(got), e.single->count());
     }
-    Check(*e.single, &e.single_last, "single");
+    ++packets;
+    const bool full = packets % kFullCheckEvery == 0;
+    Check(*e.single, &e.single_last, "single", full);
     // The batched engine sees the same packet later, from its own copy.
     frames.push_back(std::move(pkt));
     ctkit::PacketView bv{};
@@ -413,9 +421,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     times.push_back(prog.now_ns);
     want.push_back(got);
     if (frames.size() == kBatch || (op & 0x80)) {
-      FlushBatch(&e, &frames, &views, &times, &want);
+      FlushBatch(&e, &frames, &views, &times, &want, full);
     }
   }
-  FlushBatch(&e, &frames, &views, &times, &want);
+  FlushBatch(&e, &frames, &views, &times, &want, true);
+  Check(*e.single, &e.single_last, "single");
+  Check(*e.batched, &e.batched_last, "batched");
+  Check(*e.threaded, &e.threaded_last, "threaded");
   return 0;
 }
