@@ -81,6 +81,10 @@ struct EngineOptions {
   uint64_t hash_seed[2] = {0x736f6d6570736575ull, 0x646f72616e646f6dull};
   /// Receives NEW/UPDATE/DESTROY for entries created while a listener
   /// exists (nf_conntrack_events = 1, or 2 with a callback set).
+  /// It runs inside the packet path, between changes to the table, and
+  /// must not throw: an exception leaving it ends the program
+  /// (std::terminate), as the table cannot be left half-updated. Copy what
+  /// you need and return; do not call back into the engine.
   EventCallback on_event;
   /// Capacity of the entry pool when nf_conntrack_max is 0 (no limit).
   uint32_t unlimited_capacity = 1u << 22;

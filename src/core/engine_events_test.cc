@@ -5,6 +5,7 @@
 // conntrack -E in tests/formats/ (record.sh).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "core/engine_test_util.h"
@@ -127,6 +128,20 @@ TEST(EngineEvents, DestroyIsDatedAtTheLookupOrTheGcRun) {
   EXPECT_LT(ev[0].ts_ns, AtNs(600.0));
   EXPECT_EQ(ev.back().type, EventType::kNew);
   EXPECT_EQ(ev.back().ts_ns, AtNs(600.0));
+}
+
+// EngineOptions::on_event must not throw; one that does ends the program
+// rather than unwinding out of the packet path with the table half-updated.
+TEST(EngineEventsDeathTest, ACallbackThatThrowsEndsTheProgram) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        EngineOptions o = TestOptions();
+        o.on_event = [](const Event&) { throw std::runtime_error("listener"); };
+        Harness h(Tunables{}, o);
+        h.Send(Udp(Ep4(kClient, 40000, kServer, 53), 10), 0.0);
+      },
+      "");
 }
 
 }  // namespace
