@@ -24,22 +24,9 @@
 #include "ctkit/stats.h"
 #include "ctkit/tunables.h"
 #include "ctkit/tuple.h"
+#include "ctkit/verdict.h"
 
 namespace ctkit {
-
-/// What nftables' `ct state` would see for a packet, or DROP when conntrack
-/// itself dropped it (table full, chain too long).
-enum class Verdict : uint8_t {
-  kNew = 0,
-  kEstablished,
-  kRelated,
-  kInvalid,
-  kUntracked,
-  kDrop,
-};
-inline constexpr int kVerdictCount = 6;
-/// "NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DROP".
-const char* VerdictName(Verdict v) noexcept;
 
 /// A snapshot of one entry, as conntrack -L would show it.
 struct FlowInfo {

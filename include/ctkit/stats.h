@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "ctkit/verdict.h"
+
 namespace ctkit {
 
 /// The kernel's ip_conntrack_stat counters, with the kernel's increment
@@ -36,8 +38,8 @@ struct EngineCounters {
   uint64_t table_full = 0;      ///< allocations refused (count > max)
   uint64_t log_lines = 0;       ///< "table full" lines the log would show
   uint64_t log_suppressed = 0;  ///< lines the rate limit suppressed
-  uint64_t invalid_by_reason[16] = {};  ///< indexed by InvalidReason
-  uint64_t verdicts[6] = {};            ///< indexed by Verdict
+  uint64_t invalid_by_reason[kInvalidReasonCount] = {};  ///< by InvalidReason
+  uint64_t verdicts[kVerdictCount] = {};                 ///< by Verdict
   /// Packets whose TCP/UDP checksum was a transmit-offload partial one
   /// (counted only while checksums are verified); tracked, not INVALID.
   uint64_t offload_checksums = 0;

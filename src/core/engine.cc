@@ -27,10 +27,6 @@ Verdict CtinfoVerdict(Direction dir, bool reply_seen) {
   return Verdict::kNew;
 }
 
-static_assert(static_cast<size_t>(InvalidReason::kCount) <=
-                  sizeof(EngineCounters::invalid_by_reason) / sizeof(uint64_t),
-              "EngineCounters::invalid_by_reason has a slot per reason");
-
 }  // namespace
 
 const char* VerdictName(Verdict v) noexcept {

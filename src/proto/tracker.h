@@ -11,6 +11,7 @@
 #include "ctkit/packet.h"
 #include "ctkit/tunables.h"
 #include "ctkit/tuple.h"
+#include "ctkit/verdict.h"
 #include "proto/tcp.h"
 #include "proto/tcp_conn.h"
 
@@ -43,34 +44,7 @@ struct ProtoConfig {
   static ProtoConfig FromTunables(const Tunables& t);
 };
 
-/// Why a packet was INVALID or went to the ICMP error path; reported by
-/// replay as "invalid (by reason)".
-enum class InvalidReason : uint8_t {
-  kNone = 0,
-  kL4Truncated,      ///< L4 header too short to read ports/id
-  kNotInvertible,    ///< no reply tuple (e.g. ICMP router advertisement)
-  kTcpHeader,        ///< bad data offset or flags
-  kTcpNewNotSyn,     ///< first packet of a flow is not SYN (or ACK+loose)
-  kTcpState,         ///< the transition table said invalid
-  kTcpRst,           ///< RST failing the sequence check
-  kTcpWindow,        ///< sequence/ack outside the window
-  kUdpHeader,        ///< short header or bad length
-  kIcmpHeader,       ///< short header, bad type (error path)
-  kIcmpNoEntry,      ///< reply-type ICMP with no request seen
-  kIcmpErrorNoFlow,  ///< ICMP error quoting a flow that is not tracked
-  kIcmpErrorBad,     ///< quoted packet unparsable, or spoofed destination
-  kTcpChecksum,      ///< wrong TCP checksum (nf_conntrack_checksum=1)
-  kUdpChecksum,      ///< wrong UDP/UDP-Lite checksum
-  kIcmpChecksum,     ///< wrong ICMP/ICMPv6 checksum (error path)
-  kCount,
-};
-/// True for the reasons that mean a wrong checksum.
-bool IsChecksumReason(InvalidReason r) noexcept;
-const char* InvalidReasonName(InvalidReason r) noexcept;
-/// True for the reasons the kernel counts under `error` rather than
-/// `invalid` (its ICMP/ICMPv6 error callback failed: a bad ICMP header, type
-/// or checksum, or an ICMP error quoting no entry or failing the checks).
-bool CountsAsError(InvalidReason r) noexcept;
+// InvalidReason and its names are public: ctkit/verdict.h.
 
 /// What a tracker decided for one packet.
 struct TrackResult {
