@@ -134,10 +134,6 @@ uint64_t FillLimit(uint64_t max, double pct);
 /// A duration for the report: "45 s", "12 min", "1 h", "5.2 h", "3.1 days".
 std::string FormatAge(double seconds);
 
-/// The kernel-memory estimate for `max` full entries and `buckets` heads:
-/// 256 bytes per entry (the nf_conntrack slab object) + 8 per bucket.
-uint64_t KernelMemoryBytes(uint64_t entries, uint64_t buckets);
-
 Diagnosis Diagnose(const HostData& d, const Thresholds& t);
 
 }  // namespace ctkit

@@ -600,10 +600,7 @@ Result<ReplayReport> RunReplay(const CaptureOpener& open,
   }
   const Tunables& t = engine->tunables();
   bool extensions = t.acct || t.timestamp || t.events == 1;
-  r.kernel_memory_bytes =
-      r.peak_count *
-          (kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0)) +
-      static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
+  r.kernel_memory_bytes = KernelTableBytes(r.peak_count, r.buckets, extensions);
 
   if (opts.composition && r.peak_index > 0 && follower) {
     r.at_peak = follower->Finish(r.peak_index, r.peak_ts_ns);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/kernel_sizing.h"
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
@@ -177,11 +178,6 @@ Result<ReplayReport> RunReplay(const CaptureOpener& open,
                                const std::string& name,
                                const ReplayOptions& opts,
                                std::unique_ptr<Engine>* engine_out = nullptr);
-
-/// The kernel's slab cost per entry on this kernel, and per bucket.
-inline constexpr uint64_t kKernelEntryBytes = 256;
-inline constexpr uint64_t kKernelExtensionBytes = 128;
-inline constexpr uint64_t kKernelBucketBytes = 8;
 
 /// The timeout `conntrack -L` would show right after the last packet: the
 /// kernel's dump runs at least a jiffy later, so a just-refreshed entry

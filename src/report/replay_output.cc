@@ -33,10 +33,6 @@ Json TalliesJson(const std::vector<Tally>& v) {
   return a;
 }
 
-// Buckets as the kernel rounds a requested hash size: up to a multiple of
-// 512 (spec §1.4).
-uint64_t KernelBuckets(uint64_t n) { return (n + 511) / 512 * 512; }
-
 // Drops for chains that were too long: the hash is too small for the
 // entries, whatever nf_conntrack_max says (spec §4.4).
 std::string ChainDiagnosis(const ReplayReport& r) {
@@ -56,8 +52,8 @@ std::string ChainDiagnosis(const ReplayReport& r) {
                           Percent(peak, r.max))
             : std::string(", no limit"),
       peak, buckets, per_bucket, 2 * per_bucket);
-  const uint64_t for_max = r.max ? KernelBuckets(r.max) : 0;
-  const uint64_t for_peak = KernelBuckets(peak);
+  const uint64_t for_max = r.max ? KernelRoundBuckets(r.max) : 0;
+  const uint64_t for_peak = KernelRoundBuckets(peak);
   auto mib = [](uint64_t b) {
     return static_cast<double>(b * kKernelBucketBytes) / 1048576.0;
   };
