@@ -363,12 +363,12 @@ Finding TableFull(const HostData& d, const Thresholds& t,
     return f;
   }
   // Recommend at least the kernel's own sizing (max = buckets) and twice
-  // what is in use, within a quarter of RAM at 320 bytes per entry
-  // (256-byte object plus a 64-byte share of an extension block).
+  // what is in use, within a quarter of RAM at the kernel's cost of an
+  // entry (the slab object, §10), the figure the fix below states.
   uint64_t want = std::max({2 * count, 2 * max, buckets});
   std::string memnote;
   if (d.mem_total_kb) {
-    uint64_t limit = *d.mem_total_kb * 1024 / 4 / 320;
+    uint64_t limit = *d.mem_total_kb * 1024 / 4 / KernelEntryBytes(false);
     if (want > limit) {
       want = std::max(limit, max);
       memnote = " (capped at a quarter of RAM; fix what holds the entries too)";
