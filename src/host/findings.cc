@@ -44,38 +44,24 @@ std::string SysctlW(const std::string& short_name, uint64_t v) {
   return fmt::format("sysctl -w net.netfilter.{}={}", short_name, v);
 }
 
-std::vector<std::pair<std::string, uint64_t>> Top(
-    const std::map<std::string, uint64_t>& m, size_t n) {
-  std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
-  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-    return a.second > b.second;
-  });
-  if (v.size() > n) v.resize(n);
-  return v;
-}
-
+// The table as doctor reports it: every TCP state, the 16 largest
+// protocols, the 5 largest sources, destinations and ports.
 TableComposition Compose(const std::vector<TableEntry>& table) {
-  TableComposition c;
-  std::map<std::string, uint64_t> proto, states, src, dst, dport;
-  for (const auto& e : table) {
-    ++c.entries;
-    ++proto[e.proto];
-    if (e.proto == "tcp") ++states[e.state.empty() ? "?" : e.state];
-    if (e.assured) ++c.assured;
-    if (e.unreplied) ++c.unreplied;
-    if (e.proto == "udp" || e.proto == "udplite") {
-      ++c.udp;
-      if (e.unreplied) ++c.unreplied_udp;
-    }
-    ++src[e.src];
-    ++dst[e.dst];
-    if (e.dport != 0) ++dport[fmt::format("{}/{}", e.proto, e.dport)];
+  CompositionBuilder b;
+  for (const auto& t : table) {
+    EntryRecord e;
+    e.proto = t.proto;
+    e.state = t.state;
+    e.assured = t.assured;
+    e.unreplied = t.unreplied;
+    e.src = t.src;
+    e.dst = t.dst;
+    if (t.dport != 0) e.dport = t.dport;
+    b.Add(e);
   }
-  c.by_proto = Top(proto, 16);
-  c.tcp_states = Top(states, 16);
-  c.top_sources = Top(src, 5);
-  c.top_destinations = Top(dst, 5);
-  c.top_dports = Top(dport, 5);
+  TableComposition c = b.Finish(5);
+  if (c.by_protocol.size() > 16) c.by_protocol.resize(16);
+  if (c.by_tcp_state.size() > 16) c.by_tcp_state.resize(16);
   return c;
 }
 
@@ -129,7 +115,7 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
 }
 
 uint64_t ClassCount(const TableComposition& c, const std::string& state) {
-  for (const auto& [s, n] : c.tcp_states) {
+  for (const auto& [s, n] : c.by_tcp_state) {
     if (s == state) return n;
   }
   return 0;
@@ -149,16 +135,16 @@ Finding Unknown(const std::string& id, const std::string& title,
 // said in one sentence for the table-full finding.
 std::string Cause(const HostData& d, const TableComposition& c,
                   const std::vector<TimeoutUse>& uses) {
-  if (!d.table || c.entries == 0 || uses.empty()) {
+  if (!d.table || c.total == 0 || uses.empty()) {
     return "The table was not read, so the entries holding it are unknown.";
   }
   const TimeoutUse& top = uses.front();
   std::string s = fmt::format(
       "The largest class is {} entries ({:.0f} % of {}), kept alive by {}={} "
       "s. ",
-      top.entries, Percent(top.entries, c.entries), c.entries, top.sysctl,
+      top.entries, Percent(top.entries, c.total), c.total, top.sysctl,
       top.value_s);
-  double assured = Percent(c.assured, c.entries);
+  double assured = Percent(c.assured, c.total);
   if (assured >= 90) {
     s += fmt::format(
         "{:.0f} % of the entries are ASSURED, which early drop never evicts at "
@@ -531,8 +517,8 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
   bool busy = d.count && d.max && *d.max > 0 &&
               *d.count > FillLimit(*d.max, t.warn_fill_pct);
   double udp_share = 0;
-  if (d.table && c.entries > 0) {
-    udp_share = Percent(c.udp, c.entries);
+  if (d.table && c.total > 0) {
+    udp_share = Percent(c.udp, c.total);
     f.evidence.push_back({"udp_share", udp_share, "%"});
     f.evidence.push_back({"unreplied_udp", D(c.unreplied_udp), ""});
   }
@@ -547,7 +533,7 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
     if (*s > 120) AddChange(&f, "nf_conntrack_udp_timeout_stream", 120);
     return f;
   }
-  if (busy && c.entries >= t.min_entries && udp_share >= t.majority_pct) {
+  if (busy && c.total >= t.min_entries && udp_share >= t.majority_pct) {
     f.severity = Severity::kWarning;
     f.title = "UDP entries fill most of a busy table";
     uint64_t stream = c.udp - c.unreplied_udp;
@@ -630,17 +616,17 @@ Finding Majority(const std::string& id, const std::string& what, uint64_t n,
   Finding f;
   f.id = id;
   if (!d.table) return Unknown(id, what, "the conntrack table");
-  double share = Percent(n, c.entries);
+  double share = Percent(n, c.total);
   f.evidence = {{"entries", D(n), ""},
                 {"share", share, "%"},
                 {sysctl, D(SysctlOr(d, sysctl)), "s"}};
-  if (c.entries < t.min_entries || share < t.majority_pct) {
+  if (c.total < t.min_entries || share < t.majority_pct) {
     f.title = fmt::format("{}: {:.0f} % of the table", what, share);
     return f;
   }
   f.severity = Severity::kWarning;
   f.title = fmt::format("{} are the majority ({} of {}, {:.0f} %)", what, n,
-                        c.entries, share);
+                        c.total, share);
   f.detail = why;
   if (suggested < SysctlOr(d, sysctl)) {
     f.fix = SysctlW(sysctl, suggested) +
@@ -660,9 +646,9 @@ Finding SourceDominating(const HostData& d, const TableComposition& c,
     return f;
   }
   const auto& [addr, n] = c.top_sources.front();
-  double share = Percent(n, c.entries);
+  double share = Percent(n, c.total);
   f.evidence = {{"entries_from_top_source", D(n), ""}, {"share", share, "%"}};
-  if (c.entries < t.min_entries || share < t.dominate_pct) {
+  if (c.total < t.min_entries || share < t.dominate_pct) {
     f.title =
         fmt::format("No source dominates (top: {} with {:.0f} %)", addr, share);
     return f;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/host_data.h"
+#include "report/table_composition.h"
 
 namespace ctkit {
 
@@ -66,17 +67,6 @@ struct Finding {
   /// Where the usual advice is wrong for this cause, said plainly.
   std::vector<std::string> corrections;
   std::vector<Change> changes;
-};
-
-/// What the table holds, by class.
-struct TableComposition {
-  uint64_t entries = 0;
-  std::vector<std::pair<std::string, uint64_t>> by_proto;    ///< desc
-  std::vector<std::pair<std::string, uint64_t>> tcp_states;  ///< desc
-  uint64_t assured = 0, unreplied = 0, unreplied_udp = 0, udp = 0;
-  std::vector<std::pair<std::string, uint64_t>> top_sources;  ///< top 5
-  std::vector<std::pair<std::string, uint64_t>> top_destinations;
-  std::vector<std::pair<std::string, uint64_t>> top_dports;  ///< "tcp/443"
 };
 
 /// One shorter value of a timeout sysctl and what is true of it now. The

@@ -87,7 +87,7 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
   if (!r.at_peak || r.at_peak->total == 0 || r.at_peak->by_class.empty()) {
     return "";
   }
-  const PeakComposition& c = *r.at_peak;
+  const TableComposition& c = *r.at_peak;
   const Tally& top = c.by_class.front();
   bool assured = top.key.find("ASSURED") != std::string::npos;
   const LifetimeInfo life = DescribeLifetime(c.by_class_kind.front(), t);
@@ -285,7 +285,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   o += StatsBlock(
       "conntrack -S (all CPUs summed, as a one-CPU kernel prints it)", r.stats);
   if (r.at_peak) {
-    const PeakComposition& c = *r.at_peak;
+    const TableComposition& c = *r.at_peak;
     o += fmt::format("at the peak ({} entries", c.total);
     if (c.expired_unreaped) {
       o += fmt::format(", {} of them expired but not yet reaped",
@@ -424,7 +424,7 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
   j["table"] = table;
   j["stats"] = StatsJson(r.stats);
   if (r.at_peak) {
-    const PeakComposition& c = *r.at_peak;
+    const TableComposition& c = *r.at_peak;
     j["at_peak"] = {{"entries", c.total},
                     {"by_protocol", TalliesJson(c.by_protocol)},
                     {"by_tcp_state", TalliesJson(c.by_tcp_state)},
