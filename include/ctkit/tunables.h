@@ -106,6 +106,17 @@ struct Tunables {
   /// 512 (minimum 512).
   void Normalize();
 
+  /// The one spelling of a sysctl name: "net.netfilter.nf_conntrack_x",
+  /// "net/netfilter/nf_conntrack_x" and "nf_conntrack_x" are
+  /// "nf_conntrack_x"; "net.nf_conntrack_max" (the kernel's second name for
+  /// the global max) is "nf_conntrack_max". Blanks around it are trimmed;
+  /// other names come back with '/' as '.' but otherwise unchanged.
+  static std::string Canonical(std::string_view name);
+
+  /// The value of a sysctl named in any spelling Canonical() accepts;
+  /// nullopt for a name Tunables does not hold.
+  std::optional<uint64_t> Get(std::string_view name) const;
+
   /// All sysctls as (full name, value) pairs, in a stable order; with
   /// `changed_only`, only those whose value is not the kernel's default
   /// (a default-constructed Tunables).

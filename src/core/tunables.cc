@@ -11,6 +11,9 @@
 #include <set>
 #include <string>
 
+#include "core/kernel_sizing.h"
+#include "core/text.h"
+
 namespace ctkit {
 namespace {
 
@@ -97,17 +100,6 @@ std::string ShortName(std::string_view key) {
   if (key.substr(0, kShortPrefix.size()) == kShortPrefix)
     return std::string(key.substr(kShortPrefix.size()));
   return std::string(key);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -298,8 +290,35 @@ Result<void> Tunables::LoadFiles(const std::vector<std::string>& paths,
 }
 
 void Tunables::Normalize() {
-  if (buckets == 0) buckets = 512;
-  buckets = (buckets + 511u) / 512u * 512u;
+  if (buckets == 0) buckets = 1;
+  buckets = static_cast<uint32_t>(KernelRoundBuckets(buckets));
+}
+
+std::string Tunables::Canonical(std::string_view name) {
+  std::string s(Trim(name));
+  for (char& c : s) {
+    if (c == '/') c = '.';
+  }
+  if (s == "net.nf_conntrack_max") return "nf_conntrack_max";
+  constexpr std::string_view kNetfilter = "net.netfilter.";
+  if (s.compare(0, kNetfilter.size(), kNetfilter) == 0) {
+    s.erase(0, kNetfilter.size());
+  }
+  return s;
+}
+
+std::optional<uint64_t> Tunables::Get(std::string_view name) const {
+  const std::string n = Canonical(name);
+  if (n.compare(0, kShortPrefix.size(), kShortPrefix) != 0) return {};
+  const std::string_view field =
+      std::string_view(n).substr(kShortPrefix.size());
+  for (const Entry& e : kEntries) {
+    if (field == e.name) {
+      return e.u32 != nullptr ? uint64_t{this->*(e.u32)}
+                              : uint64_t{this->*(e.u8)};
+    }
+  }
+  return {};
 }
 
 std::vector<std::pair<std::string, std::string>> Tunables::List(

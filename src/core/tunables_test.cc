@@ -343,6 +343,39 @@ TEST(Tunables, SysctlLinesNormaliseAsSystemdDoes) {
 }
 
 // List() round-trips through Set().
+TEST(Tunables, CanonicalIsOneSpellingForEveryAcceptedOne) {
+  // §1.2: net.netfilter.nf_conntrack_*, with '.' or '/' as sysctl(8)
+  // accepts; §1.1: net.nf_conntrack_max is a second name for the max.
+  EXPECT_EQ(Tunables::Canonical("net.netfilter.nf_conntrack_udp_timeout"),
+            "nf_conntrack_udp_timeout");
+  EXPECT_EQ(Tunables::Canonical("net/netfilter/nf_conntrack_udp_timeout"),
+            "nf_conntrack_udp_timeout");
+  EXPECT_EQ(Tunables::Canonical(" nf_conntrack_udp_timeout\t"),
+            "nf_conntrack_udp_timeout");
+  EXPECT_EQ(Tunables::Canonical("net.nf_conntrack_max"), "nf_conntrack_max");
+  EXPECT_EQ(Tunables::Canonical("net/nf_conntrack_max"), "nf_conntrack_max");
+  // Other names are left for the caller to reject.
+  EXPECT_EQ(Tunables::Canonical("net.ipv4.ip_forward"), "net.ipv4.ip_forward");
+}
+
+TEST(Tunables, GetReadsAnySpelling) {
+  Tunables t;
+  ASSERT_TRUE(t.Set("nf_conntrack_udp_timeout", "45"));
+  EXPECT_EQ(t.Get("nf_conntrack_udp_timeout"), 45u);
+  EXPECT_EQ(t.Get("net.netfilter.nf_conntrack_udp_timeout"), 45u);
+  EXPECT_EQ(t.Get("net/netfilter/nf_conntrack_udp_timeout"), 45u);
+  // The kernel's defaults (§1.2), u8 settings included.
+  EXPECT_EQ(t.Get("net.nf_conntrack_max"), 262144u);
+  EXPECT_EQ(t.Get("nf_conntrack_tcp_timeout_established"), 432000u);
+  EXPECT_EQ(t.Get("nf_conntrack_events"), 2u);
+  EXPECT_EQ(t.Get("nf_conntrack_tcp_loose"), 1u);
+  // Names Tunables does not hold.
+  EXPECT_FALSE(t.Get("nf_conntrack_count"));
+  EXPECT_FALSE(t.Get("nf_conntrack_hashsize"));
+  EXPECT_FALSE(t.Get("net.ipv4.ip_forward"));
+  EXPECT_FALSE(t.Get("nf_conntrack_"));
+}
+
 TEST(Tunables, ListRoundTrips) {
   Tunables t;
   t.max = 777;

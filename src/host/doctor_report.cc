@@ -87,7 +87,7 @@ std::string Num(double v) {
   return fmt::format("{:.1f}", v);
 }
 
-std::string List(const std::vector<std::pair<std::string, uint64_t>>& v) {
+std::string List(const std::vector<Tally>& v) {
   std::string s;
   for (const auto& [k, n] : v) {
     if (!s.empty()) s += ", ";
@@ -220,9 +220,9 @@ std::string FormatDoctorText(const HostData& d, const Diagnosis& g) {
   if (d.table) {
     const TableComposition& c = g.composition;
     o += fmt::format("  entries read ({}): {}; assured {}, unreplied {}\n",
-                     d.table_source, c.entries, c.assured, c.unreplied);
-    o += fmt::format("    by protocol: {}\n", List(c.by_proto));
-    o += fmt::format("    TCP states: {}\n", List(c.tcp_states));
+                     d.table_source, c.total, c.assured, c.unreplied);
+    o += fmt::format("    by protocol: {}\n", List(c.by_protocol));
+    o += fmt::format("    TCP states: {}\n", List(c.by_tcp_state));
     o += fmt::format("    top sources: {}\n", List(c.top_sources));
     o += fmt::format("    top destinations: {}\n", List(c.top_destinations));
     o += fmt::format("    top destination ports: {}\n", List(c.top_dports));
@@ -353,18 +353,18 @@ std::string FormatDoctorJson(const HostData& d, const Diagnosis& g,
   }
   if (d.table) {
     const TableComposition& c = g.composition;
-    auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& v) {
+    auto pairs = [](const std::vector<Tally>& v) {
       Json a = Json::array();
       for (const auto& [k, n] : v) a.push_back({{"key", k}, {"entries", n}});
       return a;
     };
     j["table"] = {{"source", d.table_source},
-                  {"entries", c.entries},
+                  {"entries", c.total},
                   {"assured", c.assured},
                   {"unreplied", c.unreplied},
                   {"unreplied_udp", c.unreplied_udp},
-                  {"by_protocol", pairs(c.by_proto)},
-                  {"tcp_states", pairs(c.tcp_states)},
+                  {"by_protocol", pairs(c.by_protocol)},
+                  {"tcp_states", pairs(c.by_tcp_state)},
                   {"top_sources", pairs(c.top_sources)},
                   {"top_destinations", pairs(c.top_destinations)},
                   {"top_dports", pairs(c.top_dports)}};

@@ -17,34 +17,16 @@
 #include <map>
 #include <optional>
 
+#include "core/kernel_sizing.h"
+#include "core/text.h"
 #include "ctkit/tunables.h"
 
 namespace ctkit {
 namespace {
 
-uint64_t DefaultOf(const std::string& short_name) {
-  static const std::map<std::string, uint64_t> defaults = [] {
-    std::map<std::string, uint64_t> m;
-    for (const auto& [name, value] : Tunables().List()) {
-      std::string n = name;
-      auto dot = n.rfind('.');
-      if (dot != std::string::npos) n = n.substr(dot + 1);
-      m[n] = std::strtoull(value.c_str(), nullptr, 10);
-    }
-    return m;
-  }();
-  auto it = defaults.find(short_name);
-  return it == defaults.end() ? 0 : it->second;
-}
-
 uint64_t SysctlOr(const HostData& d, const std::string& n) {
-  return d.Sysctl(n).value_or(DefaultOf(n));
-}
-
-double Pct(uint64_t part, uint64_t whole) {
-  return whole == 0
-             ? 0.0
-             : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+  static const Tunables kDefaults;
+  return d.Sysctl(n).value_or(kDefaults.Get(n).value_or(0));
 }
 
 double D(uint64_t v) { return static_cast<double>(v); }
@@ -62,38 +44,24 @@ std::string SysctlW(const std::string& short_name, uint64_t v) {
   return fmt::format("sysctl -w net.netfilter.{}={}", short_name, v);
 }
 
-std::vector<std::pair<std::string, uint64_t>> Top(
-    const std::map<std::string, uint64_t>& m, size_t n) {
-  std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
-  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-    return a.second > b.second;
-  });
-  if (v.size() > n) v.resize(n);
-  return v;
-}
-
+// The table as doctor reports it: every TCP state, the 16 largest
+// protocols, the 5 largest sources, destinations and ports.
 TableComposition Compose(const std::vector<TableEntry>& table) {
-  TableComposition c;
-  std::map<std::string, uint64_t> proto, states, src, dst, dport;
-  for (const auto& e : table) {
-    ++c.entries;
-    ++proto[e.proto];
-    if (e.proto == "tcp") ++states[e.state.empty() ? "?" : e.state];
-    if (e.assured) ++c.assured;
-    if (e.unreplied) ++c.unreplied;
-    if (e.proto == "udp" || e.proto == "udplite") {
-      ++c.udp;
-      if (e.unreplied) ++c.unreplied_udp;
-    }
-    ++src[e.src];
-    ++dst[e.dst];
-    if (e.dport != 0) ++dport[fmt::format("{}/{}", e.proto, e.dport)];
+  CompositionBuilder b;
+  for (const auto& t : table) {
+    EntryRecord e;
+    e.proto = t.proto;
+    e.state = t.state;
+    e.assured = t.assured;
+    e.unreplied = t.unreplied;
+    e.src = t.src;
+    e.dst = t.dst;
+    if (t.dport != 0) e.dport = t.dport;
+    b.Add(e);
   }
-  c.by_proto = Top(proto, 16);
-  c.tcp_states = Top(states, 16);
-  c.top_sources = Top(src, 5);
-  c.top_destinations = Top(dst, 5);
-  c.top_dports = Top(dport, 5);
+  TableComposition c = b.Finish(5);
+  if (c.by_protocol.size() > 16) c.by_protocol.resize(16);
+  if (c.by_tcp_state.size() > 16) c.by_tcp_state.resize(16);
   return c;
 }
 
@@ -147,7 +115,7 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
 }
 
 uint64_t ClassCount(const TableComposition& c, const std::string& state) {
-  for (const auto& [s, n] : c.tcp_states) {
+  for (const auto& [s, n] : c.by_tcp_state) {
     if (s == state) return n;
   }
   return 0;
@@ -167,16 +135,16 @@ Finding Unknown(const std::string& id, const std::string& title,
 // said in one sentence for the table-full finding.
 std::string Cause(const HostData& d, const TableComposition& c,
                   const std::vector<TimeoutUse>& uses) {
-  if (!d.table || c.entries == 0 || uses.empty()) {
+  if (!d.table || c.total == 0 || uses.empty()) {
     return "The table was not read, so the entries holding it are unknown.";
   }
   const TimeoutUse& top = uses.front();
   std::string s = fmt::format(
       "The largest class is {} entries ({:.0f} % of {}), kept alive by {}={} "
       "s. ",
-      top.entries, Pct(top.entries, c.entries), c.entries, top.sysctl,
+      top.entries, Percent(top.entries, c.total), c.total, top.sysctl,
       top.value_s);
-  double assured = Pct(c.assured, c.entries);
+  double assured = Percent(c.assured, c.total);
   if (assured >= 90) {
     s += fmt::format(
         "{:.0f} % of the entries are ASSURED, which early drop never evicts at "
@@ -274,7 +242,10 @@ LogAttribution AttributeLog(const HostData& d, const Thresholds& t) {
   return a;
 }
 
-void AddChange(Finding* f, const std::string& name, uint64_t v, bool global) {
+// A change is global when the kernel keeps one value for all namespaces:
+// the global sysctls and the hashsize module parameter (§1.1, §1.5).
+void AddChange(Finding* f, const std::string& name, uint64_t v) {
+  const bool global = name == "hashsize" || IsGlobalSysctl(name);
   f->changes.push_back(Change{name, v, global, f->id});
 }
 
@@ -302,7 +273,7 @@ Finding TableFull(const HostData& d, const Thresholds& t,
   }
   uint64_t count = *d.count, max = *d.max;
   uint64_t buckets = d.buckets.value_or(0);
-  double fill = max == 0 ? 0 : Pct(count, max);
+  double fill = max == 0 ? 0 : Percent(count, max);
   uint64_t drop = d.stats ? d.stats->drop : 0;
   uint64_t early = d.stats ? d.stats->early_drop : 0;
   const LogAttribution log = AttributeLog(d, t);
@@ -330,7 +301,7 @@ Finding TableFull(const HostData& d, const Thresholds& t,
         "skipped entirely; kernels after 6.18 refuse 0).";
     uint64_t want = std::max<uint64_t>(buckets, 65536);
     f.fix = SysctlW("nf_conntrack_max", want);
-    AddChange(&f, "nf_conntrack_max", want, true);
+    AddChange(&f, "nf_conntrack_max", want);
     return f;
   }
   const bool over_warn = count > FillLimit(max, t.warn_fill_pct);
@@ -378,12 +349,12 @@ Finding TableFull(const HostData& d, const Thresholds& t,
     return f;
   }
   // Recommend at least the kernel's own sizing (max = buckets) and twice
-  // what is in use, within a quarter of RAM at 320 bytes per entry
-  // (256-byte object plus a 64-byte share of an extension block).
+  // what is in use, within a quarter of RAM at the kernel's cost of an
+  // entry (the slab object, §10), the figure the fix below states.
   uint64_t want = std::max({2 * count, 2 * max, buckets});
   std::string memnote;
   if (d.mem_total_kb) {
-    uint64_t limit = *d.mem_total_kb * 1024 / 4 / 320;
+    uint64_t limit = *d.mem_total_kb * 1024 / 4 / KernelEntryBytes(false);
     if (want > limit) {
       want = std::max(limit, max);
       memnote = " (capped at a quarter of RAM; fix what holds the entries too)";
@@ -414,8 +385,8 @@ Finding TableFull(const HostData& d, const Thresholds& t,
       "(see the timeouts below; a new value reaches an entry at its next "
       "packet) rather than only raising max.",
       SysctlW("nf_conntrack_max", want), memnote,
-      MiB(KernelMemoryBytes(want, 0)), want);
-  AddChange(&f, "nf_conntrack_max", want, true);
+      MiB(KernelTableBytes(want, 0, false)), want);
+  AddChange(&f, "nf_conntrack_max", want);
   return f;
 }
 
@@ -442,7 +413,7 @@ Finding TcpLoose(const HostData& d) {
       "drops invalid packets. It does not fill or relieve the table.";
   f.fix = SysctlW("nf_conntrack_tcp_loose", 1) +
           " if picked-up connections must keep working; otherwise leave it.";
-  AddChange(&f, "nf_conntrack_tcp_loose", 1, false);
+  AddChange(&f, "nf_conntrack_tcp_loose", 1);
   return f;
 }
 
@@ -476,7 +447,7 @@ Finding TcpMaxRetrans(const HostData& d) {
       "Above 3 it takes more identical retransmissions before a stuck "
       "ESTABLISHED entry's 5-day timeout is cut to 300 s.";
   f.fix = SysctlW("nf_conntrack_tcp_max_retrans", 3) + " (the default).";
-  AddChange(&f, "nf_conntrack_tcp_max_retrans", 3, false);
+  AddChange(&f, "nf_conntrack_tcp_max_retrans", 3);
   return f;
 }
 
@@ -518,12 +489,13 @@ Finding HashSize(const HostData& d, const Thresholds& t) {
       "per chain; an insert fails (chaintoolong, insert_failed, packet "
       "dropped) at 52..81 nodes.",
       2 * per_bucket);
-  uint64_t want = (max + 511) / 512 * 512;
+  uint64_t want = KernelRoundBuckets(max);
   f.fix = fmt::format(
       "{} or echo {} > /sys/module/nf_conntrack/parameters/hashsize (live "
       "rehash, init netns only, 8 bytes per bucket: {}). max stays as it is.",
-      SysctlW("nf_conntrack_buckets", want), want, MiB(want * 8));
-  AddChange(&f, "hashsize", want, true);
+      SysctlW("nf_conntrack_buckets", want), want,
+      MiB(want * kKernelBucketBytes));
+  AddChange(&f, "hashsize", want);
   return f;
 }
 
@@ -545,8 +517,8 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
   bool busy = d.count && d.max && *d.max > 0 &&
               *d.count > FillLimit(*d.max, t.warn_fill_pct);
   double udp_share = 0;
-  if (d.table && c.entries > 0) {
-    udp_share = Pct(c.udp, c.entries);
+  if (d.table && c.total > 0) {
+    udp_share = Percent(c.udp, c.total);
     f.evidence.push_back({"udp_share", udp_share, "%"});
     f.evidence.push_back({"unreplied_udp", D(c.unreplied_udp), ""});
   }
@@ -557,11 +529,11 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
     f.fix =
         SysctlW("nf_conntrack_udp_timeout", std::min<uint64_t>(*u, 30)) + "; " +
         SysctlW("nf_conntrack_udp_timeout_stream", std::min<uint64_t>(*s, 120));
-    if (*u > 30) AddChange(&f, "nf_conntrack_udp_timeout", 30, false);
-    if (*s > 120) AddChange(&f, "nf_conntrack_udp_timeout_stream", 120, false);
+    if (*u > 30) AddChange(&f, "nf_conntrack_udp_timeout", 30);
+    if (*s > 120) AddChange(&f, "nf_conntrack_udp_timeout_stream", 120);
     return f;
   }
-  if (busy && c.entries >= t.min_entries && udp_share >= t.majority_pct) {
+  if (busy && c.total >= t.min_entries && udp_share >= t.majority_pct) {
     f.severity = Severity::kWarning;
     f.title = "UDP entries fill most of a busy table";
     uint64_t stream = c.udp - c.unreplied_udp;
@@ -571,10 +543,10 @@ Finding UdpTimeout(const HostData& d, const Thresholds& t,
         c.udp, c.unreplied_udp, stream);
     if (c.unreplied_udp * 2 >= c.udp) {
       f.fix = SysctlW("nf_conntrack_udp_timeout", 10);
-      AddChange(&f, "nf_conntrack_udp_timeout", 10, false);
+      AddChange(&f, "nf_conntrack_udp_timeout", 10);
     } else {
       f.fix = SysctlW("nf_conntrack_udp_timeout_stream", 60);
-      AddChange(&f, "nf_conntrack_udp_timeout_stream", 60, false);
+      AddChange(&f, "nf_conntrack_udp_timeout_stream", 60);
     }
     f.fix += "; for DNS servers consider 'notrack' in the raw table.";
     return f;
@@ -594,10 +566,10 @@ Finding Memory(const HostData& d, const Thresholds& t) {
   if (!d.mem_total_kb || !d.mem_available_kb) {
     return Unknown(f.id, "Memory", "/proc/meminfo");
   }
-  double avail = Pct(*d.mem_available_kb, *d.mem_total_kb);
+  double avail = Percent(*d.mem_available_kb, *d.mem_total_kb);
   uint64_t oom = d.kmsg ? d.kmsg->oom_lines : 0;
   uint64_t max = d.max.value_or(0), buckets = d.buckets.value_or(0);
-  uint64_t full = KernelMemoryBytes(max, buckets);
+  uint64_t full = KernelTableBytes(max, buckets, false);
   f.evidence = {{"MemTotal", D(*d.mem_total_kb), "kB"},
                 {"MemAvailable", D(*d.mem_available_kb), "kB"},
                 {"available", avail, "%"},
@@ -609,7 +581,7 @@ Finding Memory(const HostData& d, const Thresholds& t) {
     f.evidence.push_back({"slab_objsize", D(d.slab->objsize), "bytes"});
   }
   if (d.kmsg) f.evidence.push_back({"oom_log_lines", D(oom), ""});
-  double full_pct = Pct(full / 1024, *d.mem_total_kb);
+  double full_pct = Percent(full / 1024, *d.mem_total_kb);
   if (avail < t.mem_crit_pct) {
     f.severity = Severity::kCritical;
   } else if (avail < t.mem_warn_pct || oom > 0 || full_pct > 50) {
@@ -644,22 +616,22 @@ Finding Majority(const std::string& id, const std::string& what, uint64_t n,
   Finding f;
   f.id = id;
   if (!d.table) return Unknown(id, what, "the conntrack table");
-  double share = Pct(n, c.entries);
+  double share = Percent(n, c.total);
   f.evidence = {{"entries", D(n), ""},
                 {"share", share, "%"},
                 {sysctl, D(SysctlOr(d, sysctl)), "s"}};
-  if (c.entries < t.min_entries || share < t.majority_pct) {
+  if (c.total < t.min_entries || share < t.majority_pct) {
     f.title = fmt::format("{}: {:.0f} % of the table", what, share);
     return f;
   }
   f.severity = Severity::kWarning;
   f.title = fmt::format("{} are the majority ({} of {}, {:.0f} %)", what, n,
-                        c.entries, share);
+                        c.total, share);
   f.detail = why;
   if (suggested < SysctlOr(d, sysctl)) {
     f.fix = SysctlW(sysctl, suggested) +
             " (applies on each entry's next packet or to new entries).";
-    AddChange(&f, sysctl, suggested, false);
+    AddChange(&f, sysctl, suggested);
   }
   return f;
 }
@@ -674,9 +646,9 @@ Finding SourceDominating(const HostData& d, const TableComposition& c,
     return f;
   }
   const auto& [addr, n] = c.top_sources.front();
-  double share = Pct(n, c.entries);
+  double share = Percent(n, c.total);
   f.evidence = {{"entries_from_top_source", D(n), ""}, {"share", share, "%"}};
-  if (c.entries < t.min_entries || share < t.dominate_pct) {
+  if (c.total < t.min_entries || share < t.dominate_pct) {
     f.title =
         fmt::format("No source dominates (top: {} with {:.0f} %)", addr, share);
     return f;
@@ -714,10 +686,10 @@ Finding InsertFailed(const HostData& d) {
         "chaintoolong counts inserts refused because a hash chain was too long "
         "(52..81 nodes); those packets are dropped without counting 'drop'. "
         "Too few buckets for the entries, or many entries hashing alike.";
-    uint64_t want = d.max ? (*d.max + 511) / 512 * 512 : 0;
+    uint64_t want = d.max ? KernelRoundBuckets(*d.max) : 0;
     if (d.buckets && want > *d.buckets) {
       f.fix = SysctlW("nf_conntrack_buckets", want);
-      AddChange(&f, "hashsize", want, true);
+      AddChange(&f, "hashsize", want);
     } else {
       f.fix = "Raise nf_conntrack_buckets (e.g. to 2 x max).";
     }
@@ -748,7 +720,7 @@ Finding BucketsFarFromMax(const HostData& d, const Thresholds& t) {
       "buckets); max was set far lower, so the table fills long before the "
       "hash does. Entries cost memory only while they exist.";
   f.fix = SysctlW("nf_conntrack_max", buckets);
-  AddChange(&f, "nf_conntrack_max", buckets, true);
+  AddChange(&f, "nf_conntrack_max", buckets);
   return f;
 }
 
@@ -811,10 +783,6 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
 
 uint64_t FillLimit(uint64_t max, double pct) {
   return static_cast<uint64_t>(std::floor(D(max) * pct / 100.0));
-}
-
-uint64_t KernelMemoryBytes(uint64_t entries, uint64_t buckets) {
-  return entries * 256 + buckets * 8;
 }
 
 Diagnosis Diagnose(const HostData& d, const Thresholds& t) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/host_data.h"
+#include "report/table_composition.h"
 
 namespace ctkit {
 
@@ -68,17 +69,6 @@ struct Finding {
   std::vector<Change> changes;
 };
 
-/// What the table holds, by class.
-struct TableComposition {
-  uint64_t entries = 0;
-  std::vector<std::pair<std::string, uint64_t>> by_proto;    ///< desc
-  std::vector<std::pair<std::string, uint64_t>> tcp_states;  ///< desc
-  uint64_t assured = 0, unreplied = 0, unreplied_udp = 0, udp = 0;
-  std::vector<std::pair<std::string, uint64_t>> top_sources;  ///< top 5
-  std::vector<std::pair<std::string, uint64_t>> top_destinations;
-  std::vector<std::pair<std::string, uint64_t>> top_dports;  ///< "tcp/443"
-};
-
 /// One shorter value of a timeout sysctl and what is true of it now. The
 /// kernel reads a timeout sysctl when a packet re-arms an entry (expiry =
 /// that packet's time + the value); an entry keeps the expiry it has until
@@ -133,10 +123,6 @@ uint64_t FillLimit(uint64_t max, double pct);
 
 /// A duration for the report: "45 s", "12 min", "1 h", "5.2 h", "3.1 days".
 std::string FormatAge(double seconds);
-
-/// The kernel-memory estimate for `max` full entries and `buckets` heads:
-/// 256 bytes per entry (the nf_conntrack slab object) + 8 per bucket.
-uint64_t KernelMemoryBytes(uint64_t entries, uint64_t buckets);
 
 Diagnosis Diagnose(const HostData& d, const Thresholds& t);
 

@@ -114,6 +114,25 @@ TEST(Doctor, TableFullIsCriticalWithCauseAndExactFix) {
   EXPECT_TRUE(r.diag.changes[0].global);
 }
 
+// The max doctor advises stays within a quarter of RAM at the kernel's
+// documented cost of an entry, the 256-byte slab object
+// (docs/kernel-model.md §10): 64 MiB of RAM allows 16 MiB / 256 B = 65536.
+TEST(Doctor, AdvisedMaxIsCappedAtAQuarterOfRamAtTheSlabObjectSize) {
+  DoctorRun r = Doctor("max-too-low");
+  r.data.mem_total_kb = 64 * 1024;
+  Diagnosis g = Diagnose(r.data, {});
+  const Finding& f = Find(g, "max-too-low");
+  EXPECT_NE(f.fix.find("sysctl -w net.netfilter.nf_conntrack_max=65536 "
+                       "(capped at a quarter of RAM"),
+            std::string::npos)
+      << f.fix;
+  ASSERT_EQ(f.changes.size(), 1u);
+  EXPECT_EQ(f.changes[0].name, "nf_conntrack_max");
+  EXPECT_EQ(f.changes[0].value, 65536u);
+  // 65536 entries x 256 B.
+  EXPECT_NE(f.fix.find("memory when full: 16.0 MiB"), std::string::npos);
+}
+
 // Drops since boot with room now and no table-full line within the window:
 // the counters are history (doctor reads them once and cannot date them),
 // not a WARNING that lasts until the next reboot.

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/text.h"
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "kernel/kernel_replay_output.h"
@@ -119,8 +120,7 @@ std::string Flags(const nlohmann::json& e) {
 
 std::string Pct(uint64_t n, uint64_t d) {
   if (d == 0) return "-";
-  return fmt::format("{:.1f} %",
-                     100.0 * static_cast<double>(n) / static_cast<double>(d));
+  return fmt::format("{:.1f} %", Percent(n, d));
 }
 
 // What a document that is not a replay result seems to be, for the error.

@@ -34,6 +34,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/kernel_sizing.h"
 #include "kernel/exec.h"
 #include "report/format.h"
 
@@ -61,13 +62,6 @@ std::string FullName(const std::string& name) {
   return "net.netfilter." + name;
 }
 
-bool IsGlobal(const std::string& full) {
-  return full == "net.netfilter.nf_conntrack_max" ||
-         full == "net.netfilter.nf_conntrack_buckets" ||
-         full == "net.netfilter.nf_conntrack_expect_max" ||
-         full == "net.nf_conntrack_max";
-}
-
 std::string ProcPath(const std::string& full) {
   std::string p = "/proc/sys/" + full;
   for (size_t i = 10; i < p.size(); ++i) {
@@ -77,10 +71,6 @@ std::string ProcPath(const std::string& full) {
 }
 
 }  // namespace
-
-bool IsGlobalConntrackSysctl(const std::string& name) {
-  return IsGlobal(FullName(name));
-}
 
 struct SignalGuard::Saved {
   struct sigaction old[3];
@@ -162,7 +152,7 @@ Result<void> Sandbox::Build() {
   std::vector<std::pair<std::string, std::string>> local, global;
   for (const auto& [name, value] : opts_.sysctls) {
     std::string full = FullName(name);
-    if (IsGlobal(full)) {
+    if (IsGlobalSysctl(full)) {
       if (!opts_.allow_global) {
         return fail(Error::invalid_argument(fmt::format(
             "{} is global on this kernel (writable only in the initial "

@@ -61,10 +61,6 @@ struct SandboxOptions {
   std::function<void(const std::string&)> notice;
 };
 
-/// Whether `name` (`nf_conntrack_x` or the full dotted name) is one of the
-/// conntrack sysctls only the initial namespace can set, for the whole host.
-bool IsGlobalConntrackSysctl(const std::string& name);
-
 enum class Side : uint8_t { kA = 0, kB = 1 };
 
 class Sandbox {

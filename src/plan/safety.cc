@@ -23,22 +23,10 @@
 #include <optional>
 #include <string>
 
+#include "core/text.h"
 #include "plan/whatif.h"
 
 namespace ctkit {
-namespace {
-
-// The value Tunables holds for a short name ("nf_conntrack_udp_timeout").
-std::optional<uint64_t> Value(const Tunables& t, std::string_view name) {
-  const std::string full = "net.netfilter." + std::string(name);
-  for (const auto& [k, v] : t.List()) {
-    if (k == full) return std::stoull(v);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::vector<TimeoutFloor> DefaultTimeoutFloors() {
   return {
       {"nf_conntrack_tcp_timeout_established", 7200,
@@ -62,11 +50,11 @@ Result<TimeoutFloor> ParseTimeoutFloor(std::string_view text) {
     return fail(Error::invalid_argument("--timeout-floor '" +
                                         std::string(text) + "': " + why));
   };
-  size_t eq = text.find('=');
-  if (eq == std::string_view::npos) return bad("expected NAME=SECONDS");
+  auto kv = SplitAssignment(text);
+  if (!kv) return bad("expected NAME=SECONDS");
   TimeoutFloor f;
-  f.sysctl = CanonicalSysctlName(text.substr(0, eq));
-  std::string_view num = text.substr(eq + 1);
+  f.sysctl = Tunables::Canonical(kv->name);
+  std::string_view num = kv->value;
   auto [end, ec] =
       std::from_chars(num.data(), num.data() + num.size(), f.seconds);
   if (num.empty() || ec != std::errc() || end != num.data() + num.size()) {
@@ -104,7 +92,7 @@ std::vector<std::string> SafetyProblems(
     const Tunables& t, const std::vector<TimeoutFloor>& floors) {
   std::vector<std::string> out;
   for (const TimeoutFloor& f : floors) {
-    std::optional<uint64_t> v = Value(t, f.sysctl);
+    std::optional<uint64_t> v = t.Get(f.sysctl);
     if (v && *v < f.seconds) {
       out.push_back(fmt::format("{} {} s is below its floor of {} s",
                                 f.sysctl.substr(13), *v, f.seconds));

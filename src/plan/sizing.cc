@@ -31,18 +31,17 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/text.h"
 #include "plan/units.h"
 #include "report/replay.h"
 
 namespace ctkit {
 namespace {
 
-constexpr uint64_t kGiB = 1024ull * 1024 * 1024;
-
 // Entries rounded up to the plan's granularity: a multiple of 512, at least
 // 512 (0 would mean "no limit" to the kernel).
 uint64_t PlanEntries(uint64_t n) {
-  return std::max<uint64_t>(RoundUp512(n), kSmallestTable);
+  return std::max<uint64_t>(KernelRoundBuckets(n), kSmallestTable);
 }
 
 // Seconds an entry of each class lives under timeouts (tw, udp, icmp).
@@ -53,60 +52,32 @@ double LifetimeSum(const PlanInput& in, double tw, double udp, double icmp) {
 
 }  // namespace
 
-TableSize KernelDefaultSizing(uint64_t ram_bytes, bool is_64bit) {
-  uint64_t buckets = ram_bytes / (128 * 1024);
-  if (is_64bit && ram_bytes > 4 * kGiB) {
-    buckets = 262144;
-  } else if (ram_bytes > kGiB) {
-    buckets = 65536;
-  }
-  buckets = std::max<uint64_t>(buckets, 1024);
-  buckets = RoundUp512(buckets);
-  return {buckets, buckets};
-}
-
-TableSize KernelBootHashsizeSizing(uint64_t hashsize) {
-  uint64_t buckets = RoundUp512(std::max<uint64_t>(hashsize, 1));
-  return {8 * buckets, buckets};
-}
-
 TableSize KubeProxySizing(uint64_t cpus, uint64_t current_buckets) {
   uint64_t max = std::max<uint64_t>(32768 * cpus, 131072);
   uint64_t buckets = current_buckets;
-  if (buckets < max / 4) buckets = RoundUp512(max / 4);
+  if (buckets < max / 4) buckets = KernelRoundBuckets(max / 4);
   return {max, buckets};
-}
-
-uint64_t KernelEntryBytes(bool extensions) {
-  return kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0);
-}
-
-uint64_t KernelTableBytes(uint64_t entries, uint64_t buckets, bool extensions) {
-  return entries * KernelEntryBytes(extensions) + buckets * kKernelBucketBytes;
 }
 
 Result<TrafficMix> ParseMix(std::string_view text) {
   double v[3] = {-1, -1, -1};
   const char* names[3] = {"tcp", "udp", "icmp"};
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string part(text.substr(pos, comma - pos));
-    pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+  for (std::string_view part_view : Split(text, ',')) {
+    const std::string part(part_view);
     auto bad = [&](const std::string& why) {
       return fail(Error::invalid_argument("--mix '" + std::string(text) +
                                           "': '" + part + "': " + why));
     };
-    size_t eq = part.find('=');
-    if (eq == std::string::npos) return bad("expected CLASS=SHARE");
-    std::string name = part.substr(0, eq);
+    auto kv = SplitAssignment(part);
+    if (!kv) return bad("expected CLASS=SHARE");
+    const std::string_view name = kv->name;
     int k = -1;
     for (int i = 0; i < 3; ++i) {
       if (name == names[i]) k = i;
     }
     if (k < 0) return bad("unknown class (use tcp, udp, icmp)");
     if (v[k] >= 0) return bad("class given twice");
-    std::string num = part.substr(eq + 1);
+    std::string num(kv->value);
     if (!num.empty() && num.back() == '%') num.pop_back();
     char* end = nullptr;
     double share = std::strtod(num.c_str(), &end);
@@ -162,7 +133,8 @@ Result<PlanResult> MakePlan(const PlanInput& in) {
   p.extensions = ext;
   p.entry_bytes = KernelEntryBytes(p.extensions);
   const uint64_t per_entry = p.entry_bytes + kKernelBucketBytes;
-  p.budget_max = in.budget_bytes / per_entry / 512 * 512;
+  p.budget_max = in.budget_bytes / per_entry / kKernelBucketRounding *
+                 kKernelBucketRounding;
   p.kernel_default = KernelDefaultSizing(in.ram_bytes);
 
   if (in.rate) {

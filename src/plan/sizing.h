@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/kernel_sizing.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
 #include "plan/capture_load.h"
@@ -18,33 +19,10 @@
 
 namespace ctkit {
 
-/// A (max, buckets) pair.
-struct TableSize {
-  uint64_t max = 0;
-  uint64_t buckets = 0;
-};
-
-/// The kernel's own sizing at boot for a host with `ram_bytes` of usable RAM
-/// (spec §1.3): buckets = RAM / 128 KiB, then 262144 above 4 GiB on 64-bit
-/// or 65536 above 1 GiB, at least 1024, rounded up to 512; max = buckets.
-TableSize KernelDefaultSizing(uint64_t ram_bytes, bool is_64bit = true);
-
-/// `nf_conntrack.hashsize=N` at boot: buckets N rounded up to 512, and the
-/// kernel then sets max = 8 x buckets (§1.3).
-TableSize KernelBootHashsizeSizing(uint64_t hashsize);
-
 /// kube-proxy's defaults: max = max(32768 x cpus, 131072)
 /// (conntrack.maxPerCore, conntrack.min); it raises the hash size to max/4
 /// when the current one (`current_buckets`) is smaller.
 TableSize KubeProxySizing(uint64_t cpus, uint64_t current_buckets);
-
-/// Bytes one entry costs the kernel: a 256 B slab object, plus a 128 B
-/// extension block when `extensions` (acct, timestamp or an event listener;
-/// §10).
-uint64_t KernelEntryBytes(bool extensions);
-
-/// Kernel memory for `entries` entries in a `buckets`-bucket table.
-uint64_t KernelTableBytes(uint64_t entries, uint64_t buckets, bool extensions);
 
 /// New-flow shares by class; they sum to 1.
 struct TrafficMix {

@@ -1,7 +1,6 @@
-// Capacity planning: the kernel's default sizing against the spec's worked
-// values (§1.3), kube-proxy's formula, size and mix parsing, and plans whose
-// expected numbers are worked out by hand in each test from Little's law and
-// the §10 costs (256 B per entry, +128 B with extensions, 8 B per bucket).
+// Capacity planning: kube-proxy's formula, size and mix parsing, and plans
+// whose expected numbers are worked out by hand in each test from Little's law
+// and the §10 costs (256 B per entry, +128 B with extensions, 8 B per bucket).
 #include "plan/sizing.h"
 
 #include <gtest/gtest.h>
@@ -14,35 +13,6 @@ namespace {
 constexpr uint64_t kMiB = 1024ull * 1024;
 constexpr uint64_t kGiB = 1024 * kMiB;
 
-TEST(KernelDefaultSizing, MatchesTheSpecsWorkedValues) {
-  // §1.3: 512 MiB gives 4096; 1-4 GiB gives 65536; > 4 GiB gives 262144.
-  TableSize s512 = KernelDefaultSizing(512 * kMiB);
-  EXPECT_EQ(s512.buckets, 4096u);
-  EXPECT_EQ(s512.max, 4096u);
-  TableSize s2g = KernelDefaultSizing(2 * kGiB);
-  EXPECT_EQ(s2g.buckets, 65536u);
-  EXPECT_EQ(s2g.max, 65536u);
-  TableSize s16g = KernelDefaultSizing(16 * kGiB);
-  EXPECT_EQ(s16g.buckets, 262144u);
-  EXPECT_EQ(s16g.max, 262144u);
-  // A "1 GiB" VM (not above 1 GiB): RAM / 128 KiB = 8192.
-  EXPECT_EQ(KernelDefaultSizing(kGiB).max, 8192u);
-  // A "4 GiB" VM with a little less usable RAM: 65536.
-  EXPECT_EQ(KernelDefaultSizing(4 * kGiB - 100 * kMiB).max, 65536u);
-  // Never below 1024; rounded up to 512.
-  EXPECT_EQ(KernelDefaultSizing(64 * kMiB).buckets, 1024u);
-  EXPECT_EQ(KernelDefaultSizing(200 * kMiB).buckets, 2048u);  // 1600 -> 2048
-  // 32-bit kernels stop at 65536.
-  EXPECT_EQ(KernelDefaultSizing(16 * kGiB, /*is_64bit=*/false).max, 65536u);
-}
-
-TEST(KernelBootHashsizeSizing, MaxIsEightTimesTheRoundedHashsize) {
-  TableSize s = KernelBootHashsizeSizing(1000);
-  EXPECT_EQ(s.buckets, 1024u);
-  EXPECT_EQ(s.max, 8192u);
-  EXPECT_EQ(KernelBootHashsizeSizing(65536).max, 524288u);
-}
-
 TEST(KubeProxySizing, PerCoreWithAFloor) {
   EXPECT_EQ(KubeProxySizing(1, 262144).max, 131072u);
   EXPECT_EQ(KubeProxySizing(4, 262144).max, 131072u);
@@ -52,14 +22,6 @@ TEST(KubeProxySizing, PerCoreWithAFloor) {
   TableSize big = KubeProxySizing(32, 65536);
   EXPECT_EQ(big.max, 1048576u);
   EXPECT_EQ(big.buckets, 262144u);
-}
-
-TEST(KernelCost, EntryAndBucketBytes) {
-  EXPECT_EQ(KernelEntryBytes(false), 256u);
-  EXPECT_EQ(KernelEntryBytes(true), 384u);
-  // §10: 262144 entries are 64 MiB (96 MiB with extensions), + 2 MiB hash.
-  EXPECT_EQ(KernelTableBytes(262144, 262144, false), 66 * kMiB);
-  EXPECT_EQ(KernelTableBytes(262144, 262144, true), 98 * kMiB);
 }
 
 TEST(ParseSize, BinaryAndDecimalUnits) {

@@ -21,9 +21,6 @@ Result<uint64_t> ParseSize(std::string_view text);
 /// "512 B", "12.0 KiB", "2.06 MiB", "16.00 GiB".
 std::string FormatBytes(uint64_t bytes);
 
-/// Rounds up to a multiple of 512 (the kernel's bucket rounding, §1.3).
-inline uint64_t RoundUp512(uint64_t n) { return (n + 511) / 512 * 512; }
-
 }  // namespace ctkit
 
 #endif  // CTKIT_PLAN_UNITS_H_

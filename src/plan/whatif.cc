@@ -33,43 +33,11 @@
 #include <mutex>
 #include <thread>
 
+#include "core/text.h"
 #include "plan/units.h"
 
 namespace ctkit {
 namespace {
-
-constexpr std::string_view kFullPrefix = "net.netfilter.";
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (true) {
-    size_t next = s.find(sep, pos);
-    out.push_back(Trim(s.substr(pos, next - pos)));
-    if (next == std::string_view::npos) break;
-    pos = next + 1;
-  }
-  return out;
-}
-
-// The value Tunables holds for a canonical short name, as List() prints it.
-std::string ValueOf(const Tunables& t, const std::string& name) {
-  const std::string full = std::string(kFullPrefix) + name;
-  for (const auto& [k, v] : t.List()) {
-    if (k == full) return v;
-  }
-  return "?";
-}
 
 bool SameSettings(const Tunables& a, const Tunables& b) {
   return a.List() == b.List();
@@ -130,27 +98,16 @@ std::string FormatOffset(uint64_t ns) {
 
 }  // namespace
 
-std::string CanonicalSysctlName(std::string_view name) {
-  std::string s(Trim(name));
-  for (char& c : s) {
-    if (c == '/') c = '.';
-  }
-  if (s == "net.nf_conntrack_max") return "nf_conntrack_max";
-  if (s.compare(0, kFullPrefix.size(), kFullPrefix) == 0) {
-    s.erase(0, kFullPrefix.size());
-  }
-  return s;
-}
-
 Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base) {
-  size_t eq = text.find('=');
-  if (eq == std::string_view::npos) {
+  auto kv = SplitAssignment(text);
+  if (!kv) {
     return fail(Error::invalid_argument("--vary '" + std::string(text) +
                                         "': expected NAME=V1,V2,..."));
   }
   VaryAxis axis;
-  axis.name = CanonicalSysctlName(text.substr(0, eq));
-  for (std::string_view v : Split(text.substr(eq + 1), ',')) {
+  axis.name = Tunables::Canonical(kv->name);
+  for (std::string_view v : Split(kv->value, ',')) {
+    v = Trim(v);
     if (v.empty()) {
       return fail(Error::invalid_argument("--vary '" + std::string(text) +
                                           "': empty value in the list"));
@@ -179,7 +136,7 @@ Result<AdaptivePolicy> ParseAdaptive(std::string_view text) {
   if (parts.size() != 2) return bad("expected START%,END% (e.g. 60%,120%)");
   uint32_t pct[2];
   for (int i = 0; i < 2; ++i) {
-    std::string_view p = parts[static_cast<size_t>(i)];
+    std::string_view p = Trim(parts[static_cast<size_t>(i)]);
     if (!p.empty() && p.back() == '%') p.remove_suffix(1);
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pct[i]);
     if (p.empty() || ec != std::errc() || end != p.data() + p.size()) {
@@ -197,8 +154,10 @@ Result<std::vector<WhatifVariant>> ExpandVariants(
   std::vector<WhatifVariant> out;
   auto base_settings = [&] {
     std::vector<std::pair<std::string, std::string>> s;
-    for (const VaryAxis& a : axes)
-      s.emplace_back(a.name, ValueOf(base, a.name));
+    for (const VaryAxis& a : axes) {
+      auto v = base.Get(a.name);
+      s.emplace_back(a.name, v ? std::to_string(*v) : "?");
+    }
     return s;
   };
   WhatifVariant b;

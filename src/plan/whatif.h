@@ -167,11 +167,6 @@ std::string RenderWhatifText(const WhatifResult& r);
 /// The same as one JSON document.
 Json WhatifToJson(const WhatifResult& r);
 
-/// "net.netfilter.nf_conntrack_x", "net/netfilter/nf_conntrack_x" or
-/// "nf_conntrack_x" -> "nf_conntrack_x"; "net.nf_conntrack_max" ->
-/// "nf_conntrack_max". Other text is returned trimmed but unchanged.
-std::string CanonicalSysctlName(std::string_view name);
-
 }  // namespace ctkit
 
 #endif  // CTKIT_PLAN_WHATIF_H_

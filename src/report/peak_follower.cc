@@ -103,7 +103,7 @@ void PeakFollower::Update(uint64_t peak_index, uint32_t peak_count,
   }
 }
 
-PeakComposition PeakFollower::Finish(uint64_t peak_index, uint64_t peak_ts) {
+TableComposition PeakFollower::Finish(uint64_t peak_index, uint64_t peak_ts) {
   if (!finished_ && position_ < peak_index) Feed(peak_index);
   if (composed_ && composed_index_ == peak_index) return *composed_;
   // position_ == peak_index: the follower holds the table of the peak.

@@ -30,7 +30,7 @@ namespace ctkit {
 class PeakFollower {
  public:
   /// compose(engine, now_ns): the composition of the engine's table.
-  using Compose = std::function<PeakComposition(const Engine&, uint64_t)>;
+  using Compose = std::function<TableComposition(const Engine&, uint64_t)>;
 
   /// An engine with `t` and `opts` (events off), buffering at most about
   /// `budget_bytes` of packets past the peak.
@@ -50,7 +50,7 @@ class PeakFollower {
               uint64_t last_index);
 
   /// The composition at the final peak (after the last Update).
-  PeakComposition Finish(uint64_t peak_index, uint64_t peak_ts);
+  TableComposition Finish(uint64_t peak_index, uint64_t peak_ts);
 
  private:
   struct Held {
@@ -75,7 +75,7 @@ class PeakFollower {
   std::vector<uint64_t> times_;
   std::vector<Verdict> verdicts_;
   uint64_t position_ = 0;  // packets up to this index have been run
-  std::optional<PeakComposition> composed_;
+  std::optional<TableComposition> composed_;
   uint64_t composed_index_ = 0;  // the peak composed_ was taken at
   bool finished_ = false;        // the peak is final and composed_ taken
 };

@@ -45,7 +45,8 @@ void ExpectSameTallies(const std::vector<Tally>& a, const std::vector<Tally>& b,
   }
 }
 
-void ExpectSameComposition(const PeakComposition& a, const PeakComposition& b) {
+void ExpectSameComposition(const TableComposition& a,
+                           const TableComposition& b) {
   EXPECT_EQ(a.total, b.total);
   EXPECT_EQ(a.assured, b.assured);
   EXPECT_EQ(a.unreplied, b.unreplied);

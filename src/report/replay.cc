@@ -32,18 +32,6 @@
 namespace ctkit {
 namespace {
 
-std::vector<Tally> TopN(const std::unordered_map<std::string, uint64_t>& m,
-                        size_t n) {
-  std::vector<Tally> v;
-  v.reserve(m.size());
-  for (const auto& [k, c] : m) v.push_back({k, c});
-  std::sort(v.begin(), v.end(), [](const Tally& a, const Tally& b) {
-    return a.entries != b.entries ? a.entries > b.entries : a.key < b.key;
-  });
-  if (v.size() > n) v.resize(n);
-  return v;
-}
-
 // The class of an entry that decides its timeout and whether early drop
 // may evict it, as the report names it: its LifetimeKind (the timeout)
 // refined by ASSURED and whether a reply was seen.
@@ -58,42 +46,33 @@ std::string LifetimeClass(const FlowInfo& f) {
   return k;
 }
 
-PeakComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
-  PeakComposition c;
-  std::map<std::string, uint64_t> proto, state, klass;
+TableComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
+  CompositionBuilder b;
+  std::map<std::string, uint64_t> klass;
   std::map<std::string, LifetimeKind> kind;
-  std::unordered_map<std::string, uint64_t> src, dst, dport;
+  uint64_t expired_unreaped = 0;
   engine.Visit(now_ns, [&](const FlowInfo& f) {
-    ++c.total;
-    ++proto[ProtoName(f.original.l4_proto)];
-    if (f.state != nullptr) ++state[f.state];
+    EntryRecord e;
+    const uint8_t p = f.original.l4_proto;
+    e.proto = ProtoName(p);
+    if (f.state != nullptr) e.state = f.state;
+    e.assured = f.assured;
+    e.unreplied = !f.seen_reply;
+    e.src = AddressToString(f.original.src, f.original.family);
+    e.dst = AddressToString(f.original.dst, f.original.family);
+    if (p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite) {
+      e.dport = f.original.dst_port_or_icmp_type_code;
+    }
+    b.Add(e);
     const std::string k = LifetimeClass(f);
     ++klass[k];
     kind.emplace(k, LifetimeKindOf(f));
-    if (f.assured) ++c.assured;
-    if (!f.seen_reply) ++c.unreplied;
-    if (f.remaining_jiffies <= 0) ++c.expired_unreaped;
-    ++src[AddressToString(f.original.src, f.original.family)];
-    ++dst[AddressToString(f.original.dst, f.original.family)];
-    uint8_t p = f.original.l4_proto;
-    if (p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite) {
-      ++dport[std::string(ProtoName(p)) + "/" +
-              std::to_string(f.original.dst_port_or_icmp_type_code)];
-    }
+    if (f.remaining_jiffies <= 0) ++expired_unreaped;
   });
-  for (const auto& [k, v] : proto) c.by_protocol.push_back({k, v});
-  for (const auto& [k, v] : state) c.by_tcp_state.push_back({k, v});
-  auto by_count = [](const Tally& a, const Tally& b) {
-    return a.entries > b.entries;
-  };
-  std::stable_sort(c.by_protocol.begin(), c.by_protocol.end(), by_count);
-  std::stable_sort(c.by_tcp_state.begin(), c.by_tcp_state.end(), by_count);
-  for (const auto& [k, v] : klass) c.by_class.push_back({k, v});
-  std::stable_sort(c.by_class.begin(), c.by_class.end(), by_count);
+  TableComposition c = b.Finish(top_n);
+  c.expired_unreaped = expired_unreaped;
+  c.by_class = RankTallies(klass, klass.size());
   for (const Tally& t : c.by_class) c.by_class_kind.push_back(kind.at(t.key));
-  c.top_sources = TopN(src, top_n);
-  c.top_destinations = TopN(dst, top_n);
-  c.top_dports = TopN(dport, top_n);
   return c;
 }
 
@@ -600,10 +579,7 @@ Result<ReplayReport> RunReplay(const CaptureOpener& open,
   }
   const Tunables& t = engine->tunables();
   bool extensions = t.acct || t.timestamp || t.events == 1;
-  r.kernel_memory_bytes =
-      r.peak_count *
-          (kKernelEntryBytes + (extensions ? kKernelExtensionBytes : 0)) +
-      static_cast<uint64_t>(r.buckets) * kKernelBucketBytes;
+  r.kernel_memory_bytes = KernelTableBytes(r.peak_count, r.buckets, extensions);
 
   if (opts.composition && r.peak_index > 0 && follower) {
     r.at_peak = follower->Finish(r.peak_index, r.peak_ts_ns);

@@ -12,12 +12,14 @@
 #include <utility>
 #include <vector>
 
+#include "core/kernel_sizing.h"
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
 #include "report/lifetime.h"
+#include "report/table_composition.h"
 
 namespace ctkit {
 
@@ -78,30 +80,6 @@ struct TimelineRow {
   uint64_t drop;
 };
 
-/// A labelled number, for the composition tables.
-struct Tally {
-  std::string key;
-  uint64_t entries;
-};
-
-/// What the table held at one moment.
-struct PeakComposition {
-  uint64_t total = 0;
-  std::vector<Tally> by_protocol;
-  std::vector<Tally> by_tcp_state;
-  /// Entries by what governs their lifetime: "tcp TIME_WAIT ASSURED",
-  /// "udp UNREPLIED", "udp ASSURED", "icmp", ... (largest first).
-  std::vector<Tally> by_class;
-  /// The lifetime class (lifetime.h) of each by_class entry, in its order.
-  std::vector<LifetimeKind> by_class_kind;
-  uint64_t assured = 0;
-  uint64_t unreplied = 0;
-  uint64_t expired_unreaped = 0;
-  std::vector<Tally> top_sources;
-  std::vector<Tally> top_destinations;
-  std::vector<Tally> top_dports;
-};
-
 /// A lifetime class that held a large share of the table when the capture
 /// ended, lives longer than the capture ran, while the table was still
 /// growing: the table shown is not the steady state of this traffic.
@@ -138,7 +116,7 @@ struct ReplayReport {
   /// kernel's `chaintoolong`; the table need not be anywhere near full).
   std::optional<uint64_t> first_chain_drop_ts_ns;
   std::optional<uint64_t> first_chain_drop_index;
-  std::optional<PeakComposition> at_peak;
+  std::optional<TableComposition> at_peak;
   uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
   std::vector<TimelineRow> timeline;
   size_t table_memory_bytes = 0;  ///< ctkit's own table
@@ -177,11 +155,6 @@ Result<ReplayReport> RunReplay(const CaptureOpener& open,
                                const std::string& name,
                                const ReplayOptions& opts,
                                std::unique_ptr<Engine>* engine_out = nullptr);
-
-/// The kernel's slab cost per entry on this kernel, and per bucket.
-inline constexpr uint64_t kKernelEntryBytes = 256;
-inline constexpr uint64_t kKernelExtensionBytes = 128;
-inline constexpr uint64_t kKernelBucketBytes = 8;
 
 /// The timeout `conntrack -L` would show right after the last packet: the
 /// kernel's dump runs at least a jiffy later, so a just-refreshed entry

@@ -33,10 +33,6 @@ Json TalliesJson(const std::vector<Tally>& v) {
   return a;
 }
 
-// Buckets as the kernel rounds a requested hash size: up to a multiple of
-// 512 (spec §1.4).
-uint64_t KernelBuckets(uint64_t n) { return (n + 511) / 512 * 512; }
-
 // Drops for chains that were too long: the hash is too small for the
 // entries, whatever nf_conntrack_max says (spec §4.4).
 std::string ChainDiagnosis(const ReplayReport& r) {
@@ -56,8 +52,8 @@ std::string ChainDiagnosis(const ReplayReport& r) {
                           Percent(peak, r.max))
             : std::string(", no limit"),
       peak, buckets, per_bucket, 2 * per_bucket);
-  const uint64_t for_max = r.max ? KernelBuckets(r.max) : 0;
-  const uint64_t for_peak = KernelBuckets(peak);
+  const uint64_t for_max = r.max ? KernelRoundBuckets(r.max) : 0;
+  const uint64_t for_peak = KernelRoundBuckets(peak);
   auto mib = [](uint64_t b) {
     return static_cast<double>(b * kKernelBucketBytes) / 1048576.0;
   };
@@ -91,7 +87,7 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
   if (!r.at_peak || r.at_peak->total == 0 || r.at_peak->by_class.empty()) {
     return "";
   }
-  const PeakComposition& c = *r.at_peak;
+  const TableComposition& c = *r.at_peak;
   const Tally& top = c.by_class.front();
   bool assured = top.key.find("ASSURED") != std::string::npos;
   const LifetimeInfo life = DescribeLifetime(c.by_class_kind.front(), t);
@@ -289,7 +285,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   o += StatsBlock(
       "conntrack -S (all CPUs summed, as a one-CPU kernel prints it)", r.stats);
   if (r.at_peak) {
-    const PeakComposition& c = *r.at_peak;
+    const TableComposition& c = *r.at_peak;
     o += fmt::format("at the peak ({} entries", c.total);
     if (c.expired_unreaped) {
       o += fmt::format(", {} of them expired but not yet reaped",
@@ -428,7 +424,7 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
   j["table"] = table;
   j["stats"] = StatsJson(r.stats);
   if (r.at_peak) {
-    const PeakComposition& c = *r.at_peak;
+    const TableComposition& c = *r.at_peak;
     j["at_peak"] = {{"entries", c.total},
                     {"by_protocol", TalliesJson(c.by_protocol)},
                     {"by_tcp_state", TalliesJson(c.by_tcp_state)},

@@ -13,11 +13,6 @@
 
 namespace ctkit {
 
-double Percent(uint64_t part, uint64_t whole) {
-  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole)
-               : 0.0;
-}
-
 double SecondsBetween(uint64_t from, uint64_t to) {
   return to >= from ? static_cast<double>(to - from) * 1e-9
                     : -static_cast<double>(from - to) * 1e-9;

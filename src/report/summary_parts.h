@@ -12,15 +12,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.h"
 #include "ctkit/stats.h"
 #include "ctkit/tunables.h"
 #include "report/json_doc.h"
 #include "report/replay.h"
 
 namespace ctkit {
-
-/// 100 * part / whole, 0 when whole is 0.
-double Percent(uint64_t part, uint64_t whole);
 
 /// Seconds from `from` to `to`; negative when `to` is earlier (a merged
 /// capture's timestamps may step back), rather than wrapping around.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
 #include "kernel/global_journal.h"
 #include "kernel/kernel_replay_output.h"
 #include "kernel/sandbox.h"
@@ -88,20 +89,20 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   }
   KernelReplayOptions o;
   for (const std::string& s : f.sysctls) {
-    size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) {
+    auto a = SplitAssignment(s);
+    if (!a || a->name.empty()) {
       fmt::print(stderr, "ctkit: error: --sysctl wants NAME=VALUE, got '{}'\n",
                  s);
       return kExitUsage;
     }
     // Validate with ctkit's own table first (names, ranges).
     Tunables check;
-    auto ok = check.Set(s.substr(0, eq), s.substr(eq + 1));
+    auto ok = check.Set(a->name, a->value);
     if (!ok) {
       fmt::print(stderr, "ctkit: error: {}\n", ok.error().message);
       return kExitUsage;
     }
-    o.sysctls.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    o.sysctls.emplace_back(a->name, a->value);
   }
   o.allow_global = f.allow_global;
   o.speed = f.speed;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/text.h"
+
 namespace ctkit::cli {
 
 void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags) {
@@ -32,13 +34,13 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
     }
   }
   for (const std::string& kv : flags.sysctls) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) {
+    auto a = SplitAssignment(kv);
+    if (!a) {
       fmt::print(stderr, "ctkit: error: --sysctl '{}': expected NAME=VALUE\n",
                  kv);
       return false;
     }
-    auto r = t->Set(kv.substr(0, eq), kv.substr(eq + 1));
+    auto r = t->Set(a->name, a->value);
     if (!r) {
       fmt::print(stderr, "ctkit: error: --sysctl {}: {}\n", kv,
                  r.error().message);

@@ -1,0 +1,77 @@
+// What a conntrack table holds, by class: the composition replay reports
+// at the peak and doctor reports for a live host. Both build it from the
+// same entry records (the fields a `conntrack -L` line shows), so the same
+// table is counted and ranked the same way whoever read it: largest first,
+// ties in key order.
+#ifndef CTKIT_REPORT_TABLE_COMPOSITION_H_
+#define CTKIT_REPORT_TABLE_COMPOSITION_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/lifetime.h"
+
+namespace ctkit {
+
+/// One entry as a table listing shows it.
+struct EntryRecord {
+  std::string proto;  ///< "tcp", "udp", "udplite", "icmp", ...
+  /// The tracker's state ("TIME_WAIT"); empty when the protocol has none.
+  std::string state;
+  bool assured = false;
+  bool unreplied = false;
+  std::string src, dst;  ///< original direction
+  /// The original direction's destination port, when the entry has one.
+  std::optional<uint16_t> dport;
+};
+
+/// A labelled number, for the composition tables.
+struct Tally {
+  std::string key;
+  uint64_t entries;
+};
+
+/// What the table held at one moment.
+struct TableComposition {
+  uint64_t total = 0;
+  std::vector<Tally> by_protocol;
+  /// TCP entries by state ("?" for a TCP entry without one).
+  std::vector<Tally> by_tcp_state;
+  /// Entries by what governs their lifetime: "tcp TIME_WAIT ASSURED",
+  /// "udp UNREPLIED", "udp ASSURED", "icmp", ... (largest first; replay).
+  std::vector<Tally> by_class;
+  /// The lifetime class (lifetime.h) of each by_class entry, in its order.
+  std::vector<LifetimeKind> by_class_kind;
+  uint64_t assured = 0;
+  uint64_t unreplied = 0;
+  uint64_t udp = 0;            ///< UDP and UDP-Lite entries
+  uint64_t unreplied_udp = 0;  ///< of those, without a reply
+  uint64_t expired_unreaped = 0;
+  std::vector<Tally> top_sources;
+  std::vector<Tally> top_destinations;
+  std::vector<Tally> top_dports;  ///< "tcp/443"
+};
+
+/// Counts entry records, then ranks them into a TableComposition.
+class CompositionBuilder {
+ public:
+  void Add(const EntryRecord& e);
+  /// The composition so far: protocols and TCP states all ranked, the
+  /// `top_n` largest sources, destinations and destination ports.
+  TableComposition Finish(size_t top_n) const;
+
+ private:
+  TableComposition counts_;
+  std::map<std::string, uint64_t> proto_, state_, src_, dst_, dport_;
+};
+
+/// `m` largest first, ties in key order, at most `n` of them.
+std::vector<Tally> RankTallies(const std::map<std::string, uint64_t>& m,
+                               size_t n);
+
+}  // namespace ctkit
+
+#endif  // CTKIT_REPORT_TABLE_COMPOSITION_H_
