@@ -158,6 +158,29 @@ TEST_F(BadInputCli, BadSysctlValue) {
   EXPECT_EQ(r.out, "");
 }
 
+// Three mistakes on one command line: each gets its own error line, in the
+// order given, before the command exits.
+TEST_F(BadInputCli, EveryBadSysctlIsReported) {
+  const std::string pcap = GoodCapture();
+  RunResult r =
+      Run({"replay", "--sysctl", "nf_conntrack_udp_timeout=abc", "--sysctl",
+           "nf_conntrack_max=1000", "--sysctl", "nf_conntrack_bogus=1",
+           "--sysctl", "nf_conntrack_max", pcap});
+  EXPECT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  std::vector<std::string> lines;
+  for (size_t a = 0, b; a < r.err.size(); a = b + 1) {
+    b = r.err.find('\n', a);
+    if (b == std::string::npos) b = r.err.size();
+    if (b > a) lines.push_back(r.err.substr(a, b - a));
+  }
+  ASSERT_EQ(lines.size(), 3u) << r.err;
+  EXPECT_NE(lines[0].find("nf_conntrack_udp_timeout=abc"), std::string::npos);
+  EXPECT_NE(lines[1].find("nf_conntrack_bogus"), std::string::npos);
+  EXPECT_NE(lines[2].find("NAME=VALUE"), std::string::npos);
+}
+
 TEST_F(BadInputCli, SysctlWithoutEquals) {
   const std::string pcap = GoodCapture();
   RunResult r = Run({"replay", "--sysctl", "nf_conntrack_max", pcap});

@@ -33,21 +33,25 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
       return false;
     }
   }
+  // Every bad --sysctl is reported, not only the first: a user fixing a
+  // long command line should not have to run it once per mistake.
+  bool ok = true;
   for (const std::string& kv : flags.sysctls) {
     auto a = SplitAssignment(kv);
     if (!a) {
       fmt::print(stderr, "ctkit: error: --sysctl '{}': expected NAME=VALUE\n",
                  kv);
-      return false;
+      ok = false;
+      continue;
     }
     auto r = t->Set(a->name, a->value);
     if (!r) {
       fmt::print(stderr, "ctkit: error: --sysctl {}: {}\n", kv,
                  r.error().message);
-      return false;
+      ok = false;
     }
   }
-  return true;
+  return ok;
 }
 
 Result<uint64_t> ParseDuration(const std::string& text) {
