@@ -494,18 +494,20 @@ std::string RenderWhatifText(const WhatifResult& r) {
   std::string notes;
   notes +=
       "drops: packets dropped because the table was full (the kernel's "
-      "`drop`); early drops: unassured entries evicted to make room (spec "
-      "§2.2); both lose connections.\n";
+      "`drop`); early drops: unassured entries evicted to make room "
+      "(docs/kernel-model.md §2.2); both lose connections.\n";
   if (any_chain) {
     notes +=
         "chain drops: packets dropped because their hash chain was too long "
-        "(the kernel's `chaintoolong`, spec §4.4), not because the table was "
+        "(the kernel's `chaintoolong`, docs/kernel-model.md §4.4), not because "
+        "the table was "
         "full: nf_conntrack_buckets is too small for the entries; raise it "
         "(raising nf_conntrack_max does not help).\n";
   }
   notes += fmt::format(
       "kernel mem: entries at the peak x {} B (+{} B each with acct, "
-      "timestamp or an event listener) + buckets x {} B (spec §10).\n",
+      "timestamp or an event listener) + buckets x {} B (docs/kernel-model.md "
+      "§10).\n",
       kKernelEntryBytes, kKernelExtensionBytes, kKernelBucketBytes);
   bool varies_max = false, varies_buckets = false;
   for (const VaryAxis& a : r.axes) {
