@@ -5,8 +5,8 @@
 // its own packets, and counted.
 #include <gtest/gtest.h>
 
-#include "core/engine_test_util.h"
 #include "proto/tracker.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -3,7 +3,7 @@
 // router 10.0.0.254 sends errors.
 #include <gtest/gtest.h>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -2,7 +2,7 @@
 // addresses (spec §4.1), ICMPv6 queries, errors and ND/MLD (§8).
 #include <gtest/gtest.h>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "core/engine_test_util.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit::enginetest {
 namespace {

@@ -14,7 +14,7 @@
 #include <set>
 #include <vector>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -9,7 +9,7 @@
 // LAST_ACK 30, TIME_WAIT 120, CLOSE 10, SYN_SENT2 120, retrans/unack 300.
 #include <gtest/gtest.h>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

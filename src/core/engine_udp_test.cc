@@ -2,7 +2,7 @@
 // and §5.3 for counters). Client 10.0.0.1:40000 talks to 10.0.0.2:53.
 #include <gtest/gtest.h>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

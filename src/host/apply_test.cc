@@ -8,9 +8,9 @@
 #include <cstdlib>
 
 #include "host/doctor_report.h"
-#include "host/doctor_test_util.h"
 #include "host/sysctl_d.h"
 #include "host/tar_writer.h"
+#include "testing/doctor_test_util.h"
 
 namespace ctkit {
 namespace {

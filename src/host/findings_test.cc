@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "host/doctor_report.h"
-#include "host/doctor_test_util.h"
 #include "host/host_view.h"
+#include "testing/doctor_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -11,7 +11,7 @@
 #include <span>
 #include <string>
 
-#include "gen/workload_capture_test_util.h"
+#include "testing/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "ctkit/capture.h"
-#include "gen/workload_capture_test_util.h"
 #include "report/replay.h"
+#include "testing/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {

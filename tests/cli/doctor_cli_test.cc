@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "src/host/doctor_test_util.h"
+#include "testing/doctor_test_util.h"
 #include "tests/cli/cli_test_util.h"
 
 namespace ctkit::clitest {

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "src/host/doctor_test_util.h"
+#include "testing/doctor_test_util.h"
 #include "tests/cli/cli_test_util.h"
 
 namespace ctkit::clitest {

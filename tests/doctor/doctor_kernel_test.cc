@@ -30,11 +30,11 @@
 
 #include "host/apply.h"
 #include "host/doctor_report.h"
-#include "host/doctor_test_util.h"
 #include "host/findings.h"
 #include "host/host_view.h"
 #include "kernel/ctnetlink.h"
 #include "kernel/global_journal.h"
+#include "testing/doctor_test_util.h"
 
 namespace ctkit {
 namespace {

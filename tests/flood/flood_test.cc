@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "core/engine_test_util.h"
 #include "core/flow.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/packet_builder.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit::enginetest {
 namespace {

@@ -40,12 +40,12 @@
 #include <string>
 #include <vector>
 
-#include "core/engine_test_util.h"
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/packet_builder.h"
 #include "proto/tracker.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit::enginetest {
 namespace {

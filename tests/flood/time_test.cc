@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/engine_test_util.h"
 #include "ctkit/engine.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit::enginetest {
 namespace {

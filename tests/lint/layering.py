@@ -10,9 +10,10 @@ The layers (docs/design.md): net <- gen; net <- proto <- core <- report,
 and report <- kernel <- host, report <- plan. `ctkit/` is the public
 include directory, which any layer may use and which itself uses nothing
 else. The packet generator (gen) is for tests, benchmarks and `ctkit gen`:
-no library layer may include it. A layer's tests (x_test.cc, and the
-x_test_util.h helpers) may also use gen. The CLI (tools/), tests/, bench/
-and fuzz/ sit on top and may include any layer.
+no library layer may include it. A layer's tests (x_test.cc) may also use
+gen and the test helpers in testing/, which live nowhere else (a
+x_test_util.h under src/ is flagged). testing/ may use any layer; the CLI
+(tools/) any layer but testing/; tests/ and fuzz/ anything.
 """
 import os
 import re
@@ -30,21 +31,28 @@ BELOW = {
     'host': ['kernel', 'report', 'core', 'proto', 'net'],
     'plan': ['report', 'core', 'proto', 'net'],
 }
-ON_TOP = ['tools', 'tests', 'bench', 'fuzz']
+# The directories above the layers, and what each of them may not use.
+ON_TOP = {
+    'testing': [],
+    'tools': ['testing'],
+    'tests': [],
+    'bench': [],
+    'fuzz': [],
+}
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([a-z_]+)/', re.M)
 
 
 def allowed(layer, is_test):
     ok = {layer, 'ctkit'} | set(BELOW[layer])
     if is_test:
-        ok.add('gen')
+        ok |= {'gen', 'testing'}
     return ok
 
 
 def check(root):
     """Returns the violations as 'file:line: message' strings."""
     bad = []
-    for top in ['include', 'src'] + ON_TOP:
+    for top in ['include', 'src'] + list(ON_TOP):
         for dirpath, _, files in os.walk(os.path.join(root, top)):
             for name in sorted(files):
                 if not name.endswith(('.h', '.cc')):
@@ -60,14 +68,23 @@ def check(root):
                         bad.append(f'{rel}:1: {layer!r} is not a layer in '
                                    f'tests/lint/layering.py')
                         continue
-                    is_test = re.search(r'_test(_util)?\.(cc|h)$', name)
-                    ok = allowed(layer, bool(is_test))
+                    if name.endswith('_test_util.h'):
+                        bad.append(f'{rel}:1: test helpers live in testing/')
+                        continue
+                    is_test = name.endswith('_test.cc')
+                    ok = allowed(layer, is_test)
                 else:
-                    continue  # tools/, tests/, bench/, fuzz/: anything
+                    layer, ok = top, None  # anything but ON_TOP[top]
                 with open(path, encoding='utf-8') as f:
                     text = f.read()
                 for m in INCLUDE.finditer(text):
                     used = m.group(1)
+                    if ok is None:
+                        if used in ON_TOP[top]:
+                            line = text.count('\n', 0, m.start()) + 1
+                            bad.append(f'{rel}:{line}: {top}/ may not include '
+                                       f'"{used}/..."')
+                        continue
                     if used not in ok:
                         line = text.count('\n', 0, m.start()) + 1
                         bad.append(f'{rel}:{line}: {layer} may not include '
@@ -80,10 +97,15 @@ def self_test():
     files = {
         'src/core/table.h': '#include "proto/tcp.h"\n#include "ctkit/x.h"\n',
         'src/core/engine_test_util.h': '#include "gen/packet_builder.h"\n',
+        'src/core/engine_tcp_test.cc': '#include "testing/engine_test_util.h"\n',
+        'src/core/engine.cc': '#include "testing/engine_test_util.h"\n',
+        'testing/engine_test_util.h': '#include "gen/packet_builder.h"\n',
         'src/net/decode.cc': '\n#include "core/engine.h"\n',
         'src/report/replay.cc': '#include "gen/workloads.h"\n',
         'include/ctkit/engine.h': '#include "core/flow.h"\n',
         'tools/ctkit/main.cc': '#include "host/doctor.h"\n',
+        'tools/ctkit/gen.cc': '#include "gen/workloads.h"\n'
+                              '#include "testing/engine_test_util.h"\n',
     }
     with tempfile.TemporaryDirectory() as d:
         for rel, text in files.items():
@@ -92,12 +114,14 @@ def self_test():
                 f.write(text)
         got = sorted(x.split(':')[0] + ':' + x.split(':')[1]
                      for x in check(d))
-    want = ['include/ctkit/engine.h:1', 'src/net/decode.cc:2',
-            'src/report/replay.cc:1']
+    want = ['include/ctkit/engine.h:1', 'src/core/engine.cc:1',
+            'src/core/engine_test_util.h:1', 'src/net/decode.cc:2',
+            'src/report/replay.cc:1', 'tools/ctkit/gen.cc:2']
     if got != want:
         print(f'self-test: flagged {got}, wanted {want}')
         return 1
-    print('self-test: the three wrong-way includes flagged, the rest allowed')
+    print(f'self-test: the {len(want)} wrong-way includes flagged, '
+          'the rest allowed')
     return 0
 
 

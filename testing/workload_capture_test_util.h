@@ -1,8 +1,8 @@
 // A test helper: a generated workload (gen/workloads.h) written to a
 // temporary raw-IP pcap, for tests that replay a capture whose rates and
 // flows the generator fixes. The file is removed with the object.
-#ifndef CTKIT_GEN_WORKLOAD_CAPTURE_TEST_UTIL_H_
-#define CTKIT_GEN_WORKLOAD_CAPTURE_TEST_UTIL_H_
+#ifndef CTKIT_TESTING_WORKLOAD_CAPTURE_TEST_UTIL_H_
+#define CTKIT_TESTING_WORKLOAD_CAPTURE_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -46,4 +46,4 @@ class WorkloadCapture {
 
 }  // namespace ctkit
 
-#endif  // CTKIT_GEN_WORKLOAD_CAPTURE_TEST_UTIL_H_
+#endif  // CTKIT_TESTING_WORKLOAD_CAPTURE_TEST_UTIL_H_

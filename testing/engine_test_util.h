@@ -15,8 +15,8 @@
 // The bucket oracle reproduces the engine's bucket choice (same hash seed,
 // same bucket count) so that table tests can place flows in or out of the
 // eight buckets an early drop scans, and can predict chain lengths.
-#ifndef CTKIT_CORE_ENGINE_TEST_UTIL_H_
-#define CTKIT_CORE_ENGINE_TEST_UTIL_H_
+#ifndef CTKIT_TESTING_ENGINE_TEST_UTIL_H_
+#define CTKIT_TESTING_ENGINE_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
@@ -348,4 +348,4 @@ class BucketOracle {
 }  // namespace enginetest
 }  // namespace ctkit
 
-#endif  // CTKIT_CORE_ENGINE_TEST_UTIL_H_
+#endif  // CTKIT_TESTING_ENGINE_TEST_UTIL_H_

@@ -1,8 +1,8 @@
 // Helpers for the doctor tests: the fixture directory, temporary trees
 // (healthy/ with one finding's overlay), and whole-tree snapshots for the
 // byte-exact rollback checks.
-#ifndef CTKIT_HOST_DOCTOR_TEST_UTIL_H_
-#define CTKIT_HOST_DOCTOR_TEST_UTIL_H_
+#ifndef CTKIT_TESTING_DOCTOR_TEST_UTIL_H_
+#define CTKIT_TESTING_DOCTOR_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -18,8 +18,7 @@ namespace ctkit::doctortest {
 namespace fs = std::filesystem;
 
 inline fs::path FixtureDir() {
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() /
-         "tests" / "doctor";
+  return fs::path(__FILE__).parent_path().parent_path() / "tests" / "doctor";
 }
 
 /// A temporary directory removed on destruction.
@@ -78,4 +77,4 @@ inline std::map<std::string, std::string> Snapshot(const std::string& dir) {
 
 }  // namespace ctkit::doctortest
 
-#endif  // CTKIT_HOST_DOCTOR_TEST_UTIL_H_
+#endif  // CTKIT_TESTING_DOCTOR_TEST_UTIL_H_
