@@ -16,7 +16,7 @@
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
-#include "report/replay.h"
+#include "report/replay_report.h"
 
 namespace ctkit {
 

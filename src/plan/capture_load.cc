@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "proto/tracker.h"
-#include "report/replay.h"
+#include "replay/replay.h"
 
 namespace ctkit {
 namespace {

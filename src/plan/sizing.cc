@@ -33,7 +33,7 @@
 
 #include "core/text.h"
 #include "plan/units.h"
-#include "report/replay.h"
+#include "replay/replay.h"
 
 namespace ctkit {
 namespace {

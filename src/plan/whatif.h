@@ -17,8 +17,8 @@
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
 #include "plan/safety.h"
+#include "replay/replay.h"
 #include "report/json_doc.h"
-#include "report/replay.h"
 
 namespace ctkit {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "report/json_doc.h"
-#include "report/replay.h"
+#include "report/replay_report.h"
 
 namespace ctkit {
 

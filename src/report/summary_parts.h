@@ -16,7 +16,7 @@
 #include "ctkit/stats.h"
 #include "ctkit/tunables.h"
 #include "report/json_doc.h"
-#include "report/replay.h"
+#include "report/replay_report.h"
 
 namespace ctkit {
 

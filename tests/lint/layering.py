@@ -7,7 +7,7 @@ even where no link error would show it (a header-only use).
     layering.py --self-test   check this checker on a small made-up tree
 
 The layers (docs/design.md): net <- gen; net <- proto <- core <- report,
-and report <- kernel <- host, report <- plan. `ctkit/` is the public
+report <- replay <- plan, and report <- kernel <- host. `ctkit/` is the public
 include directory, which any layer may use and which itself uses nothing
 else. The packet generator (gen) is for tests, benchmarks and `ctkit gen`:
 no library layer may include it. A layer's tests (x_test.cc) may also use
@@ -27,9 +27,10 @@ BELOW = {
     'proto': ['net'],
     'core': ['proto', 'net'],
     'report': ['core', 'proto', 'net'],
+    'replay': ['report', 'core', 'proto', 'net'],
     'kernel': ['report', 'core', 'proto', 'net'],
     'host': ['kernel', 'report', 'core', 'proto', 'net'],
-    'plan': ['report', 'core', 'proto', 'net'],
+    'plan': ['replay', 'report', 'core', 'proto', 'net'],
 }
 # The directories above the layers, and what each of them may not use.
 ON_TOP = {
@@ -101,7 +102,9 @@ def self_test():
         'src/core/engine.cc': '#include "testing/engine_test_util.h"\n',
         'testing/engine_test_util.h': '#include "gen/packet_builder.h"\n',
         'src/net/decode.cc': '\n#include "core/engine.h"\n',
-        'src/report/replay.cc': '#include "gen/workloads.h"\n',
+        'src/replay/replay.cc': '#include "gen/workloads.h"\n',
+        'src/report/replay_output.h': '#include "replay/replay.h"\n',
+        'src/plan/whatif.h': '#include "replay/replay.h"\n',
         'include/ctkit/engine.h': '#include "core/flow.h"\n',
         'tools/ctkit/main.cc': '#include "host/doctor.h"\n',
         'tools/ctkit/gen.cc': '#include "gen/workloads.h"\n'
@@ -116,7 +119,8 @@ def self_test():
                      for x in check(d))
     want = ['include/ctkit/engine.h:1', 'src/core/engine.cc:1',
             'src/core/engine_test_util.h:1', 'src/net/decode.cc:2',
-            'src/report/replay.cc:1', 'tools/ctkit/gen.cc:2']
+            'src/replay/replay.cc:1', 'src/report/replay_output.h:1',
+            'tools/ctkit/gen.cc:2']
     if got != want:
         print(f'self-test: flagged {got}, wanted {want}')
         return 1

@@ -23,7 +23,7 @@
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
-#include "report/replay.h"
+#include "replay/replay.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/mem_limits.h"
 #include "tools/ctkit/settings.h"

@@ -7,7 +7,7 @@
 // SIGTERM: the handler only sets a flag the reader polls (at least every
 // 0.1 s), the report covers what was read, and the exit status is 0, as
 // tcpdump's is. The handler resets itself, so a second Ctrl-C kills.
-#include "report/replay.h"
+#include "replay/replay.h"
 
 #include <fmt/format.h>
 #include <signal.h>

@@ -11,8 +11,8 @@
 // walk) and the follower runs the buffer, so memory stays bounded. Once the
 // peak equals nf_conntrack_max it can never move again (the count never
 // exceeds max): the composition is taken and the follower stops.
-#ifndef CTKIT_REPORT_PEAK_FOLLOWER_H_
-#define CTKIT_REPORT_PEAK_FOLLOWER_H_
+#ifndef CTKIT_REPLAY_PEAK_FOLLOWER_H_
+#define CTKIT_REPLAY_PEAK_FOLLOWER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +23,7 @@
 
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
-#include "report/replay.h"
+#include "replay/replay.h"
 
 namespace ctkit {
 
@@ -82,4 +82,4 @@ class PeakFollower {
 
 }  // namespace ctkit
 
-#endif  // CTKIT_REPORT_PEAK_FOLLOWER_H_
+#endif  // CTKIT_REPLAY_PEAK_FOLLOWER_H_

@@ -2,7 +2,7 @@
 // their L4 bytes: a PacketView's contract is that l4..l4+l4_caplen is all
 // that may be read (addresses, lengths and flags are in the view itself),
 // so each view is copied with l4 pointing into the follower's own buffer.
-#include "report/peak_follower.h"
+#include "replay/peak_follower.h"
 
 #include <algorithm>
 #include <cstring>

@@ -4,7 +4,7 @@
 // count, and however the peak moves: a table that grows and shrinks (short
 // timeouts), one that fills (the peak reaches max and freezes), one that
 // never holds an entry.
-#include "report/peak_follower.h"
+#include "replay/peak_follower.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ctkit/capture.h"
-#include "report/replay.h"
+#include "replay/replay.h"
 #include "testing/workload_capture_test_util.h"
 
 namespace ctkit {

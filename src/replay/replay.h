@@ -1,8 +1,8 @@
 // Replay: run a capture through the engine and measure what a kernel with
 // the same settings would have done: verdicts, drops, the table's fill level
 // over time, and what the table held when it was fullest.
-#ifndef CTKIT_REPORT_REPLAY_H_
-#define CTKIT_REPORT_REPLAY_H_
+#ifndef CTKIT_REPLAY_REPLAY_H_
+#define CTKIT_REPLAY_REPLAY_H_
 
 #include <cstdint>
 #include <functional>
@@ -18,17 +18,9 @@
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
-#include "report/lifetime.h"
-#include "report/table_composition.h"
+#include "report/replay_report.h"
 
 namespace ctkit {
-
-/// A packet's outcome: a Verdict, or SKIP with the decode status.
-struct PacketOutcome {
-  bool skipped;
-  Verdict verdict;      ///< when !skipped
-  DecodeStatus reason;  ///< when skipped
-};
 
 /// Where a replay is, for a progress line.
 struct ReplayProgress {
@@ -70,72 +62,6 @@ struct ReplayOptions {
   bool digest = false;
 };
 
-/// One row of the fill-level timeline.
-struct TimelineRow {
-  uint64_t t_ns;  ///< end of the interval
-  uint32_t count;
-  uint64_t created;
-  uint64_t destroyed;
-  uint64_t early_drop;
-  uint64_t drop;
-};
-
-/// A lifetime class that held a large share of the table when the capture
-/// ended, lives longer than the capture ran, while the table was still
-/// growing: the table shown is not the steady state of this traffic.
-struct ShortCaptureWarning {
-  LifetimeKind klass;
-  uint64_t entries = 0;  ///< of the class, live at the end
-  double share = 0;      ///< of the live entries at the end, 0..1
-  std::string message;   ///< one sentence for the operator
-};
-
-struct ReplayReport {
-  std::string capture;
-  uint64_t packets_read = 0;
-  uint64_t decoded = 0;
-  uint64_t skipped_by_reason[static_cast<int>(DecodeStatus::kCount)] = {};
-  uint64_t first_ts_ns = 0;
-  uint64_t last_ts_ns = 0;
-
-  Stats stats;
-  EngineCounters counters;
-  uint32_t max = 0;
-  uint32_t buckets = 0;
-  uint32_t final_count = 0;
-  uint32_t peak_count = 0;
-  uint64_t peak_ts_ns = 0;
-  uint64_t peak_index = 0;  ///< packet after which the peak was first reached
-  double seconds_at_90 = 0;
-  double seconds_at_100 = 0;
-  /// The first packet dropped because the table was full (the kernel's
-  /// `drop`; counters.table_full counts them).
-  std::optional<uint64_t> first_drop_ts_ns;
-  std::optional<uint64_t> first_drop_index;
-  /// The first packet dropped because its hash chain was too long (the
-  /// kernel's `chaintoolong`; the table need not be anywhere near full).
-  std::optional<uint64_t> first_chain_drop_ts_ns;
-  std::optional<uint64_t> first_chain_drop_index;
-  std::optional<TableComposition> at_peak;
-  uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
-  std::vector<TimelineRow> timeline;
-  size_t table_memory_bytes = 0;  ///< ctkit's own table
-  /// Live entries by lifetime class after the last packet (LifetimeKind
-  /// order), and the count when half the capture's time had passed.
-  uint64_t at_end_by_class[kLifetimeKindCount] = {};
-  uint32_t count_at_middle = 0;
-  /// Lifetime classes the capture is too short for (see ShortCaptureWarning).
-  std::vector<ShortCaptureWarning> warnings;
-  /// Set when the capture ended in an error; the report covers the
-  /// packets before it.
-  std::optional<Error> read_error;
-  /// With ReplayOptions::digest: CaptureDigest of the records read
-  /// (report/capture_digest.h); else empty.
-  std::string capture_sha256;
-  /// Live captures: packets the kernel dropped before the reader saw them.
-  std::optional<uint64_t> capture_dropped;
-};
-
 /// Replays `path` ("-": standard input; gzip is read directly). Fails only
 /// when the capture cannot be opened; a read error midway is reported in
 /// ReplayReport::read_error. `engine_out`, if given, receives the engine
@@ -163,4 +89,4 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f);
 
 }  // namespace ctkit
 
-#endif  // CTKIT_REPORT_REPLAY_H_
+#endif  // CTKIT_REPLAY_REPLAY_H_

@@ -10,7 +10,7 @@
 // twice (standard input, a live capture) gets the same table from a second
 // engine that follows the first one, stopping at each new peak
 // (peak_follower.h).
-#include "report/replay.h"
+#include "replay/replay.h"
 
 #include <fmt/format.h>
 
@@ -24,10 +24,10 @@
 
 #include "ctkit/capture.h"
 #include "proto/tracker.h"
+#include "replay/peak_follower.h"
 #include "report/capture_digest.h"
 #include "report/format.h"
 #include "report/lifetime.h"
-#include "report/peak_follower.h"
 
 namespace ctkit {
 namespace {
