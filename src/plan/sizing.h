@@ -131,9 +131,6 @@ uint64_t SmallestBudget(bool extensions);
 /// finite, headroom < 1.
 Result<PlanResult> MakePlan(const PlanInput& in);
 
-std::string RenderPlanText(const PlanResult& p);
-Json PlanToJson(const PlanResult& p);
-
 }  // namespace ctkit
 
 #endif  // CTKIT_PLAN_SIZING_H_

@@ -1,10 +1,9 @@
 // Capacity planning: kube-proxy's formula, size and mix parsing, and plans
 // whose expected numbers are worked out by hand in each test from Little's law
 // and the §10 costs (256 B per entry, +128 B with extensions, 8 B per bucket).
-#include "plan/sizing.h"
-
 #include <gtest/gtest.h>
 
+#include "plan/sizing_output.h"
 #include "plan/units.h"
 
 namespace ctkit {

@@ -28,6 +28,10 @@ struct VaryAxis {
   std::vector<std::string> values;
 };
 
+/// How the sweep names a sysctl in its labels and columns:
+/// "nf_conntrack_tcp_timeout_time_wait" -> "tcp_timeout_time_wait".
+std::string AxisLabel(const std::string& name);
+
 /// Parses "NAME=V1,V2,..." and checks every value against `base` with
 /// Tunables::Set, so a bad name or value fails with Set's message (which
 /// names the sysctl). Repeated values are kept once.
@@ -160,12 +164,6 @@ Result<WhatifResult> RunWhatif(const std::string& capture,
                                const std::vector<VaryAxis>& axes,
                                const std::vector<WhatifVariant>& variants,
                                const WhatifOptions& opts);
-
-/// The comparison table and its notes, for a terminal.
-std::string RenderWhatifText(const WhatifResult& r);
-
-/// The same as one JSON document.
-Json WhatifToJson(const WhatifResult& r);
 
 }  // namespace ctkit
 

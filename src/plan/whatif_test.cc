@@ -3,14 +3,13 @@
 // and the cheapest-lossless mark on a SYN flood whose numbers follow from
 // the spec (§6.6: an unanswered SYN lives 120 s; §10: 256 B per entry and
 // 8 B per bucket).
-#include "plan/whatif.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "plan/whatif_output.h"
 #include "testing/workload_capture_test_util.h"
 
 namespace ctkit {

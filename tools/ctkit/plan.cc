@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "plan/sizing.h"
+#include "plan/sizing_output.h"
 #include "plan/units.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/settings.h"

@@ -4,7 +4,7 @@
 // library (src/plan/whatif.h), prints. Each variant reads the capture
 // itself, so standard input ("-") is first copied to an unlinked temporary
 // file, which goes away with the process however it ends.
-#include "plan/whatif.h"
+#include "plan/whatif_output.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
