@@ -6,7 +6,7 @@
 // load, so nothing overlaps. The prefetched figure walks an independent
 // pseudo-random sequence of lines, prefetching each 32 loads before it is
 // read, which is what a batched table lookup can achieve per touched line.
-#include "tools/ctkit/mem_limits.h"
+#include "bench/mem_limits.h"
 
 #include <sys/mman.h>
 
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-namespace ctkit::cli {
+namespace ctkit::bench {
 namespace {
 
 struct alignas(64) CacheLine {
@@ -129,4 +129,4 @@ MemLimits MeasureMemLimits(unsigned threads, size_t mib) {
   return out;
 }
 
-}  // namespace ctkit::cli
+}  // namespace ctkit::bench

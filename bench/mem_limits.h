@@ -1,12 +1,12 @@
 // This machine's memory-latency floors, measured in the same run as the
 // engine benchmarks so figures can be stated as ratios (absolute times
 // drift on shared machines).
-#ifndef CTKIT_TOOLS_MEM_LIMITS_H_
-#define CTKIT_TOOLS_MEM_LIMITS_H_
+#ifndef CTKIT_BENCH_MEM_LIMITS_H_
+#define CTKIT_BENCH_MEM_LIMITS_H_
 
 #include <cstddef>
 
-namespace ctkit::cli {
+namespace ctkit::bench {
 
 struct MemLimits {
   /// One cache miss after another (a pointer chase over a buffer much
@@ -27,6 +27,6 @@ struct MemLimits {
 /// and the parallel capacity on `threads` threads (median of 3).
 MemLimits MeasureMemLimits(unsigned threads = 1, size_t mib = 1024);
 
-}  // namespace ctkit::cli
+}  // namespace ctkit::bench
 
-#endif  // CTKIT_TOOLS_MEM_LIMITS_H_
+#endif  // CTKIT_BENCH_MEM_LIMITS_H_

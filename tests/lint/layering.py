@@ -13,7 +13,9 @@ else. The packet generator (gen) is for tests, benchmarks and `ctkit gen`:
 no library layer may include it. A layer's tests (x_test.cc) may also use
 gen and the test helpers in testing/, which live nowhere else (a
 x_test_util.h under src/ is flagged). testing/ may use any layer; the CLI
-(tools/) any layer but testing/; tests/ and fuzz/ anything.
+(tools/) any layer but testing/; bench/ (`ctkit bench`'s library and the
+micro-benchmarks) any layer but testing/ and tools/; tests/ and fuzz/
+anything.
 """
 import os
 import re
@@ -37,7 +39,7 @@ ON_TOP = {
     'testing': [],
     'tools': ['testing'],
     'tests': [],
-    'bench': [],
+    'bench': ['testing', 'tools'],
     'fuzz': [],
 }
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([a-z_]+)/', re.M)
