@@ -530,7 +530,9 @@ Result<std::vector<std::string>> Rollback(const ApplyOptions& o) {
       done.push_back(it->runtime ? "restored " + it->path + " = " + shown
                                  : "restored " + it->path);
     } else {
-      if (unlink(it->path.c_str()) != 0 && errno != ENOENT)
+      // Not there (ENOTDIR: a component is a file, e.g. an apply that
+      // failed to create it) is as good as removed: go on restoring.
+      if (unlink(it->path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
         return fail(Sys("cannot remove", it->path));
       done.push_back("removed " + it->path);
     }
