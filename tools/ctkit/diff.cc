@@ -23,7 +23,7 @@ struct DiffFlags {
   bool json = false;
 };
 
-Result<nlohmann::json> Load(const std::string& path) {
+[[nodiscard]] Result<nlohmann::json> Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return fail(Error::io("cannot open " + path));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);

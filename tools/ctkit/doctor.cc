@@ -109,7 +109,7 @@ std::string Validate(DoctorFlags* f) {
 }
 
 // Whether the user confirmed the changes; if not, why not.
-Result<void> Confirm(bool yes) {
+[[nodiscard]] Result<void> Confirm(bool yes) {
   if (yes) return {};
   if (!isatty(STDIN_FILENO)) {
     return fail(Error::invalid_argument(

@@ -53,7 +53,7 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
   return ok;
 }
 
-Result<uint64_t> ParseDuration(const std::string& text) {
+[[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   std::string unit(end);

@@ -27,7 +27,7 @@ void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags);
 bool LoadSettings(const SettingsFlags& flags, Tunables* t);
 
 /// "1s", "250ms", "2.5s", "1m", "100us", "2d", "0.5" (seconds) -> ns.
-Result<uint64_t> ParseDuration(const std::string& text);
+[[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text);
 
 }  // namespace ctkit::cli
 
