@@ -51,13 +51,13 @@ class CaptureReader {
   /// given, ends the reading cleanly once set: the records already read
   /// from the input are delivered, the next read from it (or a read
   /// waiting on a pipe, within 0.1 s) ends the capture.
-  static Result<std::unique_ptr<CaptureReader>> Open(
+  [[nodiscard]] static Result<std::unique_ptr<CaptureReader>> Open(
       const std::string& path, const std::atomic<bool>* stop = nullptr);
 
   /// Starts capturing on an interface (root or CAP_NET_RAW). Fails with a
   /// message naming the interface if it does not exist or capturing is not
   /// permitted. Records carry the packets' own capture timestamps.
-  static Result<std::unique_ptr<CaptureReader>> OpenLive(
+  [[nodiscard]] static Result<std::unique_ptr<CaptureReader>> OpenLive(
       const LiveCaptureOptions& opts);
 
   /// Reads the next record. Returns false at the end of the file or on an

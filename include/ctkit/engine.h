@@ -98,8 +98,8 @@ struct EngineOptions {
 class Engine {
  public:
   /// Builds an engine with all memory for `t.max` entries preallocated.
-  static Result<std::unique_ptr<Engine>> Create(const Tunables& t,
-                                                EngineOptions opts);
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> Create(
+      const Tunables& t, EngineOptions opts);
   virtual ~Engine() = default;
 
   /// Tracks one packet at time now_ns (must not go backwards by more than

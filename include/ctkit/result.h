@@ -26,17 +26,19 @@ struct Error {
   ErrorCode code;
   std::string message;
 
-  static Error invalid_argument(std::string m) {
+  [[nodiscard]] static Error invalid_argument(std::string m) {
     return {ErrorCode::kInvalidArgument, std::move(m)};
   }
-  static Error io(std::string m) { return {ErrorCode::kIo, std::move(m)}; }
-  static Error corrupt(std::string m) {
+  [[nodiscard]] static Error io(std::string m) {
+    return {ErrorCode::kIo, std::move(m)};
+  }
+  [[nodiscard]] static Error corrupt(std::string m) {
     return {ErrorCode::kCorrupt, std::move(m)};
   }
-  static Error unsupported(std::string m) {
+  [[nodiscard]] static Error unsupported(std::string m) {
     return {ErrorCode::kUnsupported, std::move(m)};
   }
-  static Error permission(std::string m) {
+  [[nodiscard]] static Error permission(std::string m) {
     return {ErrorCode::kPermission, std::move(m)};
   }
 };

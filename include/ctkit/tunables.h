@@ -85,7 +85,7 @@ struct Tunables {
   /// Unknown names, read-only ones (count) and out-of-range values fail with
   /// a message naming them; `nf_conntrack_hashsize` fails with an
   /// explanation of what to use instead.
-  Result<void> Set(std::string_view name, std::string_view value);
+  [[nodiscard]] Result<void> Set(std::string_view name, std::string_view value);
 
   /// Reads sysctl.d files (sysctl.d(5)) as systemd-sysctl applies them:
   /// `KEY = VALUE` lines, '#'/';' comments, '.' or '/' separators, later
@@ -96,11 +96,12 @@ struct Tunables {
   /// nf_conntrack sysctl that no file sets by its exact name, as
   /// systemd-sysctl does. Errors name the file and line. Notes (one line
   /// each, for stderr) go to `notes` when given.
-  Result<void> LoadFiles(const std::vector<std::string>& paths,
-                         std::vector<std::string>* notes = nullptr);
+  [[nodiscard]] Result<void> LoadFiles(
+      const std::vector<std::string>& paths,
+      std::vector<std::string>* notes = nullptr);
   /// LoadFiles({path}, notes).
-  Result<void> LoadFile(const std::string& path,
-                        std::vector<std::string>* notes = nullptr);
+  [[nodiscard]] Result<void> LoadFile(
+      const std::string& path, std::vector<std::string>* notes = nullptr);
 
   /// Applies the kernel's normalisation: buckets rounded up to a multiple of
   /// 512 (minimum 512).
@@ -137,7 +138,8 @@ struct SysctlLine {
 
 /// Parses one line of a sysctl.d file. nullopt for blank lines and
 /// comments; an error (without file and line) for a line with no '='.
-Result<std::optional<SysctlLine>> ParseSysctlLine(std::string_view line);
+[[nodiscard]] Result<std::optional<SysctlLine>> ParseSysctlLine(
+    std::string_view line);
 
 /// Whether sysctl.d glob `pattern` matches `key` (both in the '.' form of
 /// SysctlLine::key). As systemd-sysctl globs /proc/sys paths, a wildcard

@@ -22,10 +22,9 @@ class FlowTable {
   /// Reserves `capacity` flows and `buckets` chain heads. Memory is mapped
   /// lazily (pages are touched on first use) and, with huge_pages, advised
   /// to use 2 MiB pages.
-  static Result<std::unique_ptr<FlowTable>> Create(uint32_t capacity,
-                                                   uint32_t buckets,
-                                                   uint64_t k0, uint64_t k1,
-                                                   bool huge_pages);
+  [[nodiscard]] static Result<std::unique_ptr<FlowTable>> Create(
+      uint32_t capacity, uint32_t buckets, uint64_t k0, uint64_t k1,
+      bool huge_pages);
   ~FlowTable();
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;

@@ -166,7 +166,8 @@ Result<void> Tunables::Set(std::string_view name, std::string_view value) {
                                       "Linux 6.18)"));
 }
 
-Result<std::optional<SysctlLine>> ParseSysctlLine(std::string_view line) {
+[[nodiscard]] Result<std::optional<SysctlLine>> ParseSysctlLine(
+    std::string_view line) {
   std::string_view l = Trim(line);
   if (l.empty() || l.front() == '#' || l.front() == ';') {
     return std::optional<SysctlLine>();

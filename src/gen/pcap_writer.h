@@ -18,17 +18,18 @@ class PcapWriter {
  public:
   /// Creates/truncates `path` and writes the global header for `link_type`
   /// (LINKTYPE_RAW by default) with the nanosecond magic 0xa1b23c4d.
-  static Result<std::unique_ptr<PcapWriter>> Create(const std::string& path,
-                                                    uint32_t link_type = 101,
-                                                    uint32_t snaplen = 262144);
+  [[nodiscard]] static Result<std::unique_ptr<PcapWriter>> Create(
+      const std::string& path, uint32_t link_type = 101,
+      uint32_t snaplen = 262144);
   ~PcapWriter();
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
   /// Appends one record; the frame is cut to snaplen (wire length kept).
-  Result<void> Write(uint64_t ts_ns, std::span<const uint8_t> frame);
+  [[nodiscard]] Result<void> Write(uint64_t ts_ns,
+                                   std::span<const uint8_t> frame);
   /// Flushes and closes; reports write errors.
-  Result<void> Close();
+  [[nodiscard]] Result<void> Close();
 
  private:
   PcapWriter(std::FILE* f, std::string path, uint32_t snaplen);

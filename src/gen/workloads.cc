@@ -678,7 +678,7 @@ uint64_t DefaultPackets(const WorkloadSpec& spec) {
 
 std::span<const WorkloadKindInfo> WorkloadKinds() { return kKinds; }
 
-Result<void> ValidateWorkload(const WorkloadSpec& spec) {
+[[nodiscard]] Result<void> ValidateWorkload(const WorkloadSpec& spec) {
   const bool known = std::any_of(
       kKinds.begin(), kKinds.end(),
       [&](const WorkloadKindInfo& k) { return k.name == spec.kind; });
@@ -720,8 +720,8 @@ Result<void> ValidateWorkload(const WorkloadSpec& spec) {
   return {};
 }
 
-Result<WorkloadStats> GenerateWorkload(const WorkloadSpec& spec,
-                                       const PacketSink& sink) {
+[[nodiscard]] Result<WorkloadStats> GenerateWorkload(const WorkloadSpec& spec,
+                                                     const PacketSink& sink) {
   if (Result<void> ok = ValidateWorkload(spec); !ok) {
     return fail(ok.error());
   }
@@ -756,7 +756,7 @@ Result<WorkloadStats> GenerateWorkload(const WorkloadSpec& spec,
   return gen.stats();
 }
 
-Result<uint64_t> ParseStartTime(std::string_view text) {
+[[nodiscard]] Result<uint64_t> ParseStartTime(std::string_view text) {
   auto bad = [&] {
     return fail(Error::invalid_argument(
         "start time '" + std::string(text) +

@@ -88,20 +88,20 @@ std::span<const WorkloadKindInfo> WorkloadKinds();
 /// Checks a spec without generating anything. Errors (invalid_argument):
 /// unknown kind (the message lists the valid kinds), flows == 0, a rate
 /// that is not a positive finite number, `packets` misused.
-Result<void> ValidateWorkload(const WorkloadSpec& spec);
+[[nodiscard]] Result<void> ValidateWorkload(const WorkloadSpec& spec);
 
 /// Generates the workload, calling `sink` once per packet in timestamp
 /// order. Returns the counts, or the ValidateWorkload error (then the sink
 /// was never called). Memory is bounded by the number of flows active at
 /// one time (plus, for udp-roundrobin, nothing per flow); no allocation
 /// happens per packet.
-Result<WorkloadStats> GenerateWorkload(const WorkloadSpec& spec,
-                                       const PacketSink& sink);
+[[nodiscard]] Result<WorkloadStats> GenerateWorkload(const WorkloadSpec& spec,
+                                                     const PacketSink& sink);
 
 /// Parses a start time given as "SECONDS[.FRACTION]" since the Unix epoch
 /// (at most 9 fraction digits) into ns, e.g. "1700000000.25". Errors
 /// (invalid_argument): empty, non-digits, too many digits, overflow.
-Result<uint64_t> ParseStartTime(std::string_view text);
+[[nodiscard]] Result<uint64_t> ParseStartTime(std::string_view text);
 
 }  // namespace ctkit
 

@@ -28,7 +28,7 @@
 namespace ctkit {
 namespace {
 
-Error Sys(const std::string& what, const std::string& path) {
+[[nodiscard]] Error Sys(const std::string& what, const std::string& path) {
   return Error::io(what + " " + path + ": " + std::strerror(errno));
 }
 
@@ -37,7 +37,7 @@ bool Exists(const std::string& p) {
   return lstat(p.c_str(), &st) == 0;
 }
 
-Result<std::string> Slurp(const std::string& path) {
+[[nodiscard]] Result<std::string> Slurp(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(Sys("cannot open", path));
   std::string out;
@@ -54,8 +54,8 @@ Result<std::string> Slurp(const std::string& path) {
   return out;
 }
 
-Result<void> WriteAll(int fd, const std::string& data,
-                      const std::string& path) {
+[[nodiscard]] Result<void> WriteAll(int fd, const std::string& data,
+                                    const std::string& path) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = write(fd, data.data() + off, data.size() - off);
@@ -69,7 +69,8 @@ Result<void> WriteAll(int fd, const std::string& data,
 }
 
 // In-place write, for /proc/sys and /sys files.
-Result<void> WriteInPlace(const std::string& path, const std::string& data) {
+[[nodiscard]] Result<void> WriteInPlace(const std::string& path,
+                                        const std::string& data) {
   int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) {
     if (errno == EACCES || errno == EROFS || errno == EPERM) {
@@ -103,8 +104,8 @@ std::string DirName(const std::string& p) {
 }
 
 // temp + fsync + rename + fsync(dir), keeping `mode`.
-Result<void> WriteAtomic(const std::string& path, const std::string& data,
-                         mode_t mode) {
+[[nodiscard]] Result<void> WriteAtomic(const std::string& path,
+                                       const std::string& data, mode_t mode) {
   std::string dir = DirName(path);
   std::string tmp = dir + "/." + path.substr(dir.size() + 1) + ".ctkit-tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -124,7 +125,8 @@ Result<void> WriteAtomic(const std::string& path, const std::string& data,
 }
 
 // mkdir -p, recording each directory created (outermost first).
-Result<void> MakeDirs(const std::string& dir, std::vector<std::string>* made) {
+[[nodiscard]] Result<void> MakeDirs(const std::string& dir,
+                                    std::vector<std::string>* made) {
   if (dir.empty() || Exists(dir)) return {};
   auto r = MakeDirs(DirName(dir), made);
   if (!r) return r;
@@ -255,8 +257,9 @@ void OtherSettings(const ApplyOptions& o, const std::string& key,
 
 }  // namespace
 
-Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
-                            const HostData& d, const ApplyOptions& o) {
+[[nodiscard]] Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
+                                          const HostData& d,
+                                          const ApplyOptions& o) {
   if (Exists(StateDir(o) + "/state")) {
     return fail(Error::invalid_argument(
         "a previous --apply has not been rolled back (" + StateDir(o) +
@@ -413,7 +416,8 @@ std::string DescribePlan(const ApplyPlan& p) {
   return o;
 }
 
-Result<void> ExecuteApply(const ApplyPlan& p, const ApplyOptions& o) {
+[[nodiscard]] Result<void> ExecuteApply(const ApplyPlan& p,
+                                        const ApplyOptions& o) {
   std::vector<std::string> made;
   if (auto r = MakeDirs(StateDir(o), &made); !r) return r;
   // Directories for persistent files that do not exist yet.
@@ -469,7 +473,7 @@ Result<void> ExecuteApply(const ApplyPlan& p, const ApplyOptions& o) {
   return {};
 }
 
-Result<std::vector<std::string>> Rollback(const ApplyOptions& o) {
+[[nodiscard]] Result<std::vector<std::string>> Rollback(const ApplyOptions& o) {
   std::string dir = StateDir(o);
   auto state = Slurp(dir + "/state");
   if (!state) {
@@ -530,7 +534,9 @@ Result<std::vector<std::string>> Rollback(const ApplyOptions& o) {
       done.push_back(it->runtime ? "restored " + it->path + " = " + shown
                                  : "restored " + it->path);
     } else {
-      if (unlink(it->path.c_str()) != 0 && errno != ENOENT)
+      // Not there (ENOTDIR: a component is a file, e.g. an apply that
+      // failed to create it) is as good as removed: go on restoring.
+      if (unlink(it->path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
         return fail(Sys("cannot remove", it->path));
       done.push_back("removed " + it->path);
     }

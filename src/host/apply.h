@@ -60,8 +60,9 @@ struct ApplyPlan {
 /// (the error names the file, line and value). On a kernel where
 /// nf_conntrack is a module, also writes kModulesLoadConf unless a
 /// modules-load.d file already loads it.
-Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
-                            const HostData& d, const ApplyOptions& o);
+[[nodiscard]] Result<ApplyPlan> PlanApply(const std::vector<Change>& changes,
+                                          const HostData& d,
+                                          const ApplyOptions& o);
 
 /// The exact changes, one line per file: "path: OLD -> NEW" for values,
 /// the new contents for persistent files, then the warnings.
@@ -70,12 +71,13 @@ std::string DescribePlan(const ApplyPlan& p);
 /// Saves backups and the state file (fsynced) first, then makes each write
 /// (persistent files: temp + fsync + rename). On a failed write, restores
 /// what was already written and fails.
-Result<void> ExecuteApply(const ApplyPlan& p, const ApplyOptions& o);
+[[nodiscard]] Result<void> ExecuteApply(const ApplyPlan& p,
+                                        const ApplyOptions& o);
 
 /// Restores every file recorded by the last ExecuteApply to its previous
 /// bytes (or removes it if it did not exist), removes the directories the
 /// apply created, and deletes the state. Returns one line per restore.
-Result<std::vector<std::string>> Rollback(const ApplyOptions& o);
+[[nodiscard]] Result<std::vector<std::string>> Rollback(const ApplyOptions& o);
 
 }  // namespace ctkit
 

@@ -337,12 +337,13 @@ class DenyingView : public HostView {
  public:
   DenyingView(HostView* base, std::map<std::string, std::string> deny)
       : base_(base), deny_(std::move(deny)) {}
-  Result<std::string> Read(const std::string& path) override {
+  [[nodiscard]] Result<std::string> Read(const std::string& path) override {
     auto it = deny_.find(path);
     if (it != deny_.end()) return fail(Error::permission(it->second));
     return base_->Read(path);
   }
-  Result<std::vector<std::string>> List(const std::string& path) override {
+  [[nodiscard]] Result<std::vector<std::string>> List(
+      const std::string& path) override {
     return base_->List(path);
   }
   std::string Describe() const override { return "live host"; }

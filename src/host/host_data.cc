@@ -52,8 +52,8 @@ std::optional<uint64_t> HostData::Sysctl(const std::string& short_name) const {
   return ToU64(it->second);
 }
 
-Result<Stats> ParseProcStat(std::string_view text, uint64_t* entries,
-                            uint32_t* cpus) {
+[[nodiscard]] Result<Stats> ParseProcStat(std::string_view text,
+                                          uint64_t* entries, uint32_t* cpus) {
   // The 17 columns (§5.1) are mapped by header name, so a kernel adding
   // or moving one is still read.
   auto lines = Split(text, '\n');
@@ -107,7 +107,8 @@ Result<Stats> ParseProcStat(std::string_view text, uint64_t* entries,
   return s;
 }
 
-Result<Stats> ParseConntrackS(std::string_view text, uint32_t* cpus) {
+[[nodiscard]] Result<Stats> ParseConntrackS(std::string_view text,
+                                            uint32_t* cpus) {
   Stats s;
   uint32_t n = 0;
   for (auto line : Split(text, '\n')) {

@@ -125,10 +125,11 @@ HostData Collect(HostView& view);
 
 /// /proc/net/stat/nf_conntrack (header + one 17-column hex line per CPU),
 /// summed over CPUs; `entries` is per netns, repeated on each line.
-Result<Stats> ParseProcStat(std::string_view text, uint64_t* entries,
-                            uint32_t* cpus);
+[[nodiscard]] Result<Stats> ParseProcStat(std::string_view text,
+                                          uint64_t* entries, uint32_t* cpus);
 /// `conntrack -S` lines (one per CPU or one summed), summed.
-Result<Stats> ParseConntrackS(std::string_view text, uint32_t* cpus);
+[[nodiscard]] Result<Stats> ParseConntrackS(std::string_view text,
+                                            uint32_t* cpus);
 /// One `conntrack -L` or /proc/net/nf_conntrack line.
 std::optional<TableEntry> ParseTableLine(std::string_view line);
 /// /dev/kmsg records ("prio,seq,usec,flags;text") or dmesg lines.

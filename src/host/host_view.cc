@@ -26,12 +26,12 @@ namespace {
 
 // EACCES/EPERM are kept apart from other failures: they mean "not root",
 // which makes the report UNKNOWN rather than silently partial.
-Error OsError(const std::string& what, int e) {
+[[nodiscard]] Error OsError(const std::string& what, int e) {
   std::string m = what + ": " + std::strerror(e);
   return e == EACCES || e == EPERM ? Error::permission(m) : Error::io(m);
 }
 
-Result<std::string> ReadWholeFile(const std::string& path) {
+[[nodiscard]] Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(OsError("cannot open " + path, errno));
   std::string out;
@@ -51,7 +51,8 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-Result<std::vector<std::string>> ListDirectory(const std::string& path) {
+[[nodiscard]] Result<std::vector<std::string>> ListDirectory(
+    const std::string& path) {
   DIR* d = opendir(path.c_str());
   if (d == nullptr) return fail(OsError("cannot list " + path, errno));
   std::vector<std::string> names;
@@ -65,7 +66,7 @@ Result<std::vector<std::string>> ListDirectory(const std::string& path) {
 
 // /dev/kmsg hands out one record per read() and EAGAIN at the end when
 // opened non-blocking; EPIPE means records were overwritten while reading.
-Result<std::string> ReadKmsg() {
+[[nodiscard]] Result<std::string> ReadKmsg() {
   int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail(OsError("cannot open /dev/kmsg", errno));
   std::string out;
@@ -89,7 +90,7 @@ class LiveHostView : public HostView {
   LiveHostView(CtnetlinkOpener opener, int netns_fd)
       : opener_(std::move(opener)), netns_fd_(netns_fd) {}
 
-  Result<std::string> Read(const std::string& path) override {
+  [[nodiscard]] Result<std::string> Read(const std::string& path) override {
     NetnsScope scope(netns_fd_);
     if (!scope.ok()) return fail(scope.failure());
     if (path == kKmsgPath) return ReadKmsg();
@@ -99,7 +100,8 @@ class LiveHostView : public HostView {
     if (path == kNetnsNamesPath) return ReadNetnsNames();
     return ReadWholeFile(path);
   }
-  Result<std::vector<std::string>> List(const std::string& path) override {
+  [[nodiscard]] Result<std::vector<std::string>> List(
+      const std::string& path) override {
     NetnsScope scope(netns_fd_);
     if (!scope.ok()) return fail(scope.failure());
     return ListDirectory(path);
@@ -122,7 +124,7 @@ class LiveHostView : public HostView {
     return client_.get();
   }
 
-  Result<std::string> ReadTable() {
+  [[nodiscard]] Result<std::string> ReadTable() {
     if (CtnetlinkClient* c = Client()) {
       std::string out = "# source: ctnetlink\n";
       auto r = c->DumpTable([&](const FlowInfo& f) {
@@ -136,7 +138,7 @@ class LiveHostView : public HostView {
                     "# source: /proc/net/nf_conntrack\n");
   }
 
-  Result<std::string> ReadStats() {
+  [[nodiscard]] Result<std::string> ReadStats() {
     if (CtnetlinkClient* c = Client()) {
       auto s = c->GetStats();
       if (s) return "# source: ctnetlink\n" + FormatStatsLine(*s) + "\n";
@@ -149,9 +151,9 @@ class LiveHostView : public HostView {
   // The /proc file read after ctnetlink failed. When both fail, the error
   // names both, and is a permission error if either was refused: without
   // CAP_NET_ADMIN the /proc file may simply not exist on this kernel.
-  Result<std::string> Fallback(Result<std::string> text,
-                               const std::string& what,
-                               const std::string& header) {
+  [[nodiscard]] Result<std::string> Fallback(Result<std::string> text,
+                                             const std::string& what,
+                                             const std::string& header) {
     if (text) return header + *text;
     std::string m = what + ": " +
                     (ctnetlink_error_ ? ctnetlink_error_->message
@@ -164,7 +166,7 @@ class LiveHostView : public HostView {
   }
 
   // "net:[INODE]": the INODE is the N of "table full in netns N".
-  static Result<std::string> ReadNetnsLink() {
+  [[nodiscard]] static Result<std::string> ReadNetnsLink() {
     char buf[64];
     ssize_t n = readlink("/proc/thread-self/ns/net", buf, sizeof buf - 1);
     if (n < 0)
@@ -173,7 +175,7 @@ class LiveHostView : public HostView {
   }
 
   // "INODE NAME" for each namespace named under /run/netns (ip netns).
-  static Result<std::string> ReadNetnsNames() {
+  [[nodiscard]] static Result<std::string> ReadNetnsNames() {
     auto names = ListDirectory("/run/netns");
     if (!names) return fail(names.error());
     std::string out;
@@ -198,7 +200,7 @@ class RootHostView : public HostView {
   explicit RootHostView(std::string dir) : dir_(std::move(dir)) {
     while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   }
-  Result<std::string> Read(const std::string& path) override {
+  [[nodiscard]] Result<std::string> Read(const std::string& path) override {
     auto r = ReadWholeFile(dir_ + path);
     if (r || (path != kTablePath && path != kStatsPath)) return r;
     // A plain fixture tree has only the /proc files.
@@ -209,7 +211,8 @@ class RootHostView : public HostView {
     }
     return ReadWholeFile(dir_ + "/proc/net/stat/nf_conntrack");
   }
-  Result<std::vector<std::string>> List(const std::string& path) override {
+  [[nodiscard]] Result<std::vector<std::string>> List(
+      const std::string& path) override {
     return ListDirectory(dir_ + path);
   }
   std::string Describe() const override { return dir_; }

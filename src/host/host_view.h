@@ -40,9 +40,10 @@ class HostView {
   /// /proc/net/nf_conntrack lines), kStatsPath the statistics as
   /// `conntrack -S` lines, kKmsgPath the kernel log records. A refusal by
   /// the OS (not root, no CAP_NET_ADMIN) is ErrorCode::kPermission.
-  virtual Result<std::string> Read(const std::string& path) = 0;
+  [[nodiscard]] virtual Result<std::string> Read(const std::string& path) = 0;
   /// The names in directory `path` (no "." or "..").
-  virtual Result<std::vector<std::string>> List(const std::string& path) = 0;
+  [[nodiscard]] virtual Result<std::vector<std::string>> List(
+      const std::string& path) = 0;
   /// Where this view reads from, for the report ("live host", "/tmp/x").
   virtual std::string Describe() const = 0;
 };
@@ -70,8 +71,9 @@ std::unique_ptr<HostView> NewRootHostView(const std::string& dir);
 class RecordingHostView : public HostView {
  public:
   explicit RecordingHostView(HostView* base) : base_(base) {}
-  Result<std::string> Read(const std::string& path) override;
-  Result<std::vector<std::string>> List(const std::string& path) override;
+  [[nodiscard]] Result<std::string> Read(const std::string& path) override;
+  [[nodiscard]] Result<std::vector<std::string>> List(
+      const std::string& path) override;
   std::string Describe() const override { return base_->Describe(); }
   /// path -> contents, in path order.
   const std::map<std::string, std::string>& files() const { return files_; }
@@ -92,7 +94,7 @@ class NetnsScope {
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
   /// error() as an Error: a permission error when setns was refused.
-  Error failure() const;
+  [[nodiscard]] Error failure() const;
 
  private:
   int saved_ = -1;

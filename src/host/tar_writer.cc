@@ -52,8 +52,8 @@ void PutLe32(std::string* out, uint32_t v) {
 
 }  // namespace
 
-Result<std::string> MakeTar(const std::map<std::string, std::string>& files,
-                            uint64_t mtime) {
+[[nodiscard]] Result<std::string> MakeTar(
+    const std::map<std::string, std::string>& files, uint64_t mtime) {
   std::string out;
   for (const auto& [raw_path, data] : files) {
     std::string path = raw_path;
@@ -117,9 +117,9 @@ std::string GzipStored(const std::string& data) {
   return out;
 }
 
-Result<void> WriteTarGz(const std::string& path,
-                        const std::map<std::string, std::string>& files,
-                        uint64_t mtime) {
+[[nodiscard]] Result<void> WriteTarGz(
+    const std::string& path, const std::map<std::string, std::string>& files,
+    uint64_t mtime) {
   auto tar = MakeTar(files, mtime);
   if (!tar) return fail(tar.error());
   std::string gz = GzipStored(*tar);

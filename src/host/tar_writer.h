@@ -14,16 +14,16 @@ namespace ctkit {
 /// The ustar archive (uncompressed) of `files` (relative path -> bytes),
 /// regular files of mode 0644 dated `mtime` (seconds since the epoch).
 /// Paths longer than ustar's 100+155 characters fail.
-Result<std::string> MakeTar(const std::map<std::string, std::string>& files,
-                            uint64_t mtime);
+[[nodiscard]] Result<std::string> MakeTar(
+    const std::map<std::string, std::string>& files, uint64_t mtime);
 
 /// `data` wrapped as a gzip member of stored deflate blocks.
 std::string GzipStored(const std::string& data);
 
 /// MakeTar + GzipStored, written atomically to `path`.
-Result<void> WriteTarGz(const std::string& path,
-                        const std::map<std::string, std::string>& files,
-                        uint64_t mtime);
+[[nodiscard]] Result<void> WriteTarGz(
+    const std::string& path, const std::map<std::string, std::string>& files,
+    uint64_t mtime);
 
 }  // namespace ctkit
 

@@ -46,7 +46,8 @@ struct Attr {
 // an attribute whose header or length does not fit. `what` names the
 // enclosing structure for the message.
 template <class Fn>
-Result<void> WalkAttrs(const uint8_t* p, size_t len, const char* what, Fn fn) {
+[[nodiscard]] Result<void> WalkAttrs(const uint8_t* p, size_t len,
+                                     const char* what, Fn fn) {
   size_t off = 0;
   while (off < len) {
     if (len - off < sizeof(nlattr)) {
@@ -70,35 +71,35 @@ Result<void> WalkAttrs(const uint8_t* p, size_t len, const char* what, Fn fn) {
   return {};
 }
 
-Error BadLen(const char* name, size_t got) {
+[[nodiscard]] Error BadLen(const char* name, size_t got) {
   return Error::corrupt(
       fmt::format("ctnetlink: attribute {} has length {}", name, got));
 }
 
-Result<uint8_t> U8(const Attr& a, const char* name) {
+[[nodiscard]] Result<uint8_t> U8(const Attr& a, const char* name) {
   if (a.len < 1) return fail(BadLen(name, a.len));
   return a.data[0];
 }
-Result<uint16_t> Be16(const Attr& a, const char* name) {
+[[nodiscard]] Result<uint16_t> Be16(const Attr& a, const char* name) {
   if (a.len < 2) return fail(BadLen(name, a.len));
   uint16_t v;
   std::memcpy(&v, a.data, 2);
   return ntohs(v);
 }
-Result<uint32_t> Be32(const Attr& a, const char* name) {
+[[nodiscard]] Result<uint32_t> Be32(const Attr& a, const char* name) {
   if (a.len < 4) return fail(BadLen(name, a.len));
   uint32_t v;
   std::memcpy(&v, a.data, 4);
   return ntohl(v);
 }
-Result<uint64_t> Be64(const Attr& a, const char* name) {
+[[nodiscard]] Result<uint64_t> Be64(const Attr& a, const char* name) {
   if (a.len < 8) return fail(BadLen(name, a.len));
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | a.data[i];
   return v;
 }
 
-Result<void> ParseTuple(const Attr& outer, Family fam, Tuple* t) {
+[[nodiscard]] Result<void> ParseTuple(const Attr& outer, Family fam, Tuple* t) {
   t->family = fam;
   bool have_proto = false;
   Result<void> r = WalkAttrs(
@@ -193,8 +194,8 @@ Result<void> ParseTuple(const Attr& outer, Family fam, Tuple* t) {
   return {};
 }
 
-Result<void> ParseCounters(const Attr& outer, uint64_t* packets,
-                           uint64_t* bytes) {
+[[nodiscard]] Result<void> ParseCounters(const Attr& outer, uint64_t* packets,
+                                         uint64_t* bytes) {
   return WalkAttrs(outer.data, outer.len, "CTA_COUNTERS",
                    [&](const Attr& a) -> Result<void> {
                      if (a.type == CTA_COUNTERS_PACKETS) {
@@ -211,8 +212,9 @@ Result<void> ParseCounters(const Attr& outer, uint64_t* packets,
 }
 
 // Checks the netlink and nfgenmsg headers; returns the attributes' span.
-Result<const nfgenmsg*> Headers(const uint8_t* msg, size_t len,
-                                const uint8_t** attrs, size_t* attrs_len) {
+[[nodiscard]] Result<const nfgenmsg*> Headers(const uint8_t* msg, size_t len,
+                                              const uint8_t** attrs,
+                                              size_t* attrs_len) {
   if (len < sizeof(nlmsghdr)) {
     return fail(Error::corrupt("ctnetlink: message shorter than nlmsghdr"));
   }
@@ -234,7 +236,7 @@ Result<const nfgenmsg*> Headers(const uint8_t* msg, size_t len,
 
 }  // namespace
 
-Result<FlowInfo> ParseCtMessage(const uint8_t* msg, size_t len) {
+[[nodiscard]] Result<FlowInfo> ParseCtMessage(const uint8_t* msg, size_t len) {
   const uint8_t* attrs = nullptr;
   size_t alen = 0;
   auto gen = Headers(msg, len, &attrs, &alen);
@@ -336,7 +338,8 @@ Result<FlowInfo> ParseCtMessage(const uint8_t* msg, size_t len) {
   return f;
 }
 
-Result<Stats> ParseCpuStatsMessage(const uint8_t* msg, size_t len) {
+[[nodiscard]] Result<Stats> ParseCpuStatsMessage(const uint8_t* msg,
+                                                 size_t len) {
   const uint8_t* attrs = nullptr;
   size_t alen = 0;
   auto gen = Headers(msg, len, &attrs, &alen);
@@ -398,7 +401,7 @@ class MnlClient final : public CtnetlinkClient {
   MnlClient(const MnlClient&) = delete;
   MnlClient& operator=(const MnlClient&) = delete;
 
-  Result<void> DumpTable(
+  [[nodiscard]] Result<void> DumpTable(
       const std::function<void(const FlowInfo&)>& fn) override {
     std::optional<Error> err;
     auto r = Request(
@@ -416,7 +419,7 @@ class MnlClient final : public CtnetlinkClient {
     return {};
   }
 
-  Result<Stats> GetStats() override {
+  [[nodiscard]] Result<Stats> GetStats() override {
     Stats sum;
     std::optional<Error> err;
     auto r = Request(IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP, AF_UNSPEC,
@@ -443,7 +446,7 @@ class MnlClient final : public CtnetlinkClient {
     return sum;
   }
 
-  Result<KernelGlobalStats> GetGlobalStats() override {
+  [[nodiscard]] Result<KernelGlobalStats> GetGlobalStats() override {
     KernelGlobalStats g;
     std::optional<Error> err;
     bool got = false;
@@ -479,7 +482,7 @@ class MnlClient final : public CtnetlinkClient {
     return g;
   }
 
-  Result<void> Flush() override {
+  [[nodiscard]] Result<void> Flush() override {
     return Request(IPCTNL_MSG_CT_DELETE, NLM_F_ACK, AF_UNSPEC,
                    [](const nlmsghdr*) {});
   }
@@ -490,8 +493,8 @@ class MnlClient final : public CtnetlinkClient {
   // Sends one request and runs `on_msg` for every data message of the
   // answer, until NLMSG_DONE (dump) or the ACK.
   template <class OnMsg>
-  Result<void> Request(uint8_t msg_type, uint16_t flags, uint8_t family,
-                       OnMsg on_msg) {
+  [[nodiscard]] Result<void> Request(uint8_t msg_type, uint16_t flags,
+                                     uint8_t family, OnMsg on_msg) {
     nlmsghdr* h = mnl_nlmsg_put_header(buf_.data());
     h->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg_type;
     h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);

@@ -26,10 +26,11 @@ struct KernelGlobalStats {
 /// FlowInfo: tuples, TCP state, timeout (seconds, as the kernel sent it),
 /// status (ASSURED, SEEN_REPLY), mark, use, counters when present.
 /// Bounds-checked: any malformed attribute fails with a message naming it.
-Result<FlowInfo> ParseCtMessage(const uint8_t* msg, size_t len);
+[[nodiscard]] Result<FlowInfo> ParseCtMessage(const uint8_t* msg, size_t len);
 
 /// Parses one IPCTNL_MSG_CT_GET_STATS_CPU message into Stats (one CPU's).
-Result<Stats> ParseCpuStatsMessage(const uint8_t* msg, size_t len);
+[[nodiscard]] Result<Stats> ParseCpuStatsMessage(const uint8_t* msg,
+                                                 size_t len);
 
 class CtnetlinkClient {
  public:
@@ -37,20 +38,20 @@ class CtnetlinkClient {
 
   /// Opens a NETLINK_NETFILTER socket in the current network namespace.
   /// Fails (with a message saying so) without CAP_NET_ADMIN or conntrack.
-  static Result<std::unique_ptr<CtnetlinkClient>> Open();
+  [[nodiscard]] static Result<std::unique_ptr<CtnetlinkClient>> Open();
 
   /// Dumps every entry of both families (like `conntrack -L`).
-  virtual Result<void> DumpTable(
+  [[nodiscard]] virtual Result<void> DumpTable(
       const std::function<void(const FlowInfo&)>& fn) = 0;
 
   /// The per-CPU statistics summed (like `conntrack -S`, summed).
-  virtual Result<Stats> GetStats() = 0;
+  [[nodiscard]] virtual Result<Stats> GetStats() = 0;
 
   /// Count and max (like `conntrack -C` plus max).
-  virtual Result<KernelGlobalStats> GetGlobalStats() = 0;
+  [[nodiscard]] virtual Result<KernelGlobalStats> GetGlobalStats() = 0;
 
   /// Deletes every entry (like `conntrack -F`).
-  virtual Result<void> Flush() = 0;
+  [[nodiscard]] virtual Result<void> Flush() = 0;
 };
 
 }  // namespace ctkit

@@ -135,7 +135,8 @@ std::string Guess(const nlohmann::json& j) {
   return "";
 }
 
-Result<void> CheckOne(const nlohmann::json& j, const std::string& name) {
+[[nodiscard]] Result<void> CheckOne(const nlohmann::json& j,
+                                    const std::string& name) {
   const std::string made =
       "diff compares `ctkit replay CAPTURE --json --verdicts --dump` with "
       "`ctkit kernel-replay CAPTURE --json`";
@@ -218,9 +219,10 @@ std::string DigestOf(const nlohmann::json& j) {
 
 }  // namespace
 
-Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
-                             const nlohmann::json& b,
-                             const std::string& name_b) {
+[[nodiscard]] Result<void> CheckDiffInputs(const nlohmann::json& a,
+                                           const std::string& name_a,
+                                           const nlohmann::json& b,
+                                           const std::string& name_b) {
   if (auto r = CheckOne(a, name_a); !r) return r;
   if (auto r = CheckOne(b, name_b); !r) return r;
   const auto& da = a["capture_digest"];
@@ -240,8 +242,9 @@ Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
   return {};
 }
 
-Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
-                               const DiffOptions& opts) {
+[[nodiscard]] Result<DiffResult> DiffReplays(const nlohmann::json& a,
+                                             const nlohmann::json& b,
+                                             const DiffOptions& opts) {
   if (!a.is_object() || !b.is_object()) {
     return fail(
         Error::corrupt("diff: both inputs must be replay JSON objects"));

@@ -50,16 +50,18 @@ struct DiffResult {
 /// capture digest, and both read the same capture (same packet count and
 /// records_sha256). The error names the file (`name_a`,
 /// `name_b`) and what is missing or different.
-Result<void> CheckDiffInputs(const nlohmann::json& a, const std::string& name_a,
-                             const nlohmann::json& b,
-                             const std::string& name_b);
+[[nodiscard]] Result<void> CheckDiffInputs(const nlohmann::json& a,
+                                           const std::string& name_a,
+                                           const nlohmann::json& b,
+                                           const std::string& name_b);
 
 /// Compares `a` and `b`. The packets' protocols (for the per-protocol
 /// split and for "after packet N") come from the capture named in the
 /// documents when it can be read and, if the documents carry a digest,
 /// still holds the same packets; otherwise everything is "all".
-Result<DiffResult> DiffReplays(const nlohmann::json& a, const nlohmann::json& b,
-                               const DiffOptions& opts);
+[[nodiscard]] Result<DiffResult> DiffReplays(const nlohmann::json& a,
+                                             const nlohmann::json& b,
+                                             const DiffOptions& opts);
 
 /// The human-readable report: a summary table, then the disagreements.
 std::string RenderDiff(const DiffResult& d, const std::string& name_a,

@@ -32,8 +32,8 @@ std::string Join(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-Result<std::string> RunCommand(const std::vector<std::string>& argv,
-                               const std::string& input) {
+[[nodiscard]] Result<std::string> RunCommand(
+    const std::vector<std::string>& argv, const std::string& input) {
   if (argv.empty()) return fail(Error::invalid_argument("empty command"));
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0) return fail(Error::io("pipe failed"));

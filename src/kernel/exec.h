@@ -14,8 +14,8 @@ namespace ctkit {
 /// Runs argv[0] (searched in PATH) with `input` on stdin; returns its
 /// stdout. Fails with the command and its stderr when it exits non-zero.
 /// No shell is involved, so arguments need no quoting.
-Result<std::string> RunCommand(const std::vector<std::string>& argv,
-                               const std::string& input = "");
+[[nodiscard]] Result<std::string> RunCommand(
+    const std::vector<std::string>& argv, const std::string& input = "");
 
 /// Puts the calling thread into a new, empty network namespace and returns
 /// it to the previous one when destroyed. The namespace disappears once
@@ -23,7 +23,7 @@ Result<std::string> RunCommand(const std::vector<std::string>& argv,
 class ScopedNewNetns {
  public:
   /// Fails without CAP_SYS_ADMIN.
-  static Result<std::unique_ptr<ScopedNewNetns>> Create();
+  [[nodiscard]] static Result<std::unique_ptr<ScopedNewNetns>> Create();
   ~ScopedNewNetns();
   ScopedNewNetns(const ScopedNewNetns&) = delete;
   ScopedNewNetns& operator=(const ScopedNewNetns&) = delete;
@@ -37,7 +37,7 @@ class ScopedNewNetns {
 /// calling thread until destroyed, then returns to the previous one.
 class ScopedEnterNetns {
  public:
-  static Result<std::unique_ptr<ScopedEnterNetns>> Enter(
+  [[nodiscard]] static Result<std::unique_ptr<ScopedEnterNetns>> Enter(
       const std::string& path);
   ~ScopedEnterNetns();
   ScopedEnterNetns(const ScopedEnterNetns&) = delete;
@@ -54,7 +54,7 @@ class ScopedEnterNetns {
 class Netns {
  public:
   /// Creates a new, empty namespace (needs CAP_SYS_ADMIN).
-  static Result<std::unique_ptr<Netns>> Create();
+  [[nodiscard]] static Result<std::unique_ptr<Netns>> Create();
   ~Netns();
   Netns(const Netns&) = delete;
   Netns& operator=(const Netns&) = delete;
@@ -63,10 +63,10 @@ class Netns {
   /// `ip link set DEV netns PATH` accepts).
   std::string path() const;
   /// Runs a command inside the namespace (see RunCommand).
-  Result<std::string> Run(const std::vector<std::string>& argv,
-                          const std::string& input = "") const;
+  [[nodiscard]] Result<std::string> Run(const std::vector<std::string>& argv,
+                                        const std::string& input = "") const;
   /// Enters the namespace in the calling thread until the result dies.
-  Result<std::unique_ptr<ScopedEnterNetns>> Enter() const;
+  [[nodiscard]] Result<std::unique_ptr<ScopedEnterNetns>> Enter() const;
 
  private:
   explicit Netns(int fd) : fd_(fd) {}

@@ -56,14 +56,15 @@ std::string SysctlName(const std::string& path) {
 
 }  // namespace
 
-Result<std::string> ReadProcValue(const std::string& path) {
+[[nodiscard]] Result<std::string> ReadProcValue(const std::string& path) {
   std::ifstream in(path);
   std::string v;
   if (!(in >> v)) return fail(Error::io("cannot read " + path));
   return v;
 }
 
-Result<void> WriteProcValue(const std::string& path, const std::string& v) {
+[[nodiscard]] Result<void> WriteProcValue(const std::string& path,
+                                          const std::string& v) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail(Error::io(

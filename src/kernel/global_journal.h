@@ -26,11 +26,12 @@
 namespace ctkit {
 
 /// A sysctl's value: the first word of its /proc/sys file.
-Result<std::string> ReadProcValue(const std::string& path);
+[[nodiscard]] Result<std::string> ReadProcValue(const std::string& path);
 
 /// Writes `value` and a newline to a /proc/sys file in one write(2), as
 /// sysctl(8) does; fails naming the file, the value and the errno.
-Result<void> WriteProcValue(const std::string& path, const std::string& value);
+[[nodiscard]] Result<void> WriteProcValue(const std::string& path,
+                                          const std::string& value);
 
 class GlobalJournal {
  public:
@@ -59,22 +60,22 @@ class GlobalJournal {
 
   /// The journal as it is now, if there is one. Fails when it cannot be
   /// read or is malformed (naming the file and line).
-  Result<std::optional<Contents>> Read() const;
+  [[nodiscard]] Result<std::optional<Contents>> Read() const;
 
   /// If the journal's owner is gone, writes its old values back and removes
   /// it. Returns a one-line account of what was done ("" when there was no
   /// journal); fails when a value cannot be written back (the journal is
   /// kept, so a later call can try again). A journal whose owner is alive
   /// is left alone: *held_by (if given) receives it.
-  Result<std::string> RecoverStale(Contents* held_by = nullptr);
+  [[nodiscard]] Result<std::string> RecoverStale(Contents* held_by = nullptr);
 
   /// Records `values` with this process as the owner. Fails when another
   /// live process owns a journal (its changes would be restored to the
   /// wrong values) or the file cannot be written.
-  Result<void> Record(const Values& values);
+  [[nodiscard]] Result<void> Record(const Values& values);
 
   /// Removes the journal after a clean restore.
-  Result<void> Remove();
+  [[nodiscard]] Result<void> Remove();
 
   /// Whether `pid`, started at `start_time`, is still running (a reused
   /// pid has another start time).
@@ -83,8 +84,9 @@ class GlobalJournal {
   static unsigned long long StartTime(pid_t pid);
 
  private:
-  Result<int> Lock() const;  // an exclusive flock on dir/kernel-replay.lock
-  Result<void> EnsureDir() const;
+  [[nodiscard]] Result<int> Lock()
+      const;  // an exclusive flock on dir/kernel-replay.lock
+  [[nodiscard]] Result<void> EnsureDir() const;
 
   std::string dir_;
   std::string allowed_prefix_;

@@ -142,7 +142,7 @@ class NflogReader {
     if (nl_ != nullptr) mnl_socket_close(nl_);
   }
 
-  Result<void> Open(uint16_t group) {
+  [[nodiscard]] Result<void> Open(uint16_t group) {
     nl_ = mnl_socket_open(NETLINK_NETFILTER);
     if (nl_ == nullptr || mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
       return fail(Error::io(
@@ -246,7 +246,8 @@ class NflogReader {
   uint64_t lost_ = 0;
 };
 
-Result<void> MaybeFail(const KernelReplayOptions& o, const char* stage) {
+[[nodiscard]] Result<void> MaybeFail(const KernelReplayOptions& o,
+                                     const char* stage) {
   if (o.fail_after == stage) {
     return fail(Error::io(fmt::format("failing after '{}' as asked", stage)));
   }
@@ -311,8 +312,8 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   }
 }
 
-Result<KernelReplayResult> RunKernelReplay(const std::string& path,
-                                           const KernelReplayOptions& opts) {
+[[nodiscard]] Result<KernelReplayResult> RunKernelReplay(
+    const std::string& path, const KernelReplayOptions& opts) {
   if (!(opts.speed > 0)) {
     return fail(Error::invalid_argument("--speed must be > 0"));
   }

@@ -59,8 +59,8 @@ struct KernelReplayResult {
 };
 
 /// Runs the capture at `path` through the kernel. Needs root and conntrack.
-Result<KernelReplayResult> RunKernelReplay(const std::string& path,
-                                           const KernelReplayOptions& opts);
+[[nodiscard]] Result<KernelReplayResult> RunKernelReplay(
+    const std::string& path, const KernelReplayOptions& opts);
 
 /// Bytes before the IP header for a frame of this link type (Ethernet with
 /// VLAN tags, Linux cooked v1/v2, raw, BSD/OpenBSD loopback), if known.

@@ -68,7 +68,8 @@ class Sandbox {
   /// Builds the topology. Fails (having undone everything) without root,
   /// without conntrack, or when a command fails. First restores globals
   /// that a killed run left changed (GlobalJournal::RecoverStale).
-  static Result<std::unique_ptr<Sandbox>> Create(const SandboxOptions& opts);
+  [[nodiscard]] static Result<std::unique_ptr<Sandbox>> Create(
+      const SandboxOptions& opts);
   /// Tears everything down (namespaces, links, tables go with the
   /// namespaces) and restores global sysctls.
   ~Sandbox();
@@ -77,7 +78,7 @@ class Sandbox {
 
   /// Routes `addrs` (each with its side) through the router: one `ip -batch`
   /// run for all.
-  Result<void> AddAddresses(
+  [[nodiscard]] Result<void> AddAddresses(
       const std::vector<std::pair<Address, Family>>& addrs,
       const std::vector<Side>& sides);
 
@@ -95,7 +96,8 @@ class Sandbox {
   uint16_t nflog_group() const { return opts_.nflog_group; }
 
   /// Reads a sysctl (full dotted name) in the router namespace.
-  Result<std::string> ReadRouterSysctl(const std::string& name) const;
+  [[nodiscard]] Result<std::string> ReadRouterSysctl(
+      const std::string& name) const;
 
   static constexpr uint8_t kRouterMac[2][6] = {{2, 0x63, 0x74, 0, 0, 1},
                                                {2, 0x63, 0x74, 0, 0, 2}};
@@ -104,7 +106,7 @@ class Sandbox {
 
  private:
   explicit Sandbox(SandboxOptions opts);
-  Result<void> Build();
+  [[nodiscard]] Result<void> Build();
   void Teardown() noexcept;
 
   SandboxOptions opts_;

@@ -167,10 +167,9 @@ class PcapCaptureReader final : public CaptureReader {
 
 // Reads the capture from `fd` through an InputStream: standard input, or a
 // gzip file. `name` is what messages call it.
-Result<std::unique_ptr<CaptureReader>> OpenStream(int fd, bool own_fd,
-                                                  const std::string& name,
-                                                  const std::atomic<bool>* stop,
-                                                  bool reopenable) {
+[[nodiscard]] Result<std::unique_ptr<CaptureReader>> OpenStream(
+    int fd, bool own_fd, const std::string& name, const std::atomic<bool>* stop,
+    bool reopenable) {
   // Peek at the first bytes to tell the format, through a raw stream so
   // that a pipe is waited on as the real reads are.
   std::vector<uint8_t> peeked(6);

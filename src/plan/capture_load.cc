@@ -164,8 +164,8 @@ void EstimateSteadyState(CaptureLoad* load) {
   }
 }
 
-Result<CaptureLoad> MeasureCapture(const std::string& capture,
-                                   const Tunables& t) {
+[[nodiscard]] Result<CaptureLoad> MeasureCapture(const std::string& capture,
+                                                 const Tunables& t) {
   std::array<ClassLoad, kKinds> cls{};
   std::unordered_map<Tuple, Live, TupleKey> live;
   TimeBins bins;  // expiries by class-entry time; NEW events

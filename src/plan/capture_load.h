@@ -81,8 +81,8 @@ struct CaptureLoad {
 /// at least 262144 buckets, so chain limits do not cut the demand short)
 /// and an event listener that follows every entry from class to class,
 /// then estimates. Fails when the capture cannot be read (naming it).
-Result<CaptureLoad> MeasureCapture(const std::string& capture,
-                                   const Tunables& t);
+[[nodiscard]] Result<CaptureLoad> MeasureCapture(const std::string& capture,
+                                                 const Tunables& t);
 
 /// From the counts. For each timer-bound class, the rate at which entries
 /// come to rest in it is the busier half's rested / (duration / 2), where

@@ -45,7 +45,7 @@ std::vector<TimeoutFloor> DefaultTimeoutFloors() {
   };
 }
 
-Result<TimeoutFloor> ParseTimeoutFloor(std::string_view text) {
+[[nodiscard]] Result<TimeoutFloor> ParseTimeoutFloor(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return fail(Error::invalid_argument("--timeout-floor '" +
                                         std::string(text) + "': " + why));

@@ -31,7 +31,7 @@ std::vector<TimeoutFloor> DefaultTimeoutFloors();
 
 /// Parses "NAME=SECONDS" (NAME in any form Tunables::Set accepts, and a
 /// timeout: its name contains "timeout"). Errors name the text.
-Result<TimeoutFloor> ParseTimeoutFloor(std::string_view text);
+[[nodiscard]] Result<TimeoutFloor> ParseTimeoutFloor(std::string_view text);
 
 /// Replaces the floor for the same sysctl in `floors`, or adds it.
 void SetTimeoutFloor(std::vector<TimeoutFloor>* floors, TimeoutFloor f);

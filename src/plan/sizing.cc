@@ -59,7 +59,7 @@ TableSize KubeProxySizing(uint64_t cpus, uint64_t current_buckets) {
   return {max, buckets};
 }
 
-Result<TrafficMix> ParseMix(std::string_view text) {
+[[nodiscard]] Result<TrafficMix> ParseMix(std::string_view text) {
   double v[3] = {-1, -1, -1};
   const char* names[3] = {"tcp", "udp", "icmp"};
   for (std::string_view part_view : Split(text, ',')) {
@@ -103,7 +103,7 @@ uint64_t SmallestBudget(bool extensions) {
   return KernelTableBytes(kSmallestTable, kSmallestTable, extensions);
 }
 
-Result<PlanResult> MakePlan(const PlanInput& in) {
+[[nodiscard]] Result<PlanResult> MakePlan(const PlanInput& in) {
   if (in.budget_bytes == 0) {
     return fail(Error::invalid_argument("the memory budget must be > 0"));
   }

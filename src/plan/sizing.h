@@ -34,7 +34,7 @@ struct TrafficMix {
 /// Parses "tcp=70,udp=25,icmp=5" (percentages or fractions; scaled to sum
 /// to 1). Errors name the bad part: unknown class, not a number, negative,
 /// a class given twice, all zero.
-Result<TrafficMix> ParseMix(std::string_view text);
+[[nodiscard]] Result<TrafficMix> ParseMix(std::string_view text);
 
 /// What the operator told us.
 struct PlanInput {
@@ -129,7 +129,7 @@ uint64_t SmallestBudget(bool extensions);
 /// SmallestBudget (naming it: a plan never says nf_conntrack_max = 0 or
 /// buckets = 0, which would mean no limit), a rate that is not positive and
 /// finite, headroom < 1.
-Result<PlanResult> MakePlan(const PlanInput& in);
+[[nodiscard]] Result<PlanResult> MakePlan(const PlanInput& in);
 
 }  // namespace ctkit
 

@@ -12,7 +12,7 @@
 
 namespace ctkit {
 
-Result<uint64_t> ParseSize(std::string_view text) {
+[[nodiscard]] Result<uint64_t> ParseSize(std::string_view text) {
   std::string s(text);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
     s.pop_back();

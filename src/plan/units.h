@@ -16,7 +16,7 @@ namespace ctkit {
 /// powers of 1000; B or none means bytes. Case-insensitive, spaces between
 /// number and unit allowed. Errors (invalid_argument, naming the text):
 /// empty, not a number, unknown unit, zero, negative, above 2^63.
-Result<uint64_t> ParseSize(std::string_view text);
+[[nodiscard]] Result<uint64_t> ParseSize(std::string_view text);
 
 /// "512 B", "12.0 KiB", "2.06 MiB", "16.00 GiB".
 std::string FormatBytes(uint64_t bytes);

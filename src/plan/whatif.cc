@@ -73,7 +73,8 @@ std::string AxisLabel(const std::string& name) {
   return name;
 }
 
-Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base) {
+[[nodiscard]] Result<VaryAxis> ParseVary(std::string_view text,
+                                         const Tunables& base) {
   auto kv = SplitAssignment(text);
   if (!kv) {
     return fail(Error::invalid_argument("--vary '" + std::string(text) +
@@ -102,7 +103,7 @@ Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base) {
   return axis;
 }
 
-Result<AdaptivePolicy> ParseAdaptive(std::string_view text) {
+[[nodiscard]] Result<AdaptivePolicy> ParseAdaptive(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return fail(Error::invalid_argument("--adaptive '" + std::string(text) +
                                         "': " + why));
@@ -123,7 +124,7 @@ Result<AdaptivePolicy> ParseAdaptive(std::string_view text) {
   return AdaptivePolicy{pct[0], pct[1]};
 }
 
-Result<std::vector<WhatifVariant>> ExpandVariants(
+[[nodiscard]] Result<std::vector<WhatifVariant>> ExpandVariants(
     const Tunables& base, const std::vector<VaryAxis>& axes,
     const std::vector<AdaptivePolicy>& adaptive) {
   std::vector<WhatifVariant> out;
@@ -195,10 +196,9 @@ Result<std::vector<WhatifVariant>> ExpandVariants(
   return out;
 }
 
-Result<WhatifResult> RunWhatif(const std::string& capture,
-                               const std::vector<VaryAxis>& axes,
-                               const std::vector<WhatifVariant>& variants,
-                               const WhatifOptions& opts) {
+[[nodiscard]] Result<WhatifResult> RunWhatif(
+    const std::string& capture, const std::vector<VaryAxis>& axes,
+    const std::vector<WhatifVariant>& variants, const WhatifOptions& opts) {
   std::vector<std::optional<Result<ReplayReport>>> reports(variants.size());
   // Variants run side by side, one per thread; threads left over (fewer
   // variants than threads) go to each variant's engine.

@@ -35,7 +35,8 @@ std::string AxisLabel(const std::string& name);
 /// Parses "NAME=V1,V2,..." and checks every value against `base` with
 /// Tunables::Set, so a bad name or value fails with Set's message (which
 /// names the sysctl). Repeated values are kept once.
-Result<VaryAxis> ParseVary(std::string_view text, const Tunables& base);
+[[nodiscard]] Result<VaryAxis> ParseVary(std::string_view text,
+                                         const Tunables& base);
 
 /// The opt-in pf-style adaptive-timeout policy (NOT a Linux feature): start
 /// and end fill levels in percent of nf_conntrack_max.
@@ -46,7 +47,7 @@ struct AdaptivePolicy {
 
 /// Parses "START%,END%" (the '%' signs are optional). REQUIRES of the input:
 /// START < END, END <= 1000.
-Result<AdaptivePolicy> ParseAdaptive(std::string_view text);
+[[nodiscard]] Result<AdaptivePolicy> ParseAdaptive(std::string_view text);
 
 /// One set of settings to replay.
 struct WhatifVariant {
@@ -69,7 +70,7 @@ struct WhatifVariant {
 /// settings. A product combination whose settings equal the baseline's is
 /// the baseline itself and is not repeated. Fails when an adaptive policy
 /// needs a limit (nf_conntrack_max = 0) or its thresholds collapse.
-Result<std::vector<WhatifVariant>> ExpandVariants(
+[[nodiscard]] Result<std::vector<WhatifVariant>> ExpandVariants(
     const Tunables& base, const std::vector<VaryAxis>& axes,
     const std::vector<AdaptivePolicy>& adaptive);
 
@@ -160,10 +161,9 @@ void Recommend(WhatifResult* r, double min_saving,
 /// Replays `capture` once per variant, `threads` at a time, each with its
 /// own Engine and without the composition pass. Fails with the first
 /// failing variant's error (in variant order).
-Result<WhatifResult> RunWhatif(const std::string& capture,
-                               const std::vector<VaryAxis>& axes,
-                               const std::vector<WhatifVariant>& variants,
-                               const WhatifOptions& opts);
+[[nodiscard]] Result<WhatifResult> RunWhatif(
+    const std::string& capture, const std::vector<VaryAxis>& axes,
+    const std::vector<WhatifVariant>& variants, const WhatifOptions& opts);
 
 }  // namespace ctkit
 

@@ -34,10 +34,9 @@ class PeakFollower {
 
   /// An engine with `t` and `opts` (events off), buffering at most about
   /// `budget_bytes` of packets past the peak.
-  static Result<std::unique_ptr<PeakFollower>> Create(const Tunables& t,
-                                                      EngineOptions opts,
-                                                      size_t budget_bytes,
-                                                      Compose compose);
+  [[nodiscard]] static Result<std::unique_ptr<PeakFollower>> Create(
+      const Tunables& t, EngineOptions opts, size_t budget_bytes,
+      Compose compose);
 
   /// The main engine ran these decoded packets: `index[i]` is packet i's
   /// 1-based position in the capture (skipped packets count too).

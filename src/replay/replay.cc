@@ -392,17 +392,16 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   return static_cast<uint32_t>(f.remaining_jiffies - 1) / kHz;
 }
 
-Result<ReplayReport> RunReplay(const std::string& path,
-                               const ReplayOptions& opts,
-                               std::unique_ptr<Engine>* engine_out) {
+[[nodiscard]] Result<ReplayReport> RunReplay(
+    const std::string& path, const ReplayOptions& opts,
+    std::unique_ptr<Engine>* engine_out) {
   return RunReplay([&path] { return CaptureReader::Open(path); }, path, opts,
                    engine_out);
 }
 
-Result<ReplayReport> RunReplay(const CaptureOpener& open,
-                               const std::string& path,
-                               const ReplayOptions& opts,
-                               std::unique_ptr<Engine>* engine_out) {
+[[nodiscard]] Result<ReplayReport> RunReplay(
+    const CaptureOpener& open, const std::string& path,
+    const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out) {
   const PumpPlan plan = PlanFor(opts);
   EngineOptions eopts = opts.engine;
   eopts.threads = plan.engine_threads;

@@ -66,9 +66,9 @@ struct ReplayOptions {
 /// when the capture cannot be opened; a read error midway is reported in
 /// ReplayReport::read_error. `engine_out`, if given, receives the engine
 /// after the last packet (for dumps).
-Result<ReplayReport> RunReplay(const std::string& path,
-                               const ReplayOptions& opts,
-                               std::unique_ptr<Engine>* engine_out = nullptr);
+[[nodiscard]] Result<ReplayReport> RunReplay(
+    const std::string& path, const ReplayOptions& opts,
+    std::unique_ptr<Engine>* engine_out = nullptr);
 
 /// Opens the input of a replay (a file, standard input, an interface).
 using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
@@ -77,10 +77,9 @@ using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
 /// reader is reopenable() the composition at the peak comes from a second
 /// pass over a fresh reader, else from a PeakFollower during the only one;
 /// both give the same composition.
-Result<ReplayReport> RunReplay(const CaptureOpener& open,
-                               const std::string& name,
-                               const ReplayOptions& opts,
-                               std::unique_ptr<Engine>* engine_out = nullptr);
+[[nodiscard]] Result<ReplayReport> RunReplay(
+    const CaptureOpener& open, const std::string& name,
+    const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out = nullptr);
 
 /// The timeout `conntrack -L` would show right after the last packet: the
 /// kernel's dump runs at least a jiffy later, so a just-refreshed entry

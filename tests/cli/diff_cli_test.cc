@@ -2,8 +2,8 @@
 // `ctkit replay` / `ctkit kernel-replay` with verdicts and entries, made from
 // the same capture (packet count and digest of the records). Anything else
 // -- `{}`, a whatif or doctor document, a replay without its lists, results
-// of two captures -- is an error naming the file and what is wrong, exit 2,
-// distinct from "they differ" (exit 1).
+// of two captures -- is an error naming the file and what is wrong, exit 3,
+// distinct from "they differ" (exit 1) and from a wrong command line (2).
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_test_util.h"
@@ -43,10 +43,10 @@ class DiffCli : public ::testing::Test {
   std::string capture_;
 };
 
-// Exit 2 and one error line naming `file` and each of `parts`.
+// Exit 3 and one error line naming `file` and each of `parts`.
 void ExpectRefused(const RunResult& r, const std::string& file,
                    const std::vector<std::string>& parts) {
-  ExpectOneErrorLine(r, 2, parts, file);
+  ExpectOneErrorLine(r, 3, parts, file);
   EXPECT_EQ(r.out, "");
 }
 
@@ -173,7 +173,7 @@ TEST_F(DiffCli, ResultsOfDifferentCapturesAreRefused) {
   ExpectRefused(Diff(a, c), a, {"different captures", "2 packets"});
 }
 
-TEST_F(DiffCli, UnreadableInputIsUsageError) {
+TEST_F(DiffCli, UnreadableInputIsAnErrorNotUsage) {
   std::string a = Result("a.json");
   std::string missing = dir_.File("missing.json");
   ExpectRefused(Diff(a, missing), "cannot open " + missing, {});

@@ -242,13 +242,16 @@ TEST(CliManPages, ExitStatusMatchesWhatTheCommandsReturn) {
     return ExitCodes(ManSection(ReadFile(PagePath(cmd)), "EXIT STATUS"));
   };
   std::map<int, std::string> replay = codes("replay");
-  EXPECT_EQ(replay.size(), 3u);
-  for (int c : {0, 1, 2}) EXPECT_TRUE(replay.contains(c)) << c;
+  EXPECT_EQ(replay.size(), 4u);
+  for (int c : {0, 1, 2, 3}) EXPECT_TRUE(replay.contains(c)) << c;
+  // A comparison: 1 is "differ", so an error is 3, never the usage code 2.
+  EXPECT_TRUE(Contains(replay[3], "the kernel run failed"));
   std::map<int, std::string> diff = codes("diff");
-  ASSERT_EQ(diff.size(), 3u);
+  ASSERT_EQ(diff.size(), 4u);
   EXPECT_TRUE(Contains(diff[0], "agree"));
   EXPECT_TRUE(Contains(diff[1], "differ"));
-  EXPECT_TRUE(Contains(diff[2], "could not be read"));
+  EXPECT_TRUE(Contains(diff[2], "command line was wrong"));
+  EXPECT_TRUE(Contains(diff[3], "could not be read"));
   std::map<int, std::string> doctor = codes("doctor");
   ASSERT_EQ(doctor.size(), 4u);
   EXPECT_TRUE(StartsWith(doctor[0], "OK"));

@@ -117,6 +117,42 @@ TEST_F(DoctorCli, ApplyNamesEachFileOnceAndLoadsTheModuleFirst) {
   EXPECT_FALSE(std::filesystem::exists(root + "/etc/modules-load.d"));
 }
 
+// Every failure of --apply and --rollback is UNKNOWN (3) with one error
+// line, never WARNING (1) or CRITICAL (2), which a monitoring system would
+// read as a finding; a failed --apply leaves the tree as it was.
+TEST_F(DoctorCli, ApplyAndRollbackFailuresAreUnknown) {
+  const std::string root = Tree("max-too-low");
+  const std::string max = root + "/proc/sys/net/netfilter/nf_conntrack_max";
+  const std::string before = ReadFile(max);
+  // Not confirmed: no --yes and stdin is not a terminal.
+  RunResult r = Run({"doctor", "--root", root, "--apply"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_TRUE(StartsWith(r.out, "CONNTRACK CRITICAL")) << r.out;
+  EXPECT_EQ(Lines(r.err).back(),
+            "ctkit: error: nothing applied: confirm with --yes or run on a "
+            "terminal");
+  EXPECT_EQ(ReadFile(max), before);
+  // The sysctl.d file cannot be written (etc/sysctl.d is a file): the
+  // runtime value written first is restored, and the run is UNKNOWN.
+  std::filesystem::create_directories(root + "/etc");
+  WriteFile(root + "/etc/sysctl.d", "");
+  r = Run({"doctor", "--root", root, "--apply", "--yes"});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  ASSERT_FALSE(Lines(r.err).empty()) << r.Describe();
+  const std::string last = Lines(r.err).back();
+  EXPECT_TRUE(StartsWith(last, "ctkit: error: cannot create ")) << last;
+  EXPECT_TRUE(Contains(last, "Not a directory")) << last;
+  EXPECT_FALSE(Contains(last, "rollback also failed")) << last;
+  EXPECT_EQ(ReadFile(max), before);
+  // Nothing was applied, so nothing to roll back.
+  r = Run({"doctor", "--root", root, "--rollback"});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.Describe();
+  EXPECT_TRUE(StartsWith(r.err, "ctkit: error: nothing to roll back")) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(DoctorCli, BadArgumentsAreUnknownWithTheStatusLine) {
   const std::string root = Tree("");
   const std::vector<std::vector<std::string>> cases = {

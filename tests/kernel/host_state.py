@@ -236,8 +236,9 @@ def main():
             check(f'failing after {stage}', [short, '--fail-after', stage] + globals_,
                   expect_rc=1)
         check('truncated capture', [truncated, '--verdicts'] + globals_, expect_rc=1)
+        # A bad setting is bad input (1), as in every command.
         check('bad --sysctl value', [short, '--sysctl', 'nf_conntrack_max=lots'],
-              expect_rc=2)
+              expect_rc=1)
         err = check('success', [short, '--json'] + globals_, expect_rc=0)
         for name, new, old in (('nf_conntrack_max', new_max, max0),
                                ('nf_conntrack_buckets', new_buckets, buckets0)):

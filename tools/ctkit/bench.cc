@@ -47,12 +47,11 @@ struct BenchFlags {
 };
 
 // Every flag checked before anything is generated or timed; prints the
-// error and returns false on the first bad one.
-bool CheckBenchFlags(const BenchFlags& f) {
-  auto error = [](const std::string& m) {
-    fmt::print(stderr, "ctkit: error: {}\n", m);
-    return false;
-  };
+// error and returns its exit code on the first bad one (a bad setting is
+// bad input, 1, as in every command; the rest are usage errors, 2), else
+// kExitOk.
+int CheckBenchFlags(const BenchFlags& f) {
+  auto error = [](const std::string& m) { return UsageError(m); };
   if (f.runs < 1) return error("--runs must be at least 1");
   bool builtin = f.capture.empty() && (f.replay.empty() || !f.only.empty());
   if (!std::isfinite(f.scale) || f.scale <= 0 || f.scale > kMaxScale) {
@@ -97,18 +96,18 @@ bool CheckBenchFlags(const BenchFlags& f) {
   }
   if (!f.settings.sysctls.empty() || !f.settings.sysctl_files.empty()) {
     Tunables check;
-    if (!LoadSettings(f.settings, &check)) return false;
+    if (!LoadSettings(f.settings, &check)) return kToolExit.error;
     if (f.capture.empty() && f.replay.empty()) {
       return error(
           "--sysctl and --sysctl-file apply to --capture and "
           "--replay; the built-in workloads set their own");
     }
   }
-  return true;
+  return kExitOk;
 }
 
 int RunBench(const BenchFlags& f) {
-  if (!CheckBenchFlags(f)) return kExitUsage;
+  if (int bad = CheckBenchFlags(f); bad != kExitOk) return bad;
   std::vector<Workload> workloads;
   if (!f.capture.empty()) {
     Workload x;
@@ -117,25 +116,18 @@ int RunBench(const BenchFlags& f) {
     x.tunables = Tunables{};
     if (!LoadSettings(f.settings, &x.tunables)) return kExitFailure;
     auto reader = CaptureReader::Open(f.capture);
-    if (!reader) {
-      fmt::print(stderr, "ctkit: error: {}\n", reader.error().message);
-      return kExitFailure;
-    }
+    if (!reader) return Fail(reader.error());
     CaptureRecord rec;
     while ((*reader)->Next(&rec)) {
       x.packets.Add(rec.ts_ns, rec.link_type, rec.data, rec.caplen);
     }
-    if ((*reader)->error()) {
-      fmt::print(stderr, "ctkit: error: {}\n", (*reader)->error()->message);
-      return kExitFailure;
-    }
+    if ((*reader)->error()) return Fail(*(*reader)->error());
     x.packets.Decode();
     if (static_cast<uint64_t>(f.warmup) >= x.packets.views.size()) {
-      fmt::print(stderr,
-                 "ctkit: error: --warmup {} leaves nothing to time: {} has "
-                 "{} packets the engine can use\n",
-                 f.warmup, f.capture, x.packets.views.size());
-      return kExitUsage;
+      return UsageError(
+          fmt::format("--warmup {} leaves nothing to time: {} has {} packets "
+                      "the engine can use",
+                      f.warmup, f.capture, x.packets.views.size()));
     }
     x.warmup = static_cast<size_t>(f.warmup);
     workloads.push_back(std::move(x));
@@ -211,10 +203,7 @@ int RunBench(const BenchFlags& f) {
     if (!LoadSettings(f.settings, &t)) return kExitFailure;
     for (unsigned threads : thread_counts) {
       auto r = TimeReplay(f.replay, t, threads, f.runs);
-      if (!r) {
-        fmt::print(stderr, "ctkit: error: cannot replay {}\n", f.replay);
-        return kExitFailure;
-      }
+      if (!r) return Fail(Error::io("cannot replay " + f.replay));
       fmt::print(
           "replay {} (threads {}): {:.2f} Mpps; read+decode only {:.2f} Mpps; "
           "replay = {:.0f} % of read+decode\n",

@@ -475,8 +475,8 @@ bool WriteAtomically(const std::filesystem::path& path,
   }
   if (!ok) {
     std::remove(tmp.c_str());
-    fmt::print(stderr, "ctkit: error: cannot write {}: {}\n", path.string(),
-               std::strerror(err));
+    PrintError(
+        fmt::format("cannot write {}: {}", path.string(), std::strerror(err)));
   }
   return ok;
 }
@@ -485,8 +485,7 @@ bool MakeDirectory(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    fmt::print(stderr, "ctkit: error: cannot create {}: {}\n", dir.string(),
-               ec.message());
+    PrintError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
     return false;
   }
   return true;
@@ -523,10 +522,8 @@ struct DocsFlags {
 
 int GenerateDocs(const CLI::App& app, const DocsFlags& f) {
   if (f.man_dir.empty() && f.completion.empty()) {
-    fmt::print(stderr,
-               "ctkit: error: nothing to write: give --man-dir and/or "
-               "--bash-completion\n");
-    return kExitUsage;
+    return UsageError(
+        "nothing to write: give --man-dir and/or --bash-completion");
   }
   if (!f.man_dir.empty() && !WriteManPages(app, f.man_dir)) {
     return kExitFailure;

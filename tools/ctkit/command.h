@@ -10,15 +10,9 @@
 #include <vector>
 
 #include "ctkit/tunables.h"
+#include "tools/ctkit/exit_status.h"
 
 namespace ctkit::cli {
-
-/// Exit codes shared by all subcommands.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailure = 1,  ///< the input was bad or an operation failed
-  kExitUsage = 2,    ///< the command line was wrong
-};
 
 /// One exit code of a command and what it means.
 struct ExitStatusDoc {
@@ -57,7 +51,8 @@ void RegisterDiff(CLI::App& app, int* exit_code);
 /// kernel's default, from --sysctl and --sysctl-file alike) and prints the
 /// diff against `engine_doc` (replay JSON with verdicts and entries) as
 /// `ctkit diff` prints it (`json`: as `ctkit diff --json`).
-/// Returns the exit code (0 agree, 1 differ, 2 could not run).
+/// Returns the exit code of a comparison (exit_status.h: 0 agree, 1
+/// differ, 3 the kernel run or the comparison failed).
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture, const Tunables& settings,
                       bool allow_global, double speed, uint32_t tolerance,

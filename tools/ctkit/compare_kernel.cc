@@ -2,7 +2,8 @@
 // capture through the real kernel (kernel-replay) with the same settings
 // (--sysctl and --sysctl-file) and print the comparison `ctkit diff` would
 // print (with --json, `ctkit diff --json`'s document, so stdout holds JSON
-// only). Exit 0 when they agree, 1 when they differ.
+// only). Exit 0 when they agree, 1 when they differ, 3 when either run or
+// the comparison failed (a comparison's codes, exit_status.h).
 #include <fmt/format.h>
 
 #include <string>
@@ -33,23 +34,21 @@ int CompareWithKernel(const nlohmann::json& engine_doc,
   SignalGuard guard;
   auto k = RunKernelReplay(capture, o);
   if (!k) {
-    fmt::print(stderr, "ctkit: error: kernel replay: {}\n", k.error().message);
-    return kExitUsage;
+    return Fail({k.error().code, "kernel replay: " + k.error().message},
+                kCompareExit);
   }
   nlohmann::json kdoc = KernelReplayToJson(*k, LocalMoment());
   // Both runs read the file; if it changed in between, say so.
   if (auto c = CheckDiffInputs(engine_doc, "ctkit replay", kdoc,
                                "ctkit kernel-replay");
       !c) {
-    fmt::print(stderr, "ctkit: error: {}\n", c.error().message);
-    return kExitUsage;
+    return Fail(c.error(), kCompareExit);
   }
   DiffOptions d;
   d.timeout_tolerance_s = tolerance;
   auto r = DiffReplays(engine_doc, kdoc, d);
   if (!r) {
-    fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
-    return kExitUsage;
+    return Fail(r.error(), kCompareExit);
   }
   fmt::print("{}", json ? DumpJson(DiffToJson(*r))
                         : RenderDiff(*r, "ctkit", "kernel"));

@@ -1,7 +1,8 @@
 // `ctkit diff A.json B.json`: compare two replay results (engine or kernel)
 // packet by packet, entry by entry and counter by counter. Exit 0 when they
-// agree, 1 when they differ, 2 on bad usage or input that is not two
-// results of the same capture (CheckDiffInputs).
+// agree, 1 when they differ, 2 on bad usage, 3 on input that cannot be
+// read or is not two results of the same capture (CheckDiffInputs): a
+// comparison's codes (exit_status.h).
 #include "kernel/diff.h"
 
 #include <fmt/format.h>
@@ -22,7 +23,7 @@ struct DiffFlags {
   bool json = false;
 };
 
-Result<nlohmann::json> Load(const std::string& path) {
+[[nodiscard]] Result<nlohmann::json> Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return fail(Error::io("cannot open " + path));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
@@ -36,21 +37,17 @@ int RunDiff(const DiffFlags& f) {
   auto a = Load(f.a);
   auto b = a ? Load(f.b) : a;
   if (!a || !b) {
-    fmt::print(stderr, "ctkit: error: {}\n",
-               (!a ? a.error() : b.error()).message);
-    return kExitUsage;
+    return Fail(!a ? a.error() : b.error(), kCompareExit);
   }
   if (auto c = CheckDiffInputs(*a, f.a, *b, f.b); !c) {
-    fmt::print(stderr, "ctkit: error: {}\n", c.error().message);
-    return kExitUsage;
+    return Fail(c.error(), kCompareExit);
   }
   DiffOptions o;
   o.timeout_tolerance_s = f.tolerance;
   o.stats = !f.no_stats;
   auto d = DiffReplays(*a, *b, o);
   if (!d) {
-    fmt::print(stderr, "ctkit: error: {}\n", d.error().message);
-    return kExitUsage;
+    return Fail(d.error(), kCompareExit);
   }
   if (f.json) {
     fmt::print("{}", DumpJson(DiffToJson(*d)));
@@ -71,9 +68,10 @@ void RegisterDiff(CLI::App& app, int* exit_code) {
   DocumentExitStatus(
       cmd, {{kExitOk, "the two results agree"},
             {kExitFailure, "they differ"},
-            {kExitUsage,
-             "a result could not be read or compared, or the command line was "
-             "wrong"}});
+            {kExitUsage, "the command line was wrong", true},
+            {kExitError,
+             "a result could not be read or compared (not a result, or not "
+             "of the same capture)"}});
   cmd->add_option("a", flags->a, "first result (JSON)")
       ->required()
       ->type_name("FILE");

@@ -3,7 +3,9 @@
 // and optionally apply and roll back the fixes. All the judgement is in the
 // host library (findings.cc); this file wires flags to it, asks for
 // confirmation, and maps the overall severity to monitoring-plugin exit
-// codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+// codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). Every failure of the
+// command itself is UNKNOWN (a check's codes, exit_status.h): never 1 or 2,
+// which a monitoring system would read as a finding.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -45,15 +47,14 @@ struct DoctorFlags {
   Thresholds t;
 };
 
-constexpr int kExitUnknown = 3;
+constexpr int kExitUnknown = kCheckExit.error;
 
 // A check command's bad arguments are UNKNOWN (3), as monitoring plugins
 // report them: the status line on stdout (what Nagios shows), the error on
 // stderr, nothing else.
 int BadArgument(const DoctorFlags& f, const std::string& msg) {
   if (!f.json) fmt::print("CONNTRACK UNKNOWN - bad argument: {}\n", msg);
-  fmt::print(stderr, "ctkit: error: {}\n", msg);
-  return kExitUnknown;
+  return UsageError(msg, kCheckExit);
 }
 
 // Every option's range and the combinations that make no sense; "" if
@@ -107,19 +108,29 @@ std::string Validate(DoctorFlags* f) {
   return "";
 }
 
-bool Confirm(bool yes) {
-  if (yes) return true;
+// Whether the user confirmed the changes; if not, why not.
+[[nodiscard]] Result<void> Confirm(bool yes) {
+  if (yes) return {};
   if (!isatty(STDIN_FILENO)) {
-    fmt::print(stderr,
-               "ctkit: nothing applied: confirm with --yes or run on a "
-               "terminal\n");
-    return false;
+    return fail(Error::invalid_argument(
+        "nothing applied: confirm with --yes or run on a terminal"));
   }
   fmt::print(stderr, "Apply these changes? Type 'yes' to continue: ");
   std::string answer;
   std::getline(std::cin, answer);
-  return answer == "yes";
+  if (answer != "yes") {
+    return fail(Error::invalid_argument("nothing applied: not confirmed"));
+  }
+  return {};
 }
+
+// Closes the --netns descriptor on every way out of RunDoctor.
+struct FdCloser {
+  int fd = -1;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+};
 
 int RunDoctor(DoctorFlags& f) {
   if (std::string bad = Validate(&f); !bad.empty()) return BadArgument(f, bad);
@@ -134,6 +145,7 @@ int RunDoctor(DoctorFlags& f) {
           f, fmt::format("--netns {}: {}", path, std::strerror(errno)));
     }
   }
+  FdCloser netns_closer{netns_fd};
   ApplyOptions ao;
   ao.netns_fd = netns_fd;
   ao.persistent = !f.runtime_only;
@@ -142,10 +154,7 @@ int RunDoctor(DoctorFlags& f) {
 
   if (f.rollback) {
     auto done = Rollback(ao);
-    if (!done) {
-      fmt::print(stderr, "ctkit: error: {}\n", done.error().message);
-      return kExitFailure;
-    }
+    if (!done) return Fail(done.error(), kCheckExit);
     for (const auto& l : *done) fmt::print("{}\n", l);
     return kExitOk;
   }
@@ -161,10 +170,7 @@ int RunDoctor(DoctorFlags& f) {
   if (!f.collect.empty()) {
     auto r = WriteTarGz(f.collect, view.files(),
                         static_cast<uint64_t>(std::time(nullptr)));
-    if (!r) {
-      fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
-      return kExitUnknown;
-    }
+    if (!r) return Fail(r.error(), kCheckExit);
     fmt::print(stderr,
                "ctkit: saved {} files read to {} (extract it and run "
                "`ctkit doctor --root DIR`)\n",
@@ -180,18 +186,12 @@ int RunDoctor(DoctorFlags& f) {
       fmt::print(stderr, "ctkit: --apply: nothing to change\n");
     } else {
       auto plan = PlanApply(g.changes, d, ao);
-      if (!plan) {
-        fmt::print(stderr, "ctkit: error: {}\n", plan.error().message);
-        return kExitFailure;
-      }
+      if (!plan) return Fail(plan.error(), kCheckExit);
       fmt::print(stderr, "\nctkit doctor --apply will make these changes:\n{}",
                  DescribePlan(*plan));
-      if (!Confirm(f.yes)) return kExitFailure;
+      if (auto yes = Confirm(f.yes); !yes) return Fail(yes.error(), kCheckExit);
       auto r = ExecuteApply(*plan, ao);
-      if (!r) {
-        fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
-        return kExitFailure;
-      }
+      if (!r) return Fail(r.error(), kCheckExit);
       fmt::print(stderr,
                  "ctkit: applied; `ctkit doctor --rollback{}` restores the "
                  "previous state\n",
@@ -201,7 +201,6 @@ int RunDoctor(DoctorFlags& f) {
                                 : " --root " + f.root);
     }
   }
-  if (netns_fd >= 0) close(netns_fd);
   return static_cast<int>(g.status);
 }
 
@@ -215,17 +214,17 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
       "and fixes");
   // Monitoring-plugin (Nagios) codes: the overall severity of the findings.
   DocumentExitStatus(
-      cmd,
-      {{kExitOk, "OK: no finding needs attention"},
-       {1,
-        "WARNING: the worst finding is a warning; also when --apply or "
-        "--rollback failed or was not confirmed"},
-       {2, "CRITICAL: a finding is critical"},
-       {kExitUnknown,
-        "UNKNOWN: the table's count or maximum could not be read (and "
-        "nothing is critical), the --netns namespace could not be opened, "
-        "--collect could not write its file, or the command line was wrong",
-        true}});
+      cmd, {{kExitOk, "OK: no finding needs attention"},
+            {1, "WARNING: the worst finding is a warning"},
+            {2, "CRITICAL: a finding is critical"},
+            {kExitUnknown,
+             "UNKNOWN: the table's count or maximum could not be read, or a "
+             "source was refused for lack of privileges (and nothing is "
+             "critical); or doctor itself failed: the command line was wrong, "
+             "the --netns namespace could not be opened, --collect could not "
+             "write its file, --apply or --rollback failed or --apply was not "
+             "confirmed (one line on stderr says why)",
+             true}});
   cmd->add_option("--root", f->root,
                   "read a saved tree under DIR (its /proc, /sys, /dev/kmsg, "
                   "ctkit/conntrack-L.txt) instead of the live host; --apply "

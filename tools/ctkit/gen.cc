@@ -31,11 +31,6 @@ struct GenOptions {
   bool ipv6 = false;
 };
 
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "ctkit: error: %s\n", message.c_str());
-  return kExitFailure;
-}
-
 int RunGen(const GenOptions& opts) {
   WorkloadSpec spec;
   spec.kind = opts.kind;
@@ -46,15 +41,15 @@ int RunGen(const GenOptions& opts) {
   spec.ipv6 = opts.ipv6;
   if (!opts.start.empty()) {
     Result<uint64_t> start = ParseStartTime(opts.start);
-    if (!start) return Fail(start.error().message);
+    if (!start) return Fail(start.error());
     spec.start_ns = *start;
   }
   if (Result<void> ok = ValidateWorkload(spec); !ok) {
-    return Fail(ok.error().message);
+    return Fail(ok.error());
   }
 
   Result<std::unique_ptr<PcapWriter>> writer = PcapWriter::Create(opts.output);
-  if (!writer) return Fail(writer.error().message);
+  if (!writer) return Fail(writer.error());
   PcapWriter& out = **writer;
 
   // The sink cannot return an error; keep the first one and skip the rest.
@@ -75,7 +70,7 @@ int RunGen(const GenOptions& opts) {
   if (!stats) write_error = stats.error();
   if (write_error) {
     std::remove(opts.output.c_str());
-    return Fail(write_error->message);
+    return Fail(*write_error);
   }
 
   const double span_s =

@@ -42,28 +42,23 @@ struct KernelReplayFlags {
 
 int RunRestore() {
   if (geteuid() != 0) {
-    fmt::print(stderr,
-               "ctkit: error: --restore needs root (it writes global sysctls "
-               "under /proc/sys/net/netfilter)\n");
-    return kExitFailure;
+    return Fail(Error::permission(
+        "--restore needs root (it writes global sysctls under "
+        "/proc/sys/net/netfilter)"));
   }
   GlobalJournal journal;
   GlobalJournal::Contents held;
   auto r = journal.RecoverStale(&held);
-  if (!r) {
-    fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
-    return kExitFailure;
-  }
+  if (!r) return Fail(r.error());
   if (!r->empty()) {
     fmt::print("{}\n", *r);
     return kExitOk;
   }
   if (held.pid != 0) {
-    fmt::print(stderr,
-               "ctkit: error: ctkit kernel-replay pid {} is running with "
-               "global sysctls changed; it restores them when it ends\n",
-               held.pid);
-    return kExitFailure;
+    return Fail(Error::io(
+        fmt::format("ctkit kernel-replay pid {} is running with global "
+                    "sysctls changed; it restores them when it ends",
+                    held.pid)));
   }
   fmt::print("nothing to restore: no run left global sysctls changed ({})\n",
              journal.path());
@@ -72,10 +67,7 @@ int RunRestore() {
 
 int RunKernelReplayCommand(const KernelReplayFlags& f) {
   if (f.restore) {
-    if (!f.capture.empty()) {
-      fmt::print(stderr, "ctkit: error: --restore takes no capture\n");
-      return kExitUsage;
-    }
+    if (!f.capture.empty()) return UsageError("--restore takes no capture");
     return RunRestore();
   }
   if (!f.json &&
@@ -83,27 +75,29 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
     return kExitUsage;
   }
   if (f.capture.empty()) {
-    fmt::print(stderr,
-               "ctkit: error: kernel-replay needs a CAPTURE (or --restore)\n");
-    return kExitUsage;
+    return UsageError("kernel-replay needs a CAPTURE (or --restore)");
   }
   KernelReplayOptions o;
+  // A bad setting is bad input (1), as in every other command; each one is
+  // reported before the command exits.
+  bool settings_ok = true;
   for (const std::string& s : f.sysctls) {
     auto a = SplitAssignment(s);
     if (!a || a->name.empty()) {
-      fmt::print(stderr, "ctkit: error: --sysctl wants NAME=VALUE, got '{}'\n",
-                 s);
-      return kExitUsage;
+      PrintError(fmt::format("--sysctl '{}': expected NAME=VALUE", s));
+      settings_ok = false;
+      continue;
     }
     // Validate with ctkit's own table first (names, ranges).
     Tunables check;
-    auto ok = check.Set(a->name, a->value);
-    if (!ok) {
-      fmt::print(stderr, "ctkit: error: {}\n", ok.error().message);
-      return kExitUsage;
+    if (auto ok = check.Set(a->name, a->value); !ok) {
+      PrintError(fmt::format("--sysctl {}: {}", s, ok.error().message));
+      settings_ok = false;
+      continue;
     }
     o.sysctls.emplace_back(a->name, a->value);
   }
+  if (!settings_ok) return kToolExit.error;
   o.allow_global = f.allow_global;
   o.speed = f.speed;
   o.fail_after = f.fail_after;
@@ -124,10 +118,7 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   SignalGuard guard;
   auto res = RunKernelReplay(f.capture, o);
   if (progress) fmt::print(stderr, "\r{:78}\r", "");
-  if (!res) {
-    fmt::print(stderr, "ctkit: error: {}\n", res.error().message);
-    return kExitFailure;
-  }
+  if (!res) return Fail(res.error());
   if (res->lost_logs != 0) {
     fmt::print(stderr,
                "ctkit: warning: {} nflog reads overflowed; some verdicts may "
@@ -136,9 +127,10 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
   }
   PrintKernelResult(*res, f.dump, f.verdicts, f.json);
   if (res->report.read_error) {
-    fmt::print(stderr, "ctkit: error: {} (reported the {} packets before it)\n",
-               res->report.read_error->message, res->report.packets_read);
-    return kExitFailure;
+    return Fail({res->report.read_error->code,
+                 fmt::format("{} (reported the {} packets before it)",
+                             res->report.read_error->message,
+                             res->report.packets_read)});
   }
   return kExitOk;
 }

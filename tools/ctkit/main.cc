@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     // E.g. a large nf_conntrack_max with acct/timestamp extensions under a
     // memory limit: fail with the usual one-line error, not an abort.
-    std::fprintf(stderr, "ctkit: error: out of memory\n");
+    ctkit::cli::PrintError("out of memory");
     return ctkit::cli::kExitFailure;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ctkit: error: %s\n", e.what());
+    ctkit::cli::PrintError(e.what());
     return ctkit::cli::kExitFailure;
   }
   return exit_code;

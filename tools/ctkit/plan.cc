@@ -35,15 +35,10 @@ struct PlanFlags {
   bool json = false;
 };
 
-int Fail(const std::string& message, int code = kExitFailure) {
-  fmt::print(stderr, "ctkit: error: {}\n", message);
-  return code;
-}
-
 int RunPlanCommand(const PlanFlags& f) {
   PlanInput in;
   auto budget = ParseSize(f.memory);
-  if (!budget) return Fail("--memory: " + budget.error().message, kExitUsage);
+  if (!budget) return UsageError("--memory: " + budget.error().message);
   in.budget_bytes = *budget;
   if (!LoadSettings(f.settings, &in.tunables)) return kExitFailure;
 
@@ -55,7 +50,7 @@ int RunPlanCommand(const PlanFlags& f) {
                                          : 0;
   } else {
     auto ram = ParseSize(f.ram);
-    if (!ram) return Fail("--ram: " + ram.error().message, kExitUsage);
+    if (!ram) return UsageError("--ram: " + ram.error().message);
     in.ram_bytes = *ram;
   }
   if (f.cpus != 0) {
@@ -66,16 +61,16 @@ int RunPlanCommand(const PlanFlags& f) {
   }
   if (f.rate_option != nullptr && f.rate_option->count() > 0) in.rate = f.rate;
   if (!f.mix.empty()) {
-    if (!in.rate) return Fail("--mix needs --rate", kExitUsage);
+    if (!in.rate) return UsageError("--mix needs --rate");
     auto mix = ParseMix(f.mix);
-    if (!mix) return Fail(mix.error().message, kExitUsage);
+    if (!mix) return UsageError(mix.error().message);
     in.mix = *mix;
   }
   if (!f.session.empty()) {
     auto d = ParseDuration(f.session);
     if (!d) {
-      return Fail("--tcp-session '" + f.session + "': " + d.error().message,
-                  kExitUsage);
+      return UsageError("--tcp-session '" + f.session +
+                        "': " + d.error().message);
     }
     in.tcp_session_s = static_cast<double>(*d) * 1e-9;
   }
@@ -83,18 +78,19 @@ int RunPlanCommand(const PlanFlags& f) {
   in.extensions = f.extensions;
   for (const std::string& text : f.floors) {
     auto floor = ParseTimeoutFloor(text);
-    if (!floor) return Fail(floor.error().message, kExitUsage);
+    if (!floor) return UsageError(floor.error().message);
     SetTimeoutFloor(&in.floors, std::move(*floor));
   }
   if (!f.capture.empty()) {
     auto load = MeasureCapture(f.capture, in.tunables);
-    if (!load) return Fail(load.error().message);
+    if (!load) return Fail(load.error());
     in.measured_peak = load->peak;
     in.capture = f.capture;
     in.load = std::move(*load);
   }
   auto plan = MakePlan(in);
-  if (!plan) return Fail(plan.error().message, kExitUsage);
+  // No table fits the budget: the --memory given is wrong (2).
+  if (!plan) return UsageError(plan.error().message);
   if (f.json) {
     fmt::print("{}", DumpJson(PlanToJson(*plan)));
   } else {

@@ -140,20 +140,19 @@ int RunReplayCommand(const ReplayFlags& f) {
                       {"--timeline", !f.timeline.empty()}})) {
     return kExitUsage;
   }
+  // With --compare-kernel, 1 means "differ": errors are a comparison's.
+  const ExitCodes& exits = f.compare_kernel ? kCompareExit : kToolExit;
   const bool live = f.live;
   Tunables t;
-  if (!LoadSettings(f.settings, &t)) return kExitFailure;
+  if (!LoadSettings(f.settings, &t)) return exits.error;
   if (!live && (!f.duration.empty() || f.count != 0)) {
-    fmt::print(stderr,
-               "ctkit: error: --duration and --count apply to a live capture "
-               "(-i INTERFACE)\n");
-    return kExitUsage;
+    return UsageError(
+        "--duration and --count apply to a live capture (-i INTERFACE)");
   }
   if (f.compare_kernel && (live || f.capture == "-")) {
-    fmt::print(stderr,
-               "ctkit: error: --compare-kernel needs a capture file (the "
-               "kernel replays it too); save the traffic first\n");
-    return kExitUsage;
+    return UsageError(
+        "--compare-kernel needs a capture file (the kernel replays it too); "
+        "save the traffic first");
   }
   LiveCaptureOptions live_opts;
   live_opts.interface = f.capture;
@@ -162,9 +161,8 @@ int RunReplayCommand(const ReplayFlags& f) {
   if (!f.duration.empty()) {
     auto d = ParseDuration(f.duration);
     if (!d) {
-      fmt::print(stderr, "ctkit: error: bad --duration '{}': {}\n", f.duration,
-                 d.error().message);
-      return kExitUsage;
+      return UsageError(fmt::format("bad --duration '{}': {}", f.duration,
+                                    d.error().message));
     }
     live_opts.duration_ns = *d;
   }
@@ -187,9 +185,8 @@ int RunReplayCommand(const ReplayFlags& f) {
   if (!f.timeline.empty()) {
     auto interval = ParseDuration(f.timeline);
     if (!interval) {
-      fmt::print(stderr, "ctkit: error: bad --timeline interval '{}': {}\n",
-                 f.timeline, interval.error().message);
-      return kExitUsage;
+      return UsageError(fmt::format("bad --timeline interval '{}': {}",
+                                    f.timeline, interval.error().message));
     }
     opts.timeline_interval_ns = *interval;
   }
@@ -246,10 +243,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     report = RunReplay(f.capture, opts, &engine);
   }
   if (progress) line.Clear();
-  if (!report) {
-    fmt::print(stderr, "ctkit: error: {}\n", report.error().message);
-    return kExitFailure;
-  }
+  if (!report) return Fail(report.error(), exits);
   // The dump is taken as `conntrack -L` right after the last packet.
   Json dump_json;
   std::vector<std::string> dump_lines;
@@ -291,9 +285,11 @@ int RunReplayCommand(const ReplayFlags& f) {
                *report->capture_dropped);
   }
   if (report->read_error) {
-    fmt::print(stderr, "ctkit: error: {} (reported the {} packets before it)\n",
-               report->read_error->message, report->packets_read);
-    return kExitFailure;
+    return Fail(
+        {report->read_error->code,
+         fmt::format("{} (reported the {} packets before it)",
+                     report->read_error->message, report->packets_read)},
+        exits);
   }
   if (g_stop_signal != 0) {
     fmt::print(stderr, "replay: ended by {} after {} packets\n",
@@ -322,9 +318,10 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
         "a setting or the capture was bad (what was read before a bad "
         "packet record is still reported); with --compare-kernel: ctkit and "
         "the kernel differ"},
-       {kExitUsage,
-        "the command line was wrong; with --compare-kernel: the kernel run "
-        "could not be made"}});
+       {kExitUsage, "the command line was wrong", true},
+       {kExitError,
+        "with --compare-kernel: a setting or the capture was bad, the kernel "
+        "run failed (e.g. not root) or the two could not be compared"}});
   // -i is a flag that makes CAPTURE an interface name, so that the
   // positional stays required: CLI11 then keeps the last argument for it
   // after a list option (`--sysctl a=1 b=2 capture.pcap`).

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "core/text.h"
+#include "tools/ctkit/exit_status.h"
 
 namespace ctkit::cli {
 
@@ -29,7 +30,7 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
     for (const std::string& n : notes)
       fmt::print(stderr, "ctkit: note: {}\n", n);
     if (!r) {
-      fmt::print(stderr, "ctkit: error: {}\n", r.error().message);
+      PrintError(r.error().message);
       return false;
     }
   }
@@ -39,22 +40,20 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
   for (const std::string& kv : flags.sysctls) {
     auto a = SplitAssignment(kv);
     if (!a) {
-      fmt::print(stderr, "ctkit: error: --sysctl '{}': expected NAME=VALUE\n",
-                 kv);
+      PrintError(fmt::format("--sysctl '{}': expected NAME=VALUE", kv));
       ok = false;
       continue;
     }
     auto r = t->Set(a->name, a->value);
     if (!r) {
-      fmt::print(stderr, "ctkit: error: --sysctl {}: {}\n", kv,
-                 r.error().message);
+      PrintError(fmt::format("--sysctl {}: {}", kv, r.error().message));
       ok = false;
     }
   }
   return ok;
 }
 
-Result<uint64_t> ParseDuration(const std::string& text) {
+[[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   std::string unit(end);

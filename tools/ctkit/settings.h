@@ -21,11 +21,13 @@ struct SettingsFlags {
 void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags);
 
 /// Applies files first, then --sysctl flags (so flags win), to *t.
-/// Prints `ctkit: error: ...` and returns false on the first bad setting.
+/// Prints `ctkit: error: ...` for every bad setting (not only the first)
+/// and returns false if there was one; the caller exits with its kind's
+/// error code (exit_status.h).
 bool LoadSettings(const SettingsFlags& flags, Tunables* t);
 
 /// "1s", "250ms", "2.5s", "1m", "100us", "2d", "0.5" (seconds) -> ns.
-Result<uint64_t> ParseDuration(const std::string& text);
+[[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text);
 
 }  // namespace ctkit::cli
 

@@ -45,10 +45,8 @@ std::string SpoolStdin() {
                      "/ctkit-whatif-XXXXXX";
   const int fd = mkstemp(path.data());
   if (fd < 0) {
-    fmt::print(stderr,
-               "ctkit: error: cannot create a temporary file for "
-               "stdin in {}: {}\n",
-               path, std::strerror(errno));
+    PrintError(fmt::format("cannot create a temporary file for stdin in {}: {}",
+                           path, std::strerror(errno)));
     return "";
   }
   unlink(path.c_str());
@@ -64,10 +62,8 @@ std::string SpoolStdin() {
       done += w;
     }
     if (n < 0 || done != n) {
-      fmt::print(stderr,
-                 "ctkit: error: stdin: cannot copy to a temporary "
-                 "file: {}\n",
-                 std::strerror(errno));
+      PrintError(fmt::format("stdin: cannot copy to a temporary file: {}",
+                             std::strerror(errno)));
       close(fd);
       return "";
     }
@@ -87,25 +83,19 @@ int RunWhatifCommand(const WhatifFlags& f) {
   Tunables base;
   if (!LoadSettings(f.settings, &base)) return kExitFailure;
   if (f.vary.empty() && f.adaptive.empty()) {
-    fmt::print(stderr,
-               "ctkit: error: nothing to compare: give --vary NAME=V1,V2,... "
-               "(or --adaptive START%,END%)\n");
-    return kExitUsage;
+    return UsageError(
+        "nothing to compare: give --vary NAME=V1,V2,... (or --adaptive "
+        "START%,END%)");
   }
   std::vector<VaryAxis> axes;
   for (const std::string& v : f.vary) {
     auto axis = ParseVary(v, base);
-    if (!axis) {
-      fmt::print(stderr, "ctkit: error: {}\n", axis.error().message);
-      return kExitFailure;
-    }
+    if (!axis) return Fail(axis.error());
     for (const VaryAxis& a : axes) {
       if (a.name == axis->name) {
-        fmt::print(stderr,
-                   "ctkit: error: --vary {} given twice; list all its values "
-                   "in one --vary\n",
-                   a.name);
-        return kExitUsage;
+        return UsageError(fmt::format(
+            "--vary {} given twice; list all its values in one --vary",
+            a.name));
       }
     }
     axes.push_back(std::move(*axis));
@@ -113,34 +103,23 @@ int RunWhatifCommand(const WhatifFlags& f) {
   std::vector<AdaptivePolicy> policies;
   for (const std::string& a : f.adaptive) {
     auto p = ParseAdaptive(a);
-    if (!p) {
-      fmt::print(stderr, "ctkit: error: {}\n", p.error().message);
-      return kExitFailure;
-    }
+    if (!p) return Fail(p.error());
     policies.push_back(*p);
   }
   auto variants = ExpandVariants(base, axes, policies);
-  if (!variants) {
-    fmt::print(stderr, "ctkit: error: {}\n", variants.error().message);
-    return kExitFailure;
-  }
+  if (!variants) return Fail(variants.error());
 
   WhatifOptions opts;
   opts.threads = f.threads;
   if (!(f.min_saving_percent >= 0 && f.min_saving_percent <= 100)) {
-    fmt::print(stderr,
-               "ctkit: error: --min-saving {}: expected a percentage from 0 "
-               "to 100\n",
-               f.min_saving_percent);
-    return kExitUsage;
+    return UsageError(
+        fmt::format("--min-saving {}: expected a percentage from 0 to 100",
+                    f.min_saving_percent));
   }
   opts.min_saving = f.min_saving_percent / 100.0;
   for (const std::string& text : f.floors) {
     auto floor = ParseTimeoutFloor(text);
-    if (!floor) {
-      fmt::print(stderr, "ctkit: error: {}\n", floor.error().message);
-      return kExitUsage;
-    }
+    if (!floor) return UsageError(floor.error().message);
     SetTimeoutFloor(&opts.floors, std::move(*floor));
   }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
@@ -158,9 +137,8 @@ int RunWhatifCommand(const WhatifFlags& f) {
   auto result = RunWhatif(capture, axes, *variants, opts);
   if (progress) fmt::print(stderr, "\r{:60}\r", "");
   if (!result) {
-    fmt::print(stderr, "ctkit: error: {}\n",
-               NameStdin(result.error().message, spool));
-    return kExitFailure;
+    return Fail(
+        {result.error().code, NameStdin(result.error().message, spool)});
   }
   if (!spool.empty()) {
     result->capture = "-";
@@ -175,9 +153,9 @@ int RunWhatifCommand(const WhatifFlags& f) {
     fmt::print("{}", RenderWhatifText(*result));
   }
   if (result->read_error) {
-    fmt::print(stderr, "ctkit: error: {} (compared the {} packets before it)\n",
-               result->read_error->message, result->packets);
-    return kExitFailure;
+    return Fail({result->read_error->code,
+                 fmt::format("{} (compared the {} packets before it)",
+                             result->read_error->message, result->packets)});
   }
   return kExitOk;
 }
