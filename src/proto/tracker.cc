@@ -11,6 +11,7 @@
 
 #include "net/byte_order.h"
 #include "proto/icmp.h"
+#include "proto/timeout_class.h"
 #include "proto/udp.h"
 
 namespace ctkit {
@@ -45,7 +46,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   tt[static_cast<int>(TcpState::kTimeWait)] = j(t.tcp_timeout_time_wait);
   tt[static_cast<int>(TcpState::kClose)] = j(t.tcp_timeout_close);
   // SYN_SENT2 has no sysctl; the kernel fixes it at 120 s.
-  tt[static_cast<int>(TcpState::kSynSent2)] = j(120);
+  tt[static_cast<int>(TcpState::kSynSent2)] = j(kTcpSynSent2Seconds);
   tt[static_cast<int>(TcpState::kMax)] = 0;
   tt[static_cast<int>(TcpState::kIgnore)] = 0;
   tt[static_cast<int>(TcpState::kRetrans)] = j(t.tcp_timeout_max_retrans);
