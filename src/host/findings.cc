@@ -74,6 +74,7 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
   std::map<std::string, std::vector<uint64_t>> left;  // remaining times
   for (const auto& e : *d.table) {
     std::string name = TimeoutSysctlFor(e);
+    if (name.empty()) continue;  // no sysctl to shorten
     TimeoutUse& u = uses[name];
     u.sysctl = name;
     u.value_s = SysctlOr(d, name);
@@ -763,7 +764,8 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   const std::string& p = e.proto;
   if (p == "tcp") {
     std::string st = Lower(e.state);
-    if (st == "syn_sent2" || st.empty() || st == "none") st = "syn_sent";
+    if (st == "syn_sent2") return "";  // a fixed 120 s, no sysctl
+    if (st.empty() || st == "none") st = "syn_sent";
     return "nf_conntrack_tcp_timeout_" + st;
   }
   if (p == "udp" || p == "udplite") {

@@ -113,7 +113,8 @@ struct Diagnosis {
   std::vector<Change> changes;
 };
 
-/// The timeout sysctl (short name) that sets an entry's current lifetime.
+/// The timeout sysctl (short name) that sets an entry's current lifetime,
+/// or "" when none does (SYN_SENT2: a fixed 120 s).
 std::string TimeoutSysctlFor(const TableEntry& e);
 
 /// The largest count that does not exceed `pct` % of `max`:

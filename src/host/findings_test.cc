@@ -330,6 +330,43 @@ TEST(Doctor, ShorterTimeoutsSayWhatIsTrueNotWhatWouldBeFreedNow) {
   EXPECT_TRUE(found);
 }
 
+// Which timeout sysctl governs an entry doctor reads from the kernel: the
+// timeout classes of proto/timeout_class.h with the kernel's trackers.
+TableEntry TableLine(const char* line) {
+  auto e = ParseTableLine(line);
+  EXPECT_TRUE(e.has_value()) << line;
+  return e.value_or(TableEntry{});
+}
+
+const TimeoutUse* UseOf(const Diagnosis& g, const std::string& sysctl) {
+  for (const auto& u : g.timeouts) {
+    if (u.sysctl == sysctl) return &u;
+  }
+  return nullptr;
+}
+
+Diagnosis DiagnoseTable(std::vector<TableEntry> table) {
+  HostData d;
+  d.table = std::move(table);
+  return Diagnose(d, Thresholds{});
+}
+
+// kernel-model §1.2: SYN_SENT2 was never a sysctl; it lasts a fixed 120 s
+// (6.18 here has no nf_conntrack_tcp_timeout_syn_sent2, and the SYN_SENT
+// sysctl does not set it). So no sysctl governs such an entry, and the
+// timeouts doctor lists, which are the ones a change would shorten, leave
+// it out.
+TEST(DoctorTimeouts, SynSent2IsGovernedByNoSysctl) {
+  const TableEntry e = TableLine(
+      "tcp      6 117 SYN_SENT2 src=10.1.0.2 dst=10.2.0.2 sport=40080 "
+      "dport=5001 src=10.2.0.2 dst=10.1.0.2 sport=5001 dport=40080 mark=0 "
+      "use=1");
+  EXPECT_EQ(TimeoutSysctlFor(e), "");
+  const Diagnosis g = DiagnoseTable({e});
+  EXPECT_EQ(UseOf(g, "nf_conntrack_tcp_timeout_syn_sent"), nullptr);
+  EXPECT_TRUE(g.timeouts.empty());
+}
+
 // Not root: the table, the kernel log and slabinfo are refused. The report
 // must not be OK: UNKNOWN, "run as root" on the status line, and the
 // ctnetlink refusal named as a permission error.
