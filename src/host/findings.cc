@@ -764,9 +764,11 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   const std::string& p = e.proto;
   if (p == "tcp") {
     std::string st = Lower(e.state);
-    if (st == "syn_sent2") return "";  // a fixed 120 s, no sysctl
-    if (st.empty() || st == "none") st = "syn_sent";
-    return "nf_conntrack_tcp_timeout_" + st;
+    for (const char* known : {"syn_sent", "syn_recv", "established", "fin_wait",
+                              "close_wait", "last_ack", "time_wait", "close"}) {
+      if (st == known) return "nf_conntrack_tcp_timeout_" + st;
+    }
+    return "";  // SYN_SENT2 (a fixed 120 s), NONE, none or unknown
   }
   if (p == "udp" || p == "udplite") {
     return e.assured ? "nf_conntrack_udp_timeout_stream"
@@ -774,8 +776,15 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   }
   if (p == "icmp") return "nf_conntrack_icmp_timeout";
   if (p == "icmpv6") return "nf_conntrack_icmpv6_timeout";
-  if (p == "sctp" && !e.state.empty())
-    return "nf_conntrack_sctp_timeout_" + Lower(e.state);
+  if (p == "sctp") {
+    std::string st = Lower(e.state);
+    for (const char* known : {"closed", "cookie_wait", "cookie_echoed",
+                              "established", "shutdown_sent", "shutdown_recd",
+                              "shutdown_ack_sent", "heartbeat_sent"}) {
+      if (st == known) return "nf_conntrack_sctp_timeout_" + st;
+    }
+    return "";
+  }
   if (p == "gre") {
     return e.assured ? "nf_conntrack_gre_timeout_stream"
                      : "nf_conntrack_gre_timeout";

@@ -367,6 +367,31 @@ TEST(DoctorTimeouts, SynSent2IsGovernedByNoSysctl) {
   EXPECT_TRUE(g.timeouts.empty());
 }
 
+// A TCP or SCTP entry whose state names no class says nothing of the
+// timeout that governs it: NONE exists only before a first packet was
+// handled (kernel-model §6.1; the kernel's NONE slot has no sysctl), and
+// the kernel's trackers always print a state for their entries, so an
+// absent one is not SYN_SENT's (nor generic's for SCTP, whose entries the
+// kernel's SCTP tracker keeps, §9).
+TEST(DoctorTimeouts, AnEntryWithoutAKnownStateIsGovernedByNoSysctl) {
+  const TableEntry none = TableLine(
+      "tcp      6 50 NONE src=10.1.0.2 dst=10.2.0.2 sport=40080 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40080 mark=0 "
+      "use=1");
+  const TableEntry absent = TableLine(
+      "tcp      6 50 src=10.1.0.2 dst=10.2.0.2 sport=40081 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40081 mark=0 "
+      "use=1");
+  const TableEntry sctp = TableLine(
+      "sctp     132 50 src=10.1.0.2 dst=10.2.0.2 sport=40082 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40082 mark=0 "
+      "use=1");
+  for (const TableEntry& e : {none, absent, sctp}) {
+    EXPECT_EQ(TimeoutSysctlFor(e), "") << e.proto << " " << e.state;
+  }
+  EXPECT_TRUE(DiagnoseTable({none, absent, sctp}).timeouts.empty());
+}
+
 // Not root: the table, the kernel log and slabinfo are refused. The report
 // must not be OK: UNKNOWN, "run as root" on the status line, and the
 // ctnetlink refusal named as a permission error.
