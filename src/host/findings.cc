@@ -764,6 +764,10 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   const std::string& p = e.proto;
   if (p == "tcp") {
     std::string st = Lower(e.state);
+    // Capped until a reply confirms it (kernel-model §6.4 step 6).
+    if (st == "established" && !e.assured) {
+      return "nf_conntrack_tcp_timeout_unacknowledged";
+    }
     for (const char* known : {"syn_sent", "syn_recv", "established", "fin_wait",
                               "close_wait", "last_ack", "time_wait", "close"}) {
       if (st == known) return "nf_conntrack_tcp_timeout_" + st;

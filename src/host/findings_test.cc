@@ -392,6 +392,35 @@ TEST(DoctorTimeouts, AnEntryWithoutAKnownStateIsGovernedByNoSysctl) {
   EXPECT_TRUE(DiagnoseTable({none, absent, sctp}).timeouts.empty());
 }
 
+// kernel-model §6.4 step 6: an ESTABLISHED entry no reply has confirmed
+// (a mid-stream pickup) has its timeout capped at
+// nf_conntrack_tcp_timeout_unacknowledged until it becomes ASSURED. The
+// lines are the kernel's own, measured on 6.18
+// (tests/fidelity/s-tcp-pickup-loose.kernel.json): 299 s left, not 5 days.
+TEST(DoctorTimeouts, EstablishedBeforeAssuredIsGovernedByUnacknowledged) {
+  const TableEntry pickup = TableLine(
+      "tcp      6 299 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40111 "
+      "dport=80 [UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40111 "
+      "mark=0 use=1");
+  const TableEntry assured = TableLine(
+      "tcp      6 431999 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40110 "
+      "dport=80 src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40110 [ASSURED] "
+      "mark=0 use=1");
+  EXPECT_EQ(TimeoutSysctlFor(pickup),
+            "nf_conntrack_tcp_timeout_unacknowledged");
+  EXPECT_EQ(TimeoutSysctlFor(assured), "nf_conntrack_tcp_timeout_established");
+  const Diagnosis g = DiagnoseTable({pickup, assured});
+  const TimeoutUse* unack = UseOf(g, "nf_conntrack_tcp_timeout_unacknowledged");
+  ASSERT_NE(unack, nullptr);
+  EXPECT_EQ(unack->entries, 1u);
+  EXPECT_EQ(unack->value_s, 300u);
+  EXPECT_EQ(unack->unknown_idle, 0u);  // idle 1 s: 300 - 299
+  const TimeoutUse* est = UseOf(g, "nf_conntrack_tcp_timeout_established");
+  ASSERT_NE(est, nullptr);
+  EXPECT_EQ(est->entries, 1u);
+  EXPECT_EQ(est->unknown_idle, 0u);
+}
+
 // Not root: the table, the kernel log and slabinfo are refused. The report
 // must not be OK: UNKNOWN, "run as root" on the status line, and the
 // ctnetlink refusal named as a permission error.
