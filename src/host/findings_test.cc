@@ -421,6 +421,31 @@ TEST(DoctorTimeouts, EstablishedBeforeAssuredIsGovernedByUnacknowledged) {
   EXPECT_EQ(est->unknown_idle, 0u);
 }
 
+// kernel-model §9: the kernel tracks SCTP by state and GRE by reply and
+// ASSURED (ctkit's engine tracks both as generic, but doctor reads the
+// kernel's table); DCCP has no tracker in 6.18 and is generic.
+TEST(DoctorTimeouts, SctpAndGreHaveTheKernelsOwnTimeouts) {
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "sctp     132 205 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 "
+                "sport=40082 dport=80 src=10.2.0.2 dst=10.1.0.2 sport=80 "
+                "dport=40082 [ASSURED] mark=0 use=1")),
+            "nf_conntrack_sctp_timeout_established");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "gre      47 179 src=10.1.0.2 dst=10.2.0.2 srckey=0x0 "
+                "dstkey=0x0 src=10.2.0.2 dst=10.1.0.2 srckey=0x0 dstkey=0x0 "
+                "[ASSURED] mark=0 use=1")),
+            "nf_conntrack_gre_timeout_stream");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "gre      47 29 src=10.1.0.2 dst=10.2.0.2 srckey=0x0 "
+                "dstkey=0x0 [UNREPLIED] src=10.2.0.2 dst=10.1.0.2 srckey=0x0 "
+                "dstkey=0x0 mark=0 use=1")),
+            "nf_conntrack_gre_timeout");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "unknown  33 599 src=10.1.0.2 dst=10.2.0.2 [UNREPLIED] "
+                "src=10.2.0.2 dst=10.1.0.2 mark=0 use=1")),
+            "nf_conntrack_generic_timeout");
+}
+
 // Not root: the table, the kernel log and slabinfo are refused. The report
 // must not be OK: UNKNOWN, "run as root" on the status line, and the
 // ctnetlink refusal named as a permission error.
