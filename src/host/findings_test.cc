@@ -351,11 +351,12 @@ Diagnosis DiagnoseTable(std::vector<TableEntry> table) {
   return Diagnose(d, Thresholds{});
 }
 
-// kernel-model §1.2: SYN_SENT2 was never a sysctl; it lasts a fixed 120 s
-// (6.18 here has no nf_conntrack_tcp_timeout_syn_sent2, and the SYN_SENT
-// sysctl does not set it). So no sysctl governs such an entry, and the
-// timeouts doctor lists, which are the ones a change would shorten, leave
-// it out.
+// kernel-model §1.2: SYN_SENT2 was never a sysctl (6.18 here has no
+// nf_conntrack_tcp_timeout_syn_sent2). Measured on 6.18: the entry keeps
+// what was left of SYN_SENT's timeout until a packet re-arms it, then with
+// a fixed 120 s (EngineTcp.SynSent2KeepsSynSentsTimeUntilAPacketReArmsIt),
+// so no sysctl change reaches it, and the timeouts doctor lists, which are
+// the ones a change would shorten, leave it out.
 TEST(DoctorTimeouts, SynSent2IsGovernedByNoSysctl) {
   const TableEntry e = TableLine(
       "tcp      6 117 SYN_SENT2 src=10.1.0.2 dst=10.2.0.2 sport=40080 "

@@ -9,7 +9,10 @@
 // - TCP by state; ESTABLISHED before ASSURED is a connection no reply has
 //   confirmed yet (a mid-stream pickup), whose timeout is capped at
 //   nf_conntrack_tcp_timeout_unacknowledged (§6.4 step 6). SYN_SENT2 has no
-//   sysctl: it is a fixed 120 s (§1.2). The caps that conntrack -L cannot
+//   sysctl: the reply's SYN that enters it leaves the entry what it had
+//   left of SYN_SENT's timeout, and any later packet re-arms it with a
+//   fixed 120 s (§1.2; measured on 6.18), so no sysctl change reaches it.
+//   The caps that conntrack -L cannot
 //   show (unacknowledged data, retransmissions, a zero window: §6.6) are
 //   not classes: such an entry is in its state's class with less time left.
 // - UDP and UDP-Lite by whether a reply was seen and whether the flow became
