@@ -92,7 +92,7 @@ void BM_TcpTrackEstablishedSegment(benchmark::State& state) {
     BuildTcp(e, seq, ack, flags, 65535, len, o, &b);
     PacketView v = Decode(b);
     return TcpTrackSegment(
-        &conn, v, TcpContext{dir, is_new, reply_seen, false, 0}, cfg.tcp);
+        &conn, v, TrackContext{dir, is_new, reply_seen, false, 0, 0}, cfg.tcp);
   };
   step(ep, 100, 0, tcpflag::kSyn, 0, opts, true, false, Direction::kOriginal);
   step(ep.Reversed(), 500, 101, tcpflag::kSyn | tcpflag::kAck, 0, opts, false,
@@ -106,7 +106,8 @@ void BM_TcpTrackEstablishedSegment(benchmark::State& state) {
   for (auto _ : state) {
     conn = saved;
     benchmark::DoNotOptimize(TcpTrackSegment(
-        &conn, data, TcpContext{Direction::kOriginal, false, true, true, 1000},
+        &conn, data,
+        TrackContext{Direction::kOriginal, false, true, true, 1000, 0},
         cfg.tcp));
   }
 }

@@ -445,12 +445,10 @@ Verdict EngineImpl::NewFlow(Lane& lane, const PacketView& pkt, const Tuple& t,
   TrackContext ctx{Direction::kOriginal, /*is_new=*/true,
                    /*reply_seen=*/false, /*assured=*/false, 0, now};
   TrackResult r = TrackPacket(pkt, t.l4_proto, &f.proto, ctx, cfg_);
-  if (r.verdict != TcpVerdict::kAccept) {
+  if (r.verdict != TrackVerdict::kAccept) {
     FreeFlow(lane, index);
     ++lane.stats.invalid;
-    InvalidReason reason =
-        r.reason == InvalidReason::kNone ? InvalidReason::kTcpState : r.reason;
-    ++lane.counters.invalid_by_reason[static_cast<int>(reason)];
+    ++lane.counters.invalid_by_reason[static_cast<int>(r.reason)];
     return Verdict::kInvalid;
   }
   uint32_t bucket = table_->Bucket(hash);
@@ -494,23 +492,23 @@ Verdict EngineImpl::ExistingFlow(Lane& lane, const PacketView& pkt,
   TrackResult r = TrackPacket(pkt, f.key.l4_proto, &f.proto, ctx, cfg_);
   bool changed = false;
   switch (r.verdict) {
-    case TcpVerdict::kInvalid:
-      if (r.cap_to_unack && !(f.status & flowstatus::kFixedTimeout)) {
-        f.expiry = now + cfg_.tcp.timeouts[static_cast<int>(TcpState::kUnack)];
+    case TrackVerdict::kInvalid:
+      if (r.cap != kNoCap && !(f.status & flowstatus::kFixedTimeout) &&
+          JiffiesLeft(f.expiry, now) > static_cast<int64_t>(r.cap)) {
+        f.expiry = now + r.cap;
       }
       ++lane.stats.invalid;
-      ++lane.counters.invalid_by_reason[static_cast<int>(
-          r.reason == InvalidReason::kNone ? InvalidReason::kTcpState
-                                           : r.reason)];
+      ++lane.counters.invalid_by_reason[static_cast<int>(r.reason)];
       return Verdict::kInvalid;
-    case TcpVerdict::kReopen:
-      // A new SYN on a closed connection: the old entry goes and the packet
-      // is processed from scratch as the first of a new flow.
+    case TrackVerdict::kReopen:
+      // The tracker closed the entry (TCP: a new SYN on a closed
+      // connection): the old entry goes and the packet is processed from
+      // scratch as the first of a new flow.
       Delete(lane, index, DeleteCause::kKilled, now);
       return NewFlow(lane, pkt, pp.tuple, pp.hash, now, now_ns);
-    case TcpVerdict::kIgnore:
+    case TrackVerdict::kIgnore:
       break;
-    case TcpVerdict::kAccept:
+    case TrackVerdict::kAccept:
       if (f.status & flowstatus::kHasAcct) Account(index, dir, pkt);
       if (r.refresh && !(f.status & flowstatus::kFixedTimeout)) {
         f.expiry = now + Adapt(r.timeout);

@@ -247,10 +247,9 @@ TEST(EngineTcp, SimultaneousOpen) {
   Harness h;
   EXPECT_EQ(h.Send(Tcp(kC2S, kCIsn, 0, kSyn), 0.0), Verdict::kNew);
   EXPECT_TRUE(h.FlowIs(kConn, {"SYN_SENT", 120, kNotAssured, kUnreplied}));
-  // The SYNs cross: the server's arrives in the same instant. (Whether a
-  // reply-direction SYN arriving later refreshes the timeout is not stated
-  // by §6.4 step 6, which names only SYN retransmissions; the tracker does
-  // not refresh it, so this story does not depend on it.)
+  // The SYNs cross: the server's arrives in the same instant. (A
+  // reply-direction SYN arriving later does not re-arm the entry: see
+  // SynSent2KeepsSynSentsTimeUntilAPacketReArmsIt.)
   EXPECT_EQ(h.Send(Tcp(kS2C, kSIsn, 0, kSyn), 0.0), Verdict::kEstablished);
   EXPECT_TRUE(h.FlowIs(kConn, {"SYN_SENT2", 120, kNotAssured, kReplied}));
   EXPECT_EQ(h.Send(Tcp(kC2S, kCIsn, kSIsn + 1, kSynAck), 0.2),
@@ -261,6 +260,24 @@ TEST(EngineTcp, SimultaneousOpen) {
   EXPECT_TRUE(h.FlowIs(kConn, {"ESTABLISHED", 432000, kAssured, kReplied}));
   EXPECT_EQ(h.count(), 1u);
   EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// Measured on 6.18 (ctkit kernel-replay of SYN, the reply's SYN 1 ms later,
+// with nf_conntrack_tcp_timeout_syn_sent=30): the reply's SYN moves the
+// entry to SYN_SENT2 without re-arming it (29 s left at the dump, not 119:
+// as a SYN in SYN_SENT before any reply, it gets no refresh, §6.4 step 6);
+// the first SYN sent again 1 s later re-arms it with SYN_SENT2's fixed
+// 120 s (119 s left), not SYN_SENT's 30. So no sysctl change reaches a
+// SYN_SENT2 entry (proto/timeout_class.h).
+TEST(EngineTcp, SynSent2KeepsSynSentsTimeUntilAPacketReArmsIt) {
+  Tunables t;
+  t.tcp_timeout_syn_sent = 30;
+  Harness h(t);
+  EXPECT_EQ(h.Send(Tcp(kC2S, kCIsn, 0, kSyn), 0.0), Verdict::kNew);
+  EXPECT_EQ(h.Send(Tcp(kS2C, kSIsn, 0, kSyn), 10.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kConn, {"SYN_SENT2", 20, kNotAssured, kReplied}));
+  EXPECT_EQ(h.Send(Tcp(kC2S, kCIsn, 0, kSyn), 15.0), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(kConn, {"SYN_SENT2", 120, kNotAssured, kReplied}));
 }
 
 // §6.4 step 2 (loose=1): a mid-stream ACK creates an ESTABLISHED entry,

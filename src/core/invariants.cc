@@ -28,12 +28,7 @@ bool EngineImpl::CheckInvariants(std::string* why) const {
                          std::to_string(capacity));
   }
   // The longest lifetime any tracker can give an entry.
-  uint32_t bound = cfg_.udp_timeout;
-  for (uint32_t v : cfg_.tcp.timeouts) bound = v > bound ? v : bound;
-  for (uint32_t v : {cfg_.udp_timeout_stream, cfg_.icmp_timeout,
-                     cfg_.icmpv6_timeout, cfg_.generic_timeout}) {
-    bound = v > bound ? v : bound;
-  }
+  const uint32_t bound = cfg_.LongestTimeout();
 
   // seen[index] bit d: node of direction d met in a chain.
   std::vector<uint8_t> seen(capacity, 0);

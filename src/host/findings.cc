@@ -20,6 +20,7 @@
 #include "core/kernel_sizing.h"
 #include "core/text.h"
 #include "ctkit/tunables.h"
+#include "proto/timeout_class.h"
 
 namespace ctkit {
 namespace {
@@ -30,11 +31,6 @@ uint64_t SysctlOr(const HostData& d, const std::string& n) {
 }
 
 double D(uint64_t v) { return static_cast<double>(v); }
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(c));
-  return s;
-}
 
 std::string MiB(uint64_t bytes) {
   return fmt::format("{:.1f} MiB", D(bytes) / (1024.0 * 1024.0));
@@ -74,6 +70,7 @@ std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
   std::map<std::string, std::vector<uint64_t>> left;  // remaining times
   for (const auto& e : *d.table) {
     std::string name = TimeoutSysctlFor(e);
+    if (name.empty()) continue;  // no sysctl to shorten
     TimeoutUse& u = uses[name];
     u.sysctl = name;
     u.value_s = SysctlOr(d, name);
@@ -760,25 +757,12 @@ const char* SeverityName(Severity s) {
 }
 
 std::string TimeoutSysctlFor(const TableEntry& e) {
-  const std::string& p = e.proto;
-  if (p == "tcp") {
-    std::string st = Lower(e.state);
-    if (st == "syn_sent2" || st.empty() || st == "none") st = "syn_sent";
-    return "nf_conntrack_tcp_timeout_" + st;
-  }
-  if (p == "udp" || p == "udplite") {
-    return e.assured ? "nf_conntrack_udp_timeout_stream"
-                     : "nf_conntrack_udp_timeout";
-  }
-  if (p == "icmp") return "nf_conntrack_icmp_timeout";
-  if (p == "icmpv6") return "nf_conntrack_icmpv6_timeout";
-  if (p == "sctp" && !e.state.empty())
-    return "nf_conntrack_sctp_timeout_" + Lower(e.state);
-  if (p == "gre") {
-    return e.assured ? "nf_conntrack_gre_timeout_stream"
-                     : "nf_conntrack_gre_timeout";
-  }
-  return "nf_conntrack_generic_timeout";
+  EntryFacts f;
+  f.l4_proto = static_cast<uint8_t>(e.proto_num);
+  f.state = e.state;
+  f.assured = e.assured;
+  f.seen_reply = !e.unreplied;
+  return TimeoutClassSysctl(TimeoutClassOf(f, Trackers::kKernel));
 }
 
 uint64_t FillLimit(uint64_t max, double pct) {

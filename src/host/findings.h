@@ -113,7 +113,10 @@ struct Diagnosis {
   std::vector<Change> changes;
 };
 
-/// The timeout sysctl (short name) that sets an entry's current lifetime.
+/// The timeout sysctl (short name) that sets an entry's current lifetime,
+/// or "" when none does (SYN_SENT2: a fixed 120 s; a TCP or SCTP state
+/// that is absent, NONE or unknown): the entry's timeout class
+/// (proto/timeout_class.h) with the kernel's trackers.
 std::string TimeoutSysctlFor(const TableEntry& e);
 
 /// The largest count that does not exceed `pct` % of `max`:

@@ -330,6 +330,123 @@ TEST(Doctor, ShorterTimeoutsSayWhatIsTrueNotWhatWouldBeFreedNow) {
   EXPECT_TRUE(found);
 }
 
+// Which timeout sysctl governs an entry doctor reads from the kernel: the
+// timeout classes of proto/timeout_class.h with the kernel's trackers.
+TableEntry TableLine(const char* line) {
+  auto e = ParseTableLine(line);
+  EXPECT_TRUE(e.has_value()) << line;
+  return e.value_or(TableEntry{});
+}
+
+const TimeoutUse* UseOf(const Diagnosis& g, const std::string& sysctl) {
+  for (const auto& u : g.timeouts) {
+    if (u.sysctl == sysctl) return &u;
+  }
+  return nullptr;
+}
+
+Diagnosis DiagnoseTable(std::vector<TableEntry> table) {
+  HostData d;
+  d.table = std::move(table);
+  return Diagnose(d, Thresholds{});
+}
+
+// kernel-model §1.2: SYN_SENT2 was never a sysctl (6.18 here has no
+// nf_conntrack_tcp_timeout_syn_sent2). Measured on 6.18: the entry keeps
+// what was left of SYN_SENT's timeout until a packet re-arms it, then with
+// a fixed 120 s (EngineTcp.SynSent2KeepsSynSentsTimeUntilAPacketReArmsIt),
+// so no sysctl change reaches it, and the timeouts doctor lists, which are
+// the ones a change would shorten, leave it out.
+TEST(DoctorTimeouts, SynSent2IsGovernedByNoSysctl) {
+  const TableEntry e = TableLine(
+      "tcp      6 117 SYN_SENT2 src=10.1.0.2 dst=10.2.0.2 sport=40080 "
+      "dport=5001 src=10.2.0.2 dst=10.1.0.2 sport=5001 dport=40080 mark=0 "
+      "use=1");
+  EXPECT_EQ(TimeoutSysctlFor(e), "");
+  const Diagnosis g = DiagnoseTable({e});
+  EXPECT_EQ(UseOf(g, "nf_conntrack_tcp_timeout_syn_sent"), nullptr);
+  EXPECT_TRUE(g.timeouts.empty());
+}
+
+// A TCP or SCTP entry whose state names no class says nothing of the
+// timeout that governs it: NONE exists only before a first packet was
+// handled (kernel-model §6.1; the kernel's NONE slot has no sysctl), and
+// the kernel's trackers always print a state for their entries, so an
+// absent one is not SYN_SENT's (nor generic's for SCTP, whose entries the
+// kernel's SCTP tracker keeps, §9).
+TEST(DoctorTimeouts, AnEntryWithoutAKnownStateIsGovernedByNoSysctl) {
+  const TableEntry none = TableLine(
+      "tcp      6 50 NONE src=10.1.0.2 dst=10.2.0.2 sport=40080 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40080 mark=0 "
+      "use=1");
+  const TableEntry absent = TableLine(
+      "tcp      6 50 src=10.1.0.2 dst=10.2.0.2 sport=40081 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40081 mark=0 "
+      "use=1");
+  const TableEntry sctp = TableLine(
+      "sctp     132 50 src=10.1.0.2 dst=10.2.0.2 sport=40082 dport=80 "
+      "[UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40082 mark=0 "
+      "use=1");
+  for (const TableEntry& e : {none, absent, sctp}) {
+    EXPECT_EQ(TimeoutSysctlFor(e), "") << e.proto << " " << e.state;
+  }
+  EXPECT_TRUE(DiagnoseTable({none, absent, sctp}).timeouts.empty());
+}
+
+// kernel-model §6.4 step 6: an ESTABLISHED entry no reply has confirmed
+// (a mid-stream pickup) has its timeout capped at
+// nf_conntrack_tcp_timeout_unacknowledged until it becomes ASSURED. The
+// lines are the kernel's own, measured on 6.18
+// (tests/fidelity/s-tcp-pickup-loose.kernel.json): 299 s left, not 5 days.
+TEST(DoctorTimeouts, EstablishedBeforeAssuredIsGovernedByUnacknowledged) {
+  const TableEntry pickup = TableLine(
+      "tcp      6 299 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40111 "
+      "dport=80 [UNREPLIED] src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40111 "
+      "mark=0 use=1");
+  const TableEntry assured = TableLine(
+      "tcp      6 431999 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40110 "
+      "dport=80 src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40110 [ASSURED] "
+      "mark=0 use=1");
+  EXPECT_EQ(TimeoutSysctlFor(pickup),
+            "nf_conntrack_tcp_timeout_unacknowledged");
+  EXPECT_EQ(TimeoutSysctlFor(assured), "nf_conntrack_tcp_timeout_established");
+  const Diagnosis g = DiagnoseTable({pickup, assured});
+  const TimeoutUse* unack = UseOf(g, "nf_conntrack_tcp_timeout_unacknowledged");
+  ASSERT_NE(unack, nullptr);
+  EXPECT_EQ(unack->entries, 1u);
+  EXPECT_EQ(unack->value_s, 300u);
+  EXPECT_EQ(unack->unknown_idle, 0u);  // idle 1 s: 300 - 299
+  const TimeoutUse* est = UseOf(g, "nf_conntrack_tcp_timeout_established");
+  ASSERT_NE(est, nullptr);
+  EXPECT_EQ(est->entries, 1u);
+  EXPECT_EQ(est->unknown_idle, 0u);
+}
+
+// kernel-model §9: the kernel tracks SCTP by state and GRE by reply and
+// ASSURED (ctkit's engine tracks both as generic, but doctor reads the
+// kernel's table); DCCP has no tracker in 6.18 and is generic.
+TEST(DoctorTimeouts, SctpAndGreHaveTheKernelsOwnTimeouts) {
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "sctp     132 205 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 "
+                "sport=40082 dport=80 src=10.2.0.2 dst=10.1.0.2 sport=80 "
+                "dport=40082 [ASSURED] mark=0 use=1")),
+            "nf_conntrack_sctp_timeout_established");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "gre      47 179 src=10.1.0.2 dst=10.2.0.2 srckey=0x0 "
+                "dstkey=0x0 src=10.2.0.2 dst=10.1.0.2 srckey=0x0 dstkey=0x0 "
+                "[ASSURED] mark=0 use=1")),
+            "nf_conntrack_gre_timeout_stream");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "gre      47 29 src=10.1.0.2 dst=10.2.0.2 srckey=0x0 "
+                "dstkey=0x0 [UNREPLIED] src=10.2.0.2 dst=10.1.0.2 srckey=0x0 "
+                "dstkey=0x0 mark=0 use=1")),
+            "nf_conntrack_gre_timeout");
+  EXPECT_EQ(TimeoutSysctlFor(TableLine(
+                "unknown  33 599 src=10.1.0.2 dst=10.2.0.2 [UNREPLIED] "
+                "src=10.2.0.2 dst=10.1.0.2 mark=0 use=1")),
+            "nf_conntrack_generic_timeout");
+}
+
 // Not root: the table, the kernel log and slabinfo are refused. The report
 // must not be OK: UNKNOWN, "run as root" on the status line, and the
 // ctnetlink refusal named as a permission error.

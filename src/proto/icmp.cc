@@ -149,12 +149,12 @@ TrackResult IcmpTrack(const PacketView& pkt, const TrackContext& ctx,
                        ? (type == 8 || type == 13 || type == 15 || type == 17)
                        : (type == 128 || type == 139);
     if (!creates) {
-      r.verdict = TcpVerdict::kInvalid;
+      r.verdict = TrackVerdict::kInvalid;
       r.reason = InvalidReason::kIcmpNoEntry;
       return r;
     }
   }
-  r.verdict = TcpVerdict::kAccept;
+  r.verdict = TrackVerdict::kAccept;
   r.refresh = true;
   r.timeout =
       pkt.family == Family::kIPv4 ? cfg.icmp_timeout : cfg.icmpv6_timeout;

@@ -25,7 +25,7 @@
 //
 // Everything is in jiffies and modulo-2^32 sequence arithmetic; nothing here
 // allocates or throws. The tracker never sees the table: it changes only the
-// TcpConn it is given and tells the engine the rest through TcpResult.
+// TcpConn it is given and tells the engine the rest through TrackResult.
 #include "proto/tcp.h"
 
 #include "net/byte_order.h"
@@ -463,7 +463,7 @@ enum class RstAction : uint8_t { kCheckWindow, kSkipWindow, kInvalid };
 // Spec §6.4 "next state CLOSE caused by an RST", rules 1-4 in order. May set
 // *new_state back to old_state (rule 2, last sub-rule).
 RstAction ClassifyRst(const TcpConn& c, const Segment& s, Direction dir,
-                      const TcpContext& ctx, const TcpConfig& cfg,
+                      const TrackContext& ctx, const TcpConfig& cfg,
                       TcpState old_state, TcpState* new_state) {
   // 1. Closing already: the tuple may be reused, the window data stale.
   if (IsClosing(old_state)) return RstAction::kSkipWindow;
@@ -516,9 +516,9 @@ RstAction ClassifyRst(const TcpConn& c, const Segment& s, Direction dir,
 // Spec §6.4 "timeout lowering on an INVALID FIN/RST": when both sides send
 // FIN/RST that the box thinks are out of window, the box is out of sync
 // with a connection that is ending; do not keep it for days. Returns true
-// when the engine should set expiry = now + UNACK.
+// when the entry's time left must be cut to UNACK (the result's cap).
 bool HandleInvalidWindow(TcpConn* c, const Segment& s, Direction dir,
-                         const TcpContext& ctx, const TcpConfig& cfg) {
+                         const TrackContext& ctx, const TcpConfig& cfg) {
   if (!ctx.assured) return false;
   if (s.cls != TcpFlagClass::kFin && s.cls != TcpFlagClass::kRst) return false;
   const bool last_was_close =
@@ -577,14 +577,14 @@ bool TcpHeaderValid(const PacketView& pkt, bool checksum) noexcept {
   return TcpHeaderCheck(pkt, checksum, &offload) == TcpHeaderError::kNone;
 }
 
-TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
-                          const TcpContext& ctx,
-                          const TcpConfig& cfg) noexcept {
-  TcpResult r;  // kInvalid until decided otherwise
+TrackResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
+                            const TrackContext& ctx,
+                            const TcpConfig& cfg) noexcept {
+  TrackResult r;  // kInvalid until decided otherwise
   const Segment s = ReadSegment(pkt);
   const Direction dir = ctx.dir;
   if (ctx.is_new && !StartFlow(conn, s, cfg)) {
-    r.invalid = TcpInvalid::kNewNotSyn;
+    r.reason = InvalidReason::kTcpNewNotSyn;
     return r;
   }
 
@@ -598,7 +598,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
       if (old_state < TcpState::kTimeWait) break;  // first or repeated SYN
       // SS*: a SYN after TIME_WAIT/CLOSE.
       if (MayReopen(*conn, dir)) {
-        r.verdict = TcpVerdict::kReopen;
+        r.verdict = TrackVerdict::kReopen;
         return r;
       }
       [[fallthrough]];  // not a real close: treat like any ignored SYN
@@ -610,11 +610,11 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
         break;
       }
       RecordIgnored(conn, s, dir, old_state);
-      r.verdict = TcpVerdict::kIgnore;
+      r.verdict = TrackVerdict::kIgnore;
       return r;
     case TcpState::kMax:
       // No synproxy here, so no keepalive exception: INVALID.
-      r.invalid = TcpInvalid::kState;
+      r.reason = InvalidReason::kTcpState;
       return r;
     case TcpState::kTimeWait:
       // LAST_ACK -> TIME_WAIT by an ACK that is really the challenge ACK
@@ -624,7 +624,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
           conn->last_index == static_cast<uint8_t>(TcpFlagClass::kSyn) &&
           (conn->last_flags & tcpwin::kChallengeAck)) {
         conn->last_flags &= static_cast<uint8_t>(~tcpwin::kChallengeAck);
-        r.verdict = TcpVerdict::kIgnore;
+        r.verdict = TrackVerdict::kIgnore;
         return r;
       }
       break;
@@ -643,7 +643,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
       if (s.cls != TcpFlagClass::kRst) break;
       switch (ClassifyRst(*conn, s, dir, ctx, cfg, old_state, &new_state)) {
         case RstAction::kInvalid:
-          r.invalid = TcpInvalid::kRst;
+          r.reason = InvalidReason::kTcpRst;
           return r;
         case RstAction::kSkipWindow:
           check_window = false;
@@ -659,11 +659,13 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
   if (check_window) {
     switch (CheckWindow(conn, dir, s, cfg)) {
       case WindowVerdict::kIgnore:
-        r.verdict = TcpVerdict::kIgnore;
+        r.verdict = TrackVerdict::kIgnore;
         return r;
       case WindowVerdict::kInvalid:
-        r.invalid = TcpInvalid::kWindow;
-        r.cap_to_unack = HandleInvalidWindow(conn, s, dir, ctx, cfg);
+        r.reason = InvalidReason::kTcpWindow;
+        if (HandleInvalidWindow(conn, s, dir, ctx, cfg)) {
+          r.cap = cfg.timeouts[Idx(TcpState::kUnack)];
+        }
         return r;
       case WindowVerdict::kAccept:
         break;
@@ -678,7 +680,7 @@ TcpResult TcpTrackSegment(TcpConn* conn, const PacketView& pkt,
     conn->seen[Idx(dir)].flags |= tcpwin::kCloseInit;
   }
   uint32_t timeout = SelectTimeout(*conn, s, new_state, cfg);
-  r.verdict = TcpVerdict::kAccept;
+  r.verdict = TrackVerdict::kAccept;
   r.state_changed = old_state != new_state;
 
   if (!ctx.reply_seen) {

@@ -79,8 +79,9 @@ class TcpTrackerTest : public ::testing::Test {
  protected:
   // Sends one segment through "the engine": header check, tracker, and the
   // bookkeeping the engine does with the result (spec §6.4, §11).
-  TcpResult Send(Direction dir, uint32_t seq, uint32_t ack, uint8_t flags,
-                 uint16_t win, uint32_t len = 0, const TcpOptions& opts = {}) {
+  TrackResult Send(Direction dir, uint32_t seq, uint32_t ack, uint8_t flags,
+                   uint16_t win, uint32_t len = 0,
+                   const TcpOptions& opts = {}) {
     buf_.clear();
     const Endpoints ep = dir == kOrig ? client_ : client_.Reversed();
     EXPECT_GT(BuildTcp(ep, seq, ack, flags, win, len, opts, &buf_), 0u);
@@ -92,11 +93,11 @@ class TcpTrackerTest : public ::testing::Test {
     return Process(pkt, dir);
   }
 
-  TcpResult Process(const PacketView& pkt, Direction dir) {
+  TrackResult Process(const PacketView& pkt, Direction dir) {
     reopened_ = false;
-    if (!TcpHeaderValid(pkt, cfg_.checksum)) return TcpResult{};
-    TcpResult r = Track(pkt, dir);
-    if (r.verdict == TcpVerdict::kReopen) {
+    if (!TcpHeaderValid(pkt, cfg_.checksum)) return TrackResult{};
+    TrackResult r = Track(pkt, dir);
+    if (r.verdict == TrackVerdict::kReopen) {
       // The engine kills the old entry and starts over: the sender of this
       // packet is the new connection's client.
       reopened_ = true;
@@ -109,7 +110,7 @@ class TcpTrackerTest : public ::testing::Test {
     return r;
   }
 
-  TcpResult Track(const PacketView& pkt, Direction dir) {
+  TrackResult Track(const PacketView& pkt, Direction dir) {
     const bool is_new = !exists_;
     if (is_new) {
       EXPECT_EQ(dir, kOrig) << "only the client can create an entry";
@@ -117,24 +118,29 @@ class TcpTrackerTest : public ::testing::Test {
       reply_seen_ = false;
       assured_ = false;
     }
-    const TcpContext ctx{dir, is_new, reply_seen_, assured_,
-                         static_cast<int32_t>(expiry_ - now_)};
+    const TrackContext ctx{dir,
+                           is_new,
+                           reply_seen_,
+                           assured_,
+                           static_cast<int32_t>(expiry_ - now_),
+                           now_};
     return TcpTrackSegment(&conn_, pkt, ctx, cfg_);
   }
 
-  void Apply(const TcpResult& r, Direction dir) {
+  void Apply(const TrackResult& r, Direction dir) {
     switch (r.verdict) {
-      case TcpVerdict::kInvalid:
-        if (r.cap_to_unack) {
-          expiry_ = now_ + cfg_.timeouts[static_cast<int>(TcpState::kUnack)];
+      case TrackVerdict::kInvalid:
+        if (r.cap != kNoCap && static_cast<int32_t>(expiry_ - now_) >
+                                   static_cast<int32_t>(r.cap)) {
+          expiry_ = now_ + r.cap;
         }
         return;  // a new entry is freed: exists_ stays as it was
-      case TcpVerdict::kReopen:
+      case TrackVerdict::kReopen:
         ADD_FAILURE() << "reopen twice for one packet";
         return;
-      case TcpVerdict::kIgnore:
+      case TrackVerdict::kIgnore:
         break;
-      case TcpVerdict::kAccept:
+      case TrackVerdict::kAccept:
         exists_ = true;
         if (r.refresh) expiry_ = now_ + r.timeout;
         if (r.set_assured) assured_ = true;
@@ -150,22 +156,22 @@ class TcpTrackerTest : public ::testing::Test {
                  uint16_t client_win = kClientWin) {
     ASSERT_EQ(
         Send(kOrig, kClientIsn, 0, kSyn, client_win, 0, client_opts).verdict,
-        TcpVerdict::kAccept);
+        TrackVerdict::kAccept);
     ASSERT_EQ(Send(kReply, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin,
                    0, server_opts)
                   .verdict,
-              TcpVerdict::kAccept);
+              TrackVerdict::kAccept);
     ASSERT_EQ(
         Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck, client_win).verdict,
-        TcpVerdict::kAccept);
+        TrackVerdict::kAccept);
     ASSERT_EQ(conn_.state, TcpState::kEstablished);
     ASSERT_TRUE(assured_);
   }
 
   // Accepted, state now `state`, expiry refreshed to `secs` from now.
-  ::testing::AssertionResult Accepted(const TcpResult& r, TcpState state,
+  ::testing::AssertionResult Accepted(const TrackResult& r, TcpState state,
                                       uint32_t secs) const {
-    if (r.verdict != TcpVerdict::kAccept) {
+    if (r.verdict != TrackVerdict::kAccept) {
       return ::testing::AssertionFailure()
              << "verdict " << static_cast<int>(r.verdict) << ", not accept";
     }
@@ -202,7 +208,7 @@ class TcpTrackerTest : public ::testing::Test {
 // ---------------------------------------------------------------- opening
 
 TEST_F(TcpTrackerTest, ThreeWayHandshakeAssuresOnThirdPacket) {
-  TcpResult r = Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
+  TrackResult r = Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
   EXPECT_TRUE(Accepted(r, TcpState::kSynSent, 120));
   EXPECT_TRUE(r.state_changed);
   EXPECT_FALSE(r.set_assured);
@@ -241,7 +247,7 @@ TEST_F(TcpTrackerTest, HandshakeOverIpv6) {
   EXPECT_TRUE(Accepted(
       Send(kReply, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin),
       TcpState::kSynRecv, 60));
-  const TcpResult r =
+  const TrackResult r =
       Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck, kClientWin);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 432000));
   EXPECT_TRUE(r.set_assured);
@@ -253,8 +259,8 @@ TEST_F(TcpTrackerTest, RetransmittedSynDoesNotRefresh) {
   Advance(50);
   // Same SYN again, 50 s later: accepted, but the entry still dies 120 s
   // after the first SYN (spec §6.4 step 6).
-  const TcpResult r = Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kAccept);
+  const TrackResult r = Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kAccept);
   EXPECT_FALSE(r.refresh);
   EXPECT_FALSE(r.state_changed);
   EXPECT_EQ(conn_.state, TcpState::kSynSent);
@@ -264,8 +270,8 @@ TEST_F(TcpTrackerTest, RetransmittedSynDoesNotRefresh) {
 TEST_F(TcpTrackerTest, SynWithNewIsnReinitialisesTheClientSide) {
   Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
   // The client gave up and retried with a higher ISN (spec §6.5).
-  const TcpResult r = Send(kOrig, kClientIsn + 5000, 0, kSyn, kClientWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kAccept);
+  const TrackResult r = Send(kOrig, kClientIsn + 5000, 0, kSyn, kClientWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kAccept);
   EXPECT_FALSE(r.refresh);
   EXPECT_EQ(conn_.seen[0].end, kClientIsn + 5001);
   // The server answers the new SYN: without the re-init its ack would be
@@ -282,8 +288,8 @@ TEST_F(TcpTrackerTest, SimultaneousOpenThroughSynSent2) {
   // No reply was seen before it and the entry was in SYN_SENT, so like a
   // retransmitted SYN it does not refresh (spec §6.4 step 6 names no
   // direction); SYN_SENT2's own timeout is 120 s as well.
-  TcpResult r = Send(kReply, kServerIsn, 0, kSyn, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kAccept);
+  TrackResult r = Send(kReply, kServerIsn, 0, kSyn, kServerWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kAccept);
   EXPECT_EQ(conn_.state, TcpState::kSynSent2);
   EXPECT_TRUE(r.state_changed);
   EXPECT_FALSE(r.refresh);
@@ -293,7 +299,7 @@ TEST_F(TcpTrackerTest, SimultaneousOpenThroughSynSent2) {
   EXPECT_TRUE(Accepted(r, TcpState::kSynRecv, 60));
   EXPECT_FALSE(r.set_assured);
   r = Send(kReply, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);  // SYN/ACK in SYN_RECV
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);  // SYN/ACK in SYN_RECV
   EXPECT_EQ(conn_.state, TcpState::kSynRecv);
   // The server's ACK, which the table maps to SYN_RECV, establishes.
   r = Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, kServerWin);
@@ -302,18 +308,18 @@ TEST_F(TcpTrackerTest, SimultaneousOpenThroughSynSent2) {
 }
 
 TEST_F(TcpTrackerTest, OnlySynOrAckMayCreateAnEntry) {
-  const TcpResult synack =
+  const TrackResult synack =
       Send(kOrig, kServerIsn, kClientIsn + 1, kSyn | kAck, kServerWin);
-  EXPECT_EQ(synack.verdict, TcpVerdict::kInvalid);
-  EXPECT_EQ(synack.invalid, TcpInvalid::kNewNotSyn);
+  EXPECT_EQ(synack.verdict, TrackVerdict::kInvalid);
+  EXPECT_EQ(synack.reason, InvalidReason::kTcpNewNotSyn);
   EXPECT_FALSE(exists_);
   EXPECT_EQ(
       Send(kOrig, kClientIsn, kServerIsn, kFin | kAck, kClientWin).verdict,
-      TcpVerdict::kInvalid);
+      TrackVerdict::kInvalid);
   EXPECT_EQ(Send(kOrig, kClientIsn, 0, kRst, kClientWin).verdict,
-            TcpVerdict::kInvalid);
+            TrackVerdict::kInvalid);
   EXPECT_EQ(Send(kOrig, kClientIsn, kServerIsn, kRst | kAck, 0).verdict,
-            TcpVerdict::kInvalid);
+            TrackVerdict::kInvalid);
   EXPECT_FALSE(exists_);
 }
 
@@ -321,7 +327,7 @@ TEST_F(TcpTrackerTest, OnlySynOrAckMayCreateAnEntry) {
 
 TEST_F(TcpTrackerTest, PickupWithLooseIsCappedUntilAnswered) {
   // The box starts seeing an established connection mid-stream.
-  TcpResult r = Send(kOrig, 7001, 90001, kAck, 1000);
+  TrackResult r = Send(kOrig, 7001, 90001, kAck, 1000);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 300));
   EXPECT_TRUE(r.state_changed);
   const uint8_t liberal = tcpwin::kSackPerm | tcpwin::kBeLiberal;
@@ -335,14 +341,14 @@ TEST_F(TcpTrackerTest, PickupWithLooseIsCappedUntilAnswered) {
 
   // The next packet, either direction, finds the reply seen.
   r = Send(kOrig, 7001, 90001, kAck | kPsh, 1000, 10);
-  EXPECT_EQ(r.verdict, TcpVerdict::kAccept);
+  EXPECT_EQ(r.verdict, TrackVerdict::kAccept);
   EXPECT_TRUE(r.set_assured);
 }
 
 TEST_F(TcpTrackerTest, PickupAnsweredWithoutDataGetsFullTimeout) {
   Send(kOrig, 7001, 90001, kAck, 1000);
   Send(kReply, 90001, 7001, kAck, 2000);
-  const TcpResult r = Send(kOrig, 7001, 90001, kAck, 1000);
+  const TrackResult r = Send(kOrig, 7001, 90001, kAck, 1000);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 432000));
   EXPECT_TRUE(r.set_assured);
 }
@@ -352,12 +358,13 @@ TEST_F(TcpTrackerTest, PickupWindowIsNeverChecked) {
   Send(kReply, 90001, 7001, kAck, 2000);
   // Far outside any window: liberal tracking accepts it anyway.
   EXPECT_EQ(Send(kOrig, 7001 + 100000000, 90001, kAck, 1000).verdict,
-            TcpVerdict::kAccept);
+            TrackVerdict::kAccept);
 }
 
 TEST_F(TcpTrackerTest, NoPickupWithoutLoose) {
   cfg_.loose = false;
-  EXPECT_EQ(Send(kOrig, 7001, 90001, kAck, 1000).verdict, TcpVerdict::kInvalid);
+  EXPECT_EQ(Send(kOrig, 7001, 90001, kAck, 1000).verdict,
+            TrackVerdict::kInvalid);
   EXPECT_FALSE(exists_);
   // A SYN still opens.
   EXPECT_TRUE(Accepted(Send(kOrig, kClientIsn, 0, kSyn, kClientWin),
@@ -368,7 +375,7 @@ TEST_F(TcpTrackerTest, NoPickupWithoutLoose) {
 
 TEST_F(TcpTrackerTest, ClientClosesFirst) {
   Handshake();
-  TcpResult r =
+  TrackResult r =
       Send(kOrig, kClientIsn + 1, kServerIsn + 1, kFin | kAck, kClientWin);
   EXPECT_TRUE(Accepted(r, TcpState::kFinWait, 120));
   EXPECT_TRUE(conn_.seen[0].flags & tcpwin::kCloseInit);
@@ -383,7 +390,7 @@ TEST_F(TcpTrackerTest, ClientClosesFirst) {
 
 TEST_F(TcpTrackerTest, ServerClosesFirst) {
   Handshake();
-  TcpResult r =
+  TrackResult r =
       Send(kReply, kServerIsn + 1, kClientIsn + 1, kFin | kAck, kServerWin);
   EXPECT_TRUE(Accepted(r, TcpState::kFinWait, 120));
   EXPECT_TRUE(conn_.seen[1].flags & tcpwin::kCloseInit);
@@ -424,13 +431,13 @@ TEST_F(TcpTrackerTest, SynAfterCloseReopens) {
   ASSERT_EQ(DecodeIp(buf_.data(), static_cast<uint32_t>(buf_.size()), &pkt),
             DecodeStatus::kOk);
   TcpConn copy = conn_;
-  const TcpContext ctx{kOrig, false, true, true,
-                       static_cast<int32_t>(Sec(100))};
+  const TrackContext ctx{
+      kOrig, false, true, true, static_cast<int32_t>(Sec(100)), now_};
   EXPECT_EQ(TcpTrackSegment(&copy, pkt, ctx, cfg_).verdict,
-            TcpVerdict::kReopen);
+            TrackVerdict::kReopen);
 
   // Through the engine: the old entry goes, the SYN starts a fresh one.
-  const TcpResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
+  const TrackResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
   EXPECT_TRUE(reopened_);
   EXPECT_TRUE(Accepted(r, TcpState::kSynSent, 120));
   EXPECT_FALSE(assured_);
@@ -444,9 +451,9 @@ TEST_F(TcpTrackerTest, SynInTimeWaitWithoutCloseInitiatorIsIgnored) {
   conn_.state = TcpState::kTimeWait;
   conn_.seen[0].flags &= static_cast<uint8_t>(~tcpwin::kCloseInit);
   conn_.seen[1].flags &= static_cast<uint8_t>(~tcpwin::kCloseInit);
-  const TcpResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
+  const TrackResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
   EXPECT_FALSE(reopened_);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_FALSE(r.refresh);
   EXPECT_EQ(conn_.state, TcpState::kTimeWait);
 }
@@ -459,9 +466,9 @@ TEST_F(TcpTrackerTest, ServerResetThenClientSynResyncsOnServerSynAck) {
   // Nobody sent a FIN and the last RST came from the other side: the new
   // SYN does not reopen; it is let through and remembered.
   const TcpOptions syn_opts = SynOptions(7, true);
-  TcpResult r = Send(kOrig, 90000, 0, kSyn, 1000, 0, syn_opts);
+  TrackResult r = Send(kOrig, 90000, 0, kSyn, 1000, 0, syn_opts);
   EXPECT_FALSE(reopened_);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_EQ(conn_.state, TcpState::kClose);
   EXPECT_EQ(conn_.last_end, 90001u);
   EXPECT_EQ(conn_.last_wscale, 7);
@@ -483,15 +490,15 @@ TEST_F(TcpTrackerTest, ClientResetThenClientSynReopens) {
       Accepted(Send(kOrig, kClientIsn + 1, 0, kRst, 0), TcpState::kClose, 10));
   // The last RST came from this same side: the connection was aborted, a
   // new one may start.
-  const TcpResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
+  const TrackResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
   EXPECT_TRUE(reopened_);
   EXPECT_TRUE(Accepted(r, TcpState::kSynSent, 120));
 }
 
 TEST_F(TcpTrackerTest, SynOnEstablishedIsIgnoredAndResyncs) {
   Handshake();
-  TcpResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  TrackResult r = Send(kOrig, 90000, 0, kSyn, kClientWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_EQ(conn_.state, TcpState::kEstablished);
   r = Send(kReply, 300000, 90001, kSyn | kAck, kServerWin);
   EXPECT_TRUE(Accepted(r, TcpState::kSynRecv, 60));
@@ -506,11 +513,12 @@ TEST_F(TcpTrackerTest, ChallengeAckInLastAckKeepsState) {
   // The client (already closed) sends a SYN; it is ignored and marks a
   // possible RFC 5961 challenge ACK.
   EXPECT_EQ(Send(kOrig, 90000, 0, kSyn, kClientWin).verdict,
-            TcpVerdict::kIgnore);
+            TrackVerdict::kIgnore);
   EXPECT_TRUE(conn_.last_flags & tcpwin::kChallengeAck);
   // The server's challenge ACK does not acknowledge the last FIN.
-  TcpResult r = Send(kReply, kServerIsn + 2, kClientIsn + 2, kAck, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  TrackResult r =
+      Send(kReply, kServerIsn + 2, kClientIsn + 2, kAck, kServerWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_EQ(conn_.state, TcpState::kLastAck);
   EXPECT_FALSE(conn_.last_flags & tcpwin::kChallengeAck);
   // The client's real last ACK does.
@@ -523,8 +531,8 @@ TEST_F(TcpTrackerTest, ChallengeAckInLastAckKeepsState) {
 TEST_F(TcpTrackerTest, RefusedConnectionIsDeletedAtOnce) {
   Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
   // Port closed: RST/ACK with seq 0 answering the SYN, before any reply.
-  const TcpResult r = Send(kReply, 0, kClientIsn + 1, kRst | kAck, 0);
-  EXPECT_EQ(r.verdict, TcpVerdict::kAccept);
+  const TrackResult r = Send(kReply, 0, kClientIsn + 1, kRst | kAck, 0);
+  EXPECT_EQ(r.verdict, TrackVerdict::kAccept);
   EXPECT_TRUE(r.kill);
   EXPECT_EQ(conn_.state, TcpState::kClose);
   EXPECT_FALSE(exists_);
@@ -534,7 +542,7 @@ TEST_F(TcpTrackerTest, ResetInEstablishedClosesInTenSeconds) {
   Handshake();
   // The server acknowledged up to kClientIsn + 1; an RST at exactly that
   // sequence number is believed.
-  const TcpResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
+  const TrackResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
   EXPECT_TRUE(Accepted(r, TcpState::kClose, 10));
   EXPECT_FALSE(r.kill);  // the reply was seen
   EXPECT_TRUE(r.state_changed);
@@ -545,9 +553,9 @@ TEST_F(TcpTrackerTest, ResetBelowPeersAckIsInvalid) {
   Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck | kPsh, kClientWin, 100);
   Send(kReply, kServerIsn + 1, kClientIsn + 101, kAck, kServerWin);
   // The server has acknowledged up to +101; an RST at +1 is old.
-  const TcpResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
-  EXPECT_EQ(r.invalid, TcpInvalid::kRst);
+  const TrackResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
+  EXPECT_EQ(r.reason, InvalidReason::kTcpRst);
   EXPECT_EQ(conn_.state, TcpState::kEstablished);
 }
 
@@ -558,7 +566,7 @@ TEST_F(TcpTrackerTest, IgnoreInvalidRstKeepsStateButShortensTimeout) {
   Send(kReply, kServerIsn + 1, kClientIsn + 101, kAck, kServerWin);
   // Not exact and not part of a train: the state stays ESTABLISHED for a
   // possible challenge ACK, but the RST timeout applies (spec §6.4 rule 2).
-  const TcpResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
+  const TrackResult r = Send(kOrig, kClientIsn + 1, 0, kRst, 0);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 10));
   EXPECT_FALSE(r.state_changed);
 }
@@ -567,17 +575,17 @@ TEST_F(TcpTrackerTest, ResetEndingADataTrainCloses) {
   Handshake();
   // foo > bar: P 1001:1101 ack 500001, then R 1101:1101.
   Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck | kPsh, kClientWin, 100);
-  const TcpResult r = Send(kOrig, kClientIsn + 101, 0, kRst, 0);
+  const TrackResult r = Send(kOrig, kClientIsn + 101, 0, kRst, 0);
   EXPECT_TRUE(Accepted(r, TcpState::kClose, 10));
 }
 
 TEST_F(TcpTrackerTest, ResetAnsweringAnIgnoredSynSkipsTheWindow) {
   Handshake();
   EXPECT_EQ(Send(kOrig, 90000, 0, kSyn, kClientWin).verdict,
-            TcpVerdict::kIgnore);
+            TrackVerdict::kIgnore);
   // The server refuses that SYN; its seq is nowhere near the window, but
   // its ack matches the ignored SYN exactly (spec §6.4 RST rule 3).
-  const TcpResult r = Send(kReply, 0, 90001, kRst | kAck, 0);
+  const TrackResult r = Send(kReply, 0, 90001, kRst | kAck, 0);
   EXPECT_TRUE(Accepted(r, TcpState::kClose, 10));
 }
 
@@ -585,8 +593,8 @@ TEST_F(TcpTrackerTest, ResetAnsweringAChallengeAckInSynSent) {
   Send(kOrig, kClientIsn, 0, kSyn, kClientWin);
   // The server still has an old connection on this quadruple and answers
   // the SYN with a challenge ACK: ignored in SYN_SENT, its ack recorded.
-  TcpResult r = Send(kReply, 777777, 424242, kAck, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  TrackResult r = Send(kReply, 777777, 424242, kAck, kServerWin);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_EQ(conn_.last_ack, 424242u);
   EXPECT_EQ(conn_.state, TcpState::kSynSent);
   // The client resets the old connection at the acked number.
@@ -610,7 +618,7 @@ TEST_F(TcpTrackerTest, IllegalFlagCombinationsAreInvalid) {
         uint8_t(kSyn | kAck | kUrg), uint8_t(kFin | kPsh | kUrg),
         uint8_t(kFin | kSyn | kRst | kPsh | kAck | kUrg), kUrg, kPsh}) {
     EXPECT_EQ(Send(kOrig, kClientIsn, 0, flags, kClientWin).verdict,
-              TcpVerdict::kInvalid)
+              TrackVerdict::kInvalid)
         << "flags 0x" << std::hex << int{flags};
     EXPECT_FALSE(exists_);
   }
@@ -631,7 +639,7 @@ TEST_F(TcpTrackerTest, PshEceCwrDoNotMatter) {
 TEST_F(TcpTrackerTest, BadChecksumIsInvalidOnlyWhenChecked) {
   corrupt_checksum_ = true;
   EXPECT_EQ(Send(kOrig, kClientIsn, 0, kSyn, kClientWin).verdict,
-            TcpVerdict::kInvalid);
+            TrackVerdict::kInvalid);
   EXPECT_FALSE(exists_);
   cfg_.checksum = false;
   EXPECT_TRUE(Accepted(Send(kOrig, kClientIsn, 0, kSyn, kClientWin),
@@ -662,19 +670,19 @@ TEST_F(TcpTrackerTest, TruncatedHeaderIsInvalid) {
 
 TEST_F(TcpTrackerTest, SegmentFarBeyondTheWindowIsInvalid) {
   Handshake();
-  const TcpResult r = Send(kOrig, kClientIsn + 1 + 10000000, kServerIsn + 1,
-                           kAck | kPsh, kClientWin, 100);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);  // check I
-  EXPECT_EQ(r.invalid, TcpInvalid::kWindow);
-  EXPECT_FALSE(r.cap_to_unack);  // not a FIN/RST
+  const TrackResult r = Send(kOrig, kClientIsn + 1 + 10000000, kServerIsn + 1,
+                             kAck | kPsh, kClientWin, 100);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);  // check I
+  EXPECT_EQ(r.reason, InvalidReason::kTcpWindow);
+  EXPECT_EQ(r.cap, kNoCap);  // not a FIN/RST
   EXPECT_EQ(conn_.state, TcpState::kEstablished);
 }
 
 TEST_F(TcpTrackerTest, BeLiberalAcceptsWhatTheWindowRejects) {
   cfg_.be_liberal = true;
   Handshake();
-  const TcpResult r = Send(kOrig, kClientIsn + 1 + 10000000, kServerIsn + 1,
-                           kAck | kPsh, kClientWin, 100);
+  const TrackResult r = Send(kOrig, kClientIsn + 1 + 10000000, kServerIsn + 1,
+                             kAck | kPsh, kClientWin, 100);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 432000));
   // Accepted at the failing check, before any update.
   EXPECT_EQ(conn_.seen[0].end, kClientIsn + 1);
@@ -683,9 +691,9 @@ TEST_F(TcpTrackerTest, BeLiberalAcceptsWhatTheWindowRejects) {
 TEST_F(TcpTrackerTest, AckForDataNeverSentIsInvalid) {
   Handshake();
   // The server sent nothing after its SYN/ACK (check III).
-  const TcpResult r =
+  const TrackResult r =
       Send(kOrig, kClientIsn + 1, kServerIsn + 1 + 1000, kAck, kClientWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
 }
 
 TEST_F(TcpTrackerTest, OldRetransmissionBelowTheWindowIsIgnored) {
@@ -694,9 +702,9 @@ TEST_F(TcpTrackerTest, OldRetransmissionBelowTheWindowIsIgnored) {
   Send(kReply, kServerIsn + 1, kClientIsn + 1001, kAck, kServerWin);
   // A segment ending far before anything the server can still want
   // (check II): not invalid, just not counted.
-  const TcpResult r = Send(kOrig, kClientIsn + 1 - 200000, kServerIsn + 1,
-                           kAck | kPsh, kClientWin, 100);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  const TrackResult r = Send(kOrig, kClientIsn + 1 - 200000, kServerIsn + 1,
+                             kAck | kPsh, kClientWin, 100);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_FALSE(r.refresh);
 }
 
@@ -705,9 +713,9 @@ TEST_F(TcpTrackerTest, SmallOvershootIsIgnoredButRemembered) {
   Handshake({}, {}, 1000);
   // The server's segment starts past the right edge (check I fails) but by
   // less than the window: ignored, yet its end is remembered...
-  TcpResult r = Send(kReply, kServerIsn + 1101, kClientIsn + 1, kAck | kPsh,
-                     kServerWin, 100);
-  EXPECT_EQ(r.verdict, TcpVerdict::kIgnore);
+  TrackResult r = Send(kReply, kServerIsn + 1101, kClientIsn + 1, kAck | kPsh,
+                       kServerWin, 100);
+  EXPECT_EQ(r.verdict, TrackVerdict::kIgnore);
   EXPECT_EQ(conn_.seen[1].end, kServerIsn + 1201);
   // ...so the client's ack for it is not "over upper bound".
   r = Send(kOrig, kClientIsn + 1, kServerIsn + 1201, kAck, 1000);
@@ -721,8 +729,8 @@ TEST_F(TcpTrackerTest, WindowScalingOnBothSidesWidensTheWindow) {
   EXPECT_EQ(conn_.seen[1].scale, 7);
   // The client's window is 1000 << 7 = 128000 bytes: a server segment
   // 60000 bytes ahead is inside it.
-  const TcpResult r = Send(kReply, kServerIsn + 1 + 60000, kClientIsn + 1,
-                           kAck | kPsh, kServerWin, 1000);
+  const TrackResult r = Send(kReply, kServerIsn + 1 + 60000, kClientIsn + 1,
+                             kAck | kPsh, kServerWin, 1000);
   // Accepted; the new data is unacknowledged, so capped at UNACK.
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 300));
 }
@@ -733,9 +741,9 @@ TEST_F(TcpTrackerTest, WindowScalingNeedsBothSides) {
   EXPECT_EQ(conn_.seen[0].scale, 0);
   EXPECT_EQ(conn_.seen[1].scale, 0);
   // 1000 bytes of window only: 60000 bytes ahead is over the upper bound.
-  const TcpResult r = Send(kReply, kServerIsn + 1 + 60000, kClientIsn + 1,
-                           kAck | kPsh, kServerWin, 1000);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
+  const TrackResult r = Send(kReply, kServerIsn + 1 + 60000, kClientIsn + 1,
+                             kAck | kPsh, kServerWin, 1000);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
 }
 
 TEST_F(TcpTrackerTest, SackedDataMayBeAckedBeyondTheCumulativeAck) {
@@ -748,20 +756,20 @@ TEST_F(TcpTrackerTest, SackedDataMayBeAckedBeyondTheCumulativeAck) {
   EXPECT_EQ(
       Send(kOrig, kClientIsn + 1, kServerIsn + 1001, kAck, kClientWin, 0, sack)
           .verdict,
-      TcpVerdict::kAccept);
+      TrackVerdict::kAccept);
   // A SACK edge beyond what the server sent fails check III.
   sack.sack = {{kServerIsn + 2001, kServerIsn + 5001}};
   EXPECT_EQ(
       Send(kOrig, kClientIsn + 1, kServerIsn + 1001, kAck, kClientWin, 0, sack)
           .verdict,
-      TcpVerdict::kInvalid);
+      TrackVerdict::kInvalid);
 }
 
 // --------------------------------------------------------------- timeouts
 
 TEST_F(TcpTrackerTest, UnacknowledgedDataCapsTheTimeout) {
   Handshake();
-  TcpResult r =
+  TrackResult r =
       Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck | kPsh, kClientWin, 100);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 300));
   EXPECT_TRUE(conn_.seen[0].flags & tcpwin::kDataUnacknowledged);
@@ -774,7 +782,7 @@ TEST_F(TcpTrackerTest, UnacknowledgedDataCapsTheTimeout) {
 TEST_F(TcpTrackerTest, ZeroWindowCapsTheTimeout) {
   Handshake();
   // The server's receive buffer is full.
-  TcpResult r = Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, 0);
+  TrackResult r = Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, 0);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 300));
   r = Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, kServerWin);
   EXPECT_TRUE(Accepted(r, TcpState::kEstablished, 432000));
@@ -785,7 +793,7 @@ TEST_F(TcpTrackerTest, ThreeDuplicateAcksCapAtMaxRetrans) {
   // The same pure ACK four times: the original and 3 retransmissions.
   const uint32_t expected[] = {432000, 432000, 432000, 300};
   for (const uint32_t secs : expected) {
-    const TcpResult r =
+    const TrackResult r =
         Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, kServerWin);
     EXPECT_TRUE(Accepted(r, TcpState::kEstablished, secs));
   }
@@ -804,8 +812,8 @@ TEST_F(TcpTrackerTest, RetransmittedDataHitsMaxRetransAfterThree) {
   // The data segment and its retransmissions, never acknowledged.
   const uint32_t expected[] = {600, 600, 600, 300};
   for (const uint32_t secs : expected) {
-    const TcpResult r = Send(kOrig, kClientIsn + 1, kServerIsn + 1, kAck | kPsh,
-                             kClientWin, 500);
+    const TrackResult r = Send(kOrig, kClientIsn + 1, kServerIsn + 1,
+                               kAck | kPsh, kClientWin, 500);
     EXPECT_TRUE(Accepted(r, TcpState::kEstablished, secs));
   }
 }
@@ -825,7 +833,7 @@ TEST_F(TcpTrackerTest, RaisingMaxRetransDelaysTheCap) {
 
 TEST_F(TcpTrackerTest, RetransmissionCounterWrapsAfter255) {
   Handshake();
-  TcpResult r;
+  TrackResult r;
   for (int i = 0; i < 257; ++i) {
     r = Send(kReply, kServerIsn + 1, kClientIsn + 1, kAck, kServerWin);
   }
@@ -839,16 +847,16 @@ TEST_F(TcpTrackerTest, OutOfWindowFinsFromBothSidesLowerTheTimeout) {
   const uint32_t far = 10000000;
   // The box is out of sync; the client's FIN looks out of window. The
   // first one only records itself.
-  TcpResult r =
+  TrackResult r =
       Send(kOrig, kClientIsn + far, kServerIsn + 1, kFin | kAck, kClientWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
-  EXPECT_FALSE(r.cap_to_unack);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
+  EXPECT_EQ(r.cap, kNoCap);
   EXPECT_EQ(RemainingSecs(), 432000u);
   // The server's FIN, also out of window, answers it: the entry that would
   // otherwise live 5 days goes to UNACK (300 s).
   r = Send(kReply, kServerIsn + far, kClientIsn + 1, kFin | kAck, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
-  EXPECT_TRUE(r.cap_to_unack);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
+  EXPECT_EQ(r.cap, Sec(300));
   EXPECT_EQ(RemainingSecs(), 300u);
 }
 
@@ -857,10 +865,10 @@ TEST_F(TcpTrackerTest, OutOfWindowFinsNearExpiryChangeNothing) {
   const uint32_t far = 10000000;
   Advance(432000 - 100);  // 100 s left: below the 120 s threshold
   Send(kOrig, kClientIsn + far, kServerIsn + 1, kFin | kAck, kClientWin);
-  const TcpResult r =
+  const TrackResult r =
       Send(kReply, kServerIsn + far, kClientIsn + 1, kFin | kAck, kServerWin);
-  EXPECT_EQ(r.verdict, TcpVerdict::kInvalid);
-  EXPECT_FALSE(r.cap_to_unack);
+  EXPECT_EQ(r.verdict, TrackVerdict::kInvalid);
+  EXPECT_EQ(r.cap, kNoCap);
 }
 
 TEST_F(TcpTrackerTest, StateNames) {

@@ -7,8 +7,11 @@
 // 6.18 as well.
 #include "proto/tracker.h"
 
+#include <initializer_list>
+
 #include "net/byte_order.h"
 #include "proto/icmp.h"
+#include "proto/timeout_class.h"
 #include "proto/udp.h"
 
 namespace ctkit {
@@ -43,7 +46,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   tt[static_cast<int>(TcpState::kTimeWait)] = j(t.tcp_timeout_time_wait);
   tt[static_cast<int>(TcpState::kClose)] = j(t.tcp_timeout_close);
   // SYN_SENT2 has no sysctl; the kernel fixes it at 120 s.
-  tt[static_cast<int>(TcpState::kSynSent2)] = j(120);
+  tt[static_cast<int>(TcpState::kSynSent2)] = j(kTcpSynSent2Seconds);
   tt[static_cast<int>(TcpState::kMax)] = 0;
   tt[static_cast<int>(TcpState::kIgnore)] = 0;
   tt[static_cast<int>(TcpState::kRetrans)] = j(t.tcp_timeout_max_retrans);
@@ -60,6 +63,16 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   c.generic_timeout = j(t.generic_timeout);
   c.checksum = t.checksum != 0;
   return c;
+}
+
+uint32_t ProtoConfig::LongestTimeout() const noexcept {
+  uint32_t longest = udp_timeout;
+  for (uint32_t v : tcp.timeouts) longest = v > longest ? v : longest;
+  for (uint32_t v :
+       {udp_timeout_stream, icmp_timeout, icmpv6_timeout, generic_timeout}) {
+    longest = v > longest ? v : longest;
+  }
+  return longest;
 }
 
 const char* InvalidReasonName(InvalidReason r) noexcept {
@@ -180,36 +193,8 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
                         ProtoState* state, const TrackContext& ctx,
                         const ProtoConfig& cfg) noexcept {
   switch (l4_proto) {
-    case ipproto::kTcp: {
-      TcpContext tctx{ctx.dir, ctx.is_new, ctx.reply_seen, ctx.assured,
-                      ctx.remaining};
-      TcpResult t = TcpTrackSegment(&state->tcp, pkt, tctx, cfg.tcp);
-      TrackResult r;
-      r.verdict = t.verdict;
-      r.refresh = t.refresh;
-      r.timeout = t.timeout;
-      r.set_assured = t.set_assured;
-      r.kill = t.kill;
-      r.state_changed = t.state_changed;
-      r.cap_to_unack = t.cap_to_unack;
-      switch (t.invalid) {
-        case TcpInvalid::kNone:
-          break;
-        case TcpInvalid::kNewNotSyn:
-          r.reason = InvalidReason::kTcpNewNotSyn;
-          break;
-        case TcpInvalid::kState:
-          r.reason = InvalidReason::kTcpState;
-          break;
-        case TcpInvalid::kRst:
-          r.reason = InvalidReason::kTcpRst;
-          break;
-        case TcpInvalid::kWindow:
-          r.reason = InvalidReason::kTcpWindow;
-          break;
-      }
-      return r;
-    }
+    case ipproto::kTcp:
+      return TcpTrackSegment(&state->tcp, pkt, ctx, cfg.tcp);
     case ipproto::kUdp:
       return UdpTrack(false, state, ctx, cfg);
     case ipproto::kUdpLite:
@@ -219,7 +204,7 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
       return IcmpTrack(pkt, ctx, cfg);
     default: {
       TrackResult r;
-      r.verdict = TcpVerdict::kAccept;
+      r.verdict = TrackVerdict::kAccept;
       r.refresh = true;
       r.timeout = cfg.generic_timeout;
       return r;

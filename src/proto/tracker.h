@@ -2,7 +2,8 @@
 // recipe meets the per-protocol trackers (TCP, UDP/UDP-Lite, ICMP/ICMPv6,
 // generic). Like the kernel's nf_conntrack_handle_packet, dispatch is a
 // switch on the protocol number with the generic tracker as the fallback,
-// so an unknown protocol is never an error.
+// so an unknown protocol is never an error. Every tracker answers in the
+// same protocol-neutral TrackResult (track_result.h).
 #ifndef CTKIT_PROTO_TRACKER_H_
 #define CTKIT_PROTO_TRACKER_H_
 
@@ -14,6 +15,7 @@
 #include "ctkit/verdict.h"
 #include "proto/tcp.h"
 #include "proto/tcp_conn.h"
+#include "proto/track_result.h"
 
 namespace ctkit {
 
@@ -42,31 +44,11 @@ struct ProtoConfig {
   bool checksum;
 
   static ProtoConfig FromTunables(const Tunables& t);
+  /// The longest time (jiffies) any tracker can give an entry.
+  uint32_t LongestTimeout() const noexcept;
 };
 
 // InvalidReason and its names are public: ctkit/verdict.h.
-
-/// What a tracker decided for one packet.
-struct TrackResult {
-  TcpVerdict verdict = TcpVerdict::kInvalid;  ///< shared verdict vocabulary
-  bool refresh = false;
-  uint32_t timeout = 0;  ///< jiffies, with refresh
-  bool set_assured = false;
-  bool kill = false;
-  bool state_changed = false;
-  bool cap_to_unack = false;
-  InvalidReason reason = InvalidReason::kNone;
-};
-
-/// Context for one packet of a flow.
-struct TrackContext {
-  Direction dir;
-  bool is_new;
-  bool reply_seen;
-  bool assured;
-  int32_t remaining;  ///< jiffies left before this packet
-  uint32_t now;       ///< jiffies
-};
 
 /// Reads the tuple of `pkt` (ports, or ICMP id/type/code). Returns kNone on
 /// success, else why not (the packet is INVALID without an entry).
@@ -98,7 +80,8 @@ bool IsUntrackedIcmpv6(const PacketView& pkt) noexcept;
 InvalidReason IcmpErrorInnerTuple(const PacketView& pkt, const ProtoConfig& cfg,
                                   Tuple* inverted) noexcept;
 
-/// Runs the tracker for `pkt`'s protocol on `state`.
+/// Runs the tracker for `pkt`'s protocol on `state`. An INVALID result
+/// always names its reason.
 TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
                         ProtoState* state, const TrackContext& ctx,
                         const ProtoConfig& cfg) noexcept;

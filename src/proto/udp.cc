@@ -55,7 +55,7 @@ InvalidReason UdpCheck(const PacketView& pkt, const ProtoConfig& cfg,
 TrackResult UdpTrack(bool lite, ProtoState* state, const TrackContext& ctx,
                      const ProtoConfig& cfg) noexcept {
   TrackResult r;
-  r.verdict = TcpVerdict::kAccept;
+  r.verdict = TrackVerdict::kAccept;
   r.refresh = true;
   if (ctx.is_new) state->udp_stream_deadline = ctx.now + 2 * kHz;
   if (!ctx.reply_seen) {

@@ -15,31 +15,14 @@
 
 #include "ctkit/engine.h"
 #include "ctkit/tunables.h"
+#include "proto/timeout_class.h"
 
 namespace ctkit {
 
-/// The lifetime classes, by the timeout that ends an entry's life.
-enum class LifetimeKind : uint8_t {
-  kTcpSynSent,
-  kTcpSynRecv,
-  kTcpEstablished,
-  /// ESTABLISHED before ASSURED: a mid-stream pickup no reply has answered
-  /// yet, capped at nf_conntrack_tcp_timeout_unacknowledged (spec §6.6).
-  kTcpEstablishedUnassured,
-  kTcpFinWait,
-  kTcpCloseWait,
-  kTcpLastAck,
-  kTcpTimeWait,
-  kTcpClose,
-  kTcpSynSent2,
-  kUdpUnreplied,
-  kUdpReplied,
-  kUdpStream,
-  kIcmp,
-  kIcmpv6,
-  kGeneric,
-};
-inline constexpr int kLifetimeKindCount = 16;
+/// The lifetime classes, by the timeout that ends an entry's life: the
+/// timeout classes of proto/timeout_class.h, the one home of that mapping.
+using LifetimeKind = TimeoutClass;
+inline constexpr int kLifetimeKindCount = kTimeoutClassCount;
 
 /// What one class's lifetime is under a set of tunables.
 struct LifetimeInfo {
@@ -54,10 +37,8 @@ struct LifetimeInfo {
   bool connection_bound;
 };
 
-/// The class of an entry (UDP-Lite counts as UDP; SCTP, GRE and other
-/// protocols tracked as generic as generic). This is the one place that
-/// says which timeout governs an entry; the replay's diagnosis, its
-/// capture-too-short warnings and `plan --capture` all ask it.
+/// The class of an entry of ctkit's engine: TimeoutClassOf with ctkit's
+/// trackers (SCTP and GRE are generic).
 LifetimeKind LifetimeKindOf(const FlowInfo& f);
 
 LifetimeInfo DescribeLifetime(LifetimeKind c, const Tunables& t);
