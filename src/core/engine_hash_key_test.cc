@@ -4,12 +4,19 @@
 // engine when a run must be reproduced.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "core/engine_test_util.h"
 
 namespace ctkit {
+
+// GoogleTest prints a key as its two halves.
+void PrintTo(const HashSeed& k, std::ostream* os) {
+  *os << std::hex << "{0x" << k.k0 << ", 0x" << k.k1 << "}" << std::dec;
+}
+
 namespace {
 
 using namespace enginetest;
