@@ -342,6 +342,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   ctkit::EngineOptions opts;
   opts.huge_pages = false;
+  opts.hash_seed = ctkit::kFixedHashSeed;  // inputs must replay the same
   Engines e;
   if (sw & 0x20) opts.on_event = [&e](const ctkit::Event&) { ++e.events; };
   auto single = ctkit::Engine::Create(t, opts);

@@ -239,10 +239,12 @@ inline std::string Describe(const FlowInfo& f) {
 // ---------------------------------------------------------------------------
 // The harness: one Engine and a clock the test advances explicitly.
 
-/// Test defaults: the kernel's defaults, without huge pages.
+/// Test defaults: the kernel's defaults, without huge pages, and the fixed
+/// hash key (tests place flows in buckets and compare dumps).
 inline EngineOptions TestOptions() {
   EngineOptions o;
   o.huge_pages = false;
+  o.hash_seed = kFixedHashSeed;
   return o;
 }
 
@@ -253,11 +255,13 @@ inline uint64_t AtNs(double seconds) {
 class Harness {
  public:
   explicit Harness(const Tunables& t = Tunables{},
-                   EngineOptions opts = TestOptions())
-      : seed_{opts.hash_seed[0], opts.hash_seed[1]} {
+                   EngineOptions opts = TestOptions()) {
     auto e = Engine::Create(t, std::move(opts));
     EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
-    if (e) engine_ = std::move(*e);
+    if (!e) return;
+    engine_ = std::move(*e);
+    seed_[0] = engine_->hash_seed().k0;  // the key in use, given or drawn
+    seed_[1] = engine_->hash_seed().k1;
   }
 
   /// Decodes `ip` and gives it to the engine at `at_s` seconds.
@@ -320,7 +324,7 @@ class Harness {
  private:
   std::unique_ptr<Engine> engine_;
   uint64_t now_ns_ = kOriginNs;
-  uint64_t seed_[2];
+  uint64_t seed_[2] = {0, 0};
 };
 
 /// The bucket an engine with this seed and bucket count (already a multiple

@@ -3,12 +3,18 @@
 //
 // Usage:
 //   ctkit::Tunables t;                       // kernel defaults
-//   auto engine = ctkit::Engine::Create(t, {});
+//   auto engine = ctkit::Engine::Create(t, {});   // random hash key
 //   for each packet: Verdict v = (*engine)->Process(view, ts_ns);
 //
-// Deterministic: the same packets, tunables and hash seed give the same
-// verdicts, table and counters, with any number of threads. Not
-// thread-safe to call into from several threads at once.
+// Deterministic for a given hash key: the same packets, tunables and
+// EngineOptions::hash_seed give the same verdicts, table and counters, with
+// any number of threads. By default the key is random (drawn at Create, as
+// the kernel draws its own at boot), so two engines may order their tables
+// differently, and whatever depends on which entries share a bucket (dump
+// order, chain lengths, which entry an early drop evicts, drops for a
+// chain too long) may differ between runs; ask for kFixedHashSeed where
+// that must not happen. Not thread-safe to call into from several threads
+// at once.
 #ifndef CTKIT_ENGINE_H_
 #define CTKIT_ENGINE_H_
 
@@ -62,10 +68,35 @@ struct Event {
 };
 using EventCallback = std::function<void(const Event&)>;
 
+/// A key for the table's keyed hash (SipHash), as two 64-bit halves.
+struct HashSeed {
+  uint64_t k0 = 0;
+  uint64_t k1 = 0;
+
+  friend bool operator==(const HashSeed& a, const HashSeed& b) {
+    return a.k0 == b.k0 && a.k1 == b.k1;
+  }
+  friend bool operator!=(const HashSeed& a, const HashSeed& b) {
+    return !(a == b);
+  }
+};
+
+/// A fixed, public key (SipHash's published initialisation constants) for
+/// results that must be the same on every run: replays, what-if sweeps,
+/// benchmarks, fuzzers and tests. Never for a dataplane that tracks
+/// untrusted traffic: with a known key anyone can compute tuples that share
+/// a bucket and build long chains (hash flooding).
+inline constexpr HashSeed kFixedHashSeed{0x736f6d6570736575ull,
+                                         0x646f72616e646f6dull};
+
 /// Settings that are not sysctls.
 struct EngineOptions {
-  /// SipHash key; the kernel draws one at boot. Fixed for determinism.
-  uint64_t hash_seed[2] = {0x736f6d6570736575ull, 0x646f72616e646f6dull};
+  /// The hash key. Unset (the default): Create draws one with getrandom(2),
+  /// as the kernel draws its key at boot, and fails if the kernel cannot
+  /// provide one. Set it (kFixedHashSeed, or a key an earlier engine
+  /// reported with Engine::hash_seed()) to make the table's layout
+  /// reproducible.
+  std::optional<HashSeed> hash_seed;
   /// Receives NEW/UPDATE/DESTROY for entries created while a listener
   /// exists (nf_conntrack_events = 1, or 2 with a callback set).
   /// It runs inside the packet path, between changes to the table, and
@@ -97,7 +128,8 @@ struct EngineOptions {
 
 class Engine {
  public:
-  /// Builds an engine with all memory for `t.max` entries preallocated.
+  /// Builds an engine with all memory for `t.max` entries preallocated,
+  /// drawing a random hash key unless `opts.hash_seed` gives one.
   [[nodiscard]] static Result<std::unique_ptr<Engine>> Create(
       const Tunables& t, EngineOptions opts);
   virtual ~Engine() = default;
@@ -138,6 +170,10 @@ class Engine {
   /// Does not reap anything (a read-only view for tests and tools).
   virtual std::optional<FlowInfo> Find(const Tuple& t,
                                        uint64_t now_ns) const = 0;
+
+  /// The hash key in use, drawn or given: as EngineOptions::hash_seed it
+  /// makes another engine lay its table out as this one does.
+  virtual HashSeed hash_seed() const noexcept = 0;
 
   /// Bytes of table memory: entry pool + buckets (+ extensions if any).
   virtual size_t memory_bytes() const noexcept = 0;

@@ -13,6 +13,9 @@
 // Time is the packet's timestamp, converted to 32-bit jiffies at HZ=250;
 // the GC runs at its scheduled virtual times before each packet. Nothing here
 // allocates or throws.
+#include <sys/random.h>
+
+#include <cerrno>
 #include <cstring>
 #include <new>
 #include <string>
@@ -47,13 +50,41 @@ const char* VerdictName(Verdict v) noexcept {
   return "?";
 }
 
+namespace {
+
+// A fresh hash key from the kernel's CSPRNG (getrandom(2), blocking only
+// until the pool is initialised, early at boot).
+Result<HashSeed> RandomHashSeed() {
+  uint64_t key[2];
+  auto* p = reinterpret_cast<unsigned char*>(key);
+  size_t got = 0;
+  while (got < sizeof key) {
+    ssize_t n = getrandom(p + got, sizeof key - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(Error::io(std::string("cannot draw the hash key: "
+                                        "getrandom: ") +
+                            std::strerror(errno)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  return HashSeed{key[0], key[1]};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::Create(const Tunables& t,
                                                EngineOptions opts) {
+  if (!opts.hash_seed) {
+    auto key = RandomHashSeed();
+    if (!key) return fail(key.error());
+    opts.hash_seed = *key;
+  }
   Tunables norm = t;
   norm.Normalize();
   uint32_t capacity = norm.max != 0 ? norm.max : opts.unlimited_capacity;
-  auto table = FlowTable::Create(capacity, norm.buckets, opts.hash_seed[0],
-                                 opts.hash_seed[1], opts.huge_pages);
+  auto table = FlowTable::Create(capacity, norm.buckets, opts.hash_seed->k0,
+                                 opts.hash_seed->k1, opts.huge_pages);
   if (!table) return fail(table.error());
   try {
     return std::unique_ptr<Engine>(
@@ -80,8 +111,8 @@ EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
   if (t.acct) acct_.resize(table_->capacity());
   if (t.timestamp) start_ns_.resize(table_->capacity());
   for (uint32_t s = 0; s < FlowTable::kShards; ++s) {
-    uint64_t seed =
-        opts_.hash_seed[0] ^ (opts_.hash_seed[1] << 1) ^ 0x9e3779b97f4a7c15ull;
+    uint64_t seed = opts_.hash_seed->k0 ^ (opts_.hash_seed->k1 << 1) ^
+                    0x9e3779b97f4a7c15ull;
     rng_state_[s].state = seed + s * 0xbf58476d1ce4e5b9ull;
     if (rng_state_[s].state == 0) rng_state_[s].state = 1;
   }

@@ -93,6 +93,7 @@ class EngineImpl final : public Engine {
   void Visit(uint64_t now_ns,
              const std::function<void(const FlowInfo&)>& fn) const override;
   std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns) const override;
+  HashSeed hash_seed() const noexcept override { return *opts_.hash_seed; }
   size_t memory_bytes() const noexcept override {
     return table_->memory_bytes();
   }

@@ -466,6 +466,7 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   if (opts.composition && !(*input)->reopenable()) {
     EngineOptions quiet = opts.engine;
     quiet.threads = plan.engine_threads;
+    quiet.hash_seed = engine->hash_seed();  // the first pass's table, exactly
     auto f =
         PeakFollower::Create(opts.tunables, quiet, opts.follow_budget_bytes,
                              [&opts](const Engine& e, uint64_t now) {
@@ -585,6 +586,7 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   } else if (opts.composition && r.peak_index > 0) {
     EngineOptions quiet = opts.engine;
     quiet.threads = plan.engine_threads;
+    quiet.hash_seed = engine->hash_seed();  // the first pass's table, exactly
     quiet.on_event = nullptr;
     auto second = Engine::Create(opts.tunables, quiet);
     if (!second) return fail(second.error());

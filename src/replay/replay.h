@@ -39,7 +39,14 @@ struct ReplayProgress {
 /// What a replay should collect beyond the summary.
 struct ReplayOptions {
   Tunables tunables;
-  EngineOptions engine;
+  /// A replay's report is the same for the same capture on every run (and
+  /// kernel-replay, whatif and plan compare replays), so it asks for the
+  /// fixed hash key; an engine's default key is random.
+  EngineOptions engine = [] {
+    EngineOptions o;
+    o.hash_seed = kFixedHashSeed;
+    return o;
+  }();
   /// Timeline interval in ns (0: none). More than 10000 idle intervals in a
   /// row are collapsed into one row.
   uint64_t timeline_interval_ns = 0;
