@@ -181,6 +181,14 @@ void FlowTable::Reclaim(FreeCache* cache) noexcept {
   cache->head = cache->tail = kNil;
 }
 
+void FlowTable::Clear() noexcept {
+  std::memset(heads_, 0xff, heads_bytes_);
+  std::memset(lengths_, 0, lengths_bytes_);
+  free_head_ = kNil;
+  high_water_ = 0;
+  in_use_ = 0;
+}
+
 uint32_t FlowTable::ChainLength(uint32_t bucket) const noexcept {
   if (lengths_[bucket] != 0xffff) return lengths_[bucket];
   uint32_t n = 0;

@@ -134,6 +134,8 @@ class FlowTable {
   void FreeTo(FreeCache* cache, uint32_t index) noexcept;
   /// Gives everything in `cache` back to the shared pool (single-threaded).
   void Reclaim(FreeCache* cache) noexcept;
+  /// Unlinks and frees every flow: the table is as Create left it.
+  void Clear() noexcept;
   void AdjustInUse(int64_t delta) noexcept {
     in_use_ = static_cast<uint32_t>(static_cast<int64_t>(in_use_) + delta);
   }
