@@ -23,7 +23,7 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor
 
-.PHONY: all deps build build-ctkit demo test test-unit test-asan fuzz-smoke bench clean \
+.PHONY: all deps build build-ctkit demo test test-unit test-asan test-tsan fuzz-smoke bench clean \
         format
 
 all: build
@@ -67,8 +67,9 @@ demo: build-ctkit
 	  --sysctl net.netfilter.nf_conntrack_buckets=8192
 
 # The whole suite, then the whole suite again under ASan+UBSan (any report
-# fails it), then a bounded run of every fuzzer.
-test: test-unit test-asan fuzz-smoke
+# fails it), the threaded tests under TSan (any report fails them), then a
+# bounded run of every fuzzer.
+test: test-unit test-asan test-tsan fuzz-smoke
 
 test-unit: deps
 	cmake --preset ci >/dev/null
@@ -81,6 +82,16 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --preset asan -j $(JOBS)
+
+# Only the test binaries holding the threaded tests (engine threads, the
+# replay read-ahead and the whatif pool) are built, with clang, which also
+# checks the lock annotations (-Wthread-safety -Werror); the test preset
+# picks the threaded tests.
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --preset tsan -j $(JOBS)
 
 fuzz-smoke: deps
 	cmake --preset fuzz >/dev/null

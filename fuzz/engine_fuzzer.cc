@@ -8,19 +8,27 @@
 // IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
 // again and replies match), TCP flags and sequence numbers that often follow
 // the flow, and a few byte mutations. The packet goes through DecodeIp and
-// into three engines: one packet at a time, in batches through
-// ProcessBatch, and in batches on two threads (with stretches as short as 2
-// packets, so the parallel path runs whenever the table has room), which
-// must all give the same verdicts, table and counters.
+// into two engines, one packet at a time and in batches through
+// ProcessBatch, and on a sample of inputs (one in kThreadedEvery) into a
+// third, in batches on two threads (with stretches as short as 2 packets,
+// so the parallel path runs whenever the table has room; only these inputs
+// may ask for a roomy table). All must give the same verdicts, table and
+// counters.
+//
+// Cost: an input's story is short (about 50 packets), so what it must not
+// pay for is setting up: the engines are created once per table shape and
+// event callback, and Reset to each input's settings (creating two engines
+// with their mappings, and a threaded one with its threads and scratch,
+// made each input cost tens of times its packets).
 //
 // After every packet (every batch for the batched engines): count <= max
 // and no counter ever decreases. CheckInvariants() (count equals the
 // reachable entries, both nodes of each entry linked in their own buckets,
 // kept chain lengths exact, no remaining time above the longest configured
-// timeout) walks every bucket, which made it most of the cost of an input:
-// it runs after every kFullCheckEvery-th packet, every dump and at the end
-// of the input. A broken link or count stays broken, so it is still found,
-// a few packets later.
+// timeout) walks every bucket: it runs after every dump and at the end of
+// every input, and on a sample of inputs (one in kWalkOftenEvery) also
+// after every kFullCheckEvery-th packet. A broken link or count stays
+// broken, so it is still found, a few packets later.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +53,23 @@ constexpr uint64_t kNsPerSec = 1'000'000'000ull;
 constexpr size_t kMaxSteps = 3000;
 constexpr size_t kBatch = 8;
 constexpr size_t kFullCheckEvery = 16;
+constexpr uint64_t kWalkOftenEvery = 8;
+// The threaded engine (two threads started at Create, scratch sized for the
+// table) runs on one input in kThreadedEvery, picked by a hash of the whole
+// input so that every mutation is a fresh draw and a crashing input
+// reproduces. The corpus replay in regress_tests (built with the entry
+// point renamed) runs it on every input.
+#ifdef LLVMFuzzerTestOneInput
+constexpr uint64_t kThreadedEvery = 1;
+#else
+constexpr uint64_t kThreadedEvery = 64;
+#endif
+
+uint64_t InputHash(const uint8_t* data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 0x100000001b3ull;
+  return h;
+}
 
 [[noreturn]] void Die(const char* what, const std::string& detail) {
   std::fprintf(stderr, "engine_fuzzer: %s: %s\n", what, detail.c_str());
@@ -230,10 +255,64 @@ struct Program {
 };
 
 struct Engines {
-  std::unique_ptr<ctkit::Engine> single, batched, threaded;
+  ctkit::Engine* single = nullptr;
+  ctkit::Engine* batched = nullptr;
+  ctkit::Engine* threaded = nullptr;  // on a sample of inputs
   CounterSnapshot single_last, batched_last, threaded_last;
-  uint64_t events = 0;
 };
+
+// Engines live across inputs and are Reset to each input's settings:
+// creating them (mappings, extension arrays, threads) cost more than most
+// inputs' packets. One set per table shape (the room and buckets an input
+// may ask for) and event callback, which Reset cannot change.
+struct PooledEngines {
+  std::unique_ptr<ctkit::Engine> single, batched, threaded;
+};
+uint64_t g_events = 0;
+
+std::unique_ptr<ctkit::Engine> NewEngine(uint32_t max, uint32_t buckets,
+                                         bool callback, unsigned threads) {
+  ctkit::Tunables t;
+  t.max = max;
+  t.buckets = buckets;
+  ctkit::EngineOptions opts;
+  opts.huge_pages = false;
+  if (callback) opts.on_event = [](const ctkit::Event&) { ++g_events; };
+  opts.threads = threads;
+  opts.min_parallel_stretch = 2;
+  opts.hash_seed = ctkit::kFixedHashSeed;  // inputs must replay the same
+  auto e = ctkit::Engine::Create(t, opts);
+  if (!e) Die("create", e.error().message);
+  return std::move(*e);
+}
+
+// The engines for `t` (max up to kRoomyMax), reset to it; the threaded one
+// only when asked for.
+Engines Acquire(const ctkit::Tunables& t, bool callback, bool threaded) {
+  constexpr uint32_t kSmallMax = 200, kRoomyMax = 4096;
+  static PooledEngines pool[2][2][2];
+  const bool roomy = t.max > kSmallMax;
+  const bool big_hash = t.buckets > 512;
+  PooledEngines& p = pool[roomy][big_hash][callback];
+  const uint32_t max = roomy ? kRoomyMax : kSmallMax;
+  if (p.single == nullptr) {
+    p.single = NewEngine(max, t.buckets, callback, 1);
+    p.batched = NewEngine(max, t.buckets, callback, 1);
+  }
+  if (threaded && p.threaded == nullptr) {
+    p.threaded = NewEngine(max, t.buckets, callback, 2);
+  }
+  Engines e;
+  e.single = p.single.get();
+  e.batched = p.batched.get();
+  if (threaded) e.threaded = p.threaded.get();
+  for (ctkit::Engine* x : {e.single, e.batched, e.threaded}) {
+    if (x == nullptr) continue;
+    auto r = x->Reset(t);
+    if (!r) Die("reset", r.error().message);
+  }
+  return e;
+}
 
 void FlushBatch(Engines* e, std::vector<Bytes>* frames,
                 std::vector<ctkit::PacketView>* views,
@@ -251,26 +330,28 @@ void FlushBatch(Engines* e, std::vector<Bytes>* frames,
     }
   }
   Check(*e->batched, &e->batched_last, "batched", full);
-  std::vector<uint32_t> counts(views->size());
-  e->threaded->ProcessBatch(views->data(), times->data(), views->size(),
-                            got.data(), counts.data());
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (got[i] != (*want)[i]) {
-      Die("threaded", std::string("verdict ") + ctkit::VerdictName(got[i]) +
-                          " but one at a time gave " +
-                          ctkit::VerdictName((*want)[i]));
+  if (e->threaded != nullptr) {
+    std::vector<uint32_t> counts(views->size());
+    e->threaded->ProcessBatch(views->data(), times->data(), views->size(),
+                              got.data(), counts.data());
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i] != (*want)[i]) {
+        Die("threaded", std::string("verdict ") + ctkit::VerdictName(got[i]) +
+                            " but one at a time gave " +
+                            ctkit::VerdictName((*want)[i]));
+      }
     }
-  }
-  Check(*e->threaded, &e->threaded_last, "threaded", full);
-  ctkit::EngineCounters tc = e->threaded->counters();
-  tc.parallel_packets = 0;
-  if (counts.back() != e->threaded->count() ||
-      e->threaded->count() != e->single->count() ||
-      std::memcmp(&e->threaded->stats(), &e->single->stats(),
-                  sizeof(ctkit::Stats)) != 0 ||
-      std::memcmp(&tc, &e->single->counters(), sizeof(ctkit::EngineCounters)) !=
-          0) {
-    Die("threaded", "count or counters differ from one-at-a-time processing");
+    Check(*e->threaded, &e->threaded_last, "threaded", full);
+    ctkit::EngineCounters tc = e->threaded->counters();
+    tc.parallel_packets = 0;
+    if (counts.back() != e->threaded->count() ||
+        e->threaded->count() != e->single->count() ||
+        std::memcmp(&e->threaded->stats(), &e->single->stats(),
+                    sizeof(ctkit::Stats)) != 0 ||
+        std::memcmp(&tc, &e->single->counters(),
+                    sizeof(ctkit::EngineCounters)) != 0) {
+      Die("threaded", "count or counters differ from one-at-a-time processing");
+    }
   }
   if (e->batched->count() != e->single->count() ||
       std::memcmp(&e->batched->stats(), &e->single->stats(),
@@ -337,24 +418,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (tm & 4) t.tcp_max_retrans = in.U8();
   // A roomy table, where the threaded engine's parallel path runs (it
-  // needs room for a stretch plus each thread's free-entry cache).
-  if (tm & 8) t.max = 4096;
-
-  ctkit::EngineOptions opts;
-  opts.huge_pages = false;
-  opts.hash_seed = ctkit::kFixedHashSeed;  // inputs must replay the same
-  Engines e;
-  if (sw & 0x20) opts.on_event = [&e](const ctkit::Event&) { ++e.events; };
-  auto single = ctkit::Engine::Create(t, opts);
-  auto batched = ctkit::Engine::Create(t, opts);
-  ctkit::EngineOptions topts = opts;
-  topts.threads = 2;
-  topts.min_parallel_stretch = 2;
-  auto threaded = ctkit::Engine::Create(t, topts);
-  if (!single || !batched || !threaded) Die("create", "engine creation failed");
-  e.single = std::move(*single);
-  e.batched = std::move(*batched);
-  e.threaded = std::move(*threaded);
+  // needs room for a stretch plus each thread's free-entry cache); only
+  // with the threaded engine, as the invariant walk visits every entry of
+  // the pool and a table that never fills adds nothing without it.
+  const uint64_t hash = InputHash(data, size);
+  const bool threaded = hash % kThreadedEvery == 0;
+  if (threaded && (tm & 8)) t.max = 4096;
+  Engines e = Acquire(t, (sw & 0x20) != 0, threaded);
+  // The full walk after every kFullCheckEvery-th packet, on a sample too.
+  const bool walk_often = hash / kThreadedEvery % kWalkOftenEvery == 0;
 
   std::vector<Bytes> frames;
   std::vector<ctkit::PacketView> views;
@@ -370,7 +442,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FlushBatch(&e, &frames, &views, &times, &want, true);
       e.single->AdvanceTo(prog.now_ns);
       e.batched->AdvanceTo(prog.now_ns);
-      e.threaded->AdvanceTo(prog.now_ns);
+      if (e.threaded) e.threaded->AdvanceTo(prog.now_ns);
       // A dump reaps the expired entries it passes: every engine gets one,
       // and they list the same entries in the same order.
       std::string dumped[3];
@@ -388,13 +460,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Die("dump", "a dump did not show every entry after reaping");
       }
       e.batched->Dump(prog.now_ns, into(&dumped[1]));
-      e.threaded->Dump(prog.now_ns, into(&dumped[2]));
-      if (dumped[1] != dumped[0] || dumped[2] != dumped[0]) {
+      if (e.threaded) e.threaded->Dump(prog.now_ns, into(&dumped[2]));
+      if (dumped[1] != dumped[0] || (e.threaded && dumped[2] != dumped[0])) {
         Die("dump", "the engines' dumps differ");
       }
       Check(*e.single, &e.single_last, "single");
       Check(*e.batched, &e.batched_last, "batched");
-      Check(*e.threaded, &e.threaded_last, "threaded");
+      if (e.threaded) Check(*e.threaded, &e.threaded_last, "threaded");
       continue;
     }
     Bytes pkt;
@@ -411,7 +483,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    v.ip_len, ctkit::VerdictName(got), e.single->count());
     }
     ++packets;
-    const bool full = packets % kFullCheckEvery == 0;
+    const bool full = walk_often && packets % kFullCheckEvery == 0;
     Check(*e.single, &e.single_last, "single", full);
     // The batched engine sees the same packet later, from its own copy.
     frames.push_back(std::move(pkt));
@@ -428,6 +500,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FlushBatch(&e, &frames, &views, &times, &want, true);
   Check(*e.single, &e.single_last, "single");
   Check(*e.batched, &e.batched_last, "batched");
-  Check(*e.threaded, &e.threaded_last, "threaded");
+  if (e.threaded) Check(*e.threaded, &e.threaded_last, "threaded");
   return 0;
 }

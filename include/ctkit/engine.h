@@ -134,6 +134,15 @@ class Engine {
       const Tunables& t, EngineOptions opts);
   virtual ~Engine() = default;
 
+  /// Empties the engine and applies `t`: afterwards it behaves exactly as
+  /// Create(t, the same options) would, but keeps its memory and threads
+  /// (for fuzzers and tools that run many short stories). `t` must fit the
+  /// table created: nf_conntrack_max from 1 up to the max the engine was
+  /// created with, and the same nf_conntrack_buckets after rounding;
+  /// otherwise nothing changes and an error says why. memory_bytes() still
+  /// reports the table created.
+  [[nodiscard]] virtual Result<void> Reset(const Tunables& t) = 0;
+
   /// Tracks one packet at time now_ns (must not go backwards by more than
   /// the engine tolerates; see docs/design.md). Never allocates or throws.
   virtual Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept = 0;

@@ -101,13 +101,17 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Tunables& t,
 
 EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
                        std::unique_ptr<FlowTable> table)
-    : tunables_(t),
-      cfg_(ProtoConfig::FromTunables(t)),
-      opts_(std::move(opts)),
-      table_(std::move(table)) {
+    : opts_(std::move(opts)), table_(std::move(table)) {
+  Start(t);
+  if (opts_.threads > 1 && CanRunParallel()) StartWorkers();
+}
+
+void EngineImpl::Start(const Tunables& t) {
+  tunables_ = t;
+  cfg_ = ProtoConfig::FromTunables(t);
   events_for_new_ = t.events == 1 || (t.events == 2 && opts_.on_event);
   // Extensions are sized for the whole pool up front, so the hot path
-  // never allocates.
+  // never allocates. Their slots are written when an entry is created.
   if (t.acct) acct_.resize(table_->capacity());
   if (t.timestamp) start_ns_.resize(table_->capacity());
   for (uint32_t s = 0; s < FlowTable::kShards; ++s) {
@@ -116,7 +120,36 @@ EngineImpl::EngineImpl(const Tunables& t, EngineOptions opts,
     rng_state_[s].state = seed + s * 0xbf58476d1ce4e5b9ull;
     if (rng_state_[s].state == 0) rng_state_[s].state = 1;
   }
-  if (opts_.threads > 1 && CanRunParallel()) StartWorkers();
+  main_.stats = Stats{};
+  main_.counters = EngineCounters{};
+  clock_started_ = false;
+  last_now_ = 0;
+  last_now_ns_ = 0;
+  base_ns_ = 0;
+  gc_ = Gc{};
+  ratelimit_ = RateLimit{};
+}
+
+Result<void> EngineImpl::Reset(const Tunables& t) {
+  Tunables norm = t;
+  norm.Normalize();
+  // Parallel scratch is sized for the max at creation; a smaller max only
+  // shortens stretches (PlanStretch), so it fits too.
+  if (norm.max == 0 || norm.max > table_->capacity()) {
+    return fail(
+        Error::invalid_argument("nf_conntrack_max " + std::to_string(norm.max) +
+                                " does not fit the engine's table (1.." +
+                                std::to_string(table_->capacity()) + ")"));
+  }
+  if (norm.buckets != table_->buckets()) {
+    return fail(Error::invalid_argument(
+        "nf_conntrack_buckets " + std::to_string(norm.buckets) +
+        " differs from the engine's table (" +
+        std::to_string(table_->buckets()) + ")"));
+  }
+  table_->Clear();
+  Start(norm);
+  return {};
 }
 
 uint32_t EngineImpl::Jiffies(uint64_t now_ns) noexcept {

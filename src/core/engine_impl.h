@@ -77,6 +77,8 @@ class EngineImpl final : public Engine {
              std::unique_ptr<FlowTable> table);
   ~EngineImpl() override;
 
+  Result<void> Reset(const Tunables& t) override;
+
   Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept override;
   void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns, size_t n,
                     Verdict* out,
@@ -196,11 +198,15 @@ class EngineImpl final : public Engine {
   // flow_info.cc
   FlowInfo Snapshot(uint32_t index, uint32_t now) const noexcept;
 
-  Tunables tunables_;   // immutable after construction
-  ProtoConfig cfg_;     // immutable
+  /// Applies `t` (normalized) and zeroes the counters, clock and GC: the
+  /// constructor's and Reset's common part (Reset also empties the table).
+  void Start(const Tunables& t);
+
+  Tunables tunables_;   // changed only by Reset
+  ProtoConfig cfg_;     // changed only by Reset
   EngineOptions opts_;  // immutable
   std::unique_ptr<FlowTable> table_;
-  bool events_for_new_ = false;  // immutable: new entries get events
+  bool events_for_new_ = false;  // new entries get events (set by Start)
   Lane main_;                    // the serial lane; the public counters
   std::unique_ptr<ParallelState, ParallelStateDeleter>
       par_;  // only with opts_.threads > 1

@@ -65,14 +65,8 @@ struct Outcome {
   uint32_t count = 0;
 };
 
-Outcome RunEngine(const Capture& c, const Tunables& t, unsigned threads,
-                  size_t chunk) {
-  EngineOptions o;
-  o.threads = threads;
-  o.huge_pages = false;
-  o.hash_seed = kFixedHashSeed;  // the dumps are compared, in table order
-  auto e = Engine::Create(t, o);
-  EXPECT_TRUE(e.has_value());
+// Runs `c` through `e` in batches of `chunk` packets.
+Outcome Collect(std::unique_ptr<Engine>* e, const Capture& c, size_t chunk) {
   Outcome r;
   size_t n = c.views.size();
   r.verdicts.resize(n);
@@ -90,6 +84,17 @@ Outcome RunEngine(const Capture& c, const Tunables& t, unsigned threads,
   std::string why;
   EXPECT_TRUE((*e)->CheckInvariants(&why)) << why;
   return r;
+}
+
+Outcome RunEngine(const Capture& c, const Tunables& t, unsigned threads,
+                  size_t chunk) {
+  EngineOptions o;
+  o.threads = threads;
+  o.huge_pages = false;
+  o.hash_seed = kFixedHashSeed;  // the dumps are compared, in table order
+  auto e = Engine::Create(t, o);
+  EXPECT_TRUE(e.has_value());
+  return Collect(&*e, c, chunk);
 }
 
 void ExpectSame(const Outcome& one, const Outcome& many, unsigned threads) {
@@ -187,6 +192,68 @@ TEST(EngineParallel, EventsOrAdaptiveTimeoutsStaySerial) {
   (*e)->ProcessBatch(c.views.data(), c.ts.data(), c.views.size(), v.data());
   EXPECT_EQ((*e)->counters().parallel_packets, 0u);
   EXPECT_EQ(events, 2 * 5000u);  // NEW and UPDATE (reply seen) per query
+}
+
+// Reset(t) leaves nothing of the story before it: the next story gives the
+// verdicts, counts, counters and table of a fresh engine created with t,
+// on one thread and on two (whose workers are kept).
+TEST(EngineReset, AResetEngineRunsAsAFreshOne) {
+  Capture flood = Generate({.kind = "syn-flood", .flows = 6000, .rate = 1e5});
+  Capture story =
+      Generate({.kind = "tcp-lossy", .flows = 2000, .rate = 20000, .seed = 5});
+  Tunables before;
+  before.max = 4096;
+  before.buckets = 1024;
+  Tunables after = before;
+  after.max = 1500;  // fills: early drop and DROP
+  after.acct = true;
+  after.timestamp = true;
+  after.tcp_loose = false;
+  after.tcp_timeout_established = 30;
+  for (unsigned threads : {1u, 2u}) {
+    SCOPED_TRACE("threads=" + std::to_string(threads));
+    EngineOptions o;
+    o.threads = threads;
+    o.huge_pages = false;
+    o.hash_seed = kFixedHashSeed;  // compared with RunEngine, in table order
+    auto e = Engine::Create(before, o);
+    ASSERT_TRUE(e.has_value());
+    Outcome first = Collect(&*e, flood, 4096);
+    ASSERT_GT(first.count, 4000u);  // nearly full, with counters to forget
+    ASSERT_TRUE((*e)->Reset(after).has_value());
+    EXPECT_EQ((*e)->count(), 0u);
+    EXPECT_EQ((*e)->tunables().max, 1500u);
+    Outcome reset = Collect(&*e, story, 4096);
+    Outcome fresh = RunEngine(story, after, threads, 4096);
+    EXPECT_GT(fresh.stats.drop + fresh.stats.early_drop, 0u);
+    ExpectSame(fresh, reset, threads);
+  }
+}
+
+// Settings the table cannot hold are refused, and change nothing.
+TEST(EngineReset, SettingsBeyondTheTableAreRefused) {
+  Tunables t;
+  t.max = 100;
+  t.buckets = 512;
+  auto e = Engine::Create(t, {});
+  ASSERT_TRUE(e.has_value());
+  Tunables bigger = t, unlimited = t, rehashed = t;
+  bigger.max = 101;
+  unlimited.max = 0;
+  rehashed.buckets = 1024;
+  for (const Tunables& bad : {bigger, unlimited, rehashed}) {
+    auto r = (*e)->Reset(bad);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message.find("nf_conntrack_"), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ((*e)->tunables().max, 100u);
+    EXPECT_EQ((*e)->tunables().buckets, 512u);
+  }
+  Tunables smaller = t;
+  smaller.max = 1;
+  smaller.buckets = 300;  // rounds to 512, as Create would
+  EXPECT_TRUE((*e)->Reset(smaller).has_value());
+  EXPECT_EQ((*e)->tunables().max, 1u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "testing/engine_test_util.h"
+#include "core/flow_table.h"
 
 namespace ctkit {
 namespace {
@@ -257,6 +258,22 @@ TEST(EngineTable, MaxZeroMeansUnlimited) {
   }
   EXPECT_EQ(h.count(), 3000u);
   EXPECT_TRUE(StatsAre(h.stats(), {}));
+}
+
+// The documented table bytes per entry at the default 1:1 bucket ratio
+// (docs/design.md, docs/performance.md): 94 for IPv4, 126 for IPv6 (the
+// addresses in a side pool). Reports print FlowTable's figures, and the
+// engine reserves room for max IPv6 entries.
+TEST(EngineTable, BytesPerEntryAreTheDocumented94And126) {
+  EXPECT_EQ(FlowTable::kIpv4EntryBytes, 94u);
+  EXPECT_EQ(FlowTable::kIpv6EntryBytes, 126u);
+  for (uint32_t max : {512u, 65536u}) {
+    Tunables t = SmallTable(max);
+    t.buckets = max;
+    auto e = Engine::Create(t, TestOptions());
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ((*e)->memory_bytes(), uint64_t{max} * 126) << max;
+  }
 }
 
 // §2.2: expired entries met by the early-drop scan are reaped but do not

@@ -133,6 +133,7 @@ uint32_t FlowTable::TakeFromPool() noexcept {
 }
 
 uint32_t FlowTable::Alloc() noexcept {
+  AssumeSerial();
   uint32_t index = TakeFromPool();
   if (index == kNil) return kNil;
   ++in_use_;
@@ -141,6 +142,7 @@ uint32_t FlowTable::Alloc() noexcept {
 }
 
 void FlowTable::Free(uint32_t index) noexcept {
+  AssumeSerial();
   flows_[index].status = 0;
   flows_[index].next[0] = free_head_;
   free_head_ = index;
@@ -150,7 +152,7 @@ void FlowTable::Free(uint32_t index) noexcept {
 uint32_t FlowTable::AllocFrom(FreeCache* cache) noexcept {
   if (cache->head == kNil) {
     // Refill several flows at once, so the lock is rare.
-    std::lock_guard<std::mutex> lock(refill_);
+    MutexLock lock(&refill_);
     for (uint32_t i = 0; i < kRefill; ++i) {
       uint32_t index = TakeFromPool();
       if (index == kNil) break;
@@ -176,9 +178,19 @@ void FlowTable::FreeTo(FreeCache* cache, uint32_t index) noexcept {
 
 void FlowTable::Reclaim(FreeCache* cache) noexcept {
   if (cache->head == kNil) return;
+  AssumeSerial();
   flows_[cache->tail].next[0] = free_head_;
   free_head_ = cache->head;
   cache->head = cache->tail = kNil;
+}
+
+void FlowTable::Clear() noexcept {
+  AssumeSerial();
+  std::memset(heads_, 0xff, heads_bytes_);
+  std::memset(lengths_, 0, lengths_bytes_);
+  free_head_ = kNil;
+  high_water_ = 0;
+  in_use_ = 0;
 }
 
 uint32_t FlowTable::ChainLength(uint32_t bucket) const noexcept {

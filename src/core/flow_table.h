@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <mutex>
 
 #include "core/flow.h"
+#include "core/thread_annotations.h"
 #include "ctkit/result.h"
 
 namespace ctkit {
@@ -133,6 +133,8 @@ class FlowTable {
   void FreeTo(FreeCache* cache, uint32_t index) noexcept;
   /// Gives everything in `cache` back to the shared pool (single-threaded).
   void Reclaim(FreeCache* cache) noexcept;
+  /// Unlinks and frees every flow: the table is as Create left it.
+  void Clear() noexcept;
   void AdjustInUse(int64_t delta) noexcept {
     in_use_ = static_cast<uint32_t>(static_cast<int64_t>(in_use_) + delta);
   }
@@ -181,7 +183,7 @@ class FlowTable {
   FlowTable() = default;
   /// A free flow from the shared pool (free list first, then never-used
   /// ones), not yet counted or zeroed; kNil when there is none.
-  uint32_t TakeFromPool() noexcept;
+  uint32_t TakeFromPool() noexcept CTKIT_REQUIRES(refill_);
 
   Flow* flows_ = nullptr;      // capacity_ flows, mmap'd; owned
   V6Addresses* v6_ = nullptr;  // capacity_ entries, mmap'd; owned
@@ -192,13 +194,23 @@ class FlowTable {
   size_t heads_bytes_ = 0;
   size_t lengths_bytes_ = 0;
   size_t v6_bytes_ = 0;
-  uint32_t capacity_ = 0;      // immutable
-  uint32_t buckets_ = 0;       // immutable
-  uint64_t k0_ = 0, k1_ = 0;   // hash key; immutable
-  uint32_t free_head_ = kNil;  // free list through next[0]
-  uint32_t high_water_ = 0;    // flows ever handed out (pool grows up)
+  uint32_t capacity_ = 0;     // immutable
+  uint32_t buckets_ = 0;      // immutable
+  uint64_t k0_ = 0, k1_ = 0;  // hash key; immutable
+  // The shared pool. Threads refilling their caches (AllocFrom) take
+  // refill_; everything else runs while no lane thread does (see
+  // AssumeSerial).
+  Mutex refill_;
+  uint32_t free_head_ CTKIT_GUARDED_BY(refill_) = kNil;  // through next[0]
+  // Flows ever handed out (the pool grows up).
+  uint32_t high_water_ CTKIT_GUARDED_BY(refill_) = 0;
   uint32_t in_use_ = 0;
-  std::mutex refill_;  // guards free_head_/high_water_ in AllocFrom
+  /// The single-threaded paths (Alloc, Free, Reclaim, Clear) touch the
+  /// pool without the lock: the engine calls them only when no lane thread
+  /// runs (engine_parallel.cc).
+  void AssumeSerial() const CTKIT_ASSERT_CAPABILITY(refill_) {
+    refill_.AssumeHeldSerially();
+  }
 };
 
 }  // namespace ctkit

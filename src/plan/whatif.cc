@@ -30,10 +30,10 @@
 #include <atomic>
 #include <charconv>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 
 #include "core/text.h"
+#include "core/thread_annotations.h"
 #include "plan/units.h"
 
 namespace ctkit {
@@ -209,8 +209,11 @@ std::string AxisLabel(const std::string& name) {
       std::min<size_t>(all, std::max<size_t>(variants.size(), 1)));
   const unsigned engine_threads = std::max(1u, all / threads);
   std::atomic<size_t> next{0};
-  std::mutex progress_mu;
-  size_t done = 0;
+  // Variants finished, reported in order of finishing, one report at a time.
+  struct Progress {
+    Mutex mu;
+    size_t done CTKIT_GUARDED_BY(mu) = 0;
+  } progress;
   auto work = [&] {
     while (true) {
       size_t i = next.fetch_add(1);
@@ -224,8 +227,8 @@ std::string AxisLabel(const std::string& name) {
       ro.engine.threads = engine_threads;
       reports[i] = RunReplay(capture, ro);
       if (opts.on_progress) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        opts.on_progress(++done, variants.size());
+        MutexLock lock(&progress.mu);
+        opts.on_progress(++progress.done, variants.size());
       }
     }
   };

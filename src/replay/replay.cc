@@ -18,10 +18,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "core/thread_annotations.h"
 #include "ctkit/capture.h"
 #include "proto/tracker.h"
 #include "replay/peak_follower.h"
@@ -243,43 +243,46 @@ PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
   }
 
   // Two batches take turns: the reader fills one while the engine runs the
-  // other. `ready[i]`: batch i is filled and waits for the engine.
+  // other. Batch i belongs to the reader while !ready[i] and to the engine
+  // while ready[i]; only the flags are shared.
   Batch bufs[2] = {Batch(batch), Batch(batch)};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool ready[2] = {false, false};
-  bool quit = false;
+  struct Handoff {
+    Mutex mu;
+    std::condition_variable_any cv;
+    bool ready[2] CTKIT_GUARDED_BY(mu) = {false, false};  // filled, waiting
+    bool quit CTKIT_GUARDED_BY(mu) = false;  // the engine wants no more
+  } h;
   std::thread filler([&] {
     uint64_t read = 0;
     for (int i = 0;; i ^= 1) {
       {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return !ready[i] || quit; });
-        if (quit) return;
+        MutexLock lock(&h.mu);
+        while (h.ready[i] && !h.quit) h.cv.wait(h.mu);
+        if (h.quit) return;
       }
       reader.Fill(&bufs[i], left(read));
       read += bufs[i].filled;
       bool done = bufs[i].last || (stop_after != 0 && read >= stop_after);
       {
-        std::lock_guard<std::mutex> lock(mu);
-        ready[i] = true;
+        MutexLock lock(&h.mu);
+        h.ready[i] = true;
       }
-      cv.notify_all();
+      h.cv.notify_all();
       if (done) return;
     }
   });
   for (int i = 0;; i ^= 1) {
     {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return ready[i]; });
+      MutexLock lock(&h.mu);
+      while (!h.ready[i]) h.cv.wait(h.mu);
     }
     bool more = consume(bufs[i]);
     {
-      std::lock_guard<std::mutex> lock(mu);
-      ready[i] = false;
-      if (!more) quit = true;
+      MutexLock lock(&h.mu);
+      h.ready[i] = false;
+      if (!more) h.quit = true;
     }
-    cv.notify_all();
+    h.cv.notify_all();
     if (!more) break;
   }
   filler.join();

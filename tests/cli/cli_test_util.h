@@ -213,7 +213,9 @@ inline RunResult RunCtkit(const TempDir& dir,
     return r;
   }
   if (!WaitForExit(pid, &r)) return r;
-  if (r.exited) EXPECT_NE(r.exit_code, 127) << "could not exec " << argv_s[0];
+  if (r.exited) {
+    EXPECT_NE(r.exit_code, 127) << "could not exec " << argv_s[0];
+  }
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   std::remove(out_path.c_str());

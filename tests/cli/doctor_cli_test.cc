@@ -104,7 +104,7 @@ TEST_F(DoctorCli, ApplyNamesEachFileOnceAndLoadsTheModuleFirst) {
   EXPECT_EQ(r.exit_code, 2) << r.Describe();  // the diagnosis: CRITICAL
   size_t naming = 0;
   for (const auto& l : Lines(r.err)) {
-    naming += Contains(l, "/etc/sysctl.conf") ? 1 : 0;
+    naming += Contains(l, "/etc/sysctl.conf") ? 1u : 0u;
     EXPECT_FALSE(Contains(l, "wins at boot")) << l;
   }
   EXPECT_EQ(naming, 1u) << r.err;
