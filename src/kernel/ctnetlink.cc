@@ -53,7 +53,7 @@ Result<void> WalkAttrs(const uint8_t* p, size_t len, const char* what, Fn fn) {
       return fail(Error::corrupt(
           fmt::format("ctnetlink: {}: truncated attribute header", what)));
     }
-    nlattr a;
+    nlattr a{};
     std::memcpy(&a, p + off, sizeof a);
     if (a.nla_len < sizeof(nlattr) || a.nla_len > len - off) {
       return fail(Error::corrupt(
@@ -216,7 +216,7 @@ Result<const nfgenmsg*> Headers(const uint8_t* msg, size_t len,
   if (len < sizeof(nlmsghdr)) {
     return fail(Error::corrupt("ctnetlink: message shorter than nlmsghdr"));
   }
-  nlmsghdr h;
+  nlmsghdr h{};
   std::memcpy(&h, msg, sizeof h);
   if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > len) {
     return fail(Error::corrupt(fmt::format(

@@ -60,7 +60,7 @@ struct Loaded {
   void Decode() {
     views.reserve(offsets.size());
     for (size_t i = 0; i < offsets.size(); ++i) {
-      PacketView v;
+      PacketView v{};
       if (DecodeFrame(link_types[i], arena.data() + offsets[i], lengths[i],
                       &v) == DecodeStatus::kOk) {
         views.push_back(v);
@@ -261,8 +261,8 @@ std::optional<ReplayTiming> TimeReplay(const std::string& path,
       [&] {
         auto reader = CaptureReader::Open(path);
         if (!reader) return false;
-        CaptureRecord rec;
-        PacketView v;
+        CaptureRecord rec{};
+        PacketView v{};
         uint64_t n = 0, decoded = 0;
         while ((*reader)->Next(&rec)) {
           ++n;
@@ -413,7 +413,7 @@ int RunBench(const BenchFlags& f) {
       fmt::print(stderr, "ctkit: error: {}\n", reader.error().message);
       return kExitFailure;
     }
-    CaptureRecord rec;
+    CaptureRecord rec{};
     while ((*reader)->Next(&rec)) {
       x.packets.Add(rec.ts_ns, rec.link_type, rec.data, rec.caplen);
     }
@@ -478,8 +478,8 @@ int RunBench(const BenchFlags& f) {
                                     100.0 * speedup / limits.parallel_capacity,
                                     limits.parallel_capacity);
         }
-        note =
-            fmt::format("{:.2f} x one thread{}; ", speedup, of_capacity) + note;
+        note.insert(0, fmt::format("{:.2f} x one thread{}; ", speedup,
+                                   of_capacity));
       }
       // New connections per second: entries created in the timed part over
       // its (median) duration.
