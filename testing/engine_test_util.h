@@ -266,7 +266,7 @@ class Harness {
 
   /// Decodes `ip` and gives it to the engine at `at_s` seconds.
   Verdict Send(const Bytes& ip, double at_s) {
-    PacketView view;
+    PacketView view{};
     DecodeStatus st =
         DecodeIp(ip.data(), static_cast<uint32_t>(ip.size()), &view);
     EXPECT_EQ(st, DecodeStatus::kOk) << DecodeStatusName(st);

@@ -58,8 +58,8 @@ struct FlowInfo {
 enum class EventType : uint8_t { kNew, kUpdate, kDestroy };
 
 struct Event {
-  EventType type;
-  uint64_t ts_ns;  ///< time of the packet or GC run that caused it
+  EventType type = EventType::kNew;
+  uint64_t ts_ns = 0;  ///< time of the packet or GC run that caused it
   FlowInfo flow;
   /// The packet changed the protocol state (TCP), the kernel's PROTOINFO
   /// event bit: an UPDATE carries the state only then, so `conntrack -E`

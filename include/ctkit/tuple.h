@@ -21,8 +21,8 @@ inline Direction Opposite(Direction d) {
 /// "port" carries type (high byte) and code (low byte), as the kernel's
 /// tuple does. Generic protocols use zero ports. Host byte order.
 struct Tuple {
-  Address src;
-  Address dst;
+  Address src{};
+  Address dst{};
   uint16_t src_port_or_icmp_id = 0;
   uint16_t dst_port_or_icmp_type_code = 0;
   uint8_t l4_proto = 0;

@@ -33,14 +33,14 @@ struct PreparedPacket {
     kInvalid,    ///< INVALID before lookup (`reason`)
     kUntracked,  ///< ICMPv6 ND/MLD
   };
-  Kind kind;
-  InvalidReason reason;
-  bool offload_checksum;  ///< an offload partial checksum (counted)
-  uint32_t hash;
+  Kind kind = Kind::kInvalid;
+  InvalidReason reason = InvalidReason::kNone;
+  bool offload_checksum = false;  ///< an offload partial checksum (counted)
+  uint32_t hash = 0;
   Tuple tuple;
   Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)
-  FlowKey key;  ///< compact forms of both, as flows store them
-  FlowKey reply_key;
+  FlowKey key{};  ///< compact forms of both, as flows store them
+  FlowKey reply_key{};
 };
 
 /// What one thread accumulates while it runs the recipe. The kernel keeps
@@ -76,6 +76,8 @@ class EngineImpl final : public Engine {
   EngineImpl(const Tunables& t, EngineOptions opts,
              std::unique_ptr<FlowTable> table);
   ~EngineImpl() override;
+  EngineImpl(const EngineImpl&) = delete;
+  EngineImpl& operator=(const EngineImpl&) = delete;
 
   Result<void> Reset(const Tunables& t) override;
 
@@ -162,10 +164,10 @@ class EngineImpl final : public Engine {
   /// count (the adaptive policy).
   bool CanRunParallel() const noexcept;
   void StartWorkers();
-  void StartWorker(unsigned lane);
+  void StartWorker(unsigned w);  // w: the lane it runs
   void StopWorkers() noexcept;
   /// One thread's share of the current parallel phase.
-  void RunLane(unsigned lane) noexcept;
+  void RunLane(unsigned w) noexcept;
   /// Runs RunLane on every thread (the caller is lane 0) and waits.
   void RunOnAllLanes() noexcept;
   /// ProcessBatch on the worker pool: stretches of packets that cannot
@@ -231,7 +233,7 @@ class EngineImpl final : public Engine {
   // shard so that the draws do not depend on how shards share threads.
   // Each on its own cache line: shards on different threads draw at once.
   struct alignas(64) ShardRng {
-    uint64_t state;
+    uint64_t state = 1;
   };
   ShardRng rng_state_[FlowTable::kShards];
 

@@ -815,7 +815,7 @@ TEST(EngineAdaptive, TimeoutsShrinkLinearlyBetweenStartAndEnd) {
     Endpoints ep{Family::kIPv4, Ipv4(10, 0, 0, host), Ipv4(10, 0, 1, 1), 1000,
                  53};
     BuildUdp(ep, 10, &buf);
-    PacketView v;
+    PacketView v{};
     EXPECT_EQ(DecodeIp(buf.data(), static_cast<uint32_t>(buf.size()), &v),
               DecodeStatus::kOk);
     return (*engine)->Process(v, at_ns);

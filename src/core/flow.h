@@ -43,7 +43,7 @@ struct FlowKey {
   Family family;
 
   static FlowKey Of(const Tuple& t) noexcept {
-    FlowKey k;
+    FlowKey k{};
     int at = t.family == Family::kIPv4 ? 0 : 12;
     std::memcpy(k.src4, t.src.bytes + at, 4);
     std::memcpy(k.dst4, t.dst.bytes + at, 4);

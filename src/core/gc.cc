@@ -22,10 +22,10 @@
 namespace ctkit {
 namespace {
 
-constexpr int64_t kIntervalMin = 1 * kHz;
-constexpr int64_t kIntervalMax = 60 * kHz;
-constexpr int64_t kLifetimeClamp = 300 * kHz;
-constexpr int64_t kInitialMean = 60 * kHz;
+constexpr int64_t kIntervalMin = int64_t{1} * kHz;
+constexpr int64_t kIntervalMax = int64_t{60} * kHz;
+constexpr int64_t kLifetimeClamp = int64_t{300} * kHz;
+constexpr int64_t kInitialMean = int64_t{60} * kHz;
 constexpr uint32_t kInitialCount = 100;
 constexpr uint32_t kMaxReapsPerRun = 64000 / kHz;
 

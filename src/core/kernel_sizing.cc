@@ -27,7 +27,7 @@ uint64_t KernelRoundBuckets(uint64_t n) {
 }
 
 TableSize KernelDefaultSizing(uint64_t ram_bytes, bool is_64bit) {
-  uint64_t buckets = ram_bytes / (128 * 1024);
+  uint64_t buckets = ram_bytes / (uint64_t{128} * 1024);
   if (is_64bit && ram_bytes > 4 * kGiB) {
     buckets = 262144;
   } else if (ram_bytes > kGiB) {

@@ -180,6 +180,8 @@ class TempFile {
     std::ofstream(path_) << contents;
   }
   ~TempFile() { std::remove(path_.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
   const std::string& path() const { return path_; }
 
  private:

@@ -63,7 +63,7 @@ TEST(PacketBuilder, TcpOptionsInDocumentedOrderPaddedWithNops) {
   const std::vector<uint8_t> expected_opts = {2, 4, 0x05, 0xb4, 4, 2,
                                               3, 3, 7,    1,    1, 1};
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 40, out.end()), expected_opts);
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
   EXPECT_EQ(v.l4_len, 32u);
 }
@@ -82,7 +82,7 @@ TEST(PacketBuilder, TcpSackBlocksAreCappedToOptionSpace) {
   EXPECT_EQ(out[66 + 4 * 8 - 1], 35);  // right edge of the 4th block
   EXPECT_EQ(out[98], 1);
   EXPECT_EQ(out[99], 1);
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
   EXPECT_EQ(v.l4_len, 70u);
 }
@@ -106,7 +106,7 @@ TEST(PacketBuilder, UdpLiteCoversWholePacket) {
   EXPECT_EQ(out[9], 136);
   EXPECT_EQ(out[24], 0);
   EXPECT_EQ(out[25], 0);  // coverage 0 = everything
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
   out[32] = 1;  // a covered payload byte
   EXPECT_FALSE(L4ChecksumValid(v));
@@ -122,7 +122,7 @@ TEST(PacketBuilder, IcmpEcho) {
   EXPECT_EQ(out[24], 0x12);
   EXPECT_EQ(out[25], 0x34);
   EXPECT_EQ(out[27], 7);
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
 
   out.clear();
@@ -145,7 +145,7 @@ TEST(PacketBuilder, Icmp4ErrorQuotesHeaderPlusEightBytes) {
   EXPECT_EQ(out[21], 3);
   EXPECT_EQ(std::vector<uint8_t>(out.begin() + 28, out.end()),
             std::vector<uint8_t>(quoted.begin(), quoted.begin() + 28));
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
 }
 
@@ -156,7 +156,7 @@ TEST(PacketBuilder, Icmp6ErrorFitsMinimumMtu) {
   std::vector<uint8_t> out;
   EXPECT_EQ(BuildIcmpError(Family::kIPv6, ep.dst, ep.src, 1, 4, quoted, &out),
             1280u);
-  PacketView v;
+  PacketView v{};
   EXPECT_TRUE(DecodesWithValidChecksum(out, &v));
   EXPECT_EQ(v.l4_len, 1240u);
 
@@ -195,7 +195,7 @@ TEST(PacketBuilder, WrapEthernetWithTwoTags) {
   EXPECT_EQ(frame[17], 0x00);
   EXPECT_EQ(frame[20], 0x86);
   EXPECT_EQ(frame[21], 0xdd);
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(DecodeFrame(linktype::kEthernet, frame.data(),
                         static_cast<uint32_t>(frame.size()), &v),
             DecodeStatus::kOk);

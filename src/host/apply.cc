@@ -33,7 +33,7 @@ namespace {
 }
 
 bool Exists(const std::string& p) {
-  struct stat st;
+  struct stat st{};
   return lstat(p.c_str(), &st) == 0;
 }
 
@@ -231,6 +231,7 @@ void OtherSettings(const ApplyOptions& o, const std::string& key,
     }
   }
   std::vector<Where> list;
+  list.reserve(by_target.size());
   for (auto& [t, w] : by_target) list.push_back(w);
   std::sort(list.begin(), list.end(),
             [](const Where& a, const Where& b) { return a.order < b.order; });
@@ -433,7 +434,7 @@ std::string DescribePlan(const ApplyPlan& p) {
   for (size_t i = 0; i < p.writes.size(); ++i) {
     const auto& w = p.writes[i];
     mode_t mode = 0644;
-    struct stat st;
+    struct stat st{};
     if (w.existed && stat(w.path.c_str(), &st) == 0) mode = st.st_mode & 07777;
     if (w.existed) {
       auto r = WriteAtomic(fmt::format("{}/backup.{}", StateDir(o), i),
@@ -455,7 +456,7 @@ std::string DescribePlan(const ApplyPlan& p) {
                      : Result<void>(fail(Error::io(scope.error())));
     } else {
       mode_t mode = 0644;
-      struct stat st;
+      struct stat st{};
       if (w.existed && stat(w.path.c_str(), &st) == 0)
         mode = st.st_mode & 07777;
       r = WriteAtomic(w.path, w.new_content, mode);
@@ -503,7 +504,7 @@ std::string DescribePlan(const ApplyPlan& p) {
     f >> tag >> e.index >> kind >> existed >> std::oct >> mode >> std::dec >>
         netns;
     if (tag != "file" || !f) {
-      return fail(Error::corrupt("bad line in " + dir + "/state: " + line));
+      return fail(Error::corrupt(fmt::format("bad line in {}/state: {}", dir, line)));
     }
     if (!std::getline(in, e.path)) {
       return fail(Error::corrupt(dir + "/state is truncated"));

@@ -63,7 +63,7 @@ std::string ReadText(const std::string& path) {
 // systemd skips ("masks") a file that is /dev/null or empty.
 bool NullOrEmpty(const std::string& root, const std::string& target) {
   if (target == "/dev/null") return true;
-  struct stat st;
+  struct stat st{};
   if (stat((root + target).c_str(), &st) != 0) return true;
   if (S_ISCHR(st.st_mode)) return true;
   return S_ISREG(st.st_mode) && st.st_size == 0;
@@ -79,7 +79,7 @@ std::string ResolveUnderRoot(const std::string& root,
                              const std::string& host_path) {
   std::string p = Lexical(host_path);
   for (int hops = 0; hops < 40; ++hops) {
-    struct stat st;
+    struct stat st{};
     if (lstat((root + p).c_str(), &st) != 0) return "";
     if (!S_ISLNK(st.st_mode)) return p;
     char buf[4096];
@@ -87,7 +87,7 @@ std::string ResolveUnderRoot(const std::string& root,
     if (n < 0) return "";
     std::string t(buf, static_cast<size_t>(n));
     if (t == "/dev/null") return t;  // a mask, whatever the root holds
-    p = Lexical(t[0] == '/' ? t : Parent(p) + "/" + t);
+    p = Lexical(t[0] == '/' ? t : Parent(p).append("/").append(t));
   }
   return "";  // a loop
 }
@@ -104,16 +104,18 @@ std::vector<ConfFile> BootConfFiles(const std::string& root,
       if (!seen.insert(n).second) continue;
       ConfFile f;
       f.name = n;
-      f.path = dir + "/" + n;
+      f.path = dir;
+      f.path.append("/").append(n);
       f.target = ResolveUnderRoot(root, f.path);
       if (f.target.empty() || NullOrEmpty(root, f.target)) continue;
-      struct stat st;
+      struct stat st{};
       if (stat((root + f.target).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         continue;
       by_name[n] = f;
     }
   }
   std::vector<ConfFile> out;
+  out.reserve(by_name.size());
   for (auto& [n, f] : by_name) out.push_back(std::move(f));
   return out;
 }

@@ -19,6 +19,8 @@ namespace ctkit {
 namespace {
 
 void PutField(char* block, size_t off, size_t len, const std::string& s) {
+  // A tar field is fixed-width and need not end in NUL when full.
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
   std::memcpy(block + off, s.data(), std::min(len, s.size()));
 }
 

@@ -54,7 +54,7 @@ template <class Fn>
       return fail(Error::corrupt(
           fmt::format("ctnetlink: {}: truncated attribute header", what)));
     }
-    nlattr a;
+    nlattr a{};
     std::memcpy(&a, p + off, sizeof a);
     if (a.nla_len < sizeof(nlattr) || a.nla_len > len - off) {
       return fail(Error::corrupt(
@@ -218,7 +218,7 @@ template <class Fn>
   if (len < sizeof(nlmsghdr)) {
     return fail(Error::corrupt("ctnetlink: message shorter than nlmsghdr"));
   }
-  nlmsghdr h;
+  nlmsghdr h{};
   std::memcpy(&h, msg, sizeof h);
   if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > len) {
     return fail(Error::corrupt(fmt::format(

@@ -41,7 +41,7 @@ std::string FlowKey(const std::string& proto, std::string a, std::string b) {
 
 // The flow key of a packet, matching EntryFlowKey for its entry.
 PacketInfo Classify(uint32_t link_type, const uint8_t* data, uint32_t caplen) {
-  PacketView v;
+  PacketView v{};
   if (DecodeFrame(link_type, data, caplen, &v) != DecodeStatus::kOk) {
     return {"skip", ""};
   }
@@ -256,7 +256,7 @@ std::string DigestOf(const nlohmann::json& j) {
   // "-" was standard input (and "interface X" a live capture): not a file.
   if (!cap.empty() && cap != "-") {
     if (auto rd = CaptureReader::Open(cap)) {
-      CaptureRecord rec;
+      CaptureRecord rec{};
       CaptureDigest digest;
       while ((*rd)->Next(&rec)) {
         digest.Add(rec);

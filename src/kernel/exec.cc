@@ -46,6 +46,7 @@ std::string Join(const std::vector<std::string>& argv) {
     return fail(Error::io("pipe failed"));
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = fork();

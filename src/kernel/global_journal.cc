@@ -28,11 +28,17 @@ namespace ctkit {
 namespace {
 
 // Closes the lock file (releasing the flock) at scope exit.
-struct FdCloser {
-  int fd;
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
   ~FdCloser() {
-    if (fd >= 0) close(fd);
+    if (fd_ >= 0) close(fd_);
   }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
 };
 
 bool AllDigits(const std::string& s) {
@@ -113,7 +119,7 @@ Result<void> GlobalJournal::EnsureDir() const {
     return fail(Error::io(
         fmt::format("cannot create {}: {}", dir_, std::strerror(errno))));
   }
-  struct stat st;
+  struct stat st{};
   if (lstat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return fail(Error::io(dir_ + " is not a directory"));
   }

@@ -95,7 +95,7 @@ struct LogMsg {
 };
 
 uint64_t NowNs() {
-  timespec ts;
+  timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
          static_cast<uint64_t>(ts.tv_nsec);
@@ -137,6 +137,9 @@ Verdict VerdictFromPrefix(const std::string& p) {
 // An nfnetlink_log listener for one group, opened in the current netns.
 class NflogReader {
  public:
+  NflogReader() = default;
+  NflogReader(const NflogReader&) = delete;
+  NflogReader& operator=(const NflogReader&) = delete;
   ~NflogReader() {
     Stop();
     if (nl_ != nullptr) mnl_socket_close(nl_);
@@ -325,13 +328,13 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   ReplayReport& r = res.report;
   r.capture = path;
   std::vector<Frame> frames;
-  CaptureRecord rec;
+  CaptureRecord rec{};
   CaptureDigest digest;
   while ((*reader)->Next(&rec)) {
     digest.Add(rec);
     Frame f{};
     f.ts_ns = rec.ts_ns;
-    PacketView v;
+    PacketView v{};
     f.status = DecodeFrame(rec.link_type, rec.data, rec.caplen, &v);
     uint32_t off = 0;
     if (f.status == DecodeStatus::kOk &&
@@ -436,9 +439,15 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   }
 #pragma GCC diagnostic pop
   pthread_setaffinity_np(pthread_self(), sizeof one, &one);
-  struct Unpin {
-    cpu_set_t* set;
-    ~Unpin() { pthread_setaffinity_np(pthread_self(), sizeof *set, set); }
+  class Unpin {
+   public:
+    explicit Unpin(cpu_set_t* set) : set_(set) {}
+    ~Unpin() { pthread_setaffinity_np(pthread_self(), sizeof *set_, set_); }
+    Unpin(const Unpin&) = delete;
+    Unpin& operator=(const Unpin&) = delete;
+
+   private:
+    cpu_set_t* set_;
   } unpin{&old_set};
   log.Start();
   std::vector<size_t> sent;         // frame indices, in send order

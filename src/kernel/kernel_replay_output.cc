@@ -63,7 +63,7 @@ std::string RenderKernelReplayText(const KernelReplayResult& res) {
   std::string changed;
   for (const auto& [name, value] : res.tunables.List(/*changed_only=*/true)) {
     if (!changed.empty()) changed += ", ";
-    changed += name + "=" + value;
+    changed.append(name).append("=").append(value);
   }
   if (!changed.empty()) o += "settings:  " + changed + "\n";
   o += IncompleteLine(r);

@@ -19,7 +19,7 @@ namespace {
 
 std::string HostState() {
   std::string s;
-  for (auto argv :
+  for (const auto& argv :
        std::vector<std::vector<std::string>>{{"ip", "-o", "link"},
                                              {"ip", "netns", "list"},
                                              {"nft", "list", "ruleset"},

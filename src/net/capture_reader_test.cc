@@ -73,14 +73,14 @@ TEST(CaptureReader, RoundTripFromWriter) {
   EXPECT_EQ(reader.file_size(), 24u + 3 * 16 + 48 + 58 + 68);
   EXPECT_EQ(reader.offset(), 24u);
 
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE(reader.Next(&rec));
   EXPECT_EQ(rec.ts_ns, 1'000'000'000u);
   EXPECT_EQ(rec.caplen, 48u);
   EXPECT_EQ(rec.wirelen, 48u);
   EXPECT_EQ(rec.link_type, linktype::kRaw);
   EXPECT_EQ(rec.file_offset, 24u);
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(DecodeFrame(rec.link_type, rec.data, rec.caplen, &v),
             DecodeStatus::kOk);
   EXPECT_EQ(v.l4_proto, 17);
@@ -116,12 +116,12 @@ TEST(CaptureReader, SnaplenCutRecordKeepsWireLength) {
   }
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value());
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_EQ(rec.link_type, linktype::kEthernet);
   EXPECT_EQ(rec.caplen, 34u);
   EXPECT_EQ(rec.wirelen, 14u + 20 + 8 + 100);
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(DecodeFrame(rec.link_type, rec.data, rec.caplen, &v),
             DecodeStatus::kOk);
   EXPECT_EQ(v.l4_len, 108u);
@@ -148,7 +148,7 @@ TEST(CaptureReader, BigEndianMicrosecondFile) {
   WriteBytes(path, b);
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_EQ(rec.ts_ns, 3'000'250'000u);
   EXPECT_EQ(rec.caplen, 2u);
@@ -169,7 +169,7 @@ TEST(CaptureReader, TruncatedRecordDataNamesFileAndOffset) {
 
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value());
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_FALSE((*r)->Next(&rec));
@@ -195,7 +195,7 @@ TEST(CaptureReader, TruncatedRecordHeaderNamesOffset) {
 
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value());
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_FALSE((*r)->Next(&rec));
   ASSERT_TRUE((*r)->error().has_value());
@@ -291,7 +291,7 @@ TEST(CaptureReader, PcapngSingleInterface) {
 
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_EQ(rec.ts_ns, 1'700'000'000'123'456'000ull);
   EXPECT_EQ(rec.link_type, 101u);
@@ -322,7 +322,7 @@ TEST(CaptureReader, PcapngSecondInterfaceWithOtherLinkTypeStopsReading) {
 
   auto r = CaptureReader::Open(path);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  CaptureRecord rec;
+  CaptureRecord rec{};
   ASSERT_TRUE((*r)->Next(&rec));
   EXPECT_EQ(rec.link_type, linktype::kEthernet);
   EXPECT_FALSE((*r)->Next(&rec));

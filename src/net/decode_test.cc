@@ -74,7 +74,7 @@ std::vector<uint8_t> FragmentHeader(uint8_t next, uint16_t offset_units,
 }
 
 TEST(Decode, RawIpv4TcpFields) {
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kRaw, kTcp4, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.family, Family::kIPv4);
   EXPECT_EQ(v.l4_proto, 6);
@@ -95,7 +95,7 @@ TEST(Decode, Ipv4OptionsAreSkipped) {
   p[0] = 0x46;
   p[3] = 44;
   p.insert(p.begin() + 20, {1, 1, 1, 0});
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kIpv4, p, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4, p.data() + 24);
   EXPECT_EQ(v.l4[0], 0x30);
@@ -104,7 +104,7 @@ TEST(Decode, Ipv4OptionsAreSkipped) {
 
 TEST(Decode, SnaplenCutKeepsClaimedLength) {
   const std::vector<uint8_t> cut(kTcp4.begin(), kTcp4.begin() + 30);
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kRaw, cut, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.ip_len, 40u);
   EXPECT_EQ(v.l4_len, 20u);
@@ -115,7 +115,7 @@ TEST(Decode, EthernetPaddingIsIgnored) {
   std::vector<uint8_t> frame;
   WrapEthernet(kTcp4, 0, &frame);
   frame.resize(60, 0);  // minimum Ethernet frame without FCS
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kEthernet, frame, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4, frame.data() + 34);
   EXPECT_EQ(v.l4_len, 20u);
@@ -131,7 +131,7 @@ TEST(Decode, EthernetVlanStacks) {
            {0x91, 0x00, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x64},
            {0x88, 0xa8, 0, 1, 0x91, 0x00, 0, 2, 0x81, 0x00, 0, 3}}) {
     const auto frame = Concat({macs, tags, {0x08, 0x00}, kTcp4});
-    PacketView v;
+    PacketView v{};
     ASSERT_EQ(Decode(linktype::kEthernet, frame, &v), DecodeStatus::kOk)
         << tags.size();
     EXPECT_EQ(v.l4, frame.data() + 14 + tags.size() + 20);
@@ -140,7 +140,7 @@ TEST(Decode, EthernetVlanStacks) {
 }
 
 TEST(Decode, EthernetTruncationAndNonIp) {
-  PacketView v;
+  PacketView v{};
   const std::vector<uint8_t> macs(12, 0x02);
   EXPECT_EQ(Decode(linktype::kEthernet, std::vector<uint8_t>(13, 0), &v),
             DecodeStatus::kTruncatedLink);
@@ -165,7 +165,7 @@ TEST(Decode, LinuxCookedV1AndV2) {
   // SLL: packet type, ARPHRD, addr len, 8 address bytes, protocol.
   const std::vector<uint8_t> sll = {0, 0, 0, 1, 0, 6, 1,    2,
                                     3, 4, 5, 6, 0, 0, 0x08, 0x00};
-  PacketView v;
+  PacketView v{};
   auto frame = Concat({sll, kTcp4});
   ASSERT_EQ(Decode(linktype::kLinuxSll, frame, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4, frame.data() + 36);
@@ -187,7 +187,7 @@ TEST(Decode, LinuxCookedV1AndV2) {
 }
 
 TEST(Decode, BsdNullAndLoop) {
-  PacketView v;
+  PacketView v{};
   // Null, little-endian host, AF_INET.
   ASSERT_EQ(Decode(linktype::kNull, Concat({{2, 0, 0, 0}, kTcp4}), &v),
             DecodeStatus::kOk);
@@ -215,7 +215,7 @@ TEST(Decode, BsdNullAndLoop) {
 }
 
 TEST(Decode, RawAndTypedIpLinks) {
-  PacketView v;
+  PacketView v{};
   const auto udp6 = Ipv6(17, kUdpHeader);
   EXPECT_EQ(Decode(linktype::kRaw, udp6, &v), DecodeStatus::kOk);
   EXPECT_EQ(Decode(linktype::kIpv6, udp6, &v), DecodeStatus::kOk);
@@ -229,7 +229,7 @@ TEST(Decode, RawAndTypedIpLinks) {
 }
 
 TEST(Decode, BadIpv4Headers) {
-  PacketView v;
+  PacketView v{};
   std::vector<uint8_t> p = kTcp4;
   p[0] = 0x44;  // IHL 4
   EXPECT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kBadIpHeader);
@@ -244,7 +244,7 @@ TEST(Decode, BadIpv4Headers) {
 }
 
 TEST(Decode, Ipv4Fragments) {
-  PacketView v;
+  PacketView v{};
   std::vector<uint8_t> p = kTcp4;
   p[6] = 0x20;  // MF, offset 0
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
@@ -268,7 +268,7 @@ TEST(Decode, Ipv4Fragments) {
 
 TEST(Decode, Ipv6PlainUdp) {
   const auto p = Ipv6(17, Concat({kUdpHeader, {9, 9}}));
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.family, Family::kIPv6);
   EXPECT_EQ(v.l4_proto, 17);
@@ -287,7 +287,7 @@ TEST(Decode, Ipv6ExtensionChain) {
   std::vector<uint8_t> routing = {60, 1, 0, 0, 0, 0, 0, 0};
   routing.resize(16, 0);
   const auto p = Ipv6(0, Concat({Ext8(43), routing, Ext8(17), kUdpHeader}));
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4_proto, 17);
   EXPECT_EQ(v.l4, p.data() + 40 + 32);
@@ -299,7 +299,7 @@ TEST(Decode, Ipv6AuthenticationHeaderLength) {
   std::vector<uint8_t> ah = {6, 4};
   ah.resize(24, 0);
   const auto p = Ipv6(51, Concat({ah, std::vector<uint8_t>(20, 0)}));
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4_proto, 6);
   EXPECT_EQ(v.l4, p.data() + 64);
@@ -307,7 +307,7 @@ TEST(Decode, Ipv6AuthenticationHeaderLength) {
 }
 
 TEST(Decode, Ipv6Fragments) {
-  PacketView v;
+  PacketView v{};
   // First fragment: offset 0, M set.
   auto p = Ipv6(44, Concat({FragmentHeader(17, 0, true), kUdpHeader}));
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
@@ -331,7 +331,7 @@ TEST(Decode, Ipv6Fragments) {
 }
 
 TEST(Decode, Ipv6NoNextHeaderAndEsp) {
-  PacketView v;
+  PacketView v{};
   auto p = Ipv6(60, Concat({Ext8(59), {0xde, 0xad}}));
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.l4_proto, 59);
@@ -345,7 +345,7 @@ TEST(Decode, Ipv6NoNextHeaderAndEsp) {
 }
 
 TEST(Decode, Ipv6BadChains) {
-  PacketView v;
+  PacketView v{};
   // 17 destination-options headers: over the limit of 16.
   std::vector<uint8_t> chain;
   for (int i = 0; i < 17; ++i) {
@@ -377,7 +377,7 @@ TEST(Decode, Ipv6BadChains) {
 }
 
 TEST(Decode, Ipv6SnaplenCutAndPadding) {
-  PacketView v;
+  PacketView v{};
   auto p = Ipv6(17, Concat({kUdpHeader, std::vector<uint8_t>(100, 0)}));
   p.resize(60);
   ASSERT_EQ(Decode(linktype::kRaw, p, &v), DecodeStatus::kOk);
@@ -396,7 +396,7 @@ TEST(Decode, EmbeddedQuoteLongerThanItsBytes) {
   std::vector<uint8_t> q = {0x45, 0, 0x03, 0xe8, 0, 0, 0,  0, 64, 17,
                             0,    0, 10,   0,    0, 1, 10, 0, 0,  2};
   q.insert(q.end(), kUdpHeader.begin(), kUdpHeader.end());
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(DecodeIp(q.data(), static_cast<uint32_t>(q.size()), &v, true),
             DecodeStatus::kOk);
   EXPECT_EQ(v.l4_proto, 17);
@@ -434,7 +434,7 @@ TEST(Decode, BuiltPacketsRoundTrip) {
   BuildTcp(ep, 7, 9, tcpflag::kAck | tcpflag::kPsh, 512, 100, {}, &ip);
   std::vector<uint8_t> frame;
   WrapEthernet(ip, 1, &frame);
-  PacketView v;
+  PacketView v{};
   ASSERT_EQ(Decode(linktype::kEthernet, frame, &v), DecodeStatus::kOk);
   EXPECT_EQ(v.src, ep.src);
   EXPECT_EQ(v.dst, ep.dst);

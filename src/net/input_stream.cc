@@ -38,6 +38,9 @@ constexpr int kPipeBytes = 1 << 20;
 struct InputStream::Zlib {
   z_stream z{};
   bool ready = false;
+  Zlib() = default;
+  Zlib(const Zlib&) = delete;
+  Zlib& operator=(const Zlib&) = delete;
   ~Zlib() {
     if (ready) inflateEnd(&z);
   }
@@ -214,7 +217,7 @@ std::FILE* InputStream::ToFile(std::unique_ptr<InputStream> s) {
   };
   std::FILE* f = fopencookie(s.get(), "rb", io);
   if (f == nullptr) return nullptr;
-  s.release();  // the FILE owns it now
+  (void)s.release();  // the FILE owns it now
   setvbuf(f, nullptr, _IOFBF, kStdioBuffer);
   return f;
 }

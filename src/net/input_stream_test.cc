@@ -82,7 +82,7 @@ struct Rec {
 
 std::vector<Rec> ReadRecords(CaptureReader* r) {
   std::vector<Rec> out;
-  CaptureRecord rec;
+  CaptureRecord rec{};
   while (r->Next(&rec)) {
     out.push_back({rec.ts_ns, rec.file_offset,
                    std::vector<uint8_t>(rec.data, rec.data + rec.caplen)});
@@ -273,7 +273,7 @@ TEST(InputStream, StopEndsAReadWaitingOnAQuietPipe) {
     WriteFd(w, bytes.data(), 24 + 16 + 38 + 20);
     auto r = CaptureReader::Open("-", &stop);
     ASSERT_TRUE(r.has_value()) << r.error().message;
-    CaptureRecord rec;
+    CaptureRecord rec{};
     ASSERT_TRUE((*r)->Next(&rec));
     std::thread stopper([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -270,8 +271,8 @@ void EstimateSteadyState(CaptureLoad* load) {
   }
   const double new_total = bins.Total(kNewColumn);
   const double new_late = bins.From(mid, kNewColumn);
-  load.new_entries[0] = static_cast<uint64_t>(new_total - new_late + 0.5);
-  load.new_entries[1] = static_cast<uint64_t>(new_late + 0.5);
+  load.new_entries[0] = static_cast<uint64_t>(std::llround(new_total - new_late));
+  load.new_entries[1] = static_cast<uint64_t>(std::llround(new_late));
   for (size_t k = 0; k < kKinds; ++k) {
     ClassLoad& c = cls[k];
     if (c.entered == 0) continue;

@@ -65,8 +65,8 @@ TableSize KubeProxySizing(uint64_t cpus, uint64_t current_buckets) {
   for (std::string_view part_view : Split(text, ',')) {
     const std::string part(part_view);
     auto bad = [&](const std::string& why) {
-      return fail(Error::invalid_argument("--mix '" + std::string(text) +
-                                          "': '" + part + "': " + why));
+      return fail(Error::invalid_argument(
+          fmt::format("--mix '{}': '{}': {}", text, part, why)));
     };
     auto kv = SplitAssignment(part);
     if (!kv) return bad("expected CLASS=SHARE");

@@ -214,7 +214,7 @@ TEST(MakePlan, ABudgetBelowTheSmallestTableIsAnErrorNamingIt) {
   EXPECT_EQ(SmallestBudget(false), 135168u);
   EXPECT_EQ(SmallestBudget(true), 512u * 384u + 512u * 8u);
   PlanInput in = Base();
-  in.budget_bytes = 100 * 1024;
+  in.budget_bytes = uint64_t{100} * 1024;
   for (bool with_rate : {false, true}) {
     if (with_rate) in.rate = 10;
     auto p = MakePlan(in);
@@ -244,7 +244,7 @@ TEST(MakePlan, NeverRecommendsZeroEntries) {
   // the load rounds to nothing: the plan still says 512, never 0.
   PlanInput in = Base();
   in.ram_bytes = 64 * kMiB;
-  in.budget_bytes = 200 * 1024;  // 775 entries -> 512
+  in.budget_bytes = uint64_t{200} * 1024;  // 775 entries -> 512
   for (int k = 0; k < 2; ++k) {
     if (k == 0) in.rate = 0.001;  // 0.12 entries
     if (k == 1) {

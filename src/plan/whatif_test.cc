@@ -211,7 +211,7 @@ WhatifRow Row(const std::string& label, uint64_t mem_at_peak,
   r.variant.tunables.max = 65536;
   r.variant.tunables.buckets = 65536;
   r.kernel_memory_at_peak = mem_at_peak;
-  r.kernel_memory_at_max = 65536u * 264u;
+  r.kernel_memory_at_max = uint64_t{65536} * 264;
   r.table_full_drops = drops;
   r.early_drops = early;
   r.chain_drops = chain;

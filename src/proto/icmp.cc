@@ -123,7 +123,7 @@ InvalidReason IcmpErrorInnerTuple(const PacketView& pkt, const ProtoConfig& cfg,
                                   Tuple* inverted) noexcept {
   (void)cfg;
   const uint32_t quote = IsRedirectWithQuote(pkt) ? kRedirectQuote : 8;
-  PacketView inner;
+  PacketView inner{};
   if (pkt.l4_caplen < quote ||
       DecodeIp(pkt.l4 + quote, pkt.l4_caplen - quote, &inner,
                /*embedded=*/true) != DecodeStatus::kOk) {

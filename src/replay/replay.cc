@@ -168,7 +168,7 @@ class BatchReader {
  private:
   std::unique_ptr<CaptureReader> r_;
   CaptureDigest* digest_;  // of every record read, if set
-  CaptureRecord rec_;
+  CaptureRecord rec_{};
   bool have_rec_ = false;
 };
 

@@ -37,7 +37,7 @@ std::array<uint8_t, 32> Sha256::Digest() const {
   EVP_MD_CTX* copy = EVP_MD_CTX_new();
   if (copy == nullptr) std::abort();
   Check(EVP_MD_CTX_copy_ex(copy, ctx_));
-  std::array<uint8_t, 32> out;
+  std::array<uint8_t, 32> out{};
   unsigned int len = 0;
   Check(EVP_DigestFinal_ex(copy, out.data(), &len));
   EVP_MD_CTX_free(copy);

@@ -114,7 +114,7 @@ Read DigestOf(const std::string& path) {
   auto r = CaptureReader::Open(path);
   EXPECT_TRUE(r.has_value()) << r.error().message;
   if (!r) return {};
-  CaptureRecord rec;
+  CaptureRecord rec{};
   while ((*r)->Next(&rec)) d.Add(rec);
   std::remove(path.c_str());
   return {d.packets(), d.Hex()};

@@ -40,7 +40,7 @@ struct TimelineRow {
 /// ended, lives longer than the capture ran, while the table was still
 /// growing: the table shown is not the steady state of this traffic.
 struct ShortCaptureWarning {
-  LifetimeKind klass;
+  LifetimeKind klass{};
   uint64_t entries = 0;  ///< of the class, live at the end
   double share = 0;      ///< of the live entries at the end, 0..1
   std::string message;   ///< one sentence for the operator

@@ -31,7 +31,7 @@ struct EntryRecord {
 /// A labelled number, for the composition tables.
 struct Tally {
   std::string key;
-  uint64_t entries;
+  uint64_t entries = 0;
 };
 
 /// What the table held at one moment.

@@ -23,6 +23,7 @@ EntryRecord Rec(std::string proto, std::string state, bool assured,
 
 std::vector<std::string> Keys(const std::vector<Tally>& v) {
   std::vector<std::string> k;
+  k.reserve(v.size());
   for (const Tally& t : v) k.push_back(t.key + "=" + std::to_string(t.entries));
   return k;
 }

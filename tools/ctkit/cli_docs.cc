@@ -162,7 +162,7 @@ std::string RoffLines(std::string_view text) {
     }
     std::string escaped = RoffEscape(line);
     if (!escaped.empty() && (escaped[0] == '.' || escaped[0] == '\'')) {
-      escaped = "\\&" + escaped;
+      escaped.insert(0, "\\&");
     }
     if (!escaped.empty() || first) out += escaped + "\n";
     first = false;
