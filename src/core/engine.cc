@@ -54,7 +54,7 @@ namespace {
 
 // A fresh hash key from the kernel's CSPRNG (getrandom(2), blocking only
 // until the pool is initialised, early at boot).
-Result<HashSeed> RandomHashSeed() {
+[[nodiscard]] Result<HashSeed> RandomHashSeed() {
   uint64_t key[2];
   auto* p = reinterpret_cast<unsigned char*>(key);
   size_t got = 0;

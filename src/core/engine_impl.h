@@ -79,7 +79,7 @@ class EngineImpl final : public Engine {
   EngineImpl(const EngineImpl&) = delete;
   EngineImpl& operator=(const EngineImpl&) = delete;
 
-  Result<void> Reset(const Tunables& t) override;
+  [[nodiscard]] Result<void> Reset(const Tunables& t) override;
 
   Verdict Process(const PacketView& pkt, uint64_t now_ns) noexcept override;
   void ProcessBatch(const PacketView* pkts, const uint64_t* now_ns, size_t n,
