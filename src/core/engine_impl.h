@@ -38,7 +38,7 @@ struct PreparedPacket {
   bool offload_checksum = false;  ///< an offload partial checksum (counted)
   uint32_t hash = 0;
   Tuple tuple;
-  Tuple reply;  ///< `tuple` inverted (the prefetch passes compare with it)
+  Tuple reply;    ///< `tuple` inverted (the prefetch passes compare with it)
   FlowKey key{};  ///< compact forms of both, as flows store them
   FlowKey reply_key{};
 };

@@ -14,8 +14,8 @@
 #include <set>
 #include <vector>
 
-#include "testing/engine_test_util.h"
 #include "core/flow_table.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {

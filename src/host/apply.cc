@@ -33,7 +33,7 @@ namespace {
 }
 
 bool Exists(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return lstat(p.c_str(), &st) == 0;
 }
 
@@ -434,7 +434,7 @@ std::string DescribePlan(const ApplyPlan& p) {
   for (size_t i = 0; i < p.writes.size(); ++i) {
     const auto& w = p.writes[i];
     mode_t mode = 0644;
-    struct stat st{};
+    struct stat st {};
     if (w.existed && stat(w.path.c_str(), &st) == 0) mode = st.st_mode & 07777;
     if (w.existed) {
       auto r = WriteAtomic(fmt::format("{}/backup.{}", StateDir(o), i),
@@ -456,7 +456,7 @@ std::string DescribePlan(const ApplyPlan& p) {
                      : Result<void>(fail(Error::io(scope.error())));
     } else {
       mode_t mode = 0644;
-      struct stat st{};
+      struct stat st {};
       if (w.existed && stat(w.path.c_str(), &st) == 0)
         mode = st.st_mode & 07777;
       r = WriteAtomic(w.path, w.new_content, mode);
@@ -504,7 +504,8 @@ std::string DescribePlan(const ApplyPlan& p) {
     f >> tag >> e.index >> kind >> existed >> std::oct >> mode >> std::dec >>
         netns;
     if (tag != "file" || !f) {
-      return fail(Error::corrupt(fmt::format("bad line in {}/state: {}", dir, line)));
+      return fail(
+          Error::corrupt(fmt::format("bad line in {}/state: {}", dir, line)));
     }
     if (!std::getline(in, e.path)) {
       return fail(Error::corrupt(dir + "/state is truncated"));

@@ -180,7 +180,7 @@ class LiveHostView : public HostView {
     if (!names) return fail(names.error());
     std::string out;
     for (const auto& n : *names) {
-      struct stat st{};
+      struct stat st {};
       std::string p = "/run/netns/" + n;
       if (stat(p.c_str(), &st) == 0)
         out += std::to_string(st.st_ino) + " " + n + "\n";

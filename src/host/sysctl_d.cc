@@ -63,7 +63,7 @@ std::string ReadText(const std::string& path) {
 // systemd skips ("masks") a file that is /dev/null or empty.
 bool NullOrEmpty(const std::string& root, const std::string& target) {
   if (target == "/dev/null") return true;
-  struct stat st{};
+  struct stat st {};
   if (stat((root + target).c_str(), &st) != 0) return true;
   if (S_ISCHR(st.st_mode)) return true;
   return S_ISREG(st.st_mode) && st.st_size == 0;
@@ -79,7 +79,7 @@ std::string ResolveUnderRoot(const std::string& root,
                              const std::string& host_path) {
   std::string p = Lexical(host_path);
   for (int hops = 0; hops < 40; ++hops) {
-    struct stat st{};
+    struct stat st {};
     if (lstat((root + p).c_str(), &st) != 0) return "";
     if (!S_ISLNK(st.st_mode)) return p;
     char buf[4096];
@@ -108,7 +108,7 @@ std::vector<ConfFile> BootConfFiles(const std::string& root,
       f.path.append("/").append(n);
       f.target = ResolveUnderRoot(root, f.path);
       if (f.target.empty() || NullOrEmpty(root, f.target)) continue;
-      struct stat st{};
+      struct stat st {};
       if (stat((root + f.target).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         continue;
       by_name[n] = f;

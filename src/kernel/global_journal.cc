@@ -119,7 +119,7 @@ Result<void> GlobalJournal::EnsureDir() const {
     return fail(Error::io(
         fmt::format("cannot create {}: {}", dir_, std::strerror(errno))));
   }
-  struct stat st{};
+  struct stat st {};
   if (lstat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return fail(Error::io(dir_ + " is not a directory"));
   }

@@ -227,7 +227,8 @@ Result<void> Sandbox::Build() {
   // first) in the initial namespace.
   if (!local.empty()) {
     std::vector<std::string> argv = {"sysctl", "-q", "-w"};
-    for (const auto& [k, v] : local) argv.push_back(std::string(k).append("=").append(v));
+    for (const auto& [k, v] : local)
+      argv.push_back(std::string(k).append("=").append(v));
     auto r = router.Run(argv);
     if (!r) return fail(r.error());
   }

@@ -271,7 +271,8 @@ void EstimateSteadyState(CaptureLoad* load) {
   }
   const double new_total = bins.Total(kNewColumn);
   const double new_late = bins.From(mid, kNewColumn);
-  load.new_entries[0] = static_cast<uint64_t>(std::llround(new_total - new_late));
+  load.new_entries[0] =
+      static_cast<uint64_t>(std::llround(new_total - new_late));
   load.new_entries[1] = static_cast<uint64_t>(std::llround(new_late));
   for (size_t k = 0; k < kKinds; ++k) {
     ClassLoad& c = cls[k];

@@ -97,8 +97,9 @@ std::string FillDiagnosis(const ReplayReport& r, const Tunables& t) {
       top.key, Percent(top.entries, c.total), c.total, LifetimeSetting(life));
   // A table that never came near full needs no change: say what held it,
   // and no more.
-  const bool pressed = r.counters.table_full > 0 || r.stats.early_drop > 0 ||
-                       (r.max != 0 && uint64_t{r.peak_count} * 10 >= uint64_t{r.max} * 9);
+  const bool pressed =
+      r.counters.table_full > 0 || r.stats.early_drop > 0 ||
+      (r.max != 0 && uint64_t{r.peak_count} * 10 >= uint64_t{r.max} * 9);
   if (!pressed) {
     return fmt::format("the table never came near full (peak {}{}); {}",
                        r.peak_count,

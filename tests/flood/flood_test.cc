@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "testing/engine_test_util.h"
 #include "ctkit/decode.h"
 #include "ctkit/engine.h"
 #include "gen/packet_builder.h"

@@ -99,7 +99,7 @@ std::string Validate(DoctorFlags* f) {
        {std::pair<const char*, const std::string*>{"--root", &f->root},
         {"--persist-root", &f->persist_root}}) {
     if (dir->empty()) continue;
-    struct stat st{};
+    struct stat st {};
     if (stat(dir->c_str(), &st) != 0)
       return fmt::format("{} {}: {}", name, *dir, std::strerror(errno));
     if (!S_ISDIR(st.st_mode))

@@ -4,8 +4,6 @@
 // library (src/plan/whatif.h), prints. Each variant reads the capture
 // itself, so standard input ("-") is first copied to an unlinked temporary
 // file, which goes away with the process however it ends.
-#include "plan/whatif_output.h"
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/whatif_output.h"
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/settings.h"
 
