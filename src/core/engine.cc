@@ -184,7 +184,8 @@ void EngineImpl::CrossLongGap(uint32_t prev, uint64_t step) noexcept {
   // here; the rest keep their absolute expiry, which is still less than
   // 2^31 jiffies ahead.
   uint32_t now = last_now_;
-  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+  for (uint32_t b = table_->UsedBucketFrom(0); b < table_->buckets();
+       b = table_->UsedBucketFrom(b + 1)) {
     uint32_t node = table_->Head(b);
     while (node != kNil) {
       uint32_t index = NodeFlow(node);
@@ -661,7 +662,8 @@ void EngineImpl::Account(uint32_t index, Direction dir,
 
 uint32_t EngineImpl::longest_chain() const noexcept {
   uint32_t longest = 0;
-  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+  for (uint32_t b = table_->UsedBucketFrom(0); b < table_->buckets();
+       b = table_->UsedBucketFrom(b + 1)) {
     uint32_t len = 0;
     for (uint32_t n = table_->Head(b); n != kNil; n = table_->Next(n)) ++len;
     if (len > longest) longest = len;

@@ -33,7 +33,8 @@ FlowInfo EngineImpl::Snapshot(uint32_t index, uint32_t now) const noexcept {
 void EngineImpl::Dump(uint64_t now_ns,
                       const std::function<void(const FlowInfo&)>& fn) {
   uint32_t now = Jiffies(now_ns);
-  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+  for (uint32_t b = table_->UsedBucketFrom(0); b < table_->buckets();
+       b = table_->UsedBucketFrom(b + 1)) {
     uint32_t node = table_->Head(b);
     while (node != kNil) {
       uint32_t index = NodeFlow(node);
@@ -54,7 +55,8 @@ void EngineImpl::Visit(uint64_t now_ns,
                        const std::function<void(const FlowInfo&)>& fn) const {
   uint32_t now = last_now_;
   if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
-  for (uint32_t b = 0; b < table_->buckets(); ++b) {
+  for (uint32_t b = table_->UsedBucketFrom(0); b < table_->buckets();
+       b = table_->UsedBucketFrom(b + 1)) {
     for (uint32_t n = table_->Head(b); n != kNil; n = table_->Next(n)) {
       if (NodeDir(n) == Direction::kOriginal) fn(Snapshot(NodeFlow(n), now));
     }

@@ -193,6 +193,24 @@ void FlowTable::Clear() noexcept {
   in_use_ = 0;
 }
 
+uint32_t FlowTable::UsedBucketFrom(uint32_t bucket) const noexcept {
+  while (bucket < buckets_ && heads_[bucket] == kNil) ++bucket;
+  return bucket;
+}
+
+uint32_t FlowTable::FirstBucketWithWrongLength() const noexcept {
+  for (uint32_t b = 0; b < buckets_; ++b) {
+    if (lengths_[b] == 0xffff) continue;  // saturated: not kept
+    uint32_t n = 0;
+    for (uint32_t node = heads_[b]; node != kNil && n <= lengths_[b];
+         node = Next(node)) {
+      ++n;
+    }
+    if (n != lengths_[b]) return b;
+  }
+  return buckets_;
+}
+
 uint32_t FlowTable::ChainLength(uint32_t bucket) const noexcept {
   if (lengths_[bucket] != 0xffff) return lengths_[bucket];
   uint32_t n = 0;

@@ -60,7 +60,8 @@ void EngineImpl::RunGcOnce(uint32_t at) noexcept {
   bool early_drop = gc_.early_drop_mode && max95 != 0;
   uint32_t buckets = table_->buckets();
 
-  for (uint32_t b = gc_.next_bucket; b < buckets; ++b) {
+  for (uint32_t b = table_->UsedBucketFrom(gc_.next_bucket); b < buckets;
+       b = table_->UsedBucketFrom(b + 1)) {
     uint32_t node = table_->Head(b);
     while (node != kNil) {
       if (reaped > kMaxReapsPerRun) {

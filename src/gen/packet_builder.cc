@@ -141,26 +141,43 @@ std::optional<Address> ParseAddress(std::string_view text, Family* family) {
 size_t BuildTcp(const Endpoints& ep, uint32_t seq, uint32_t ack, uint8_t flags,
                 uint16_t window, uint32_t payload_len, const TcpOptions& opts,
                 std::vector<uint8_t>* out) {
-  // Options first, so that the header length is known.
-  std::vector<uint8_t> o;
+  // Options first, so that the header length is known. They fit in the
+  // header's 40 bytes (SackBlocksThatFit sees to it), so they are built on
+  // the stack: the fuzzers build a packet per step.
+  uint8_t o[40];
+  size_t o_len = 0;
+  auto put = [&o, &o_len](uint8_t b) { o[o_len++] = b; };
+  auto put32 = [&put](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      put(static_cast<uint8_t>(v >> shift));
+    }
+  };
   if (opts.mss != 0) {
-    o.insert(o.end(), {2, 4});
-    Append16(&o, opts.mss);
+    put(2);
+    put(4);
+    put(static_cast<uint8_t>(opts.mss >> 8));
+    put(static_cast<uint8_t>(opts.mss));
   }
-  if (opts.sack_perm) o.insert(o.end(), {4, 2});
+  if (opts.sack_perm) {
+    put(4);
+    put(2);
+  }
   if (opts.wscale >= 0) {
-    o.insert(o.end(), {3, 3, static_cast<uint8_t>(opts.wscale)});
+    put(3);
+    put(3);
+    put(static_cast<uint8_t>(opts.wscale));
   }
   if (const size_t n = SackBlocksThatFit(opts); n > 0) {
-    o.insert(o.end(), {5, static_cast<uint8_t>(2 + 8 * n)});
+    put(5);
+    put(static_cast<uint8_t>(2 + 8 * n));
     for (size_t i = 0; i < n; ++i) {
-      Append32(&o, opts.sack[i].first);
-      Append32(&o, opts.sack[i].second);
+      put32(opts.sack[i].first);
+      put32(opts.sack[i].second);
     }
   }
-  while (o.size() % 4 != 0) o.push_back(1);  // NOP
+  while (o_len % 4 != 0) put(1);  // NOP
 
-  const uint32_t header_len = static_cast<uint32_t>(20 + o.size());
+  const uint32_t header_len = static_cast<uint32_t>(20 + o_len);
   const uint32_t l4_len = header_len + payload_len;
   if (payload_len > kMaxIpv6Payload || !PayloadFits(ep.family, l4_len)) {
     return 0;
@@ -176,7 +193,7 @@ size_t BuildTcp(const Endpoints& ep, uint32_t seq, uint32_t ack, uint8_t flags,
   out->push_back(flags);
   Append16(out, window);
   Append32(out, 0);  // checksum, urgent pointer
-  out->insert(out->end(), o.begin(), o.end());
+  out->insert(out->end(), o, o + o_len);
   out->resize(out->size() + payload_len, 0);
   PatchL4Checksum(ep.family, ep.src, ep.dst, ipproto::kTcp, l4, 16, true, out);
   return out->size() - start;
