@@ -24,7 +24,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor
 
 .PHONY: all deps build build-ctkit demo test test-unit test-asan test-tsan fuzz-smoke bench clean \
-        format
+        format tidy
 
 all: build
 
@@ -112,6 +112,16 @@ bench: build-ctkit
 format:
 	find include src tools tests bench -name '*.h' -o -name '*.cc' | \
 	  xargs clang-format -i
+
+# clang-tidy with .clang-tidy's checks over every translation unit of the
+# ci build (its compile_commands.json); any finding fails.
+tidy: deps
+	@command -v run-clang-tidy >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq clang-tidy; \
+	  else echo "missing Debian package; run as root: apt-get install -y clang-tidy"; exit 1; fi; }
+	cmake --preset ci >/dev/null
+	run-clang-tidy -p build/ci -j $(JOBS) -quiet \
+	  '$(CURDIR)/(src|tools|include|bench|fuzz|testing|examples)/'
 
 clean:
 	rm -rf build

@@ -193,8 +193,8 @@ std::optional<ReplayTiming> TimeReplay(const std::string& path,
       [&] {
         auto reader = CaptureReader::Open(path);
         if (!reader) return false;
-        CaptureRecord rec;
-        PacketView v;
+        CaptureRecord rec{};
+        PacketView v{};
         uint64_t n = 0, decoded = 0;
         while ((*reader)->Next(&rec)) {
           ++n;

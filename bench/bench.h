@@ -45,7 +45,7 @@ struct Loaded {
   void Decode() {
     views.reserve(offsets.size());
     for (size_t i = 0; i < offsets.size(); ++i) {
-      PacketView v;
+      PacketView v{};
       if (DecodeFrame(link_types[i], arena.data() + offsets[i], lengths[i],
                       &v) == DecodeStatus::kOk) {
         views.push_back(v);

@@ -327,9 +327,9 @@ Engines Acquire(const ctkit::Tunables& t, bool callback, bool threaded) {
 // of an input's cost.
 struct Batch {
   Bytes frames[kBatch];
-  ctkit::PacketView views[kBatch];
-  uint64_t times[kBatch];
-  ctkit::Verdict want[kBatch];  // what the one-at-a-time engine said
+  ctkit::PacketView views[kBatch] = {};
+  uint64_t times[kBatch] = {};
+  ctkit::Verdict want[kBatch] = {};  // what the one-at-a-time engine said
   size_t size = 0;
 };
 
@@ -447,7 +447,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   static Batch batch;
   batch.size = 0;
-  static const bool trace = std::getenv("ENGINE_FUZZER_TRACE") != nullptr;
+  static const bool kTrace = std::getenv("ENGINE_FUZZER_TRACE") != nullptr;
   size_t packets = 0;
 
   for (size_t step = 0; step < kMaxSteps && !in.empty(); ++step) {
@@ -497,7 +497,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     ctkit::Verdict got = e.single->Process(v, prog.now_ns);
-    if (trace) {
+    if (kTrace) {
       std::fprintf(stderr, "t=%llu proto=%u len=%u -> %s count=%u\n",
                    static_cast<unsigned long long>(prog.now_ns), v.l4_proto,
                    v.ip_len, ctkit::VerdictName(got), e.single->count());

@@ -205,7 +205,7 @@ class EngineImpl final : public Engine {
   void Start(const Tunables& t);
 
   Tunables tunables_;   // changed only by Reset
-  ProtoConfig cfg_;     // changed only by Reset
+  ProtoConfig cfg_{};   // changed only by Reset
   EngineOptions opts_;  // immutable
   std::unique_ptr<FlowTable> table_;
   bool events_for_new_ = false;  // new entries get events (set by Start)

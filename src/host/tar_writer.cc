@@ -1,17 +1,14 @@
 // ustar (POSIX.1-1988) headers are 512-byte blocks of NUL-padded ASCII
 // fields with octal numbers and a checksum computed with the checksum field
 // taken as spaces; data follows padded to 512, and two zero blocks end the
-// archive. gzip (RFC 1952) wraps a deflate stream (RFC 1951); a deflate
-// "stored" block is a 3-bit header, byte alignment, LEN and ~LEN, then up to
-// 65535 raw bytes, so no compressor is needed. CRC-32 is the usual
-// reflected 0xEDB88320 polynomial.
+// archive. zlib compresses it into a gzip member (RFC 1952).
 #include "host/tar_writer.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <zlib.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -28,28 +25,6 @@ void PutOctal(char* block, size_t off, size_t len, uint64_t v) {
   // len-1 octal digits, then NUL.
   std::string s = fmt::format("{:0{}o}", v, len - 1);
   PutField(block, off, len - 1, s);
-}
-
-uint32_t Crc32(const std::string& data) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (char ch : data) {
-    c = table[(c ^ static_cast<unsigned char>(ch)) & 0xFF] ^ (c >> 8);
-  }
-  return c ^ 0xFFFFFFFFu;
-}
-
-void PutLe32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
 }  // namespace
@@ -98,24 +73,22 @@ void PutLe32(std::string* out, uint32_t v) {
   return out;
 }
 
-std::string GzipStored(const std::string& data) {
-  std::string out = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, '\x03'};
-  size_t off = 0;
-  do {
-    size_t n = std::min<size_t>(65535, data.size() - off);
-    bool last = off + n == data.size();
-    out.push_back(last ? 1 : 0);  // BFINAL, BTYPE=00 (stored)
-    uint16_t len = static_cast<uint16_t>(n);
-    uint16_t nlen = static_cast<uint16_t>(~len);
-    out.push_back(static_cast<char>(len & 0xFF));
-    out.push_back(static_cast<char>(len >> 8));
-    out.push_back(static_cast<char>(nlen & 0xFF));
-    out.push_back(static_cast<char>(nlen >> 8));
-    out.append(data, off, n);
-    off += n;
-  } while (off < data.size());
-  PutLe32(&out, Crc32(data));
-  PutLe32(&out, static_cast<uint32_t>(data.size()));
+[[nodiscard]] Result<std::string> Gzip(const std::string& data) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    return fail(Error::io("cannot start gzip compression"));
+  }
+  std::string out(deflateBound(&zs, data.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return fail(Error::io("gzip compression failed"));
   return out;
 }
 
@@ -124,7 +97,9 @@ std::string GzipStored(const std::string& data) {
     uint64_t mtime) {
   auto tar = MakeTar(files, mtime);
   if (!tar) return fail(tar.error());
-  std::string gz = GzipStored(*tar);
+  auto gzipped = Gzip(*tar);
+  if (!gzipped) return fail(gzipped.error());
+  const std::string& gz = *gzipped;
   std::string tmp = path + ".ctkit-tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -1,6 +1,6 @@
-// A minimal .tar.gz writer for `doctor --collect`: POSIX ustar members in a
-// gzip stream of stored (uncompressed) deflate blocks. Any tar(1) extracts
-// it; no compression library is needed for a few hundred kilobytes.
+// A minimal .tar.gz writer for `doctor --collect`: POSIX ustar members,
+// gzip-compressed by zlib (already the capture reader's dependency). Any
+// tar(1) extracts it.
 #ifndef CTKIT_HOST_TAR_WRITER_H_
 #define CTKIT_HOST_TAR_WRITER_H_
 
@@ -17,10 +17,10 @@ namespace ctkit {
 [[nodiscard]] Result<std::string> MakeTar(
     const std::map<std::string, std::string>& files, uint64_t mtime);
 
-/// `data` wrapped as a gzip member of stored deflate blocks.
-std::string GzipStored(const std::string& data);
+/// `data` as one gzip member (zlib's default compression level).
+[[nodiscard]] Result<std::string> Gzip(const std::string& data);
 
-/// MakeTar + GzipStored, written atomically to `path`.
+/// MakeTar + Gzip, written atomically to `path`.
 [[nodiscard]] Result<void> WriteTarGz(
     const std::string& path, const std::map<std::string, std::string>& files,
     uint64_t mtime);

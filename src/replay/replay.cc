@@ -403,7 +403,7 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
 }
 
 [[nodiscard]] Result<ReplayReport> RunReplay(
-    const CaptureOpener& open, const std::string& path,
+    const CaptureOpener& open, const std::string& name,
     const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out) {
   const PumpPlan plan = PlanFor(opts);
   EngineOptions eopts = opts.engine;
@@ -414,7 +414,7 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   std::unique_ptr<Engine> engine = std::move(*created);
 
   ReplayReport r;
-  r.capture = path;
+  r.capture = name;
   r.max = engine->tunables().max;
   r.buckets = engine->tunables().buckets;
   r.table_memory_bytes = engine->memory_bytes();

@@ -52,8 +52,8 @@ Endpoints Query(uint32_t i) {
 // Writes `packets` as a raw-IP pcap (UDP, no payload: 28-byte records).
 std::string WriteCapture(const std::string& name,
                          const std::vector<Packet>& packets) {
-  const std::string path = ::testing::TempDir() + "/replay_driver_" + name +
-                           "_" + std::to_string(getpid()) + ".pcap";
+  std::string path = ::testing::TempDir() + "/replay_driver_" + name + "_" +
+                     std::to_string(getpid()) + ".pcap";
   auto w = PcapWriter::Create(path, 101);
   EXPECT_TRUE(w.has_value());
   std::vector<uint8_t> buf;

@@ -117,7 +117,7 @@ int RunBench(const BenchFlags& f) {
     if (!LoadSettings(f.settings, &x.tunables)) return kExitFailure;
     auto reader = CaptureReader::Open(f.capture);
     if (!reader) return Fail(reader.error());
-    CaptureRecord rec;
+    CaptureRecord rec{};
     while ((*reader)->Next(&rec)) {
       x.packets.Add(rec.ts_ns, rec.link_type, rec.data, rec.caplen);
     }
@@ -178,8 +178,8 @@ int RunBench(const BenchFlags& f) {
                                     100.0 * speedup / limits.parallel_capacity,
                                     limits.parallel_capacity);
         }
-        note =
-            fmt::format("{:.2f} x one thread{}; ", speedup, of_capacity) + note;
+        note.insert(
+            0, fmt::format("{:.2f} x one thread{}; ", speedup, of_capacity));
       }
       // New connections per second: entries created in the timed part over
       // its (median) duration.

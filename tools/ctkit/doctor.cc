@@ -126,6 +126,9 @@ std::string Validate(DoctorFlags* f) {
 
 // Closes the --netns descriptor on every way out of RunDoctor.
 struct FdCloser {
+  explicit FdCloser(int f) : fd(f) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
   int fd = -1;
   ~FdCloser() {
     if (fd >= 0) close(fd);

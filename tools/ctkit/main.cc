@@ -1,6 +1,8 @@
 // ctkit: the thin command-line front end over the ctkit library. Each
 // subcommand is registered from its own file (command.h); this file parses
-// the command line and turns CLI11's exceptions into exit codes.
+// the command line and turns CLI11's exceptions into exit codes. main()
+// itself only guards Run(): building the command tree allocates too, and
+// nothing may escape as an abort.
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -10,7 +12,9 @@
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/version.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{
       "ctkit: Linux nf_conntrack rebuilt in userspace, and the tools around "
       "it",
@@ -66,4 +70,17 @@ int main(int argc, char** argv) {
     return ctkit::cli::kExitFailure;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (...) {
+    // Out of memory before the commands were registered, or an error while
+    // printing an error: the plainest message, with no formatting to throw.
+    std::fputs("ctkit: error: internal failure (out of memory?)\n", stderr);
+    return ctkit::cli::kExitFailure;
+  }
 }
