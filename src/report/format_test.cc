@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "gen/packet_builder.h"
+#include "testing/engine_test_util.h"
 
 namespace ctkit {
 namespace {
@@ -25,27 +26,18 @@ Tuple PortTuple(Address src, uint16_t sport, Address dst, uint16_t dport,
   return t;
 }
 
-Tuple Swap(const Tuple& t) {
-  Tuple r = t;
-  r.src = t.dst;
-  r.dst = t.src;
-  r.src_port_or_icmp_id = t.dst_port_or_icmp_type_code;
-  r.dst_port_or_icmp_type_code = t.src_port_or_icmp_id;
-  return r;
-}
-
 FlowInfo Tcp41000() {
   FlowInfo f;
   f.original = PortTuple(Ipv4(10, 1, 0, 2), 41000, Ipv4(10, 2, 0, 2), 8080,
                          ipproto::kTcp);
-  f.reply = Swap(f.original);
+  f.reply = enginetest::Reversed(f.original);
   return f;
 }
 
 FlowInfo Generic253() {
   FlowInfo f;
   f.original = PortTuple(Ipv4(10, 1, 0, 2), 0, Ipv4(10, 2, 0, 2), 0, 253);
-  f.reply = Swap(f.original);
+  f.reply = enginetest::Reversed(f.original);
   return f;
 }
 
