@@ -1,9 +1,11 @@
-// Small text helpers the parsers and reports share: trimming, splitting,
-// NAME=VALUE assignments and percentages. Views only: nothing here
+// Small text helpers the parsers and reports share: trimming, splitting
+// (at a separator or into words), numbers, NAME=VALUE assignments and
+// percentages. Views only: nothing here
 // allocates beyond the returned vector, and nothing judges the text.
 #ifndef CTKIT_CORE_TEXT_H_
 #define CTKIT_CORE_TEXT_H_
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -35,6 +37,33 @@ inline std::vector<std::string_view> Split(std::string_view s, char sep) {
     out.push_back(s.substr(start, end - start));
     start = end + 1;
   }
+}
+
+/// The blank-separated (space, tab) words of `s`: "a  b\tc" is {"a", "b",
+/// "c"}, "" and "  " are {}.
+inline std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+/// `s` (trimmed) as an unsigned number in `base`; nullopt when empty, not
+/// a number throughout, or out of range.
+inline std::optional<uint64_t> ToU64(std::string_view s, int base = 10) {
+  s = Trim(s);
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 /// One NAME=VALUE, split at the first '=' (the value may hold more), both

@@ -57,5 +57,24 @@ TEST(Percent, OfAWholeAndOfNothing) {
   EXPECT_DOUBLE_EQ(Percent(7, 0), 0.0);
 }
 
+TEST(Text, WordsAreTheBlankSeparatedRuns) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(Words("cpu=0   \tfound=0 invalid=522"),
+            (V{"cpu=0", "found=0", "invalid=522"}));
+  EXPECT_EQ(Words(""), V{});
+  EXPECT_EQ(Words(" \t "), V{});
+  EXPECT_EQ(Words("one"), V{"one"});
+}
+
+TEST(Text, ToU64TakesWholeNumbersOnly) {
+  EXPECT_EQ(ToU64(" 262144\n"), 262144u);  // a sysctl file's contents
+  EXPECT_EQ(ToU64("0000001a", 16), 26u);    // /proc/net/stat's hex columns
+  EXPECT_EQ(ToU64("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(ToU64("18446744073709551616"), std::nullopt);  // out of range
+  EXPECT_EQ(ToU64("12k"), std::nullopt);
+  EXPECT_EQ(ToU64("-1"), std::nullopt);
+  EXPECT_EQ(ToU64(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace ctkit

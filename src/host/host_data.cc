@@ -5,35 +5,12 @@
 // the live read. Nothing here judges the data; findings.cc does.
 #include "host/host_data.h"
 
-#include <charconv>
 #include <cstdlib>
 
 #include "core/text.h"
 
 namespace ctkit {
 namespace {
-
-std::vector<std::string_view> Words(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
-std::optional<uint64_t> ToU64(std::string_view s, int base = 10) {
-  s = Trim(s);
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
-    return std::nullopt;
-  return v;
-}
 
 bool Contains(std::string_view s, std::string_view part) {
   return s.find(part) != std::string_view::npos;
@@ -277,13 +254,20 @@ std::optional<SlabInfo> ParseSlabinfo(std::string_view text) {
   return std::nullopt;
 }
 
-HostData Collect(HostView& view) {
+namespace {
+
+// What could not be read goes into `missing` (and `denied` when refused).
+void Note(HostData* d, const Error& e) {
+  d->missing.push_back(e.message);
+  if (e.code == ErrorCode::kPermission) d->denied.push_back(e.message);
+}
+
+}  // namespace
+
+HostData CollectCounters(HostView& view) {
   HostData d;
   d.source = view.Describe();
-  auto note = [&](const Error& e) {
-    d.missing.push_back(e.message);
-    if (e.code == ErrorCode::kPermission) d.denied.push_back(e.message);
-  };
+  auto note = [&d](const Error& e) { Note(&d, e); };
 
   if (auto names = view.List(kSysctlDir)) {
     for (const auto& n : *names) {
@@ -300,6 +284,35 @@ HostData Collect(HostView& view) {
   d.count = d.Sysctl("nf_conntrack_count");
   d.max = d.Sysctl("nf_conntrack_max");
   d.buckets = d.Sysctl("nf_conntrack_buckets");
+  if (auto s = view.Read(kStatsPath)) {
+    std::string_view text = *s;
+    bool from_netlink = text.rfind("# source: ctnetlink", 0) == 0;
+    Result<Stats> st = fail(Error::corrupt(""));
+    if (Contains(text, "entries") && Contains(text, "early_drop ")) {
+      uint64_t entries = 0;
+      st = ParseProcStat(text, &entries, &d.stats_cpus);
+      d.stats_source = "/proc/net/stat/nf_conntrack";
+      if (st && !d.count) d.count = entries;
+    } else {
+      st = ParseConntrackS(text, &d.stats_cpus);
+      d.stats_source = from_netlink ? "ctnetlink" : "conntrack -S";
+    }
+    if (st) {
+      d.stats = *st;
+    } else {
+      note(st.error());
+    }
+  } else {
+    note(s.error());
+  }
+
+  return d;
+}
+
+HostData Collect(HostView& view) {
+  HostData d = CollectCounters(view);
+  auto note = [&d](const Error& e) { Note(&d, e); };
+
   d.init_netns = view.Read("/proc/sys/net/nf_conntrack_max").has_value();
   if (auto h = view.Read(kHashsizeParam)) {
     d.hashsize_param = ToU64(*h);
@@ -326,28 +339,6 @@ HostData Collect(HostView& view) {
       if (w.size() != 2) continue;
       if (auto ino = ToU64(w[0])) d.netns_names[*ino] = std::string(w[1]);
     }
-  }
-
-  if (auto s = view.Read(kStatsPath)) {
-    std::string_view text = *s;
-    bool from_netlink = text.rfind("# source: ctnetlink", 0) == 0;
-    Result<Stats> st = fail(Error::corrupt(""));
-    if (Contains(text, "entries") && Contains(text, "early_drop ")) {
-      uint64_t entries = 0;
-      st = ParseProcStat(text, &entries, &d.stats_cpus);
-      d.stats_source = "/proc/net/stat/nf_conntrack";
-      if (st && !d.count) d.count = entries;
-    } else {
-      st = ParseConntrackS(text, &d.stats_cpus);
-      d.stats_source = from_netlink ? "ctnetlink" : "conntrack -S";
-    }
-    if (st) {
-      d.stats = *st;
-    } else {
-      note(st.error());
-    }
-  } else {
-    note(s.error());
   }
 
   if (auto t = view.Read(kTablePath)) {

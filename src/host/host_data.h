@@ -122,6 +122,11 @@ struct HostData {
 /// Reads everything from `view`. Never fails: what is missing is listed in
 /// HostData::missing and the findings that need it report UNKNOWN.
 HostData Collect(HostView& view);
+/// Only what costs O(1) to read, whatever the table's size: the
+/// nf_conntrack_* sysctls (count, max, buckets among them) and the
+/// statistics (ctnetlink, else /proc/net/stat/nf_conntrack). Collect starts
+/// with it; the exporter reads it on every scrape.
+HostData CollectCounters(HostView& view);
 
 /// /proc/net/stat/nf_conntrack (header + one 17-column hex line per CPU),
 /// summed over CPUs; `entries` is per netns, repeated on each line.
