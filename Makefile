@@ -13,7 +13,7 @@ PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
             libbenchmark-dev libmnl-dev libssl-dev zlib1g-dev iproute2 \
             nftables clang libclang-rt-14-dev groff-base conntrack tcpdump \
-            ethtool
+            ethtool libcpp-httplib-dev prometheus
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
@@ -38,7 +38,8 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing; \
 	  else \
 	    echo "missing Debian packages; run as root:"; \
 	    echo "  apt-get install -y$$missing"; \

@@ -68,7 +68,7 @@ TEST(Text, WordsAreTheBlankSeparatedRuns) {
 
 TEST(Text, ToU64TakesWholeNumbersOnly) {
   EXPECT_EQ(ToU64(" 262144\n"), 262144u);  // a sysctl file's contents
-  EXPECT_EQ(ToU64("0000001a", 16), 26u);    // /proc/net/stat's hex columns
+  EXPECT_EQ(ToU64("0000001a", 16), 26u);   // /proc/net/stat's hex columns
   EXPECT_EQ(ToU64("18446744073709551615"), UINT64_MAX);
   EXPECT_EQ(ToU64("18446744073709551616"), std::nullopt);  // out of range
   EXPECT_EQ(ToU64("12k"), std::nullopt);

@@ -33,6 +33,7 @@ BELOW = {
     'kernel': ['report', 'core', 'proto', 'net'],
     'host': ['kernel', 'report', 'core', 'proto', 'net'],
     'plan': ['replay', 'report', 'core', 'proto', 'net'],
+    'watch': ['host', 'kernel', 'report', 'core', 'proto', 'net'],
 }
 # The directories above the layers, and what each of them may not use.
 ON_TOP = {

@@ -27,7 +27,8 @@ int Run(int argc, char** argv) {
        {&ctkit::cli::RegisterReplay, &ctkit::cli::RegisterGen,
         &ctkit::cli::RegisterBench, &ctkit::cli::RegisterKernelReplay,
         &ctkit::cli::RegisterDiff, &ctkit::cli::RegisterWhatif,
-        &ctkit::cli::RegisterPlan, &ctkit::cli::RegisterDoctor}) {
+        &ctkit::cli::RegisterPlan, &ctkit::cli::RegisterDoctor,
+        &ctkit::cli::RegisterExporter}) {
     reg(app, &exit_code);
   }
   ctkit::cli::RegisterGenerateDocs(app, &exit_code);

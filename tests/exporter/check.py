@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""`ctkit exporter` as Prometheus and an operator meet it.
+
+  check.py CTKIT FIXTURES
+
+- `--once --root FIXTURES/healthy` prints metrics that promtool (Debian's
+  prometheus package) accepts with no lint complaint, with the tree's
+  numbers in them;
+- the server on a free loopback port answers /metrics with the 0.0.4
+  content type, gzip-compressed when the client asks, 404 elsewhere, and
+  exits 0 on SIGTERM;
+- a malformed --web.listen-address is a usage error (2), a port in use an
+  error (1), both with one line on stderr.
+"""
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ctkit, fixtures = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+        print('FAIL:', what)
+
+
+# --once through promtool.
+once = subprocess.run([ctkit, 'exporter', '--once', '--root', os.path.join(fixtures, 'healthy')],
+                      capture_output=True, text=True)
+expect(once.returncode == 0, f'--once exits 0 (got {once.returncode}: {once.stderr})')
+expect('conntrack_entries{netns="unknown"} 200\n' in once.stdout, '--once shows the tree\'s count')
+expect('conntrack_entries_limit{netns="unknown"} 262144\n' in once.stdout, '--once shows the limit')
+check = subprocess.run(['promtool', 'check', 'metrics'], input=once.stdout,
+                       capture_output=True, text=True)
+expect(check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(),
+       f'promtool check metrics: rc {check.returncode}: {check.stdout}{check.stderr}')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+port = free_port()
+server = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, 'healthy'),
+                           '--web.listen-address', f'127.0.0.1:{port}'],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+try:
+    base = f'http://127.0.0.1:{port}'
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(base + '/metrics', timeout=2) as r:
+                body = r.read().decode()
+                ctype = r.headers.get('Content-Type')
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.05)
+    expect(ctype == 'text/plain; version=0.0.4; charset=utf-8', f'content type {ctype}')
+    def namespace_part(text):  # all but the exporter's own scrape metrics
+        return [ln for ln in text.splitlines() if 'conntrack_scrape_' not in ln]
+    expect(namespace_part(body) == namespace_part(once.stdout),
+           'the server serves what --once prints')
+    expect('conntrack_entries{netns="unknown"} 200\n' in body, 'the server shows the count')
+
+    req = urllib.request.Request(base + '/metrics', headers={'Accept-Encoding': 'gzip'})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        enc = r.headers.get('Content-Encoding')
+        raw = r.read()
+    expect(enc == 'gzip', f'gzip when asked (Content-Encoding {enc})')
+    if enc == 'gzip':
+        expect('conntrack_entries{netns="unknown"} 200\n' in gzip.decompress(raw).decode(),
+               'the gzip body decompresses to the metrics')
+
+    try:
+        urllib.request.urlopen(base + '/nope', timeout=5)
+        expect(False, '/nope is not found')
+    except urllib.error.HTTPError as e:
+        expect(e.code == 404, f'/nope: {e.code}')
+
+    # The port is taken now: a second exporter cannot listen.
+    busy = subprocess.run([ctkit, 'exporter', '--web.listen-address', f'127.0.0.1:{port}'],
+                          capture_output=True, text=True, timeout=10)
+    expect(busy.returncode == 1 and busy.stderr.startswith('ctkit: error: cannot listen'),
+           f'a port in use: rc {busy.returncode}: {busy.stderr}')
+finally:
+    server.send_signal(signal.SIGTERM)
+    try:
+        rc = server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        rc = 'hung'
+expect(rc == 0, f'SIGTERM stops the server with 0 (got {rc})')
+
+bad = subprocess.run([ctkit, 'exporter', '--web.listen-address', 'nonsense'],
+                     capture_output=True, text=True, timeout=10)
+expect(bad.returncode == 2 and 'expected HOST:PORT' in bad.stderr,
+       f'a malformed address: rc {bad.returncode}: {bad.stderr}')
+
+print('exporter: ' + ('ok' if not failures else f'{len(failures)} failure(s)'))
+sys.exit(1 if failures else 0)

@@ -1,0 +1,180 @@
+// `ctkit exporter`: this network namespace's conntrack for Prometheus, on
+// /metrics over HTTP (cpp-httplib), or once on standard output (--once).
+// Every scrape reads only what costs O(1) whatever the table's size (the
+// sysctls and the kernel's statistics: host/host_data.h CollectCounters);
+// it never walks the table. Flags follow the Prometheus exporters'
+// conventions (--web.listen-address, --web.telemetry-path). Listening on
+// anything but loopback is the user's explicit choice.
+//
+// Not yet here (issue 12): TLS and basic auth (--web.config.file), every
+// namespace (--all-netns), the kernel log's table-full lines, the table
+// walk's attribution (states, top-k) and the forecast.
+#include <fmt/format.h>
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "host/host_data.h"
+#include "host/host_view.h"
+#include "kernel/ctnetlink.h"
+#include "tools/ctkit/command.h"
+#include "watch/conntrack_metrics.h"
+#include "watch/exposition.h"
+
+namespace ctkit::cli {
+namespace {
+
+// The port: not yet checked against Prometheus's default-port allocation
+// list (this machine has no network); see the README.
+constexpr char kDefaultListen[] = "127.0.0.1:9466";
+
+struct ExporterFlags {
+  std::string listen = kDefaultListen;
+  std::string path = "/metrics";
+  std::string root;  // a fixture tree or an extracted --collect archive
+  bool once = false;
+};
+
+// What the exporter says about itself, beside the namespace's metrics.
+struct ScrapeState {
+  std::atomic<uint64_t> errors{0};
+};
+
+std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<HostView> view =
+      f.root.empty()
+          ? NewLiveHostView([] { return CtnetlinkClient::Open(); }, -1)
+          : NewRootHostView(f.root);
+  HostData d = CollectCounters(*view);
+  std::vector<watch::MetricFamily> families =
+      watch::ConntrackFamilies(d, watch::NetnsLabel(*view));
+  // A scrape that could not read the count or the statistics is an error
+  // (the series are left out, not zero).
+  if (!d.count || !d.stats) ++state->errors;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  families.push_back(watch::MetricFamily{
+      "conntrack_scrape_errors_total",
+      "Scrapes that could not read the count or the statistics (the "
+      "missing series are left out).",
+      watch::MetricType::kCounter,
+      {}}.Add(static_cast<double>(state->errors.load())));
+  families.push_back(watch::MetricFamily{
+      "conntrack_scrape_duration_seconds",
+      "How long this scrape took to read the namespace.",
+      watch::MetricType::kGauge,
+      {}}.Add(seconds));
+  return watch::Expose(families);
+}
+
+// "HOST:PORT", with HOST possibly "[v6]"; false when malformed.
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (host->empty()) *host = "0.0.0.0";  // ":9466", as Go's exporters read it
+  int p = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || p > 65535) return false;
+    p = p * 10 + (c - '0');
+  }
+  if (p < 1 || p > 65535) return false;
+  *port = p;
+  return true;
+}
+
+std::atomic<httplib::Server*> g_server{nullptr};
+
+extern "C" void StopServer(int /*signo*/) {
+  // httplib's stop() only shuts the listening socket down and sets a flag:
+  // safe enough from a signal handler for a process that is exiting.
+  if (httplib::Server* s = g_server.load()) s->stop();
+}
+
+int RunExporter(const ExporterFlags& f) {
+  ScrapeState state;
+  if (f.once) {
+    fmt::print("{}", Scrape(f, &state));
+    return kExitOk;
+  }
+  std::string host;
+  int port = 0;
+  if (!SplitListen(f.listen, &host, &port)) {
+    return UsageError("--web.listen-address " + f.listen +
+                      ": expected HOST:PORT (e.g. 127.0.0.1:9466)");
+  }
+  if (f.path.empty() || f.path[0] != '/') {
+    return UsageError("--web.telemetry-path " + f.path + ": must start with /");
+  }
+  httplib::Server server;
+  // httplib's default also sets SO_REUSEPORT, which lets a second exporter
+  // share the port silently; a taken port must be an error.
+  server.set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server.Get(f.path, [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(Scrape(f, &state), watch::kExpositionContentType);
+  });
+  server.Get("/", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(fmt::format("<html><head><title>ctkit exporter</title>"
+                                "</head><body><h1>ctkit exporter</h1><p><a "
+                                "href=\"{0}\">{0}</a></p></body></html>\n",
+                                f.path),
+                    "text/html; charset=utf-8");
+  });
+  if (!server.bind_to_port(host, port)) {
+    return Fail(Error::io("cannot listen on " + f.listen + ": " +
+                          std::strerror(errno)));
+  }
+  g_server.store(&server);
+  std::signal(SIGTERM, StopServer);
+  std::signal(SIGINT, StopServer);
+  fmt::print(stderr, "ctkit exporter: serving {} on http://{}{}\n", f.path,
+             f.listen, f.path);
+  const bool ok = server.listen_after_bind();
+  g_server.store(nullptr);
+  return ok || !server.is_running() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void RegisterExporter(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ExporterFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "exporter",
+      "Serve this network namespace's conntrack (count, limit, the kernel's "
+      "statistics, every nf_conntrack sysctl) as Prometheus metrics");
+  DocumentExitStatus(
+      cmd, {{kExitOk, "stopped by SIGTERM or SIGINT (or --once printed)"},
+            {kExitFailure, "could not listen, or the server failed"},
+            {kExitUsage, "the command line was wrong", true}});
+  cmd->add_option("--web.listen-address", flags->listen,
+                  fmt::format("HOST:PORT to listen on (default {}; a "
+                              "non-loopback address is an explicit choice)",
+                              kDefaultListen));
+  cmd->add_option("--web.telemetry-path", flags->path,
+                  "path of the metrics (default /metrics)");
+  cmd->add_option("--root", flags->root,
+                  "read a fixture tree or an extracted `doctor --collect` "
+                  "archive instead of the live host")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--once", flags->once,
+                "print the metrics once on standard output and exit");
+  cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });
+}
+
+}  // namespace ctkit::cli
