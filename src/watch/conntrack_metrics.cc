@@ -102,6 +102,47 @@ std::vector<MetricFamily> ConntrackFamilies(const HostData& d,
   return out;
 }
 
+std::vector<MetricFamily> NodeExporterFamilies(const HostData& d) {
+  std::vector<MetricFamily> out;
+  auto gauge = [&out](std::string name, std::string help,
+                      std::optional<uint64_t> v) {
+    MetricFamily f{std::move(name), std::move(help), MetricType::kGauge, {}};
+    if (v) f.Add(static_cast<double>(*v));
+    out.push_back(std::move(f));
+  };
+  gauge("node_nf_conntrack_entries",
+        "node_exporter's name for conntrack_entries.", d.count);
+  gauge("node_nf_conntrack_entries_limit",
+        "node_exporter's name for conntrack_entries_limit.", d.max);
+  struct Stat {
+    const char* name;
+    std::optional<uint64_t> value;
+  };
+  const std::optional<Stats>& st = d.stats;
+  auto v = [&st](uint64_t Stats::*field) -> std::optional<uint64_t> {
+    if (!st) return std::nullopt;
+    return (*st).*field;
+  };
+  const Stat stats[] = {
+      {"found", v(&Stats::found)},
+      {"invalid", v(&Stats::invalid)},
+      {"ignore", st ? std::optional<uint64_t>(0) : std::nullopt},
+      {"insert", v(&Stats::insert)},
+      {"insert_failed", v(&Stats::insert_failed)},
+      {"drop", v(&Stats::drop)},
+      {"early_drop", v(&Stats::early_drop)},
+      {"search_restart", v(&Stats::search_restart)},
+  };
+  for (const Stat& s : stats) {
+    gauge(std::string("node_nf_conntrack_stat_") + s.name,
+          std::string("node_exporter's name for the ") + s.name +
+              " statistic (a gauge there; conntrack_" + s.name +
+              "_total here).",
+          s.value);
+  }
+  return out;
+}
+
 std::string NetnsLabel(HostView& view) {
   std::optional<uint64_t> inode;
   if (auto n = view.Read(kNetnsPath)) {

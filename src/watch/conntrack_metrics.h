@@ -26,6 +26,15 @@ namespace ctkit::watch {
 std::vector<MetricFamily> ConntrackFamilies(const HostData& d,
                                             const std::string& netns);
 
+/// node_exporter's conntrack collector's names for the same numbers
+/// (node_nf_conntrack_entries, _entries_limit, and the statistics as
+/// node_nf_conntrack_stat_* gauges, as it types them), without labels as it
+/// has none, so that rules written for node-mixin keep working (--compat
+/// node). Its stat_* set: found, invalid, ignore, insert, insert_failed,
+/// drop, early_drop, search_restart; ignore is not a statistic on kernels
+/// since 5.x and is always 0.
+std::vector<MetricFamily> NodeExporterFamilies(const HostData& d);
+
 /// The netns label of the namespace `view` reads: its name under
 /// /run/netns when it has one, else its inode, else "unknown".
 std::string NetnsLabel(HostView& view);

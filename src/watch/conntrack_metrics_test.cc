@@ -87,5 +87,21 @@ TEST(ConntrackMetrics, TheNetnsLabelIsTheNameElseTheInode) {
   EXPECT_EQ(NetnsLabel(*named), "blue");
 }
 
+TEST(ConntrackMetrics, NodeExporterNamesCarryTheSameNumbers) {
+  // The names and gauge types of node_exporter's conntrack collector, so
+  // node-mixin's (node_nf_conntrack_entries / node_nf_conntrack_entries_limit)
+  // > 0.75 keeps working.
+  auto view = NewRootHostView((doctortest::FixtureDir() / "healthy").string());
+  auto s = Series(NodeExporterFamilies(CollectCounters(*view)));
+  EXPECT_EQ(s["node_nf_conntrack_entries{}"], 200);
+  EXPECT_EQ(s["node_nf_conntrack_entries_limit{}"], 262144);
+  EXPECT_EQ(s["node_nf_conntrack_stat_invalid{}"], 5);
+  EXPECT_EQ(s["node_nf_conntrack_stat_ignore{}"], 0);
+  EXPECT_EQ(s.size(), 10u);
+  for (const MetricFamily& f : NodeExporterFamilies(CollectCounters(*view))) {
+    EXPECT_EQ(f.type, MetricType::kGauge) << f.name;
+  }
+}
+
 }  // namespace
 }  // namespace ctkit::watch

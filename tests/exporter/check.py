@@ -44,6 +44,17 @@ expect(check.returncode == 0 and not check.stdout.strip() and not check.stderr.s
        f'promtool check metrics: rc {check.returncode}: {check.stdout}{check.stderr}')
 
 
+# --compat node: node_exporter's names beside ctkit's.
+node = subprocess.run([ctkit, 'exporter', '--once', '--compat', 'node', '--root',
+                       os.path.join(fixtures, 'healthy')], capture_output=True, text=True)
+expect('node_nf_conntrack_entries 200\n' in node.stdout
+       and 'conntrack_entries{netns="unknown"} 200\n' in node.stdout,
+       '--compat node adds node_exporter\'s names')
+check = subprocess.run(['promtool', 'check', 'metrics'], input=node.stdout,
+                       capture_output=True, text=True)
+expect(check.returncode == 0, f'promtool on --compat node: {check.stdout}{check.stderr}')
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

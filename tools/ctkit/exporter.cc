@@ -40,6 +40,7 @@ struct ExporterFlags {
   std::string path = "/metrics";
   std::string root;  // a fixture tree or an extracted --collect archive
   bool once = false;
+  std::string compat;  // "node": node_exporter's names as well
 };
 
 // What the exporter says about itself, beside the namespace's metrics.
@@ -56,6 +57,11 @@ std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
   HostData d = CollectCounters(*view);
   std::vector<watch::MetricFamily> families =
       watch::ConntrackFamilies(d, watch::NetnsLabel(*view));
+  if (f.compat == "node") {
+    for (auto& fam : watch::NodeExporterFamilies(d)) {
+      families.push_back(std::move(fam));
+    }
+  }
   // A scrape that could not read the count or the statistics is an error
   // (the series are left out, not zero).
   if (!d.count || !d.stats) ++state->errors;
@@ -172,6 +178,11 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                   "archive instead of the live host")
       ->type_name("DIR")
       ->check(CLI::ExistingDirectory);
+  cmd->add_option("--compat", flags->compat,
+                  "also export under another exporter's names: node "
+                  "(node_exporter's node_nf_conntrack_*, so node-mixin rules "
+                  "keep working)")
+      ->check(CLI::IsMember({"node"}));
   cmd->add_flag("--once", flags->once,
                 "print the metrics once on standard output and exit");
   cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });
