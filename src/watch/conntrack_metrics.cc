@@ -115,7 +115,7 @@ std::vector<MetricFamily> NodeExporterFamilies(const HostData& d) {
   gauge("node_nf_conntrack_entries_limit",
         "node_exporter's name for conntrack_entries_limit.", d.max);
   struct Stat {
-    const char* name;
+    const char* name = nullptr;
     std::optional<uint64_t> value;
   };
   const std::optional<Stats>& st = d.stats;

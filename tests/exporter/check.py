@@ -10,14 +10,18 @@
   content type, gzip-compressed when the client asks, 404 elsewhere, and
   exits 0 on SIGTERM;
 - a malformed --web.listen-address is a usage error (2), a port in use an
-  error (1), both with one line on stderr.
+  error (1), both with one line on stderr;
+- the fill forecast is absent for a flat table and about right for one
+  that grows between scrapes (a 2 s --forecast.window).
 """
 import gzip
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -100,6 +104,9 @@ try:
     except urllib.error.HTTPError as e:
         expect(e.code == 404, f'/nope: {e.code}')
 
+    # Not growing: no forecast.
+    expect('conntrack_seconds_until_full' not in body, 'no forecast for a flat table')
+
     # The port is taken now: a second exporter cannot listen.
     busy = subprocess.run([ctkit, 'exporter', '--web.listen-address', f'127.0.0.1:{port}'],
                           capture_output=True, text=True, timeout=10)
@@ -113,6 +120,45 @@ finally:
         server.kill()
         rc = 'hung'
 expect(rc == 0, f'SIGTERM stops the server with 0 (got {rc})')
+
+# A table that grows by 1000 entries between scrapes 0.5 s apart towards a
+# limit of 262144, with a 2 s forecast window: the forecast is present and
+# is the time the fitted growth needs to reach the limit.
+with tempfile.TemporaryDirectory() as tree:
+    shutil.copytree(os.path.join(fixtures, 'healthy'), tree, dirs_exist_ok=True)
+    count_file = os.path.join(tree, 'proc/sys/net/netfilter/nf_conntrack_count')
+    port = free_port()
+    grow = subprocess.Popen([ctkit, 'exporter', '--root', tree, '--forecast.window', '2',
+                             '--web.listen-address', f'127.0.0.1:{port}'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        values, times = [], []
+        for i in range(4):
+            with open(count_file, 'w') as fh:
+                fh.write(f'{200000 + 1000 * i}\n')
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=2) as r:
+                        text = r.read().decode()
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    if time.monotonic() > deadline or grow.poll() is not None:
+                        raise
+                    time.sleep(0.05)
+            times.append(time.monotonic())
+            line = [ln for ln in text.splitlines() if ln.startswith('conntrack_seconds_until_full{')]
+            values.append(float(line[0].split()[-1]) if line else None)
+            time.sleep(0.5)
+        expect(values[0] is None, f'one scrape gives no forecast ({values})')
+        # 3000 entries over the scrapes' span (about 1.5 s, longer on a
+        # loaded machine): 262144 - 203000 = 59144 left at that rate.
+        want = 59144 / (3000 / (times[-1] - times[0]))
+        expect(values[-1] is not None and 0.7 * want < values[-1] < 1.3 * want,
+               f'a growing table has a forecast of about {want:.0f} s ({values})')
+    finally:
+        grow.send_signal(signal.SIGTERM)
+        grow.wait(timeout=5)
 
 bad = subprocess.run([ctkit, 'exporter', '--web.listen-address', 'nonsense'],
                      capture_output=True, text=True, timeout=10)

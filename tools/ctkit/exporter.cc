@@ -6,9 +6,13 @@
 // conventions (--web.listen-address, --web.telemetry-path). Listening on
 // anything but loopback is the user's explicit choice.
 //
+// The forecast (conntrack_seconds_until_full) fits a line through the
+// counts of the last 15 minutes of scrapes (--forecast.window;
+// watch/forecast.h).
+//
 // Not yet here (issue 12): TLS and basic auth (--web.config.file), every
-// namespace (--all-netns), the kernel log's table-full lines, the table
-// walk's attribution (states, top-k) and the forecast.
+// namespace (--all-netns), the kernel log's table-full lines and the table
+// walk's attribution (states, top-k, lifetimes).
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
@@ -19,6 +23,7 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "host/host_data.h"
@@ -27,6 +32,7 @@
 #include "tools/ctkit/command.h"
 #include "watch/conntrack_metrics.h"
 #include "watch/exposition.h"
+#include "watch/forecast.h"
 
 namespace ctkit::cli {
 namespace {
@@ -35,17 +41,27 @@ namespace {
 // list (this machine has no network); see the README.
 constexpr char kDefaultListen[] = "127.0.0.1:9466";
 
+// The forecast's default window: long enough that a burst does not read as
+// a trend, short enough to see a table filling within the half hour the
+// rules warn about (deploy/prometheus/conntrack.rules.yml fits 15 minutes
+// too).
+constexpr double kForecastWindowSeconds = 900;
+
 struct ExporterFlags {
   std::string listen = kDefaultListen;
   std::string path = "/metrics";
   std::string root;  // a fixture tree or an extracted --collect archive
   bool once = false;
   std::string compat;  // "node": node_exporter's names as well
+  double forecast_window = kForecastWindowSeconds;
 };
 
-// What the exporter says about itself, beside the namespace's metrics.
+// What lives across scrapes (httplib answers on several threads).
 struct ScrapeState {
+  explicit ScrapeState(double window) : forecast(window) {}
   std::atomic<uint64_t> errors{0};
+  std::mutex mu;
+  watch::FillForecast forecast;
 };
 
 std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
@@ -55,8 +71,28 @@ std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
           ? NewLiveHostView([] { return CtnetlinkClient::Open(); }, -1)
           : NewRootHostView(f.root);
   HostData d = CollectCounters(*view);
+  const std::string netns = watch::NetnsLabel(*view);
   std::vector<watch::MetricFamily> families =
-      watch::ConntrackFamilies(d, watch::NetnsLabel(*view));
+      watch::ConntrackFamilies(d, netns);
+  {
+    watch::MetricFamily until{
+        "conntrack_seconds_until_full",
+        "Seconds until the count reaches nf_conntrack_max at its growth over "
+        "the last --forecast.window seconds of scrapes (a least-squares "
+        "line); absent while it is not growing.",
+        watch::MetricType::kGauge,
+        {}};
+    if (d.count && d.max) {
+      const double now =
+          std::chrono::duration<double>(start.time_since_epoch()).count();
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->forecast.Add(now, *d.count);
+      if (auto left = state->forecast.SecondsUntil(*d.max)) {
+        until.Add(*left, {{"netns", netns}});
+      }
+    }
+    families.push_back(std::move(until));
+  }
   if (f.compat == "node") {
     for (auto& fam : watch::NodeExporterFamilies(d)) {
       families.push_back(std::move(fam));
@@ -110,7 +146,7 @@ extern "C" void StopServer(int /*signo*/) {
 }
 
 int RunExporter(const ExporterFlags& f) {
-  ScrapeState state;
+  ScrapeState state(f.forecast_window);
   if (f.once) {
     fmt::print("{}", Scrape(f, &state));
     return kExitOk;
@@ -183,6 +219,10 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                   "(node_exporter's node_nf_conntrack_*, so node-mixin rules "
                   "keep working)")
       ->check(CLI::IsMember({"node"}));
+  cmd->add_option("--forecast.window", flags->forecast_window,
+                  "seconds of scrapes the fill forecast fits a line through "
+                  "(default 900)")
+      ->check(CLI::Range(1.0, 86400.0));
   cmd->add_flag("--once", flags->once,
                 "print the metrics once on standard output and exit");
   cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });
