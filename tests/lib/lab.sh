@@ -16,22 +16,39 @@
 #                        the packets as they crossed the wire
 #   nsx NAME CMD...      CMD in namespace NAME
 #
-# SIGKILL (a CI timeout, the OOM killer) runs no trap: the namespaces stay
-# behind until the next lab_begin of the same PREFIX removes every
-# PREFIX<pid>- namespace whose <pid> no longer runs.
+# SIGKILL (a CI timeout, the OOM killer) runs no trap: the namespaces, and
+# any server running in them, stay behind until the next lab_begin of the
+# same PREFIX stops the processes in, and removes, every PREFIX<pid>-
+# namespace whose <pid> no longer runs. The cleanup also stops whatever
+# still runs in its namespaces (a program started through a shell function
+# is not the PID the trap knows).
 
 LAB_NAMESPACES=()
 LAB_HAD_RUN_NETNS=0
 
 nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
+# Every process still running in namespace $1 (a server a killed run
+# started keeps its namespace, and its port, alive after `ip netns del`).
+lab_kill_netns_pids() {
+  local p
+  for p in $(ip netns pids "$1" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  sleep 0.2
+  for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+}
+
 remove_stale_namespaces() {
   local prefix=$1 n pid
   for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do
     [[ $n =~ ^$prefix([0-9]+)- ]] || continue
     pid=${BASH_REMATCH[1]}
-    [ -d "/proc/$pid" ] && continue
+    # Still running (a zombie is not: its parent may be slow to reap it).
+    if [ -d "/proc/$pid" ] &&
+       [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+      continue
+    fi
     echo "removing namespace $n left by killed run $pid" >&2
+    lab_kill_netns_pids "$n"
     ip netns del "$n" 2>/dev/null || true
   done
 }
@@ -40,7 +57,10 @@ lab_cleanup() {
   set +e
   local p n
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in "${LAB_NAMESPACES[@]}"; do ip netns del "$n" 2>/dev/null; done
+  for n in "${LAB_NAMESPACES[@]}"; do
+    lab_kill_netns_pids "$n"
+    ip netns del "$n" 2>/dev/null
+  done
   # `ip netns add` mounts /run/netns when it is not there: unmount it again
   # when nothing else uses it.
   if [ $LAB_HAD_RUN_NETNS = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
