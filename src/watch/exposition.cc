@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +59,20 @@ void AppendEscaped(std::string* out, std::string_view s, bool quote) {
 }
 
 }  // namespace
+
+void MergeFamilies(std::vector<MetricFamily>* into,
+                   std::vector<MetricFamily> more) {
+  for (MetricFamily& m : more) {
+    auto it =
+        std::find_if(into->begin(), into->end(),
+                     [&m](const MetricFamily& f) { return f.name == m.name; });
+    if (it == into->end()) {
+      into->push_back(std::move(m));
+    } else {
+      for (Sample& s : m.samples) it->samples.push_back(std::move(s));
+    }
+  }
+}
 
 bool ValidMetricName(std::string_view name) { return ValidName(name, true); }
 

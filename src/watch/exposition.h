@@ -42,6 +42,11 @@ struct MetricFamily {
   }
 };
 
+/// Appends `more` to `into`: a family already there (same name) takes the
+/// new samples, after its own; the others are added in order.
+void MergeFamilies(std::vector<MetricFamily>* into,
+                   std::vector<MetricFamily> more);
+
 /// [a-zA-Z_:][a-zA-Z0-9_:]*
 bool ValidMetricName(std::string_view name);
 /// [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" (reserved).

@@ -76,5 +76,29 @@ TEST(ExpositionDeathTest, AnInvalidNameIsABugAndAborts) {
   EXPECT_DEATH(Expose(f), "invalid metric name 'bad-name'");
 }
 
+TEST(Exposition, MergingKeepsOneFamilyPerName) {
+  std::vector<MetricFamily> a;
+  a.push_back(
+      MetricFamily{"conntrack_entries", "E.", MetricType::kGauge, {}}.Add(
+          1, {{"netns", "a"}}));
+  std::vector<MetricFamily> b;
+  b.push_back(
+      MetricFamily{"conntrack_entries", "E.", MetricType::kGauge, {}}.Add(
+          2, {{"netns", "b"}}));
+  b.push_back(
+      MetricFamily{"conntrack_drop_total", "D.", MetricType::kCounter, {}}.Add(
+          0, {{"netns", "b"}}));
+  MergeFamilies(&a, std::move(b));
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(Expose(a),
+            "# HELP conntrack_entries E.\n"
+            "# TYPE conntrack_entries gauge\n"
+            "conntrack_entries{netns=\"a\"} 1\n"
+            "conntrack_entries{netns=\"b\"} 2\n"
+            "# HELP conntrack_drop_total D.\n"
+            "# TYPE conntrack_drop_total counter\n"
+            "conntrack_drop_total{netns=\"b\"} 0\n");
+}
+
 }  // namespace
 }  // namespace ctkit::watch

@@ -8,6 +8,8 @@
 # loopback (the per-namespace UDP timeout raised so none expires mid-test):
 #   - `exporter --once` shows the count `conntrack -C` shows, the statistics
 #     from ctnetlink, and the namespace's name as its netns label;
+#   - `exporter --once --all-netns`, run from the host, shows a second
+#     namespace's 7 entries beside the first's 300, each under its name;
 #   - Prometheus (Debian's), scraping the exporter every second with
 #     deploy/prometheus/conntrack.rules.yml loaded, answers queries for the
 #     count, `up`, and the recording rule's usage ratio.
@@ -53,6 +55,32 @@ expect "statistics from ctnetlink" \
   grep -q "^conntrack_collector_info{netns=\"$NS\",source=\"netlink\"} 1$" <<<"$once"
 expect "promtool accepts the live output" \
   sh -c 'promtool check metrics >/dev/null 2>&1' <<<"$once"
+
+# --all-netns: a second namespace with 7 entries beside the first's 300;
+# each under its own name, with conntrack -C's count.
+NS2=ctkit-exporter-$$-b
+lab_netns "$NS2"
+nsx "$NS2" nft -f - <<'NFT'
+table inet ctkit_exporter_test {
+  chain out { type filter hook output priority 0; ct state new counter accept; }
+}
+NFT
+nsx "$NS2" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600
+nsx "$NS2" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in range(30000, 30007):
+    s.sendto(b"x", ("127.0.0.1", port))'
+all=$("$CTKIT" exporter --once --all-netns)
+for n in "$NS" "$NS2"; do
+  c=$(nsx "$n" conntrack -C)
+  g=$(awk -v ns="$n" '$1 == "conntrack_entries{netns=\"" ns "\"}" {print $2}' <<<"$all")
+  expect "--all-netns: $n holds $c (conntrack -C), the exporter says $g" test "$g" = "$c"
+  expect "--all-netns: $n is in conntrack_netns_info with its name" \
+    grep -q "^conntrack_netns_info{netns=\"$n\",inode=\"[0-9]*\",name=\"$n\"," <<<"$all"
+done
+expect "--all-netns: promtool accepts it" \
+  sh -c 'promtool check metrics >/dev/null 2>&1' <<<"$all"
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

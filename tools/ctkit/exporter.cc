@@ -10,18 +10,24 @@
 // counts of the last 15 minutes of scrapes (--forecast.window;
 // watch/forecast.h).
 //
-// Not yet here (issue 12): TLS and basic auth (--web.config.file), every
-// namespace (--all-netns), the kernel log's table-full lines and the table
-// walk's attribution (states, top-k, lifetimes).
+// --all-netns reads every namespace of the host (watch/namespaces.h), each
+// opened for the scrape only.
+//
+// Not yet here (issue 12): TLS and basic auth (--web.config.file), the
+// kernel log's table-full lines and the table walk's attribution (states,
+// top-k, lifetimes).
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +39,7 @@
 #include "watch/conntrack_metrics.h"
 #include "watch/exposition.h"
 #include "watch/forecast.h"
+#include "watch/namespaces.h"
 
 namespace ctkit::cli {
 namespace {
@@ -54,65 +61,129 @@ struct ExporterFlags {
   bool once = false;
   std::string compat;  // "node": node_exporter's names as well
   double forecast_window = kForecastWindowSeconds;
+  bool all_netns = false;
 };
 
 // What lives across scrapes (httplib answers on several threads).
 struct ScrapeState {
-  explicit ScrapeState(double window) : forecast(window) {}
   std::atomic<uint64_t> errors{0};
   std::mutex mu;
-  watch::FillForecast forecast;
+  /// One forecast per namespace label (those of the last scrape only).
+  std::map<std::string, watch::FillForecast> forecasts;
 };
+
+// One namespace read for a scrape.
+struct NamespaceRead {
+  std::string label;
+  HostData data;
+  const watch::NetnsRef* ref = nullptr;  // with --all-netns
+};
+
+// The namespaces a scrape reads: this one (or the --root tree), or with
+// --all-netns every one that can be opened.
+std::vector<NamespaceRead> ReadNamespaces(
+    const ExporterFlags& f, const std::vector<watch::NetnsRef>& refs) {
+  auto open_ctnetlink = [] { return CtnetlinkClient::Open(); };
+  std::vector<NamespaceRead> out;
+  if (!f.all_netns) {
+    std::unique_ptr<HostView> view = f.root.empty()
+                                         ? NewLiveHostView(open_ctnetlink, -1)
+                                         : NewRootHostView(f.root);
+    HostData d = CollectCounters(*view);
+    out.push_back(NamespaceRead{watch::NetnsLabel(*view), std::move(d)});
+    return out;
+  }
+  for (const watch::NetnsRef& r : refs) {
+    // Opened for this scrape only: a namespace that is gone by the next
+    // one is not kept alive by the exporter.
+    const int fd = r.own ? -1 : open(r.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (!r.own && fd < 0) continue;  // gone, or not ours to open
+    {
+      std::unique_ptr<HostView> view = NewLiveHostView(open_ctnetlink, fd);
+      out.push_back(NamespaceRead{r.Label(), CollectCounters(*view), &r});
+    }
+    if (fd >= 0) close(fd);
+  }
+  return out;
+}
 
 std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
   const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<HostView> view =
-      f.root.empty()
-          ? NewLiveHostView([] { return CtnetlinkClient::Open(); }, -1)
-          : NewRootHostView(f.root);
-  HostData d = CollectCounters(*view);
-  const std::string netns = watch::NetnsLabel(*view);
-  std::vector<watch::MetricFamily> families =
-      watch::ConntrackFamilies(d, netns);
+  const std::vector<watch::NetnsRef> refs =
+      f.all_netns ? watch::ListNetworkNamespaces()
+                  : std::vector<watch::NetnsRef>{};
+  const std::vector<NamespaceRead> reads = ReadNamespaces(f, refs);
+  std::vector<watch::MetricFamily> families;
+  watch::MetricFamily until{
+      "conntrack_seconds_until_full",
+      "Seconds until the count reaches nf_conntrack_max at its growth over "
+      "the last --forecast.window seconds of scrapes (a least-squares "
+      "line); absent while it is not growing.",
+      watch::MetricType::kGauge,
+      {}};
+  watch::MetricFamily info{
+      "conntrack_netns_info",
+      "The network namespaces --all-netns reads: the label's inode, its "
+      "name under /run/netns, and the lowest PID in it with its name.",
+      watch::MetricType::kGauge,
+      {}};
+  bool failed = false;
   {
-    watch::MetricFamily until{
-        "conntrack_seconds_until_full",
-        "Seconds until the count reaches nf_conntrack_max at its growth over "
-        "the last --forecast.window seconds of scrapes (a least-squares "
-        "line); absent while it is not growing.",
-        watch::MetricType::kGauge,
-        {}};
-    if (d.count && d.max) {
-      const double now =
-          std::chrono::duration<double>(start.time_since_epoch()).count();
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->forecast.Add(now, *d.count);
-      if (auto left = state->forecast.SecondsUntil(*d.max)) {
-        until.Add(*left, {{"netns", netns}});
+    const double now =
+        std::chrono::duration<double>(start.time_since_epoch()).count();
+    std::lock_guard<std::mutex> lock(state->mu);
+    std::map<std::string, watch::FillForecast> kept;
+    for (const NamespaceRead& r : reads) {
+      watch::MergeFamilies(&families,
+                           watch::ConntrackFamilies(r.data, r.label));
+      if (!r.data.count || !r.data.stats) failed = true;
+      if (r.ref != nullptr) {
+        info.Add(1, {{"netns", r.label},
+                     {"inode", std::to_string(r.ref->inode)},
+                     {"name", r.ref->name},
+                     {"pid", std::to_string(r.ref->pid)},
+                     {"comm", r.ref->comm}});
       }
+      // One forecast per namespace, dropped with the namespace.
+      auto it = state->forecasts.find(r.label);
+      watch::FillForecast fc = it != state->forecasts.end()
+                                   ? std::move(it->second)
+                                   : watch::FillForecast(f.forecast_window);
+      if (r.data.count && r.data.max) {
+        fc.Add(now, *r.data.count);
+        if (auto left = fc.SecondsUntil(*r.data.max)) {
+          until.Add(*left, {{"netns", r.label}});
+        }
+      }
+      kept.insert_or_assign(r.label, std::move(fc));
     }
-    families.push_back(std::move(until));
+    state->forecasts = std::move(kept);
   }
-  if (f.compat == "node") {
-    for (auto& fam : watch::NodeExporterFamilies(d)) {
-      families.push_back(std::move(fam));
+  families.push_back(std::move(until));
+  families.push_back(std::move(info));
+  if (f.compat == "node" && !reads.empty()) {
+    // node_exporter has no namespaces: its names for the exporter's own.
+    const NamespaceRead* own = &reads.front();
+    for (const NamespaceRead& r : reads) {
+      if (r.ref != nullptr && r.ref->own) own = &r;
     }
+    watch::MergeFamilies(&families, watch::NodeExporterFamilies(own->data));
   }
-  // A scrape that could not read the count or the statistics is an error
-  // (the series are left out, not zero).
-  if (!d.count || !d.stats) ++state->errors;
+  // A scrape that could not read a namespace's count or statistics is an
+  // error (those series are left out, not zero).
+  if (failed || reads.empty()) ++state->errors;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   families.push_back(watch::MetricFamily{
       "conntrack_scrape_errors_total",
-      "Scrapes that could not read the count or the statistics (the "
+      "Scrapes that could not read a namespace's count or statistics (the "
       "missing series are left out).",
       watch::MetricType::kCounter,
       {}}.Add(static_cast<double>(state->errors.load())));
   families.push_back(watch::MetricFamily{
       "conntrack_scrape_duration_seconds",
-      "How long this scrape took to read the namespace.",
+      "How long this scrape took to read the namespaces.",
       watch::MetricType::kGauge,
       {}}.Add(seconds));
   return watch::Expose(families);
@@ -146,7 +217,7 @@ extern "C" void StopServer(int /*signo*/) {
 }
 
 int RunExporter(const ExporterFlags& f) {
-  ScrapeState state(f.forecast_window);
+  ScrapeState state;
   if (f.once) {
     fmt::print("{}", Scrape(f, &state));
     return kExitOk;
@@ -223,6 +294,10 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                   "seconds of scrapes the fill forecast fits a line through "
                   "(default 900)")
       ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_flag("--all-netns", flags->all_netns,
+                "every network namespace on the host (named under /run/netns "
+                "and those of running processes), each under its own netns "
+                "label; needs CAP_SYS_ADMIN");
   cmd->add_flag("--once", flags->once,
                 "print the metrics once on standard output and exit");
   cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });
