@@ -12,7 +12,9 @@
 - a malformed --web.listen-address is a usage error (2), a port in use an
   error (1), both with one line on stderr;
 - the fill forecast is absent for a flat table and about right for one
-  that grows between scrapes (a 2 s --forecast.window).
+  that grows between scrapes (a 2 s --forecast.window);
+- the kernel log (a FIFO for /dev/kmsg) is followed: table-full lines by
+  namespace and the suppressed count.
 """
 import gzip
 import os
@@ -66,8 +68,11 @@ def free_port():
 
 
 port = free_port()
-server = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, 'healthy'),
-                           '--web.listen-address', f'127.0.0.1:{port}'],
+kmsg_dir = tempfile.mkdtemp()
+kmsg = os.path.join(kmsg_dir, 'kmsg')
+os.mkfifo(kmsg)
+server = subprocess.Popen([ctkit, 'exporter', '--web.listen-address', f'127.0.0.1:{port}',
+                           '--kernel-log', kmsg],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 try:
     base = f'http://127.0.0.1:{port}'
@@ -83,11 +88,36 @@ try:
                 raise
             time.sleep(0.05)
     expect(ctype == 'text/plain; version=0.0.4; charset=utf-8', f'content type {ctype}')
-    def namespace_part(text):  # all but the exporter's own scrape metrics
-        return [ln for ln in text.splitlines() if 'conntrack_scrape_' not in ln]
-    expect(namespace_part(body) == namespace_part(once.stdout),
-           'the server serves what --once prints')
-    expect('conntrack_entries{netns="unknown"} 200\n' in body, 'the server shows the count')
+    expect('# TYPE conntrack_entries gauge\n' in body, 'the server shows the count')
+
+    # The kernel log (a FIFO standing in for /dev/kmsg): a table-full line
+    # of the initial namespace (PID 1's), two of another, and suppressed
+    # ones; counted from the exporter's start.
+    try:
+        init_label = str(os.stat('/proc/1/ns/net').st_ino)
+    except OSError:  # PID 1 not ours to look at (a container): "init"
+        init_label = 'init'
+    if init_label != 'init' and os.path.isdir('/run/netns'):
+        for n in os.listdir('/run/netns'):
+            if os.stat(os.path.join('/run/netns', n)).st_ino == int(init_label):
+                init_label = n
+    with open(kmsg, 'w') as w:
+        w.write('4,1,5000000,-;nf_conntrack: nf_conntrack: table full, dropping packet\n'
+                '4,2,5000001,-;nf_conntrack: nf_conntrack: table full in netns 4026599999, dropping packet\n'
+                '4,3,5000002,-;nf_conntrack: nf_conntrack: table full in netns 4026599999, dropping packet\n'
+                '4,4,9000000,-;net_ratelimit: 77 callbacks suppressed\n')
+    want = [f'conntrack_table_full_messages_total{{netns="{init_label}"}} 1',
+            'conntrack_table_full_messages_total{netns="4026599999"} 2',
+            'conntrack_kernel_log_suppressed_total 77']
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(base + '/metrics', timeout=5) as r:
+            lines = r.read().decode().splitlines()
+        if all(x in lines for x in want) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for x in want:
+        expect(x in lines, f'the kernel log: {x}')
 
     req = urllib.request.Request(base + '/metrics', headers={'Accept-Encoding': 'gzip'})
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -95,7 +125,7 @@ try:
         raw = r.read()
     expect(enc == 'gzip', f'gzip when asked (Content-Encoding {enc})')
     if enc == 'gzip':
-        expect('conntrack_entries{netns="unknown"} 200\n' in gzip.decompress(raw).decode(),
+        expect('# TYPE conntrack_entries gauge\n' in gzip.decompress(raw).decode(),
                'the gzip body decompresses to the metrics')
 
     try:
@@ -120,6 +150,33 @@ finally:
         server.kill()
         rc = 'hung'
 expect(rc == 0, f'SIGTERM stops the server with 0 (got {rc})')
+shutil.rmtree(kmsg_dir)
+
+# --root and the HTTP server: what --once prints.
+port = free_port()
+rooted = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, 'healthy'),
+                           '--web.listen-address', f'127.0.0.1:{port}'],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=2) as r:
+                body = r.read().decode()
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or rooted.poll() is not None:
+                raise
+            time.sleep(0.05)
+
+    def namespace_part(text):  # all but the exporter's own scrape metrics
+        return [ln for ln in text.splitlines() if 'conntrack_scrape_' not in ln]
+    expect(namespace_part(body) == namespace_part(once.stdout),
+           'the server serves what --once prints')
+    expect('conntrack_entries{netns="unknown"} 200\n' in body, 'the server shows the count')
+finally:
+    rooted.send_signal(signal.SIGTERM)
+    rooted.wait(timeout=5)
 
 # A table that grows by 1000 entries between scrapes 0.5 s apart towards a
 # limit of 262144, with a 2 s forecast window: the forecast is present and

@@ -13,13 +13,16 @@
 // --all-netns reads every namespace of the host (watch/namespaces.h), each
 // opened for the scrape only.
 //
-// Not yet here (issue 12): TLS and basic auth (--web.config.file), the
-// kernel log's table-full lines and the table walk's attribution (states,
-// top-k, lifetimes).
+// The kernel log is followed from the exporter's start on a thread
+// (watch/kmsg_follower.h) for conntrack_table_full_messages_total.
+//
+// Not yet here (issue 12): TLS and basic auth (--web.config.file) and the
+// table walk's attribution (states, top-k, lifetimes).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -39,6 +42,7 @@
 #include "watch/conntrack_metrics.h"
 #include "watch/exposition.h"
 #include "watch/forecast.h"
+#include "watch/kmsg_follower.h"
 #include "watch/namespaces.h"
 
 namespace ctkit::cli {
@@ -62,10 +66,12 @@ struct ExporterFlags {
   std::string compat;  // "node": node_exporter's names as well
   double forecast_window = kForecastWindowSeconds;
   bool all_netns = false;
+  std::string kernel_log = "/dev/kmsg";  // "" to not follow it
 };
 
 // What lives across scrapes (httplib answers on several threads).
 struct ScrapeState {
+  std::unique_ptr<watch::KmsgFollower> kmsg;  // null with --once
   std::atomic<uint64_t> errors{0};
   std::mutex mu;
   /// One forecast per namespace label (those of the last scrape only).
@@ -105,6 +111,47 @@ std::vector<NamespaceRead> ReadNamespaces(
     if (fd >= 0) close(fd);
   }
   return out;
+}
+
+// The label of the namespace with inode `inode` (0: the initial one, whose
+// log lines name none; taken to be PID 1's, and "init" when PID 1's cannot
+// be looked at, as in a container).
+std::string LogNetnsLabel(uint64_t inode) {
+  struct stat st {};
+  if (inode == 0) {
+    if (stat("/proc/1/ns/net", &st) != 0) return "init";
+    inode = st.st_ino;
+  }
+  for (const watch::NetnsRef& r :
+       watch::ListNetworkNamespaces("/nonexistent", "/run/netns")) {
+    if (r.inode == inode) return r.Label();
+  }
+  return std::to_string(inode);
+}
+
+// The followed kernel log's counts as metric families.
+void MergeKernelLog(const watch::KmsgFollower::Counts& c,
+                    std::vector<watch::MetricFamily>* families) {
+  watch::MetricFamily full{
+      "conntrack_table_full_messages_total",
+      "\"nf_conntrack: table full, dropping packet\" lines in the kernel log "
+      "since the exporter started, by the namespace they name. Rate-limited "
+      "with every net message: a count of messages, not of drops.",
+      watch::MetricType::kCounter,
+      {}};
+  std::map<uint64_t, uint64_t> by_netns = c.table_full_by_netns;
+  by_netns.emplace(0, 0);  // the initial namespace's series from the start
+  for (const auto& [inode, lines] : by_netns) {
+    full.Add(static_cast<double>(lines), {{"netns", LogNetnsLabel(inode)}});
+  }
+  families->push_back(std::move(full));
+  families->push_back(watch::MetricFamily{
+      "conntrack_kernel_log_suppressed_total",
+      "Messages net_ratelimit suppressed (\"net_ratelimit: N callbacks "
+      "suppressed\") since the exporter started: conntrack's table-full "
+      "lines among those of every net message.",
+      watch::MetricType::kCounter,
+      {}}.Add(static_cast<double>(c.ratelimit_suppressed)));
 }
 
 std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
@@ -161,6 +208,9 @@ std::string Scrape(const ExporterFlags& f, ScrapeState* state) {
   }
   families.push_back(std::move(until));
   families.push_back(std::move(info));
+  if (state->kmsg && state->kmsg->ok()) {
+    MergeKernelLog(state->kmsg->counts(), &families);
+  }
   if (f.compat == "node" && !reads.empty()) {
     // node_exporter has no namespaces: its names for the exporter's own.
     const NamespaceRead* own = &reads.front();
@@ -231,6 +281,15 @@ int RunExporter(const ExporterFlags& f) {
   if (f.path.empty() || f.path[0] != '/') {
     return UsageError("--web.telemetry-path " + f.path + ": must start with /");
   }
+  if (!f.kernel_log.empty() && f.root.empty()) {
+    state.kmsg = std::make_unique<watch::KmsgFollower>(f.kernel_log, false);
+    if (!state.kmsg->ok()) {
+      fmt::print(stderr,
+                 "ctkit exporter: not following the kernel log ({}); "
+                 "conntrack_table_full_messages_total is left out\n",
+                 state.kmsg->error());
+    }
+  }
   httplib::Server server;
   // httplib's default also sets SO_REUSEPORT, which lets a second exporter
   // share the port silently; a taken port must be an error.
@@ -298,6 +357,10 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                 "every network namespace on the host (named under /run/netns "
                 "and those of running processes), each under its own netns "
                 "label; needs CAP_SYS_ADMIN");
+  cmd->add_option("--kernel-log", flags->kernel_log,
+                  "the kernel log to follow for table-full lines (default "
+                  "/dev/kmsg; \"\" not to; may need CAP_SYSLOG)")
+      ->type_name("PATH");
   cmd->add_flag("--once", flags->once,
                 "print the metrics once on standard output and exit");
   cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });
