@@ -49,7 +49,7 @@ namespace ctkit::cli {
 namespace {
 
 // The port: not yet checked against Prometheus's default-port allocation
-// list (this machine has no network); see the README.
+// list; see the README.
 constexpr char kDefaultListen[] = "127.0.0.1:9466";
 
 // The forecast's default window: long enough that a burst does not read as
