@@ -20,13 +20,15 @@ import gzip
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from scrape_lab import free_port, scrape
 
 ctkit, fixtures = sys.argv[1], sys.argv[2]
 failures = []
@@ -61,12 +63,6 @@ check = subprocess.run(['promtool', 'check', 'metrics'], input=node.stdout,
 expect(check.returncode == 0, f'promtool on --compat node: {check.stdout}{check.stderr}')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 port = free_port()
 kmsg_dir = tempfile.mkdtemp()
 kmsg = os.path.join(kmsg_dir, 'kmsg')
@@ -76,17 +72,8 @@ server = subprocess.Popen([ctkit, 'exporter', '--web.listen-address', f'127.0.0.
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 try:
     base = f'http://127.0.0.1:{port}'
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with urllib.request.urlopen(base + '/metrics', timeout=2) as r:
-                body = r.read().decode()
-                ctype = r.headers.get('Content-Type')
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.05)
+    hdrs, raw = scrape(port, server)
+    body, ctype = raw.decode(), hdrs.get('Content-Type')
     expect(ctype == 'text/plain; version=0.0.4; charset=utf-8', f'content type {ctype}')
     expect('# TYPE conntrack_entries gauge\n' in body, 'the server shows the count')
 
@@ -158,16 +145,7 @@ rooted = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, '
                            '--web.listen-address', f'127.0.0.1:{port}'],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=2) as r:
-                body = r.read().decode()
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline or rooted.poll() is not None:
-                raise
-            time.sleep(0.05)
+    body = scrape(port, rooted)[1].decode()
 
     def namespace_part(text):  # all but the exporter's own scrape metrics
         return [ln for ln in text.splitlines() if 'conntrack_scrape_' not in ln]
@@ -193,16 +171,7 @@ with tempfile.TemporaryDirectory() as tree:
         for i in range(4):
             with open(count_file, 'w') as fh:
                 fh.write(f'{200000 + 1000 * i}\n')
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=2) as r:
-                        text = r.read().decode()
-                    break
-                except (urllib.error.URLError, ConnectionError):
-                    if time.monotonic() > deadline or grow.poll() is not None:
-                        raise
-                    time.sleep(0.05)
+            text = scrape(port, grow)[1].decode()
             times.append(time.monotonic())
             line = [ln for ln in text.splitlines() if ln.startswith('conntrack_seconds_until_full{')]
             values.append(float(line[0].split()[-1]) if line else None)

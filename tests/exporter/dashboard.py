@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,9 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from scrape_lab import free_port, start_prometheus
 
 ctkit, src = sys.argv[1], sys.argv[2]
 failures = []
@@ -45,12 +47,6 @@ for p in panels:
     refs = [t.get('refId') for t in p.get('targets', [])]
     expect(refs and len(set(refs)) == len(refs) and all(t.get('expr') for t in p['targets']),
            f'panel {p["id"]} has queries with distinct refIds')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 STAT_HEADER = ('entries clashres found new invalid ignore delete chainlength insert '
@@ -81,21 +77,8 @@ with tempfile.TemporaryDirectory() as work:
     exporter = subprocess.Popen([ctkit, 'exporter', '--root', tree,
                                  '--web.listen-address', f'127.0.0.1:{pe}'],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    shutil.copy(os.path.join(src, 'deploy/prometheus/conntrack.rules.yml'), work)
-    with open(os.path.join(work, 'prometheus.yml'), 'w') as f:
-        f.write(f'''global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [conntrack.rules.yml]
-scrape_configs:
-  - job_name: ctkit
-    static_configs:
-      - targets: ['127.0.0.1:{pe}']
-''')
-    prom = subprocess.Popen(['prometheus', f'--config.file={work}/prometheus.yml',
-                             f'--storage.tsdb.path={work}/data',
-                             f'--web.listen-address=127.0.0.1:{pp}'],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, 'prom.log'), 'w'))
+    rules = os.path.join(src, 'deploy/prometheus/conntrack.rules.yml')
+    prom = start_prometheus(work, pe, pp, rules)
     stop = threading.Event()
 
     def story():
@@ -143,7 +126,7 @@ scrape_configs:
             except subprocess.TimeoutExpired:
                 p.kill()
     if failures:
-        print(open(os.path.join(work, 'prom.log')).read()[-2000:])
+        print(open(os.path.join(work, 'prometheus.log')).read()[-2000:])
 
 print('dashboard: ' + ('ok' if not failures else f'{len(failures)} failure(s)'))
 sys.exit(1 if failures else 0)
