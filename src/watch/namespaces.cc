@@ -34,6 +34,16 @@ std::vector<std::string> Entries(const std::string& dir) {
 
 }  // namespace
 
+std::string NetnsName(uint64_t inode, const std::string& run_netns) {
+  for (const std::string& name : Entries(run_netns)) {
+    std::string path = run_netns;
+    path.append("/").append(name);
+    uint64_t i = 0;
+    if (InodeOf(path, &i) && i == inode) return name;
+  }
+  return "";
+}
+
 std::vector<NetnsRef> ListNetworkNamespaces(const std::string& proc,
                                             const std::string& run_netns) {
   std::map<uint64_t, NetnsRef> by_inode;

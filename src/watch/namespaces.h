@@ -31,6 +31,11 @@ struct NetnsRef {
   }
 };
 
+/// The name under `run_netns` of the namespace with inode `inode`, or ""
+/// when it has none.
+std::string NetnsName(uint64_t inode,
+                      const std::string& run_netns = "/run/netns");
+
 /// Every network namespace found under `run_netns` and `proc` (the real
 /// /run/netns and /proc by default), in inode order.
 std::vector<NetnsRef> ListNetworkNamespaces(

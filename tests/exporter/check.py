@@ -28,16 +28,9 @@ import urllib.error
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from scrape_lab import free_port, scrape
+from scrape_lab import expect, failures, free_port, scrape
 
 ctkit, fixtures = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def expect(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what)
 
 
 # --once through promtool.

@@ -26,16 +26,9 @@ import urllib.parse
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from scrape_lab import free_port, start_prometheus
+from scrape_lab import expect, failures, free_port, start_prometheus
 
 ctkit, src = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def expect(cond, what):
-    if not cond:
-        failures.append(what)
-        print('FAIL:', what)
 
 
 dash = json.load(open(os.path.join(src, 'deploy/grafana/ctkit-conntrack.json')))

@@ -1,11 +1,21 @@
-"""What the exporter's tests share: a free loopback port, a scrape that
-waits for the exporter to listen, and a Prometheus of our own."""
+"""What the exporter's tests share: their failure list, a free loopback
+port, a scrape that waits for the exporter to listen, and a Prometheus of
+our own."""
 import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+
+failures = []
+
+
+def expect(cond, what):
+    """Records (and prints) a failed check; the test goes on."""
+    if not cond:
+        failures.append(what)
+        print('FAIL:', what)
 
 
 def free_port():

@@ -122,11 +122,8 @@ std::string LogNetnsLabel(uint64_t inode) {
     if (stat("/proc/1/ns/net", &st) != 0) return "init";
     inode = st.st_ino;
   }
-  for (const watch::NetnsRef& r :
-       watch::ListNetworkNamespaces("/nonexistent", "/run/netns")) {
-    if (r.inode == inode) return r.Label();
-  }
-  return std::to_string(inode);
+  std::string name = watch::NetnsName(inode);
+  return name.empty() ? std::to_string(inode) : name;
 }
 
 // The followed kernel log's counts as metric families.
