@@ -1,0 +1,89 @@
+// HeavyHitters: the keys seen most often in a stream, in memory fixed by a
+// capacity instead of by how many different keys the stream holds.
+//
+// A table of two million entries from two million sources cannot be ranked
+// with a map of every source without a map of two million strings — during
+// the very incident the ranking is for. This is the Space-Saving summary
+// (Metwally, Agrawal and El Abbadi, 2005): `capacity` counters; a key that
+// has one is counted; a new key takes the counter of the smallest count,
+// inheriting that count as its possible over-estimate. So, with N keys
+// counted:
+// - a key's reported count is at least its true count and at most
+//   `error` more (error <= N / capacity);
+// - every key seen more than N / capacity times is in the summary;
+// - while no more than `capacity` different keys were seen, every count is
+//   exact (error 0).
+//
+// Keys are fixed-size byte strings (an address, a protocol and port), so
+// counting allocates nothing. The index hashes them with a keyed SipHash,
+// so keys chosen to collide cannot slow it down; which key is dropped on a
+// tie does not depend on the hash key, so results are deterministic.
+#ifndef CTKIT_REPORT_HEAVY_HITTERS_H_
+#define CTKIT_REPORT_HEAVY_HITTERS_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ctkit {
+
+/// A key: up to 18 bytes (a family or protocol byte, then 16 address bytes
+/// or a port), zero-padded.
+struct HitterKey {
+  std::array<uint8_t, 18> bytes{};
+  friend bool operator==(const HitterKey& a, const HitterKey& b) {
+    return a.bytes == b.bytes;
+  }
+  friend bool operator<(const HitterKey& a, const HitterKey& b) {
+    return a.bytes < b.bytes;
+  }
+};
+
+/// One ranked key.
+struct Hitter {
+  HitterKey key;
+  uint64_t count = 0;  ///< at least the true count
+  uint64_t error = 0;  ///< the true count is at least count - error
+};
+
+class HeavyHitters {
+ public:
+  /// `capacity` counters (at least 1); `k0`, `k1` key the index's hash.
+  HeavyHitters(size_t capacity, uint64_t k0, uint64_t k1);
+
+  /// Counts one occurrence of `key`. O(log capacity); allocates nothing.
+  void Add(const HitterKey& key);
+
+  /// The `n` largest counts, largest first; ties in key order.
+  std::vector<Hitter> Top(size_t n) const;
+
+  /// Occurrences counted so far (N).
+  uint64_t total() const { return total_; }
+  size_t capacity() const { return keys_.size(); }
+
+ private:
+  size_t Find(const HitterKey& key, uint64_t hash) const;
+  uint64_t Hash(const HitterKey& key) const;
+  void IndexInsert(uint32_t counter, uint64_t hash);
+  void IndexErase(const HitterKey& key);
+  void SiftDown(size_t heap_pos);
+  void SiftUp(size_t heap_pos);
+  void SwapHeap(size_t a, size_t b);
+
+  uint64_t k0_, k1_;
+  uint64_t total_ = 0;
+  size_t used_ = 0;  ///< counters in use
+  std::vector<HitterKey> keys_;
+  std::vector<uint64_t> counts_, errors_;
+  /// A min-heap of counters by count: heap_[0] is the one a new key takes.
+  std::vector<uint32_t> heap_;
+  std::vector<uint32_t> heap_pos_;  ///< counter -> its place in heap_
+  /// Open addressing, linear probing: counter + 1, or 0 for an empty slot.
+  std::vector<uint32_t> index_;
+  size_t index_mask_ = 0;
+};
+
+}  // namespace ctkit
+
+#endif  // CTKIT_REPORT_HEAVY_HITTERS_H_
