@@ -24,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "proto/tcp_conn.h"
@@ -403,20 +404,33 @@ class MnlClient final : public CtnetlinkClient {
 
   [[nodiscard]] Result<void> DumpTable(
       const std::function<void(const FlowInfo&)>& fn) override {
-    std::optional<Error> err;
-    auto r = Request(
-        IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, [&](const nlmsghdr* h) {
-          auto f =
-              ParseCtMessage(reinterpret_cast<const uint8_t*>(h), h->nlmsg_len);
-          if (!f) {
-            if (!err) err = f.error();
-            return;
-          }
-          fn(*f);
-        });
-    if (!r) return r;
-    if (err) return fail(*err);
+    auto r = DumpTableWhile([&](const FlowInfo& f) {
+      fn(f);
+      return true;
+    });
+    if (!r) return fail(r.error());
     return {};
+  }
+
+  [[nodiscard]] Result<bool> DumpTableWhile(
+      const std::function<bool(const FlowInfo&)>& fn) override {
+    std::optional<Error> err;
+    bool complete = true;
+    auto r = Request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC,
+                     [&](const nlmsghdr* h) {
+                       auto f = ParseCtMessage(
+                           reinterpret_cast<const uint8_t*>(h), h->nlmsg_len);
+                       if (!f) {
+                         if (!err) err = f.error();
+                         return true;
+                       }
+                       if (fn(*f)) return true;
+                       complete = false;
+                       return false;
+                     });
+    if (!r) return fail(r.error());
+    if (err) return fail(*err);
+    return complete;
   }
 
   [[nodiscard]] Result<Stats> GetStats() override {
@@ -500,6 +514,11 @@ class MnlClient final : public CtnetlinkClient {
     h->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
     uint32_t seq = ++seq_ + static_cast<uint32_t>(time(nullptr));
     h->nlmsg_seq = seq;
+    if (abandoned_dump_) {
+      return fail(Error::io(
+          "ctnetlink: a stopped dump's remainder is still queued on this "
+          "socket; open a new client"));
+    }
     auto* g =
         static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(nfgenmsg)));
     g->nfgen_family = family;
@@ -512,9 +531,16 @@ class MnlClient final : public CtnetlinkClient {
     struct Ctx {
       OnMsg* fn;
     } ctx{&on_msg};
+    // A callback that returns bool may stop the answer early (false).
     auto cb = [](const nlmsghdr* m, void* data) -> int {
-      (*static_cast<Ctx*>(data)->fn)(m);
-      return MNL_CB_OK;
+      if constexpr (std::is_same_v<std::invoke_result_t<OnMsg&,
+                                                        const nlmsghdr*>,
+                                   bool>) {
+        return (*static_cast<Ctx*>(data)->fn)(m) ? MNL_CB_OK : MNL_CB_STOP;
+      } else {
+        (*static_cast<Ctx*>(data)->fn)(m);
+        return MNL_CB_OK;
+      }
     };
     while (true) {
       ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
@@ -525,7 +551,19 @@ class MnlClient final : public CtnetlinkClient {
       }
       int rc = mnl_cb_run(buf_.data(), static_cast<size_t>(n), seq, portid_, cb,
                           &ctx);
-      if (rc == MNL_CB_STOP) return {};
+      if (rc == MNL_CB_STOP) {
+        // Stopped by the callback rather than by the answer's end (DONE,
+        // whose callback mnl_cb_run does not call): the rest is queued.
+        const auto* last = reinterpret_cast<const nlmsghdr*>(buf_.data());
+        int left = static_cast<int>(n);
+        bool done = false;
+        while (mnl_nlmsg_ok(last, left)) {
+          done = done || last->nlmsg_type == NLMSG_DONE;
+          last = mnl_nlmsg_next(last, &left);
+        }
+        if ((flags & NLM_F_DUMP) && !done) abandoned_dump_ = true;
+        return {};
+      }
       if (rc == MNL_CB_ERROR) {
         if (errno == 0 && (flags & NLM_F_ACK)) return {};
         if (errno == EPERM) {
@@ -553,6 +591,7 @@ class MnlClient final : public CtnetlinkClient {
   mnl_socket* nl_;
   uint32_t portid_;
   uint32_t seq_ = 0;
+  bool abandoned_dump_ = false;
   std::vector<uint8_t> buf_;
 };
 

@@ -44,6 +44,13 @@ class CtnetlinkClient {
   [[nodiscard]] virtual Result<void> DumpTable(
       const std::function<void(const FlowInfo&)>& fn) = 0;
 
+  /// Dumps entries while `fn` returns true: true when every entry was
+  /// passed, false when `fn` stopped it (a time-boxed scan). After a stopped
+  /// dump the rest of it is still queued on the socket, so this client
+  /// refuses further requests: open a new one.
+  [[nodiscard]] virtual Result<bool> DumpTableWhile(
+      const std::function<bool(const FlowInfo&)>& fn) = 0;
+
   /// The per-CPU statistics summed (like `conntrack -S`, summed).
   [[nodiscard]] virtual Result<Stats> GetStats() = 0;
 

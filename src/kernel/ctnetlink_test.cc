@@ -259,6 +259,58 @@ TEST_F(LiveCtnetlink, DumpsLoopbackTcpAndUdpThenFlushes) {
   for (int fd : {ls, c, acc, u}) close(fd);
 }
 
+TEST_F(LiveCtnetlink, AStoppedDumpEndsWhereToldAndRetiresTheClient) {
+  // 3000 UDP entries (one per destination port, no one answers): more
+  // than one receive buffer of dump messages, so a stop leaves the rest
+  // queued on the socket.
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(u, 0);
+  for (int port = 20000; port < 23000; ++port) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    // A refusal from an earlier port's ICMP error may be reported on this
+    // send instead: send again.
+    ssize_t n = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      n = sendto(u, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      if (n > 0) break;
+    }
+    ASSERT_GT(n, 0) << std::strerror(errno);
+  }
+  close(u);
+  auto client = CtnetlinkClient::Open();
+  ASSERT_TRUE(client) << client.error().message;
+  size_t seen = 0;
+  auto stopped = (*client)->DumpTableWhile([&](const FlowInfo&) {
+    return ++seen < 10;
+  });
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  EXPECT_FALSE(*stopped);
+  EXPECT_EQ(seen, 10u);
+  // The remainder is still queued: this client says so instead of reading
+  // it as the next answer.
+  auto after = (*client)->GetStats();
+  ASSERT_FALSE(after);
+  EXPECT_NE(after.error().message.find("open a new client"),
+            std::string::npos);
+
+  auto fresh = CtnetlinkClient::Open();
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  size_t all = 0;
+  auto complete = (*fresh)->DumpTableWhile([&](const FlowInfo&) {
+    ++all;
+    return true;
+  });
+  ASSERT_TRUE(complete) << complete.error().message;
+  EXPECT_TRUE(*complete);
+  EXPECT_GE(all, 3000u);
+  auto g = (*fresh)->GetGlobalStats();
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->entries, all);
+}
+
 TEST_F(LiveCtnetlink, RepeatedStatsDumpsEndCleanly) {
   // The per-CPU dump is multipart: each request must end at NLMSG_DONE and
   // leave nothing in the socket for the next one.

@@ -12,21 +12,6 @@
 namespace ctkit {
 namespace {
 
-// Protocols whose tuple's second port is a destination port (ICMP's is a
-// type and code).
-bool HasPorts(uint8_t l4_proto) {
-  switch (l4_proto) {
-    case ipproto::kTcp:
-    case ipproto::kUdp:
-    case ipproto::kUdpLite:
-    case 132:  // SCTP
-    case 33:   // DCCP
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string ProtocolLabel(uint8_t l4_proto) {
   const std::string name = ProtoName(l4_proto);
   return name == "unknown" ? std::to_string(l4_proto) : name;
@@ -75,6 +60,19 @@ uint64_t Rank(const HeavyHitters& hh, uint64_t total, size_t n,
 
 }  // namespace
 
+bool ProtocolHasPorts(uint8_t l4_proto) {
+  switch (l4_proto) {
+    case ipproto::kTcp:
+    case ipproto::kUdp:
+    case ipproto::kUdpLite:
+    case 132:  // SCTP
+    case 33:   // DCCP
+      return true;
+    default:
+      return false;
+  }
+}
+
 SummaryEntry SummaryEntryOf(const FlowInfo& f) {
   SummaryEntry e;
   e.l4_proto = f.original.l4_proto;
@@ -84,7 +82,7 @@ SummaryEntry SummaryEntryOf(const FlowInfo& f) {
   e.family = f.original.family;
   e.src = f.original.src;
   e.dst = f.original.dst;
-  e.has_dport = HasPorts(e.l4_proto);
+  e.has_dport = ProtocolHasPorts(e.l4_proto);
   e.dport = e.has_dport ? f.original.dst_port_or_icmp_type_code : 0;
   e.timeout_s = f.timeout_s;
   return e;

@@ -52,6 +52,10 @@ struct SummaryEntry {
   uint32_t timeout_s = 0;  ///< remaining seconds
 };
 
+/// Whether the protocol's tuple has a destination port (TCP, UDP,
+/// UDP-Lite, SCTP, DCCP; ICMP's second field is a type and code).
+bool ProtocolHasPorts(uint8_t l4_proto);
+
 /// A FlowInfo (a ctnetlink dump entry) as a SummaryEntry; `state` points
 /// into the FlowInfo's static state name.
 SummaryEntry SummaryEntryOf(const FlowInfo& f);
