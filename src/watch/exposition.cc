@@ -38,6 +38,8 @@ const char* TypeName(MetricType t) {
       return "counter";
     case MetricType::kGauge:
       return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
     case MetricType::kUntyped:
       break;
   }
@@ -74,6 +76,26 @@ void MergeFamilies(std::vector<MetricFamily>* into,
   }
 }
 
+MetricFamily& MetricFamily::AddHistogram(const std::vector<double>& bounds,
+                                        const std::vector<uint64_t>& at_most,
+                                        uint64_t count, double sum,
+                                        const Labels& labels) {
+  auto with_le = [&labels](const std::string& le) {
+    Labels l = labels;
+    l.emplace_back("le", le);
+    return l;
+  };
+  for (size_t i = 0; i < bounds.size() && i < at_most.size(); ++i) {
+    samples.push_back(Sample{with_le(FormatValue(bounds[i])),
+                             static_cast<double>(at_most[i]), "_bucket"});
+  }
+  samples.push_back(
+      Sample{with_le("+Inf"), static_cast<double>(count), "_bucket"});
+  samples.push_back(Sample{labels, sum, "_sum"});
+  samples.push_back(Sample{labels, static_cast<double>(count), "_count"});
+  return *this;
+}
+
 bool ValidMetricName(std::string_view name) { return ValidName(name, true); }
 
 bool ValidLabelName(std::string_view name) {
@@ -102,6 +124,7 @@ std::string Expose(const std::vector<MetricFamily>& families) {
     out += '\n';
     for (const Sample& s : f.samples) {
       out += f.name;
+      out += s.suffix;
       if (!s.labels.empty()) {
         out += '{';
         for (size_t i = 0; i < s.labels.size(); ++i) {

@@ -9,6 +9,7 @@
 #ifndef CTKIT_WATCH_EXPOSITION_H_
 #define CTKIT_WATCH_EXPOSITION_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,13 +21,16 @@ namespace ctkit::watch {
 inline constexpr char kExpositionContentType[] =
     "text/plain; version=0.0.4; charset=utf-8";
 
-enum class MetricType { kCounter, kGauge, kUntyped };
+enum class MetricType { kCounter, kGauge, kHistogram, kUntyped };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 struct Sample {
   Labels labels;
   double value = 0;
+  /// Appended to the family's name: a histogram's "_bucket", "_sum" and
+  /// "_count" samples; "" for every other type.
+  std::string suffix;
 };
 
 struct MetricFamily {
@@ -37,9 +41,17 @@ struct MetricFamily {
 
   /// Adds a sample; returns *this so a family reads as one expression.
   MetricFamily& Add(double value, Labels labels = {}) {
-    samples.push_back(Sample{std::move(labels), value});
+    samples.push_back(Sample{std::move(labels), value, {}});
     return *this;
   }
+
+  /// Adds one histogram's samples (a kHistogram family): a cumulative
+  /// `_bucket` per upper bound in `bounds` (`at_most[i]` observations at
+  /// most bounds[i]), the +Inf bucket (= `count`), `_sum` and `_count`,
+  /// each with `labels` (and `le` on the buckets).
+  MetricFamily& AddHistogram(const std::vector<double>& bounds,
+                             const std::vector<uint64_t>& at_most,
+                             uint64_t count, double sum, const Labels& labels);
 };
 
 /// Appends `more` to `into`: a family already there (same name) takes the

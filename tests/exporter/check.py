@@ -132,6 +132,41 @@ finally:
 expect(rc == 0, f'SIGTERM stops the server with 0 (got {rc})')
 shutil.rmtree(kmsg_dir)
 
+# The table scan's attribution, on a tree whose table (ctkit/conntrack-L.txt)
+# holds 460 ESTABLISHED entries, 400 of them from one source: the numbers
+# are counted here from the file itself.
+dominated = os.path.join(fixtures, 'source-dominating')
+with open(os.path.join(dominated, 'ctkit/conntrack-L.txt')) as fh:
+    rows = [ln.split() for ln in fh if ln.startswith(('tcp', 'udp', 'icmp'))]
+sources = {}
+for r in rows:
+    src = next(w for w in r if w.startswith('src='))[4:]
+    sources[src] = sources.get(src, 0) + 1
+top_src, top_n = max(sources.items(), key=lambda kv: kv[1])
+attr = subprocess.run([ctkit, 'exporter', '--once', '--top-k', '3', '--root', dominated],
+                      capture_output=True, text=True, timeout=30).stdout
+samples = {}
+for ln in attr.splitlines():
+    if ln and not ln.startswith('#'):
+        name, value = ln.rsplit(' ', 1)
+        samples[name] = float(value)
+label = 'netns="unknown"'
+expect(samples.get(f'conntrack_entries_by_state{{{label},protocol="tcp",state="ESTABLISHED"}}')
+       == len(rows), f'by state: {len(rows)} ESTABLISHED entries')
+expect(samples.get(f'conntrack_top_source_entries{{{label},source="{top_src}"}}') == top_n,
+       f'the top source {top_src} holds {top_n}')
+shown = sum(v for k, v in samples.items() if k.startswith('conntrack_top_source_entries{'))
+expect(shown == len(rows), f'top-3 sources plus other add up to the {len(rows)} entries ({shown})')
+expect(sum(1 for k in samples if k.startswith('conntrack_top_source_entries{')) == 4,
+       '--top-k 3: three sources and other')
+expect(samples.get(f'conntrack_entry_remaining_lifetime_seconds_count{{{label},'
+                   'sysctl="nf_conntrack_tcp_timeout_established"}') == len(rows),
+       'every ESTABLISHED entry in the established lifetime histogram')
+expect(samples.get(f'conntrack_scan_complete{{{label}}}') == 1, 'the scan is complete')
+lint = subprocess.run(['promtool', 'check', 'metrics'], input=attr, capture_output=True,
+                      text=True, timeout=30)
+expect(lint.returncode == 0, f'promtool accepts the attribution metrics: {lint.stderr}')
+
 # --root and the HTTP server: what --once prints.
 port = free_port()
 rooted = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, 'healthy'),
@@ -140,8 +175,10 @@ rooted = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, '
 try:
     body = scrape(port, rooted)[1].decode()
 
-    def namespace_part(text):  # all but the exporter's own scrape metrics
-        return [ln for ln in text.splitlines() if 'conntrack_scrape_' not in ln]
+    def namespace_part(text):  # all but the exporter's own timings
+        return [ln for ln in text.splitlines()
+                if not any(t in ln for t in ('conntrack_scrape_', 'conntrack_scan_duration',
+                                             'conntrack_scan_timestamp'))]
     expect(namespace_part(body) == namespace_part(once.stdout),
            'the server serves what --once prints')
     expect('conntrack_entries{netns="unknown"} 200\n' in body, 'the server shows the count')
