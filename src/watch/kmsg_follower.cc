@@ -24,6 +24,18 @@ KmsgFollower::KmsgFollower(const std::string& path, bool from_start) {
   thread_ = std::thread([this] { Run(); });
 }
 
+std::string KmsgLineBuffer::Append(std::string_view chunk) {
+  pending_.append(chunk);
+  const size_t end = pending_.rfind('\n');
+  if (end == std::string::npos) {
+    if (pending_.size() > kMaxPending) pending_.clear();  // no line end: junk
+    return {};
+  }
+  std::string whole = pending_.substr(0, end + 1);
+  pending_.erase(0, end + 1);
+  return whole;
+}
+
 KmsgFollower::~KmsgFollower() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
@@ -46,9 +58,7 @@ void KmsgFollower::Take(const std::string& text) {
 }
 
 void KmsgFollower::Run() {
-  // /dev/kmsg gives one record per read; a FIFO may give several, or part
-  // of one: whole lines are taken, a partial one waits for its end.
-  std::string pending;
+  KmsgLineBuffer lines;
   char buf[8192];
   while (!stop_) {
     pollfd p{fd_, POLLIN, 0};
@@ -64,14 +74,9 @@ void KmsgFollower::Run() {
       usleep(100 * 1000);
       continue;
     }
-    pending.append(buf, static_cast<size_t>(n));
-    const size_t end = pending.rfind('\n');
-    if (end == std::string::npos) {
-      if (pending.size() > (1u << 20)) pending.clear();  // no line end: junk
-      continue;
-    }
-    Take(pending.substr(0, end + 1));
-    pending.erase(0, end + 1);
+    const std::string whole =
+        lines.Append(std::string_view(buf, static_cast<size_t>(n)));
+    if (!whole.empty()) Take(whole);
   }
 }
 

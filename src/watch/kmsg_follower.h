@@ -18,9 +18,25 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace ctkit::watch {
+
+/// Whole lines out of reads that may hold several records, or part of one
+/// (a FIFO; /dev/kmsg gives one record per read). A line without an end
+/// waits for the rest; more than 1 MiB without one is junk and dropped, so
+/// memory stays bounded whatever the input.
+class KmsgLineBuffer {
+ public:
+  static constexpr size_t kMaxPending = size_t{1} << 20;
+  /// Appends `chunk`; returns the complete lines now available (each with
+  /// its '\n'), or "" when none.
+  std::string Append(std::string_view chunk);
+
+ private:
+  std::string pending_;
+};
 
 class KmsgFollower {
  public:
