@@ -228,8 +228,8 @@ Result<std::string> GlobalJournal::RecoverStale(Contents* held_by) {
                                       done, path(), std::strerror(errno))));
   }
   return fmt::format(
-      "restored {}: a ctkit kernel-replay run (pid {}) changed {} and ended "
-      "without writing {} back",
+      "restored {}: a ctkit run (pid {}: kernel-replay or a test) changed {} "
+      "and ended without writing {} back",
       done.empty() ? "nothing" : done, c.pid,
       c.values.size() == 1 ? "it" : "them",
       c.values.size() == 1 ? "it" : "them");

@@ -175,7 +175,8 @@ std::string Scraper::Scrape() {
       FillForecast fc = it != forecasts_.end()
                             ? std::move(it->second)
                             : FillForecast(options_.forecast_window_s);
-      if (r.data.count && r.data.max) {
+      // nf_conntrack_max 0 is no limit at all (6.18): nothing to reach.
+      if (r.data.count && r.data.max && *r.data.max > 0) {
         fc.Add(now, *r.data.count);
         if (auto left = fc.SecondsUntil(*r.data.max)) {
           until.Add(*left, {{"netns", r.label}});
