@@ -45,15 +45,7 @@ std::string SysctlW(const std::string& short_name, uint64_t v) {
 TableComposition Compose(const std::vector<TableEntry>& table) {
   CompositionBuilder b;
   for (const auto& t : table) {
-    EntryRecord e;
-    e.proto = t.proto;
-    e.state = t.state;
-    e.assured = t.assured;
-    e.unreplied = t.unreplied;
-    e.src = t.src;
-    e.dst = t.dst;
-    if (t.dport != 0) e.dport = t.dport;
-    b.Add(e);
+    if (std::optional<SummaryEntry> e = SummaryEntryOf(t)) b.Add(*e);
   }
   TableComposition c = b.Finish(5);
   if (c.by_protocol.size() > 16) c.by_protocol.resize(16);

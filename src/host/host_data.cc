@@ -5,6 +5,8 @@
 // the live read. Nothing here judges the data; findings.cc does.
 #include "host/host_data.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 
 #include "core/text.h"
@@ -163,6 +165,41 @@ std::optional<TableEntry> ParseTableLine(std::string_view line) {
     }
   }
   if (!have_src) return std::nullopt;
+  return e;
+}
+
+namespace {
+
+// An address as conntrack -L prints it, into `a` and `f`.
+bool ParseAddress(const std::string& text, Address* a, Family* f) {
+  *a = Address{};
+  if (inet_pton(AF_INET, text.c_str(), a->bytes) == 1) {
+    *f = Family::kIPv4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), a->bytes) == 1) {
+    *f = Family::kIPv6;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<SummaryEntry> SummaryEntryOf(const TableEntry& t) {
+  SummaryEntry e;
+  e.l4_proto = static_cast<uint8_t>(t.proto_num);
+  e.state = t.state;
+  e.assured = t.assured;
+  e.seen_reply = !t.unreplied;
+  Family dst_family{};
+  if (!ParseAddress(t.src, &e.src, &e.family) ||
+      !ParseAddress(t.dst, &e.dst, &dst_family)) {
+    return std::nullopt;
+  }
+  e.has_dport = ProtocolHasPorts(e.l4_proto);
+  e.dport = t.dport;
+  e.timeout_s = t.timeout_s;
   return e;
 }
 

@@ -13,6 +13,7 @@
 #include "ctkit/result.h"
 #include "ctkit/stats.h"
 #include "host/host_view.h"
+#include "report/table_summary.h"
 
 namespace ctkit {
 
@@ -137,6 +138,9 @@ HostData CollectCounters(HostView& view);
                                             uint32_t* cpus);
 /// One `conntrack -L` or /proc/net/nf_conntrack line.
 std::optional<TableEntry> ParseTableLine(std::string_view line);
+/// The entry as the table summaries take it (report/table_summary.h);
+/// `state` views t.state. nullopt when an address does not parse.
+std::optional<SummaryEntry> SummaryEntryOf(const TableEntry& t);
 /// /dev/kmsg records ("prio,seq,usec,flags;text") or dmesg lines.
 KernelLogSummary SummarizeKernelLog(std::string_view text);
 /// A /proc/meminfo field in kB.

@@ -47,23 +47,12 @@ std::string LifetimeClass(const FlowInfo& f) {
 }
 
 TableComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
-  CompositionBuilder b;
+  CompositionBuilder b(Trackers::kCtkit);
   std::map<std::string, uint64_t> klass;
   std::map<std::string, LifetimeKind> kind;
   uint64_t expired_unreaped = 0;
   engine.Visit(now_ns, [&](const FlowInfo& f) {
-    EntryRecord e;
-    const uint8_t p = f.original.l4_proto;
-    e.proto = ProtoName(p);
-    if (f.state != nullptr) e.state = f.state;
-    e.assured = f.assured;
-    e.unreplied = !f.seen_reply;
-    e.src = AddressToString(f.original.src, f.original.family);
-    e.dst = AddressToString(f.original.dst, f.original.family);
-    if (p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite) {
-      e.dport = f.original.dst_port_or_icmp_type_code;
-    }
-    b.Add(e);
+    b.Add(SummaryEntryOf(f));
     const std::string k = LifetimeClass(f);
     ++klass[k];
     kind.emplace(k, LifetimeKindOf(f));

@@ -18,28 +18,44 @@ std::vector<Tally> RankTallies(const std::map<std::string, uint64_t>& m,
   return v;
 }
 
-void CompositionBuilder::Add(const EntryRecord& e) {
-  ++counts_.total;
-  ++proto_[e.proto];
-  if (e.proto == "tcp") ++state_[e.state.empty() ? "?" : e.state];
-  if (e.assured) ++counts_.assured;
-  if (e.unreplied) ++counts_.unreplied;
-  if (e.proto == "udp" || e.proto == "udplite") {
-    ++counts_.udp;
-    if (e.unreplied) ++counts_.unreplied_udp;
-  }
-  ++src_[e.src];
-  ++dst_[e.dst];
-  if (e.dport) ++dport_[e.proto + "/" + std::to_string(*e.dport)];
-}
+CompositionBuilder::CompositionBuilder(Trackers trackers)
+    // The hash key only places counters in the index; results do not
+    // depend on it (heavy_hitters.h), so a fixed one keeps runs identical.
+    : summary_(kRankingCounters, 0x6b657965645f6b30ull, 0x6b657965645f6b31ull,
+               trackers) {}
 
 TableComposition CompositionBuilder::Finish(size_t top_n) const {
-  TableComposition c = counts_;
-  c.by_protocol = RankTallies(proto_, proto_.size());
-  c.by_tcp_state = RankTallies(state_, state_.size());
-  c.top_sources = RankTallies(src_, top_n);
-  c.top_destinations = RankTallies(dst_, top_n);
-  c.top_dports = RankTallies(dport_, top_n);
+  const TableSummary s = summary_.Finish(top_n);
+  TableComposition c;
+  c.total = s.total;
+  c.assured = s.assured;
+  c.unreplied = s.unreplied;
+  std::map<std::string, uint64_t> protocols, tcp_states;
+  for (const ProtocolCount& p : s.by_protocol) {
+    protocols[p.protocol] = p.entries;
+    if (p.protocol == "udp" || p.protocol == "udplite") {
+      c.udp += p.entries;
+      c.unreplied_udp += p.unreplied;
+    }
+  }
+  for (const StateCount& st : s.by_state) {
+    // A TCP entry without a state shows as "?".
+    if (st.protocol == "tcp") tcp_states[st.state.empty() ? "?" : st.state] += st.entries;
+  }
+  c.by_protocol = RankTallies(protocols, protocols.size());
+  c.by_tcp_state = RankTallies(tcp_states, tcp_states.size());
+  auto tallies = [](const std::vector<RankedKey>& v) {
+    std::vector<Tally> out;
+    out.reserve(v.size());
+    for (const RankedKey& k : v) {
+      out.push_back({k.protocol.empty() ? k.key : k.protocol + "/" + k.key,
+                     k.entries});
+    }
+    return out;
+  };
+  c.top_sources = tallies(s.top_sources);
+  c.top_destinations = tallies(s.top_destinations);
+  c.top_dports = tallies(s.top_dports);
   return c;
 }
 

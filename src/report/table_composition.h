@@ -1,8 +1,9 @@
 // What a conntrack table holds, by class: the composition replay reports
-// at the peak and doctor reports for a live host. Both build it from the
-// same entry records (the fields a `conntrack -L` line shows), so the same
-// table is counted and ranked the same way whoever read it: largest first,
-// ties in key order.
+// at the peak and doctor reports for a live host. Both fold the same entry
+// facts (the fields a `conntrack -L` line shows: report/table_summary.h)
+// into it, so the same table is counted and ranked the same way whoever
+// read it: largest first, ties in key order, in memory that does not grow
+// with the table.
 #ifndef CTKIT_REPORT_TABLE_COMPOSITION_H_
 #define CTKIT_REPORT_TABLE_COMPOSITION_H_
 
@@ -13,20 +14,9 @@
 #include <vector>
 
 #include "report/lifetime.h"
+#include "report/table_summary.h"
 
 namespace ctkit {
-
-/// One entry as a table listing shows it.
-struct EntryRecord {
-  std::string proto;  ///< "tcp", "udp", "udplite", "icmp", ...
-  /// The tracker's state ("TIME_WAIT"); empty when the protocol has none.
-  std::string state;
-  bool assured = false;
-  bool unreplied = false;
-  std::string src, dst;  ///< original direction
-  /// The original direction's destination port, when the entry has one.
-  std::optional<uint16_t> dport;
-};
 
 /// A labelled number, for the composition tables.
 struct Tally {
@@ -55,17 +45,24 @@ struct TableComposition {
   std::vector<Tally> top_dports;  ///< "tcp/443"
 };
 
-/// Counts entry records, then ranks them into a TableComposition.
+/// Folds entries into a TableComposition in fixed memory (a TableSummary,
+/// table_summary.h): exact counts by protocol, state and flag; sources,
+/// destinations and ports exact while at most `kRankingCounters` different
+/// ones were seen, and over-estimated by at most total / kRankingCounters
+/// beyond.
 class CompositionBuilder {
  public:
-  void Add(const EntryRecord& e);
+  static constexpr size_t kRankingCounters = 4096;
+  /// `trackers`: whose trackers made the entries (the kernel's for a live
+  /// table, ctkit's for a replay), as the timeout class depends on it.
+  explicit CompositionBuilder(Trackers trackers = Trackers::kKernel);
+  void Add(const SummaryEntry& e) { summary_.Add(e); }
   /// The composition so far: protocols and TCP states all ranked, the
   /// `top_n` largest sources, destinations and destination ports.
   TableComposition Finish(size_t top_n) const;
 
  private:
-  TableComposition counts_;
-  std::map<std::string, uint64_t> proto_, state_, src_, dst_, dport_;
+  TableSummaryBuilder summary_;
 };
 
 /// `m` largest first, ties in key order, at most `n` of them.

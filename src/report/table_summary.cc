@@ -47,13 +47,27 @@ RankedKey PortRanked(const Hitter& h) {
 
 // The top `n` and the count of everything else (never negative: the
 // counts are over-estimates, so their sum may exceed the true share).
+// Every counter is ranked, not just the first n by count, so that ties
+// fall in the order of the key as text, as the reports have always put
+// them.
 template <typename ToRanked>
 uint64_t Rank(const HeavyHitters& hh, uint64_t total, size_t n,
               ToRanked to_ranked, std::vector<RankedKey>* out) {
+  std::vector<RankedKey> all;
+  for (const Hitter& h : hh.Top(hh.capacity())) all.push_back(to_ranked(h));
+  auto text = [](const RankedKey& k) {
+    return k.protocol.empty() ? k.key : k.protocol + "/" + k.key;
+  };
+  std::sort(all.begin(), all.end(),
+            [&text](const RankedKey& a, const RankedKey& b) {
+              if (a.entries != b.entries) return a.entries > b.entries;
+              return text(a) < text(b);
+            });
+  if (all.size() > n) all.resize(n);
   uint64_t shown = 0;
-  for (const Hitter& h : hh.Top(n)) {
-    out->push_back(to_ranked(h));
-    shown += h.count;
+  for (RankedKey& k : all) {
+    shown += k.entries;
+    out->push_back(std::move(k));
   }
   return total > shown ? total - shown : 0;
 }
@@ -121,7 +135,11 @@ void TableSummaryBuilder::CountState(uint8_t l4_proto,
 void TableSummaryBuilder::Add(const SummaryEntry& e) {
   ++total_;
   if (e.assured) ++assured_;
-  if (!e.seen_reply) ++unreplied_;
+  if (!e.seen_reply) {
+    ++unreplied_;
+    ++protocol_unreplied_[e.l4_proto];
+  }
+  ++protocol_entries_[e.l4_proto];
   CountState(e.l4_proto, e.state);
   sources_.Add(AddressKey(e.family, e.src));
   destinations_.Add(AddressKey(e.family, e.dst));
@@ -163,6 +181,17 @@ TableSummary TableSummaryBuilder::Finish(size_t top_n) const {
               if (a.entries != b.entries) return a.entries > b.entries;
               return std::tie(a.protocol, a.state) <
                      std::tie(b.protocol, b.state);
+            });
+  for (size_t p = 0; p < protocol_entries_.size(); ++p) {
+    if (protocol_entries_[p] != 0) {
+      s.by_protocol.push_back({ProtocolLabel(static_cast<uint8_t>(p)),
+                               protocol_entries_[p], protocol_unreplied_[p]});
+    }
+  }
+  std::sort(s.by_protocol.begin(), s.by_protocol.end(),
+            [](const ProtocolCount& a, const ProtocolCount& b) {
+              if (a.entries != b.entries) return a.entries > b.entries;
+              return a.protocol < b.protocol;
             });
   s.other_sources =
       Rank(sources_, total_, top_n, AddressRanked, &s.top_sources);

@@ -67,6 +67,13 @@ struct StateCount {
   uint64_t entries = 0;
 };
 
+/// A count by protocol.
+struct ProtocolCount {
+  std::string protocol;  ///< "tcp", "udp", ... or the number
+  uint64_t entries = 0;
+  uint64_t unreplied = 0;
+};
+
 /// A ranked source, destination or port.
 struct RankedKey {
   std::string protocol;  ///< ports only: "tcp", "udp", ...
@@ -93,7 +100,11 @@ struct TableSummary {
   uint64_t unreplied = 0;
   /// Largest first, ties in (protocol, state) order.
   std::vector<StateCount> by_state;
-  /// The top-n, largest first, ties in key order; `*_other` the rest.
+  /// Largest first, ties in protocol order.
+  std::vector<ProtocolCount> by_protocol;
+  /// The top-n, largest first, ties in the order of the key as text
+  /// ("10.0.0.10" before "10.0.0.9"; ports by "protocol/port"), which is
+  /// the order of the reports; `*_other` the rest.
   std::vector<RankedKey> top_sources, top_destinations, top_dports;
   uint64_t other_sources = 0, other_destinations = 0, other_dports = 0;
   /// Entries with a destination port (the dport ranking's total).
@@ -135,6 +146,7 @@ class TableSummaryBuilder {
   std::array<StateSlot, kMaxStates> states_{};
   size_t states_used_ = 0;
   std::array<uint64_t, 256> other_state_{};  ///< by protocol
+  std::array<uint64_t, 256> protocol_entries_{}, protocol_unreplied_{};
   HeavyHitters sources_, destinations_, dports_;
   struct ClassHistogram {
     std::array<uint64_t, kLifetimeBounds.size() + 1> buckets{};

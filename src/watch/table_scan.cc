@@ -1,8 +1,6 @@
 // One time-boxed scan of a conntrack table (see table_scan.h).
 #include "watch/table_scan.h"
 
-#include <arpa/inet.h>
-
 #include <chrono>
 
 #include "host/host_data.h"
@@ -24,24 +22,6 @@ double UnixNow() {
   return std::chrono::duration<double>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// An address as conntrack -L prints it, into `a` and `f`.
-bool ParseAddress(std::string_view text, Address* a, Family* f) {
-  char buf[64];
-  if (text.size() >= sizeof buf) return false;
-  text.copy(buf, text.size());
-  buf[text.size()] = '\0';
-  *a = Address{};
-  if (inet_pton(AF_INET, buf, a->bytes) == 1) {
-    *f = Family::kIPv4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, a->bytes) == 1) {
-    *f = Family::kIPv6;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -81,18 +61,9 @@ TableScan ScanTableText(std::string_view lines, const ScanLimits& limits,
     lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
     std::optional<TableEntry> t = ParseTableLine(line);
     if (!t) continue;
-    SummaryEntry e;
-    e.l4_proto = static_cast<uint8_t>(t->proto_num);
-    e.state = t->state;
-    e.assured = t->assured;
-    e.seen_reply = !t->unreplied;
-    if (!ParseAddress(t->src, &e.src, &e.family)) continue;
-    Family dst_family{};
-    if (!ParseAddress(t->dst, &e.dst, &dst_family)) continue;
-    e.has_dport = ProtocolHasPorts(e.l4_proto);
-    e.dport = t->dport;
-    e.timeout_s = t->timeout_s;
-    builder.Add(e);
+    std::optional<SummaryEntry> e = SummaryEntryOf(*t);
+    if (!e) continue;
+    builder.Add(*e);
   }
   scan.complete = true;
   scan.seconds = Seconds(Clock::now() - start);
