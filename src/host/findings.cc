@@ -26,8 +26,7 @@ namespace ctkit {
 namespace {
 
 uint64_t SysctlOr(const HostData& d, const std::string& n) {
-  static const Tunables kDefaults;
-  return d.Sysctl(n).value_or(kDefaults.Get(n).value_or(0));
+  return d.SysctlOrDefault(n);
 }
 
 double D(uint64_t v) { return static_cast<double>(v); }
@@ -38,69 +37,6 @@ std::string MiB(uint64_t bytes) {
 
 std::string SysctlW(const std::string& short_name, uint64_t v) {
   return fmt::format("sysctl -w net.netfilter.{}={}", short_name, v);
-}
-
-// The table as doctor reports it: every TCP state, the 16 largest
-// protocols, the 5 largest sources, destinations and ports.
-TableComposition Compose(const std::vector<TableEntry>& table) {
-  CompositionBuilder b;
-  for (const auto& t : table) {
-    if (std::optional<SummaryEntry> e = SummaryEntryOf(t)) b.Add(*e);
-  }
-  TableComposition c = b.Finish(5);
-  if (c.by_protocol.size() > 16) c.by_protocol.resize(16);
-  if (c.by_tcp_state.size() > 16) c.by_tcp_state.resize(16);
-  return c;
-}
-
-std::vector<TimeoutUse> TimeoutUses(const HostData& d) {
-  std::map<std::string, TimeoutUse> uses;
-  const uint64_t cap =
-      std::max(SysctlOr(d, "nf_conntrack_tcp_timeout_max_retrans"),
-               SysctlOr(d, "nf_conntrack_tcp_timeout_unacknowledged"));
-  std::map<std::string, std::vector<uint64_t>> idle;  // known idle times
-  std::map<std::string, std::vector<uint64_t>> left;  // remaining times
-  for (const auto& e : *d.table) {
-    std::string name = TimeoutSysctlFor(e);
-    if (name.empty()) continue;  // no sysctl to shorten
-    TimeoutUse& u = uses[name];
-    u.sysctl = name;
-    u.value_s = SysctlOr(d, name);
-    ++u.entries;
-    u.max_left_s = std::max<uint64_t>(u.max_left_s, e.timeout_s);
-    left[name].push_back(e.timeout_s);
-    bool capped =
-        name == "nf_conntrack_tcp_timeout_established" && e.timeout_s <= cap;
-    if (e.timeout_s > u.value_s || capped) {
-      ++u.unknown_idle;
-    } else {
-      idle[name].push_back(u.value_s - e.timeout_s);
-    }
-  }
-  std::vector<TimeoutUse> out;
-  for (auto& [name, u] : uses) {
-    std::vector<uint64_t> candidates;
-    if (name == "nf_conntrack_tcp_timeout_established") {
-      for (uint64_t v : {86400ull, 3600ull}) {
-        if (v < u.value_s) candidates.push_back(v);
-      }
-    } else {
-      if (u.value_s / 2 > 0) candidates.push_back(u.value_s / 2);
-      if (u.value_s / 4 > 0) candidates.push_back(u.value_s / 4);
-    }
-    for (uint64_t v : candidates) {
-      ShorterTimeout st;
-      st.value_s = v;
-      for (uint64_t l : left[name]) st.more_left += l > v ? 1 : 0;
-      for (uint64_t i : idle[name]) st.idle_at_least += i >= v ? 1 : 0;
-      u.shorter.push_back(st);
-    }
-    out.push_back(u);
-  }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.entries > b.entries;
-  });
-  return out;
 }
 
 uint64_t ClassCount(const TableComposition& c, const std::string& state) {
@@ -765,8 +701,8 @@ Diagnosis Diagnose(const HostData& d, const Thresholds& t) {
   Diagnosis g;
   g.thresholds = t;
   if (d.table) {
-    g.composition = Compose(*d.table);
-    g.timeouts = TimeoutUses(d);
+    g.composition = d.table->composition;
+    g.timeouts = d.table->timeouts;
   }
   const TableComposition& c = g.composition;
   g.findings.push_back(TableFull(d, t, c, g.timeouts));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/host_data.h"
+#include "host/table_digest.h"
 #include "report/table_composition.h"
 
 namespace ctkit {
@@ -67,39 +68,6 @@ struct Finding {
   /// Where the usual advice is wrong for this cause, said plainly.
   std::vector<std::string> corrections;
   std::vector<Change> changes;
-};
-
-/// One shorter value of a timeout sysctl and what is true of it now. The
-/// kernel reads a timeout sysctl when a packet re-arms an entry (expiry =
-/// that packet's time + the value); an entry keeps the expiry it has until
-/// its next packet, so a shorter value frees nothing at once.
-struct ShorterTimeout {
-  uint64_t value_s = 0;
-  /// Entries with more than value_s seconds left. They keep their expiry
-  /// until their next packet, which arms value_s instead of the current
-  /// value; with no further packet they expire when they would anyway.
-  uint64_t more_left = 0;
-  /// Entries idle at least value_s (current value - remaining; only where
-  /// that is known): had value_s been in force since their last packet they
-  /// would have expired already. They still stay until their own expiry
-  /// (at most current - value_s seconds) unless a packet re-arms them.
-  uint64_t idle_at_least = 0;
-};
-
-/// One timeout sysctl: how many entries it governs now and what a shorter
-/// value would change for them.
-struct TimeoutUse {
-  std::string sysctl;  ///< short name
-  uint64_t value_s = 0;
-  uint64_t entries = 0;
-  /// The longest time left of these entries: by then every one of them has
-  /// expired or been re-armed (under whatever value is in force then).
-  uint64_t max_left_s = 0;
-  std::vector<ShorterTimeout> shorter;
-  /// Entries whose remaining time exceeds the current value (set under an
-  /// older, longer value) or that are capped (ESTABLISHED at <= 300 s):
-  /// their idle time is unknown, so idle_at_least leaves them out.
-  uint64_t unknown_idle = 0;
 };
 
 struct Diagnosis {

@@ -83,7 +83,7 @@ TEST(Doctor, HealthyHostIsOkWithExitCodeZero) {
   EXPECT_TRUE(r.diag.changes.empty());
   EXPECT_EQ(*r.data.count, 200u);
   EXPECT_EQ(r.data.stats->invalid, 5u);  // summed over the two CPU lines
-  EXPECT_EQ(r.data.table->size(), 200u);
+  EXPECT_EQ(r.data.table->composition.total, 200u);
 }
 
 TEST(Doctor, TableFullIsCriticalWithCauseAndExactFix) {
@@ -345,9 +345,16 @@ const TimeoutUse* UseOf(const Diagnosis& g, const std::string& sysctl) {
   return nullptr;
 }
 
-Diagnosis DiagnoseTable(std::vector<TableEntry> table) {
+Diagnosis DiagnoseTable(const std::vector<TableEntry>& table) {
   HostData d;
-  d.table = std::move(table);
+  TableDigestBuilder b(
+      [&d](const std::string& name) { return d.SysctlOrDefault(name); });
+  for (const TableEntry& t : table) {
+    std::optional<SummaryEntry> e = SummaryEntryOf(t);
+    EXPECT_TRUE(e.has_value()) << t.src << " " << t.dst;
+    if (e) b.Add(*e);
+  }
+  d.table = b.Finish();
   return Diagnose(d, Thresholds{});
 }
 

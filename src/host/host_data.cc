@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "core/text.h"
+#include "ctkit/tunables.h"
 
 namespace ctkit {
 namespace {
@@ -29,6 +30,11 @@ std::optional<uint64_t> HostData::Sysctl(const std::string& short_name) const {
   auto it = sysctls.find(short_name);
   if (it == sysctls.end()) return std::nullopt;
   return ToU64(it->second);
+}
+
+uint64_t HostData::SysctlOrDefault(const std::string& short_name) const {
+  static const Tunables kDefaults;
+  return Sysctl(short_name).value_or(kDefaults.Get(short_name).value_or(0));
 }
 
 [[nodiscard]] Result<Stats> ParseProcStat(std::string_view text,
@@ -378,25 +384,15 @@ HostData Collect(HostView& view) {
     }
   }
 
-  if (auto t = view.Read(kTablePath)) {
-    std::vector<TableEntry> entries;
-    d.table_source = "conntrack -L";
-    for (auto line : Split(*t, '\n')) {
-      line = Trim(line);
-      if (line.empty()) continue;
-      if (line[0] == '#') {
-        constexpr std::string_view kSrc = "# source: ";
-        if (line.rfind(kSrc, 0) == 0)
-          d.table_source = std::string(line.substr(kSrc.size()));
-        continue;
-      }
-      if (auto e = ParseTableLine(line)) {
-        entries.push_back(std::move(*e));
-      } else {
-        ++d.table_unparsed;
-      }
-    }
-    d.table = std::move(entries);
+  // The table is digested as it is read: none of it is kept, so a table
+  // of millions costs no more memory than one of hundreds.
+  TableDigestBuilder digest(
+      [&d](const std::string& name) { return d.SysctlOrDefault(name); });
+  if (auto t = view.ForEachTableEntry(
+          [&digest](const SummaryEntry& e) { digest.Add(e); })) {
+    d.table_source = t->source;
+    d.table_unparsed = t->unparsed;
+    d.table = digest.Finish();
   } else {
     note(t.error());
   }

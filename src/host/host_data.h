@@ -13,6 +13,7 @@
 #include "ctkit/result.h"
 #include "ctkit/stats.h"
 #include "host/host_view.h"
+#include "host/table_digest.h"
 #include "report/table_summary.h"
 
 namespace ctkit {
@@ -94,7 +95,8 @@ struct HostData {
   std::string stats_source;  ///< "ctnetlink" or "/proc/net/stat/nf_conntrack"
   uint32_t stats_cpus = 0;
 
-  std::optional<std::vector<TableEntry>> table;
+  /// The table, digested as it was read (none of it is kept).
+  std::optional<TableDigest> table;
   std::string table_source;
   uint64_t table_unparsed = 0;  ///< lines the parser did not understand
 
@@ -118,6 +120,9 @@ struct HostData {
 
   /// A sysctl as a number (nullopt when absent or not numeric).
   std::optional<uint64_t> Sysctl(const std::string& short_name) const;
+  /// The same, or the kernel's default when the host did not say (0 for a
+  /// name ctkit does not know).
+  uint64_t SysctlOrDefault(const std::string& short_name) const;
 };
 
 /// Reads everything from `view`. Never fails: what is missing is listed in

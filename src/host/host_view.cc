@@ -18,8 +18,11 @@
 #include <cstring>
 #include <optional>
 
+#include "core/text.h"
+#include "host/host_data.h"
 #include "kernel/ctnetlink.h"
 #include "report/format.h"
+#include "report/table_summary.h"
 
 namespace ctkit {
 namespace {
@@ -85,6 +88,60 @@ namespace {
   return out;
 }
 
+// One line of a table listing: a "# source: X" header names the source,
+// an entry goes to `fn`, anything else counts as unparsed.
+void TakeTableLine(std::string_view line,
+                   const std::function<void(const SummaryEntry&)>& fn,
+                   TableReadInfo* info) {
+  line = Trim(line);
+  if (line.empty()) return;
+  if (line[0] == '#') {
+    constexpr std::string_view kSource = "# source: ";
+    if (line.rfind(kSource, 0) == 0) {
+      info->source = std::string(line.substr(kSource.size()));
+    }
+    return;
+  }
+  std::optional<TableEntry> t = ParseTableLine(line);
+  std::optional<SummaryEntry> e;
+  if (t) e = SummaryEntryOf(*t);
+  if (e) {
+    fn(*e);
+  } else {
+    ++info->unparsed;
+  }
+}
+
+// The lines of `path`, one read buffer at a time: memory does not grow
+// with the file.
+[[nodiscard]] Result<void> ForEachLineOfFile(
+    const std::string& path, const std::function<void(std::string_view)>& fn) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(OsError("cannot open " + path, errno));
+  std::string pending;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      close(fd);
+      return fail(OsError("cannot read " + path, e));
+    }
+    if (n == 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos;
+         start = nl + 1) {
+      fn(std::string_view(pending).substr(start, nl - start));
+    }
+    pending.erase(0, start);
+  }
+  close(fd);
+  if (!pending.empty()) fn(pending);
+  return {};
+}
+
 class LiveHostView : public HostView {
  public:
   LiveHostView(CtnetlinkOpener opener, int netns_fd)
@@ -99,6 +156,30 @@ class LiveHostView : public HostView {
     if (path == kNetnsPath) return ReadNetnsLink();
     if (path == kNetnsNamesPath) return ReadNetnsNames();
     return ReadWholeFile(path);
+  }
+  [[nodiscard]] Result<TableReadInfo> ForEachTableEntry(
+      const std::function<void(const SummaryEntry&)>& fn) override {
+    NetnsScope scope(netns_fd_);
+    if (!scope.ok()) return fail(scope.failure());
+    if (CtnetlinkClient* c = Client()) {
+      uint64_t passed = 0;
+      auto r = c->DumpTable([&](const FlowInfo& f) {
+        ++passed;
+        fn(SummaryEntryOf(f));
+      });
+      if (r) return TableReadInfo{"ctnetlink", 0};
+      // Entries already passed on cannot be taken back: falling back to
+      // /proc would count them twice.
+      if (passed != 0) return fail(r.error());
+      ctnetlink_error_ = r.error();
+    }
+    TableReadInfo info{"/proc/net/nf_conntrack", 0};
+    auto r = ForEachLineOfFile("/proc/net/nf_conntrack", [&](std::string_view l) {
+      TakeTableLine(l, fn, &info);
+    });
+    if (r) return info;
+    auto both = Fallback(fail(r.error()), "no table", "");
+    return fail(both.error());
   }
   [[nodiscard]] Result<std::vector<std::string>> List(
       const std::string& path) override {
@@ -230,6 +311,20 @@ std::unique_ptr<HostView> NewLiveHostView(CtnetlinkOpener open_ctnetlink,
 
 std::unique_ptr<HostView> NewRootHostView(const std::string& dir) {
   return std::make_unique<RootHostView>(dir);
+}
+
+Result<TableReadInfo> HostView::ForEachTableEntry(
+    const std::function<void(const SummaryEntry&)>& fn) {
+  auto text = Read(kTablePath);
+  if (!text) return fail(text.error());
+  TableReadInfo info{"conntrack -L", 0};
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    TakeTableLine(rest.substr(0, nl), fn, &info);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  return info;
 }
 
 Result<std::string> RecordingHostView::Read(const std::string& path) {

@@ -30,6 +30,16 @@ inline constexpr char kNetnsPath[] = "/ctkit/netns";
 /// "INODE NAME" lines for the namespaces named under /run/netns.
 inline constexpr char kNetnsNamesPath[] = "/ctkit/netns-names";
 
+struct SummaryEntry;
+
+/// How a table was read: where it came from ("ctnetlink",
+/// "/proc/net/nf_conntrack", "conntrack -L") and how many of its lines did
+/// not parse.
+struct TableReadInfo {
+  std::string source;
+  uint64_t unparsed = 0;
+};
+
 /// Abstract so tests and --root can substitute fixture trees (leveldb Env
 /// style). Not thread-safe.
 class HostView {
@@ -41,6 +51,12 @@ class HostView {
   /// `conntrack -S` lines, kKmsgPath the kernel log records. A refusal by
   /// the OS (not root, no CAP_NET_ADMIN) is ErrorCode::kPermission.
   [[nodiscard]] virtual Result<std::string> Read(const std::string& path) = 0;
+  /// Passes each entry of the conntrack table to `fn` as it is read and
+  /// keeps none of them. The default reads kTablePath and parses its lines
+  /// (a "# source: X" line names the source); the live view streams the
+  /// ctnetlink dump, or /proc/net/nf_conntrack, without holding either.
+  [[nodiscard]] virtual Result<TableReadInfo> ForEachTableEntry(
+      const std::function<void(const SummaryEntry&)>& fn);
   /// The names in directory `path` (no "." or "..").
   [[nodiscard]] virtual Result<std::vector<std::string>> List(
       const std::string& path) = 0;
