@@ -327,6 +327,14 @@ Result<TableReadInfo> HostView::ForEachTableEntry(
   return info;
 }
 
+Result<TableReadInfo> RecordingHostView::ForEachTableEntry(
+    const std::function<void(const SummaryEntry&)>& fn) {
+  // Kept: read whole through Read(), which remembers it. Not kept: the
+  // base streams it.
+  return keep_table_ ? HostView::ForEachTableEntry(fn)
+                     : base_->ForEachTableEntry(fn);
+}
+
 Result<std::string> RecordingHostView::Read(const std::string& path) {
   auto r = base_->Read(path);
   if (r) files_[path] = *r;

@@ -83,11 +83,16 @@ std::unique_ptr<HostView> NewLiveHostView(CtnetlinkOpener open_ctnetlink,
 std::unique_ptr<HostView> NewRootHostView(const std::string& dir);
 
 /// Wraps `base` and remembers every successful read (path -> bytes), so
-/// --collect saves exactly what the report was computed from.
+/// --collect saves exactly what the report was computed from. The table is
+/// remembered only with `keep_table` (it is the one read whose size grows
+/// with the host's trouble); otherwise it streams through from `base`.
 class RecordingHostView : public HostView {
  public:
-  explicit RecordingHostView(HostView* base) : base_(base) {}
+  explicit RecordingHostView(HostView* base, bool keep_table = true)
+      : base_(base), keep_table_(keep_table) {}
   [[nodiscard]] Result<std::string> Read(const std::string& path) override;
+  [[nodiscard]] Result<TableReadInfo> ForEachTableEntry(
+      const std::function<void(const SummaryEntry&)>& fn) override;
   [[nodiscard]] Result<std::vector<std::string>> List(
       const std::string& path) override;
   std::string Describe() const override { return base_->Describe(); }
@@ -96,6 +101,7 @@ class RecordingHostView : public HostView {
 
  private:
   HostView* base_;  ///< not owned
+  bool keep_table_;
   std::map<std::string, std::string> files_;
 };
 

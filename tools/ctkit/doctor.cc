@@ -166,7 +166,9 @@ int RunDoctor(DoctorFlags& f) {
       f.root.empty()
           ? NewLiveHostView([] { return CtnetlinkClient::Open(); }, netns_fd)
           : NewRootHostView(f.root);
-  RecordingHostView view(base.get());
+  // The table is kept in memory only to be saved by --collect; otherwise
+  // it streams through the digest.
+  RecordingHostView view(base.get(), /*keep_table=*/!f.collect.empty());
   HostData d = Collect(view);
   Diagnosis g = Diagnose(d, f.t);
 
