@@ -10,25 +10,53 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "proto/tracker.h"
 
 namespace ctkit {
 namespace {
 
+// Decimal digits of a byte, without a library call: a dump writes eight of
+// these per line, millions of lines at a time.
+void AppendByte(std::string* out, unsigned v) {
+  if (v >= 100) out->push_back(static_cast<char>('0' + v / 100));
+  if (v >= 10) out->push_back(static_cast<char>('0' + v / 10 % 10));
+  out->push_back(static_cast<char>('0' + v % 10));
+}
+
+// The address as inet_ntop spells it (dotted quad; RFC 5952 for IPv6).
+void AppendAddress(std::string* out, const Address& a, Family f) {
+  if (f == Family::kIPv4) {
+    for (int i = 0; i < 4; ++i) {
+      if (i != 0) out->push_back('.');
+      AppendByte(out, a.bytes[i]);
+    }
+    return;
+  }
+  char buf[INET6_ADDRSTRLEN];
+  const char* r = inet_ntop(AF_INET6, a.bytes, buf, sizeof buf);
+  out->append(r != nullptr ? r : "?");
+}
+
 void AppendTuple(std::string* out, const Tuple& t) {
-  *out += fmt::format("src={} dst={} ", AddressToString(t.src, t.family),
-                      AddressToString(t.dst, t.family));
+  auto it = std::back_inserter(*out);
+  out->append("src=");
+  AppendAddress(out, t.src, t.family);
+  out->append(" dst=");
+  AppendAddress(out, t.dst, t.family);
+  out->push_back(' ');
   switch (t.l4_proto) {
     case ipproto::kTcp:
     case ipproto::kUdp:
     case ipproto::kUdpLite:
-      *out += fmt::format("sport={} dport={} ", t.src_port_or_icmp_id,
-                          t.dst_port_or_icmp_type_code);
+      fmt::format_to(it, "sport={} dport={} ", t.src_port_or_icmp_id,
+                     t.dst_port_or_icmp_type_code);
       break;
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
-      *out += fmt::format("type={} code={} id={} ", t.icmp_type(),
-                          t.icmp_code(), t.src_port_or_icmp_id);
+      fmt::format_to(it, "type={} code={} id={} ", t.icmp_type(),
+                     t.icmp_code(), t.src_port_or_icmp_id);
       break;
     default:
       break;
@@ -38,10 +66,9 @@ void AppendTuple(std::string* out, const Tuple& t) {
 }  // namespace
 
 std::string AddressToString(const Address& a, Family f) {
-  char buf[INET6_ADDRSTRLEN];
-  const char* r = inet_ntop(f == Family::kIPv4 ? AF_INET : AF_INET6, a.bytes,
-                            buf, sizeof buf);
-  return r != nullptr ? std::string(r) : std::string("?");
+  std::string out;
+  AppendAddress(&out, a, f);
+  return out;
 }
 
 namespace {
@@ -56,35 +83,47 @@ struct LineShape {
   bool mark_use = true;  // mark= and use=
 };
 
-std::string FormatLine(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns,
-                       const LineShape& shape) {
-  std::string out = fmt::format("{:<8} {} ", ProtoName(f.original.l4_proto),
-                                f.original.l4_proto);
-  if (shape.timeout) out += fmt::format("{} ", timeout_s);
-  if (f.state != nullptr && shape.state) out += fmt::format("{} ", f.state);
-  AppendTuple(&out, f.original);
+// Appends the line to `out` (no newline): formatted in place, so a dump
+// of millions of lines builds no string per field.
+void AppendLine(std::string* out, const FlowInfo& f, uint32_t timeout_s,
+                uint64_t now_ns, const LineShape& shape) {
+  auto it = std::back_inserter(*out);
+  fmt::format_to(it, "{:<8} {} ", ProtoName(f.original.l4_proto),
+                 f.original.l4_proto);
+  if (shape.timeout) fmt::format_to(it, "{} ", timeout_s);
+  if (f.state != nullptr && shape.state) {
+    out->append(f.state);
+    out->push_back(' ');
+  }
+  AppendTuple(out, f.original);
   bool counters = f.has_acct && shape.counters;
   if (counters) {
-    out += fmt::format("packets={} bytes={} ", f.packets[0], f.bytes[0]);
+    fmt::format_to(it, "packets={} bytes={} ", f.packets[0], f.bytes[0]);
   }
-  if (!f.seen_reply) out += "[UNREPLIED] ";
-  AppendTuple(&out, f.reply);
+  if (!f.seen_reply) out->append("[UNREPLIED] ");
+  AppendTuple(out, f.reply);
   if (counters) {
-    out += fmt::format("packets={} bytes={} ", f.packets[1], f.bytes[1]);
+    fmt::format_to(it, "packets={} bytes={} ", f.packets[1], f.bytes[1]);
   }
-  if (f.assured) out += "[ASSURED] ";
-  if (shape.mark_use) out += fmt::format("mark={} ", f.mark);
+  if (f.assured) out->append("[ASSURED] ");
+  if (shape.mark_use) fmt::format_to(it, "mark={} ", f.mark);
   if (shape.delta && f.has_timestamp && now_ns >= f.start_ns) {
     // conntrack subtracts whole seconds: stop's minus start's, not the
     // difference floored (1.9 s from x.9 to y.8 prints 1 or 2 as it falls).
-    out += fmt::format("delta-time={} ",
-                       now_ns / 1000000000 - f.start_ns / 1000000000);
+    fmt::format_to(it, "delta-time={} ",
+                   now_ns / 1000000000 - f.start_ns / 1000000000);
   }
   if (shape.mark_use) {
-    out += fmt::format("use={}", f.use);
+    fmt::format_to(it, "use={}", f.use);
   } else {
-    out.pop_back();  // the last field's separator
+    out->pop_back();  // the last field's separator
   }
+}
+
+std::string FormatLine(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns,
+                       const LineShape& shape) {
+  std::string out;
+  AppendLine(&out, f, timeout_s, now_ns, shape);
   return out;
 }
 
@@ -93,6 +132,11 @@ std::string FormatLine(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns,
 std::string FormatConntrackLine(const FlowInfo& f, uint32_t timeout_s,
                                 uint64_t now_ns) {
   return FormatLine(f, timeout_s, now_ns, LineShape{});
+}
+
+void AppendConntrackLine(std::string* out, const FlowInfo& f,
+                         uint32_t timeout_s, uint64_t now_ns) {
+  AppendLine(out, f, timeout_s, now_ns, LineShape{});
 }
 
 std::string FormatEventLine(const Event& e, const EventLineOptions& o) {

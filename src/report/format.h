@@ -19,6 +19,10 @@ std::string AddressToString(const Address& a, Family f);
 /// number to print (callers choose the dump convention).
 std::string FormatConntrackLine(const FlowInfo& f, uint32_t timeout_s,
                                 uint64_t now_ns);
+/// The same line appended to `out` (no newline), for dumps of millions of
+/// lines into one buffer.
+void AppendConntrackLine(std::string* out, const FlowInfo& f,
+                         uint32_t timeout_s, uint64_t now_ns);
 
 /// How `conntrack -E` was asked to print (the `-o` options ctkit mirrors).
 struct EventLineOptions {

@@ -31,6 +31,24 @@
 namespace ctkit::cli {
 namespace {
 
+// The table as `conntrack -L` lines on `out`, formatted into one buffer
+// that is written each time it passes 1 MiB: a dump of millions of lines
+// keeps no line and makes no string per line.
+void WriteDump(Engine& engine, uint64_t now_ns, std::FILE* out) {
+  constexpr size_t kFlushBytes = size_t{1} << 20;
+  std::string buf;
+  buf.reserve(kFlushBytes + 4096);
+  engine.Dump(now_ns, [&](const FlowInfo& info) {
+    AppendConntrackLine(&buf, info, DumpTimeoutSeconds(info), now_ns);
+    buf.push_back('\n');
+    if (buf.size() >= kFlushBytes) {
+      std::fwrite(buf.data(), 1, buf.size(), out);
+      buf.clear();
+    }
+  });
+  std::fwrite(buf.data(), 1, buf.size(), out);
+}
+
 struct ReplayFlags {
   std::string capture;
   bool live = false;  // -i: `capture` names an interface
@@ -246,17 +264,11 @@ int RunReplayCommand(const ReplayFlags& f) {
   if (!report) return Fail(report.error(), exits);
   // The dump is taken as `conntrack -L` right after the last packet.
   Json dump_json;
-  std::vector<std::string> dump_lines;
-  if (want_dump) {
+  if (want_dump && to_json) {
     dump_json = Json::array();
     engine->Dump(report->last_ts_ns, [&](const FlowInfo& info) {
-      uint32_t timeout = DumpTimeoutSeconds(info);
-      if (to_json) {
-        dump_json.push_back(FlowToJson(info, timeout, report->last_ts_ns));
-      } else {
-        dump_lines.push_back(
-            FormatConntrackLine(info, timeout, report->last_ts_ns));
-      }
+      dump_json.push_back(
+          FlowToJson(info, DumpTimeoutSeconds(info), report->last_ts_ns));
     });
   }
   if (to_json) {
@@ -273,7 +285,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   } else {
     bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
     if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
-    for (const std::string& l : dump_lines) fmt::print("{}\n", l);
+    if (want_dump) WriteDump(*engine, report->last_ts_ns, stdout);
     // With a list option stdout carries only the list (so it can be diffed);
     // without one, the summary.
     if (!lists) fmt::print("{}", RenderReplayText(*report, engine->tunables()));
