@@ -13,7 +13,7 @@ PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
             libbenchmark-dev libmnl-dev libssl-dev zlib1g-dev iproute2 \
             nftables clang libclang-rt-14-dev groff-base conntrack tcpdump \
-            ethtool libcpp-httplib-dev prometheus
+            ethtool libcpp-httplib-dev prometheus libyaml-cpp-dev libcrypt-dev
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
@@ -21,7 +21,7 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 # fuzz-smoke: every libFuzzer target for FUZZ_SECONDS, two at a time, from
 # its committed seed corpus (new inputs go to a scratch directory).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor
+FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor web_config kmsg
 
 .PHONY: all deps build build-ctkit demo test test-unit test-asan test-tsan fuzz-smoke bench clean \
         format tidy
@@ -85,9 +85,9 @@ test-asan: deps
 	  ctest --preset asan -j $(JOBS)
 
 # Only the test binaries holding the threaded tests (engine threads, the
-# replay read-ahead and the whatif pool) are built, with clang, which also
-# checks the lock annotations (-Wthread-safety -Werror); the test preset
-# picks the threaded tests.
+# replay read-ahead, the whatif pool and the exporter's HTTP front) are
+# built, with clang, which also checks the lock annotations
+# (-Wthread-safety -Werror); the test preset picks the threaded tests.
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan -j $(JOBS)

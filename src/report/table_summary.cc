@@ -40,7 +40,7 @@ RankedKey AddressRanked(const Hitter& h) {
 }
 
 RankedKey PortRanked(const Hitter& h) {
-  const unsigned port = (h.key.bytes[1] << 8) | h.key.bytes[2];
+  const unsigned port = (unsigned{h.key.bytes[1]} << 8) | h.key.bytes[2];
   return {ProtocolLabel(h.key.bytes[0]), std::to_string(port), h.count,
           h.error};
 }

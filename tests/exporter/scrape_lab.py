@@ -41,10 +41,11 @@ def scrape(port, process, path='/metrics', headers=None, timeout=10):
             time.sleep(0.05)
 
 
-def start_prometheus(work, exporter_port, prometheus_port, rules):
+def start_prometheus(work, exporter_port, prometheus_port, rules, job_settings=''):
     """Prometheus (Debian's) in `work`, scraping the exporter every second
     as job "ctkit" and evaluating `rules` every second; logs to
-    work/prometheus.log. Returns the process."""
+    work/prometheus.log. `job_settings`: more of the job's YAML (scheme,
+    tls_config, basic_auth), indented as its keys. Returns the process."""
     with open(os.path.join(work, 'prometheus.yml'), 'w') as f:
         f.write(f'''global:
   scrape_interval: 1s
@@ -54,7 +55,7 @@ scrape_configs:
   - job_name: ctkit
     static_configs:
       - targets: ['127.0.0.1:{exporter_port}']
-''')
+{job_settings}''')
     return subprocess.Popen(['prometheus', f'--config.file={work}/prometheus.yml',
                              f'--storage.tsdb.path={work}/data',
                              f'--web.listen-address=127.0.0.1:{prometheus_port}'],

@@ -23,6 +23,8 @@ extern "C" int CtkitFuzz_sysctl(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_engine(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_ctnetlink(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_doctor(const uint8_t* data, size_t size);
+extern "C" int CtkitFuzz_kmsg(const uint8_t* data, size_t size);
+extern "C" int CtkitFuzz_web_config(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -57,5 +59,9 @@ TEST(FuzzCorpus, Ctnetlink) {
   EXPECT_GT(Replay("ctnetlink", CtkitFuzz_ctnetlink), 0u);
 }
 TEST(FuzzCorpus, Doctor) { EXPECT_GT(Replay("doctor", CtkitFuzz_doctor), 0u); }
+TEST(FuzzCorpus, Kmsg) { EXPECT_GT(Replay("kmsg", CtkitFuzz_kmsg), 0u); }
+TEST(FuzzCorpus, WebConfig) {
+  EXPECT_GT(Replay("web_config", CtkitFuzz_web_config), 0u);
+}
 
 }  // namespace

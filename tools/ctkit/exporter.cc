@@ -2,10 +2,12 @@
 // /metrics over HTTP (cpp-httplib), or once on standard output (--once).
 // What a scrape says is the watch layer's (watch/scraper.h): the O(1)
 // counters on every scrape, the table scan's attribution from its own
-// interval. This file parses flags and serves HTTP. Flags follow the
-// Prometheus exporters' conventions (--web.listen-address,
-// --web.telemetry-path). Listening on anything but loopback is the user's
-// explicit choice.
+// interval. This file parses flags and serves HTTP through the watch
+// layer's front (watch/http_front.h: TLS and basic auth from
+// --web.config.file, and connections no client can exhaust). Flags follow
+// the Prometheus exporters' conventions (--web.listen-address,
+// --web.telemetry-path, --web.config.file). Listening on anything but
+// loopback is the user's explicit choice.
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
@@ -16,10 +18,13 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "tools/ctkit/command.h"
 #include "watch/exposition.h"
+#include "watch/http_front.h"
 #include "watch/scraper.h"
+#include "watch/web_config.h"
 
 namespace ctkit::cli {
 namespace {
@@ -32,6 +37,7 @@ constexpr char kDefaultListen[] = "127.0.0.1:10737";
 struct ExporterFlags {
   std::string listen = kDefaultListen;
   std::string path = "/metrics";
+  std::string web_config;  // --web.config.file: TLS and basic auth
   bool once = false;
   watch::ScraperOptions scraper;
 };
@@ -79,13 +85,24 @@ int RunExporter(const ExporterFlags& f) {
   if (f.path.empty() || f.path[0] != '/') {
     return UsageError("--web.telemetry-path " + f.path + ": must start with /");
   }
+  // TLS, basic auth and the connection limits (watch/http_front.h); a
+  // wrong web config stops the exporter before it listens.
+  watch::WebConfig web;
+  if (!f.web_config.empty()) {
+    Result<watch::WebConfig> loaded = watch::LoadWebConfig(f.web_config);
+    if (!loaded) return Fail(loaded.error());
+    web = std::move(*loaded);
+  }
+  Result<std::unique_ptr<watch::HttpFront>> front =
+      watch::HttpFront::Create(web);
+  if (!front) return Fail(front.error());
   if (std::string why = scraper.StartBackground(); !why.empty()) {
     fmt::print(stderr,
                "ctkit exporter: not following the kernel log ({}); "
                "conntrack_table_full_messages_total is left out\n",
                why);
   }
-  httplib::Server server;
+  httplib::Server& server = (*front)->server();
   // httplib's default also sets SO_REUSEPORT, which lets a second exporter
   // share the port silently; a taken port must be an error.
   server.set_socket_options([](int sock) {
@@ -102,15 +119,15 @@ int RunExporter(const ExporterFlags& f) {
                                 f.path),
                     "text/html; charset=utf-8");
   });
-  if (!server.bind_to_port(host, port)) {
+  if ((*front)->Bind(host, port) < 0) {
     return Fail(Error::io("cannot listen on " + f.listen + ": " +
                           std::strerror(errno)));
   }
   g_server.store(&server);
   std::signal(SIGTERM, StopServer);
   std::signal(SIGINT, StopServer);
-  fmt::print(stderr, "ctkit exporter: serving {} on http://{}{}\n", f.path,
-             f.listen, f.path);
+  fmt::print(stderr, "ctkit exporter: serving {} on {}://{}{}\n", f.path,
+             (*front)->scheme(), f.listen, f.path);
   const bool ok = server.listen_after_bind();
   g_server.store(nullptr);
   return ok || !server.is_running() ? kExitOk : kExitFailure;
@@ -126,7 +143,9 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
       "statistics, every nf_conntrack sysctl) as Prometheus metrics");
   DocumentExitStatus(
       cmd, {{kExitOk, "stopped by SIGTERM or SIGINT (or --once printed)"},
-            {kExitFailure, "could not listen, or the server failed"},
+            {kExitFailure,
+             "could not listen, the --web.config.file is wrong or names an "
+             "unusable file, or the server failed"},
             {kExitUsage, "the command line was wrong", true}});
   cmd->add_option("--web.listen-address", flags->listen,
                   fmt::format("HOST:PORT to listen on (default {}; a "
@@ -134,6 +153,12 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                               kDefaultListen));
   cmd->add_option("--web.telemetry-path", flags->path,
                   "path of the metrics (default /metrics)");
+  cmd->add_option("--web.config.file", flags->web_config,
+                  "TLS and basic auth, in the web configuration format of "
+                  "Prometheus's exporters (tls_server_config, "
+                  "http_server_config, basic_auth_users, rate_limit); read "
+                  "once at start; HTTP/2 is not served (http2 has no effect)")
+      ->type_name("FILE");
   cmd->add_option("--root", flags->scraper.root,
                   "read a fixture tree or an extracted `doctor --collect` "
                   "archive instead of the live host")
