@@ -63,7 +63,8 @@ void HeavyHitters::SwapHeap(size_t a, size_t b) {
   heap_pos_[heap_[b]] = static_cast<uint32_t>(b);
 }
 
-void HeavyHitters::SiftDown(size_t p) {
+void HeavyHitters::SiftDown(size_t heap_pos) {
+  size_t p = heap_pos;
   const size_t n = heap_.size();
   while (true) {
     size_t least = p;
@@ -76,7 +77,8 @@ void HeavyHitters::SiftDown(size_t p) {
   }
 }
 
-void HeavyHitters::SiftUp(size_t p) {
+void HeavyHitters::SiftUp(size_t heap_pos) {
+  size_t p = heap_pos;
   while (p > 0) {
     const size_t parent = (p - 1) / 2;
     if (counts_[heap_[parent]] <= counts_[heap_[p]]) return;

@@ -99,14 +99,14 @@ std::vector<MetricFamily> ScanFamilies(const TableScan& scan,
                  {{"netns", netns}, {"flag", "ASSURED"}})
             .Add(static_cast<double>(s.unreplied),
                  {{"netns", netns}, {"flag", "UNREPLIED"}}));
-    const char* kRanked =
+    const char* const ranked_note =
         " at the last scan: the largest --top-k, then \"other\". Counted in "
         "fixed memory (Space-Saving): exact while the scan saw no more "
         "different keys than its counters, otherwise each is at most "
         "entries/counters too high.";
     auto ranking = [&](const char* name, const char* what, const char* label,
                        const std::vector<RankedKey>& top, uint64_t other) {
-      MetricFamily f{name, std::string(what) + kRanked, MetricType::kGauge,
+      MetricFamily f{name, std::string(what) + ranked_note, MetricType::kGauge,
                      {}};
       for (const RankedKey& k : top) {
         f.Add(static_cast<double>(k.entries), {{"netns", netns}, {label, k.key}});
@@ -124,7 +124,7 @@ std::vector<MetricFamily> ScanFamilies(const TableScan& scan,
     MetricFamily ports{
         "conntrack_top_destination_port_entries",
         std::string("Entries by protocol and original destination port") +
-            kRanked,
+            ranked_note,
         MetricType::kGauge,
         {}};
     for (const RankedKey& k : s.top_dports) {
