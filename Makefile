@@ -68,8 +68,10 @@ demo: build-ctkit
 	  --sysctl net.netfilter.nf_conntrack_buckets=8192
 
 # The whole suite, then the whole suite again under ASan+UBSan (any report
-# fails it), the threaded tests under TSan (any report fails them), then a
-# bounded run of every fuzzer.
+# fails it; but for exporter_alerts, a minute and a half of Prometheus
+# evaluating rules, whose exporter code exporter_live and exporter_scale
+# run under ASan already), the threaded tests under TSan (any report fails
+# them), then a bounded run of every fuzzer.
 test: test-unit test-asan test-tsan fuzz-smoke
 
 test-unit: deps
