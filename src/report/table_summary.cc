@@ -113,8 +113,10 @@ void TableSummaryBuilder::CountState(uint8_t l4_proto,
                                      std::string_view state) {
   for (size_t i = 0; i < states_used_; ++i) {
     StateSlot& s = states_[i];
-    if (s.l4_proto == l4_proto && s.len == state.size() &&
-        std::memcmp(s.name.data(), state.data(), state.size()) == 0) {
+    // string_view's ==, not memcmp: an empty state may have no data
+    // pointer at all, which memcmp must not be given.
+    if (s.l4_proto == l4_proto &&
+        std::string_view(s.name.data(), s.len) == state) {
       ++s.entries;
       return;
     }
@@ -128,7 +130,7 @@ void TableSummaryBuilder::CountState(uint8_t l4_proto,
   StateSlot& s = states_[states_used_++];
   s.l4_proto = l4_proto;
   s.len = static_cast<uint8_t>(state.size());
-  std::memcpy(s.name.data(), state.data(), state.size());
+  state.copy(s.name.data(), state.size());
   s.entries = 1;
 }
 

@@ -10,25 +10,12 @@
 
 #include "host/host_view.h"
 #include "testing/doctor_test_util.h"
+#include "testing/metrics_test_util.h"
 
 namespace ctkit::watch {
 namespace {
 
-// "name{labels}" -> value, from the families.
-std::map<std::string, double> Series(const std::vector<MetricFamily>& fams) {
-  std::map<std::string, double> out;
-  for (const MetricFamily& f : fams) {
-    for (const Sample& s : f.samples) {
-      std::string key = f.name + "{";
-      for (const auto& [k, v] : s.labels) {
-        key.append(k).append("=").append(v).append(",");
-      }
-      key += "}";
-      out[key] = s.value;
-    }
-  }
-  return out;
-}
+using watchtest::Series;
 
 TEST(ConntrackMetrics, TheHealthyTreeInMetrics) {
   // healthy/: 200 of 262144 entries, 262144 buckets, and two CPUs' lines

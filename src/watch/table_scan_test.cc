@@ -10,23 +10,13 @@
 #include <string>
 
 #include "testing/doctor_test_util.h"
+#include "testing/metrics_test_util.h"
 #include "watch/periodic_scan.h"
 
 namespace ctkit::watch {
 namespace {
 
-std::map<std::string, double> Series(const std::vector<MetricFamily>& fams) {
-  std::map<std::string, double> out;
-  for (const MetricFamily& f : fams) {
-    for (const Sample& s : f.samples) {
-      std::string key = f.name + s.suffix + "{";
-      for (const auto& [k, v] : s.labels) key.append(k).append("=").append(v).append(",");
-      key += "}";
-      out[key] = s.value;
-    }
-  }
-  return out;
-}
+using watchtest::Series;
 
 constexpr char kLines[] =
     "tcp      6 117 TIME_WAIT src=10.0.0.1 dst=192.0.2.1 sport=1 dport=80 "

@@ -62,6 +62,7 @@ for tool in prometheus promtool nft conntrack; do
   if ! command -v $tool >/dev/null; then echo "skipped: needs $tool"; exit 77; fi
 done
 source "$SRC/tests/lib/lab.sh"
+source "$SRC/tests/exporter/exporter_lab.sh"
 
 SCALE=30     # the rules' durations are divided by this
 LIMIT=300    # nf_conntrack_max while the table fills
@@ -134,11 +135,6 @@ if [ "$HOST_MAX" = 0 ] || [ "$HOST_MAX" -le $((LIMIT * 2)) ]; then
 fi
 NS=ctkit-alerts-$$-a
 lab_netns "$NS"
-fail=0
-expect() {  # expect WHAT CONDITION...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
 
 # Every namespace is held to the lowered limit while the test runs.
 busiest=$("$CTKIT" exporter --once --all-netns --kernel-log "" |
@@ -306,20 +302,7 @@ expect "$PRELOAD connections made before Prometheus starts" wait_count $PRELOAD 
 ip netns exec "$NS" "$CTKIT" exporter --web.listen-address "127.0.0.1:$pe" \
   >/dev/null 2>"$WORK/exporter.log" &
 PIDS+=($!)
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [conntrack.rules.yml]
-scrape_configs:
-  - job_name: ctkit
-    static_configs:
-      - targets: ['127.0.0.1:$pe']
-YML
-ip netns exec "$NS" prometheus --config.file="$WORK/prometheus.yml" \
-  --storage.tsdb.path="$WORK/data" --web.listen-address="127.0.0.1:$pp" \
-  >"$WORK/prometheus.log" 2>&1 &
-PIDS+=($!)
+start_prometheus "$NS" "$pe" "$pp"
 
 # Prometheus's HTTP API from inside the namespace.
 #   api query EXPR          the first sample's value, or nothing

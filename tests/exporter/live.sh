@@ -19,14 +19,10 @@ CTKIT=$1
 SRC=$2
 if [ "$(id -u)" != 0 ]; then echo "skipped: needs root"; exit 77; fi
 source "$SRC/tests/lib/lab.sh"
+source "$SRC/tests/exporter/exporter_lab.sh"
 lab_begin ctkit-exporter-
 NS=ctkit-exporter-$$-a
 lab_netns "$NS"
-fail=0
-expect() {  # expect WHAT CONDITION...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
 
 # Conntrack on in the namespace, UDP entries that outlive the test, and
 # TCP untracked: Prometheus's scrapes and the queries are TCP over the same
@@ -82,30 +78,14 @@ done
 expect "--all-netns: promtool accepts it" \
   sh -c 'promtool check metrics >/dev/null 2>&1' <<<"$all"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-pe=$(nsx "$NS" bash -c "$(declare -f free_port); free_port")
-pp=$(nsx "$NS" bash -c "$(declare -f free_port); free_port")
-while [ "$pp" = "$pe" ]; do pp=$(nsx "$NS" bash -c "$(declare -f free_port); free_port"); done
+pe=$(free_port "$NS")
+pp=$(free_port "$NS")
+while [ "$pp" = "$pe" ]; do pp=$(free_port "$NS"); done
 ip netns exec "$NS" "$CTKIT" exporter --web.listen-address "127.0.0.1:$pe" \
   >/dev/null 2>"$WORK/exporter.log" &
 PIDS+=($!)
 cp "$SRC/deploy/prometheus/conntrack.rules.yml" "$WORK/"
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [conntrack.rules.yml]
-scrape_configs:
-  - job_name: ctkit
-    static_configs:
-      - targets: ['127.0.0.1:$pe']
-YML
-ip netns exec "$NS" prometheus --config.file="$WORK/prometheus.yml" \
-  --storage.tsdb.path="$WORK/data" --web.listen-address="127.0.0.1:$pp" \
-  >"$WORK/prometheus.log" 2>&1 &
-PIDS+=($!)
+start_prometheus "$NS" "$pe" "$pp"
 
 # PromQL through the HTTP API, from inside the namespace: the first
 # sample's value, or nothing.
