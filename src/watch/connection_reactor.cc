@@ -165,23 +165,29 @@ class BufferedStream final : public httplib::Stream {
   bool overflow_ = false;
 };
 
+// What an SSL_read or SSL_write that returned `n` means: bytes moved, the
+// peer's close_notify (0), a wait for the socket to be readable or
+// writable (kWouldBlock, noting which), or a broken connection.
+ssize_t SslOutcome(ConnectionReactor::Connection* c, int n) {
+  if (n > 0) return n;
+  switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+      c->want_write = false;
+      return kWouldBlock;
+    case SSL_ERROR_WANT_WRITE:
+      c->want_write = true;
+      return kWouldBlock;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      return kBroken;
+  }
+}
+
 ssize_t Receive(ConnectionReactor::Connection* c, char* buf, size_t len) {
   if (c->ssl != nullptr) {
     ERR_clear_error();
-    const int n = SSL_read(c->ssl, buf, static_cast<int>(len));
-    if (n > 0) return n;
-    switch (SSL_get_error(c->ssl, n)) {
-      case SSL_ERROR_WANT_READ:
-        c->want_write = false;
-        return kWouldBlock;
-      case SSL_ERROR_WANT_WRITE:
-        c->want_write = true;
-        return kWouldBlock;
-      case SSL_ERROR_ZERO_RETURN:
-        return 0;
-      default:
-        return kBroken;
-    }
+    return SslOutcome(c, SSL_read(c->ssl, buf, static_cast<int>(len)));
   }
   for (;;) {
     const ssize_t n = recv(c->fd, buf, len, 0);
@@ -198,18 +204,7 @@ ssize_t Receive(ConnectionReactor::Connection* c, char* buf, size_t len) {
 ssize_t Send(ConnectionReactor::Connection* c, const char* buf, size_t len) {
   if (c->ssl != nullptr) {
     ERR_clear_error();
-    const int n = SSL_write(c->ssl, buf, static_cast<int>(len));
-    if (n > 0) return n;
-    switch (SSL_get_error(c->ssl, n)) {
-      case SSL_ERROR_WANT_READ:
-        c->want_write = false;
-        return kWouldBlock;
-      case SSL_ERROR_WANT_WRITE:
-        c->want_write = true;
-        return kWouldBlock;
-      default:
-        return kBroken;
-    }
+    return SslOutcome(c, SSL_write(c->ssl, buf, static_cast<int>(len)));
   }
   for (;;) {
     const ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
