@@ -16,8 +16,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   uint32_t seed = data[0] * 2654435761u + 1;
-  const std::string_view log(reinterpret_cast<const char*>(data + 1),
-                             size - 1);
+  const std::string_view log(reinterpret_cast<const char*>(data + 1), size - 1);
   ctkit::watch::KmsgLineBuffer buffer;
   std::string passed;
   uint64_t table_full = 0, suppressed = 0;
@@ -38,8 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // input up to its last line end.
   if (log.size() <= ctkit::watch::KmsgLineBuffer::kMaxPending) {
     const size_t end = log.rfind('\n');
-    const std::string_view want =
-        end == std::string_view::npos ? std::string_view() : log.substr(0, end + 1);
+    const std::string_view want = end == std::string_view::npos
+                                      ? std::string_view()
+                                      : log.substr(0, end + 1);
     if (passed != want) std::abort();
     const ctkit::KernelLogSummary whole =
         ctkit::SummarizeKernelLog(std::string(want));

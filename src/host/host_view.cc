@@ -174,9 +174,9 @@ class LiveHostView : public HostView {
       ctnetlink_error_ = r.error();
     }
     TableReadInfo info{"/proc/net/nf_conntrack", 0};
-    auto r = ForEachLineOfFile("/proc/net/nf_conntrack", [&](std::string_view l) {
-      TakeTableLine(l, fn, &info);
-    });
+    auto r = ForEachLineOfFile(
+        "/proc/net/nf_conntrack",
+        [&](std::string_view l) { TakeTableLine(l, fn, &info); });
     if (r) return info;
     auto both = Fallback(fail(r.error()), "no table", "");
     return fail(both.error());

@@ -29,14 +29,15 @@ void TableDigestBuilder::Prepare(int klass, const char* sysctl,
 
 void TableDigestBuilder::Add(const SummaryEntry& e) {
   composition_.Add(e);
-  const TimeoutClass c = TimeoutClassOf(
-      EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply},
-      Trackers::kKernel);
+  const TimeoutClass c =
+      TimeoutClassOf(EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply},
+                     Trackers::kKernel);
   ClassUse& u = classes_[static_cast<size_t>(c)];
   if (u.sysctl == nullptr) return;  // no sysctl to shorten
   ++u.entries;
   u.max_left_s = std::max<uint64_t>(u.max_left_s, e.timeout_s);
-  const bool capped = c == TimeoutClass::kTcpEstablished && e.timeout_s <= cap_s_;
+  const bool capped =
+      c == TimeoutClass::kTcpEstablished && e.timeout_s <= cap_s_;
   const bool idle_known = !(e.timeout_s > u.value_s || capped);
   if (!idle_known) ++u.unknown_idle;
   for (size_t i = 0; i < u.shorter_count; ++i) {
@@ -49,8 +50,10 @@ void TableDigestBuilder::Add(const SummaryEntry& e) {
 TableDigest TableDigestBuilder::Finish() const {
   TableDigest d;
   d.composition = composition_.Finish(5);
-  if (d.composition.by_protocol.size() > 16) d.composition.by_protocol.resize(16);
-  if (d.composition.by_tcp_state.size() > 16) d.composition.by_tcp_state.resize(16);
+  if (d.composition.by_protocol.size() > 16)
+    d.composition.by_protocol.resize(16);
+  if (d.composition.by_tcp_state.size() > 16)
+    d.composition.by_tcp_state.resize(16);
   // Classes that share a sysctl (UDP with and without a reply) are one
   // use: the sysctl is what can be changed.
   std::map<std::string, TimeoutUse> uses;
@@ -60,7 +63,9 @@ TableDigest TableDigestBuilder::Finish() const {
     if (u.sysctl.empty()) {
       u.sysctl = c.sysctl;
       u.value_s = c.value_s;
-      u.shorter.assign(c.shorter.begin(), c.shorter.begin() + static_cast<std::ptrdiff_t>(c.shorter_count));
+      u.shorter.assign(
+          c.shorter.begin(),
+          c.shorter.begin() + static_cast<std::ptrdiff_t>(c.shorter_count));
     } else {
       for (size_t i = 0; i < c.shorter_count && i < u.shorter.size(); ++i) {
         u.shorter[i].more_left += c.shorter[i].more_left;

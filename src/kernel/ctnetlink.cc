@@ -416,18 +416,18 @@ class MnlClient final : public CtnetlinkClient {
       const std::function<bool(const FlowInfo&)>& fn) override {
     std::optional<Error> err;
     bool complete = true;
-    auto r = Request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC,
-                     [&](const nlmsghdr* h) {
-                       auto f = ParseCtMessage(
-                           reinterpret_cast<const uint8_t*>(h), h->nlmsg_len);
-                       if (!f) {
-                         if (!err) err = f.error();
-                         return true;
-                       }
-                       if (fn(*f)) return true;
-                       complete = false;
-                       return false;
-                     });
+    auto r = Request(
+        IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, [&](const nlmsghdr* h) {
+          auto f =
+              ParseCtMessage(reinterpret_cast<const uint8_t*>(h), h->nlmsg_len);
+          if (!f) {
+            if (!err) err = f.error();
+            return true;
+          }
+          if (fn(*f)) return true;
+          complete = false;
+          return false;
+        });
     if (!r) return fail(r.error());
     if (err) return fail(*err);
     return complete;
@@ -533,9 +533,8 @@ class MnlClient final : public CtnetlinkClient {
     } ctx{&on_msg};
     // A callback that returns bool may stop the answer early (false).
     auto cb = [](const nlmsghdr* m, void* data) -> int {
-      if constexpr (std::is_same_v<std::invoke_result_t<OnMsg&,
-                                                        const nlmsghdr*>,
-                                   bool>) {
+      if constexpr (std::is_same_v<
+                        std::invoke_result_t<OnMsg&, const nlmsghdr*>, bool>) {
         return (*static_cast<Ctx*>(data)->fn)(m) ? MNL_CB_OK : MNL_CB_STOP;
       } else {
         (*static_cast<Ctx*>(data)->fn)(m);

@@ -283,9 +283,8 @@ TEST_F(LiveCtnetlink, AStoppedDumpEndsWhereToldAndRetiresTheClient) {
   auto client = CtnetlinkClient::Open();
   ASSERT_TRUE(client) << client.error().message;
   size_t seen = 0;
-  auto stopped = (*client)->DumpTableWhile([&](const FlowInfo&) {
-    return ++seen < 10;
-  });
+  auto stopped =
+      (*client)->DumpTableWhile([&](const FlowInfo&) { return ++seen < 10; });
   ASSERT_TRUE(stopped) << stopped.error().message;
   EXPECT_FALSE(*stopped);
   EXPECT_EQ(seen, 10u);
@@ -293,8 +292,7 @@ TEST_F(LiveCtnetlink, AStoppedDumpEndsWhereToldAndRetiresTheClient) {
   // it as the next answer.
   auto after = (*client)->GetStats();
   ASSERT_FALSE(after);
-  EXPECT_NE(after.error().message.find("open a new client"),
-            std::string::npos);
+  EXPECT_NE(after.error().message.find("open a new client"), std::string::npos);
 
   auto fresh = CtnetlinkClient::Open();
   ASSERT_TRUE(fresh) << fresh.error().message;

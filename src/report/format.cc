@@ -55,8 +55,8 @@ void AppendTuple(std::string* out, const Tuple& t) {
       break;
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
-      fmt::format_to(it, "type={} code={} id={} ", t.icmp_type(),
-                     t.icmp_code(), t.src_port_or_icmp_id);
+      fmt::format_to(it, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(),
+                     t.src_port_or_icmp_id);
       break;
     default:
       break;

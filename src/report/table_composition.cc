@@ -40,7 +40,8 @@ TableComposition CompositionBuilder::Finish(size_t top_n) const {
   }
   for (const StateCount& st : s.by_state) {
     // A TCP entry without a state shows as "?".
-    if (st.protocol == "tcp") tcp_states[st.state.empty() ? "?" : st.state] += st.entries;
+    if (st.protocol == "tcp")
+      tcp_states[st.state.empty() ? "?" : st.state] += st.entries;
   }
   c.by_protocol = RankTallies(protocols, protocols.size());
   c.by_tcp_state = RankTallies(tcp_states, tcp_states.size());
@@ -48,8 +49,8 @@ TableComposition CompositionBuilder::Finish(size_t top_n) const {
     std::vector<Tally> out;
     out.reserve(v.size());
     for (const RankedKey& k : v) {
-      out.push_back({k.protocol.empty() ? k.key : k.protocol + "/" + k.key,
-                     k.entries});
+      out.push_back(
+          {k.protocol.empty() ? k.key : k.protocol + "/" + k.key, k.entries});
     }
     return out;
   };

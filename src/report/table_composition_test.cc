@@ -68,9 +68,9 @@ TEST(CompositionBuilder, TopNKeepsTheLargestTiesInKeyOrder) {
     b.Add(Rec(17, "", false, true, src, "192.0.2.1", 53));
   }
   TableComposition c = b.Finish(3);
-  EXPECT_EQ(Keys(c.top_sources),
-            (std::vector<std::string>{"10.0.0.5=3", "10.0.0.4=2",
-                                      "10.0.0.10=1"}));
+  EXPECT_EQ(
+      Keys(c.top_sources),
+      (std::vector<std::string>{"10.0.0.5=3", "10.0.0.4=2", "10.0.0.10=1"}));
   // Protocols and states are never cut.
   EXPECT_EQ(Keys(c.by_protocol), (std::vector<std::string>{"udp=8"}));
 }
@@ -82,10 +82,11 @@ TEST(CompositionBuilder, RanksInFixedMemoryPastItsCounters) {
   CompositionBuilder b;
   const uint32_t n = 3 * CompositionBuilder::kRankingCounters;
   for (uint32_t i = 0; i < n; ++i) {
-    const std::string light = "10.1." + std::to_string(i / 256) + "." +
-                              std::to_string(i % 256);
+    const std::string light =
+        "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256);
     b.Add(Rec(17, "", false, true, light.c_str(), "192.0.2.1", 53));
-    if (i % 9 == 0) b.Add(Rec(17, "", false, true, "10.9.9.9", "192.0.2.1", 53));
+    if (i % 9 == 0)
+      b.Add(Rec(17, "", false, true, "10.9.9.9", "192.0.2.1", 53));
   }
   const TableComposition c = b.Finish(1);
   const uint64_t heavy = (n + 8) / 9;

@@ -35,8 +35,8 @@ HitterKey PortKey(uint8_t l4_proto, uint16_t port) {
 RankedKey AddressRanked(const Hitter& h) {
   Address a{};
   std::memcpy(a.bytes, h.key.bytes.data() + 1, 16);
-  return {"", AddressToString(a, static_cast<Family>(h.key.bytes[0])),
-          h.count, h.error};
+  return {"", AddressToString(a, static_cast<Family>(h.key.bytes[0])), h.count,
+          h.error};
 }
 
 RankedKey PortRanked(const Hitter& h) {
@@ -109,8 +109,7 @@ TableSummaryBuilder::TableSummaryBuilder(size_t capacity, uint64_t k0,
       destinations_(capacity, k0 ^ 1, k1),
       dports_(capacity, k0 ^ 2, k1) {}
 
-void TableSummaryBuilder::CountState(uint8_t l4_proto,
-                                     std::string_view state) {
+void TableSummaryBuilder::CountState(uint8_t l4_proto, std::string_view state) {
   for (size_t i = 0; i < states_used_; ++i) {
     StateSlot& s = states_[i];
     // string_view's ==, not memcmp: an empty state may have no data
@@ -152,9 +151,9 @@ void TableSummaryBuilder::Add(const SummaryEntry& e) {
   const TimeoutClass c = TimeoutClassOf(
       EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply}, trackers_);
   ClassHistogram& h = lifetimes_[static_cast<size_t>(c)];
-  const auto* bound = std::lower_bound(
-      kLifetimeBounds.begin(), kLifetimeBounds.end(),
-      static_cast<double>(e.timeout_s));
+  const auto* bound =
+      std::lower_bound(kLifetimeBounds.begin(), kLifetimeBounds.end(),
+                       static_cast<double>(e.timeout_s));
   ++h.buckets[static_cast<size_t>(bound - kLifetimeBounds.begin())];
   ++h.count;
   h.sum_s += e.timeout_s;
@@ -174,8 +173,8 @@ TableSummary TableSummaryBuilder::Finish(size_t top_n) const {
   }
   for (size_t p = 0; p < other_state_.size(); ++p) {
     if (other_state_[p] != 0) {
-      s.by_state.push_back({ProtocolLabel(static_cast<uint8_t>(p)), "other",
-                            other_state_[p]});
+      s.by_state.push_back(
+          {ProtocolLabel(static_cast<uint8_t>(p)), "other", other_state_[p]});
     }
   }
   std::sort(s.by_state.begin(), s.by_state.end(),

@@ -4,9 +4,8 @@
 // as conntrack -L would show it.
 #include "report/table_summary.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 namespace ctkit {
 namespace {
@@ -18,8 +17,8 @@ Address V4(const char* s) {
 }
 
 SummaryEntry Entry(uint8_t proto, std::string_view state, bool assured,
-                   bool seen_reply, const char* src, const char* dst,
-                   int dport, uint32_t timeout_s) {
+                   bool seen_reply, const char* src, const char* dst, int dport,
+                   uint32_t timeout_s) {
   SummaryEntry e;
   e.l4_proto = proto;
   e.state = state;
@@ -43,8 +42,10 @@ SummaryEntry Entry(uint8_t proto, std::string_view state, bool assured,
 // icmp 1 29 src=10.0.0.4 dst=10.0.0.9 [UNREPLIED]
 TableSummary SmallTable(size_t top_n) {
   TableSummaryBuilder b(64, 1, 2);
-  b.Add(Entry(6, "ESTABLISHED", true, true, "10.0.0.1", "10.0.0.9", 443, 431999));
-  b.Add(Entry(6, "ESTABLISHED", true, true, "10.0.0.1", "10.0.0.9", 443, 431000));
+  b.Add(
+      Entry(6, "ESTABLISHED", true, true, "10.0.0.1", "10.0.0.9", 443, 431999));
+  b.Add(
+      Entry(6, "ESTABLISHED", true, true, "10.0.0.1", "10.0.0.9", 443, 431000));
   b.Add(Entry(6, "TIME_WAIT", true, true, "10.0.0.2", "10.0.0.9", 443, 100));
   b.Add(Entry(6, "SYN_SENT", false, false, "10.0.0.1", "10.0.0.8", 80, 60));
   b.Add(Entry(17, "", false, false, "10.0.0.3", "10.0.0.53", 53, 29));
@@ -61,12 +62,13 @@ TEST(TableSummary, CountsStatesAndFlagsExactly) {
   EXPECT_EQ(s.unreplied, 3u);
   std::vector<std::string> states;
   for (const StateCount& c : s.by_state) {
-    states.push_back(c.protocol + "/" + c.state + "=" + std::to_string(c.entries));
+    states.push_back(c.protocol + "/" + c.state + "=" +
+                     std::to_string(c.entries));
   }
   // Largest first, ties in (protocol, state) order.
-  EXPECT_EQ(states, (std::vector<std::string>{"udp/=3", "tcp/ESTABLISHED=2",
-                                              "icmp/=1", "tcp/SYN_SENT=1",
-                                              "tcp/TIME_WAIT=1"}));
+  EXPECT_EQ(states,
+            (std::vector<std::string>{"udp/=3", "tcp/ESTABLISHED=2", "icmp/=1",
+                                      "tcp/SYN_SENT=1", "tcp/TIME_WAIT=1"}));
 }
 
 TEST(TableSummary, RanksSourcesDestinationsAndPortsWithTheRestAsOther) {

@@ -77,9 +77,9 @@ void MergeFamilies(std::vector<MetricFamily>* into,
 }
 
 MetricFamily& MetricFamily::AddHistogram(const std::vector<double>& bounds,
-                                        const std::vector<uint64_t>& at_most,
-                                        uint64_t count, double sum,
-                                        const Labels& labels) {
+                                         const std::vector<uint64_t>& at_most,
+                                         uint64_t count, double sum,
+                                         const Labels& labels) {
   auto with_le = [&labels](const std::string& le) {
     Labels l = labels;
     l.emplace_back("le", le);

@@ -34,20 +34,23 @@ TEST(Exposition, AFamilyIsHelpTypeThenItsSamples) {
 TEST(Exposition, AHistogramIsCumulativeBucketsThenSumAndCount) {
   // Three observations: 5, 20 and 100 (bounds 10 and 60; 100 only in +Inf).
   std::vector<MetricFamily> f;
-  f.push_back(MetricFamily{"conntrack_entry_remaining_lifetime_seconds",
-                           "Left.", MetricType::kHistogram, {}}
-                  .AddHistogram({10, 60}, {1, 2}, 3, 125, {{"netns", "a"}}));
-  EXPECT_EQ(Expose(f),
-            "# HELP conntrack_entry_remaining_lifetime_seconds Left.\n"
-            "# TYPE conntrack_entry_remaining_lifetime_seconds histogram\n"
-            "conntrack_entry_remaining_lifetime_seconds_bucket"
-            "{netns=\"a\",le=\"10\"} 1\n"
-            "conntrack_entry_remaining_lifetime_seconds_bucket"
-            "{netns=\"a\",le=\"60\"} 2\n"
-            "conntrack_entry_remaining_lifetime_seconds_bucket"
-            "{netns=\"a\",le=\"+Inf\"} 3\n"
-            "conntrack_entry_remaining_lifetime_seconds_sum{netns=\"a\"} 125\n"
-            "conntrack_entry_remaining_lifetime_seconds_count{netns=\"a\"} 3\n");
+  f.push_back(MetricFamily{
+      "conntrack_entry_remaining_lifetime_seconds",
+      "Left.",
+      MetricType::kHistogram,
+      {}}.AddHistogram({10, 60}, {1, 2}, 3, 125, {{"netns", "a"}}));
+  EXPECT_EQ(
+      Expose(f),
+      "# HELP conntrack_entry_remaining_lifetime_seconds Left.\n"
+      "# TYPE conntrack_entry_remaining_lifetime_seconds histogram\n"
+      "conntrack_entry_remaining_lifetime_seconds_bucket"
+      "{netns=\"a\",le=\"10\"} 1\n"
+      "conntrack_entry_remaining_lifetime_seconds_bucket"
+      "{netns=\"a\",le=\"60\"} 2\n"
+      "conntrack_entry_remaining_lifetime_seconds_bucket"
+      "{netns=\"a\",le=\"+Inf\"} 3\n"
+      "conntrack_entry_remaining_lifetime_seconds_sum{netns=\"a\"} 125\n"
+      "conntrack_entry_remaining_lifetime_seconds_count{netns=\"a\"} 3\n");
 }
 
 TEST(Exposition, EscapesHelpAndLabelValuesAsTheFormatSays) {

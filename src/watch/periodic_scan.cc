@@ -26,7 +26,7 @@ TableScan Failed(std::string why) {
 }  // namespace
 
 TableScan ScanOne(const ScanTarget& target, const ScanLimits& limits,
-                     uint64_t k0, uint64_t k1) {
+                  uint64_t k0, uint64_t k1) {
   if (!target.root.empty()) {
     std::unique_ptr<HostView> view = NewRootHostView(target.root);
     Result<std::string> text = view->Read(kTablePath);
@@ -74,7 +74,9 @@ PeriodicScan::~PeriodicScan() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PeriodicScan::Start() { thread_ = std::thread([this] { Loop(); }); }
+void PeriodicScan::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void PeriodicScan::RunOnce() {
   std::map<std::string, TableScan> round;

@@ -36,7 +36,7 @@ struct ScanTarget {
 
 /// One scan of `target` now, on the calling thread.
 TableScan ScanOne(const ScanTarget& target, const ScanLimits& limits,
-                     uint64_t k0, uint64_t k1);
+                  uint64_t k0, uint64_t k1);
 
 class PeriodicScan {
  public:

@@ -100,9 +100,9 @@ void MergeKernelLog(const KmsgFollower::Counts& c,
 
 Scraper::Scraper(ScraperOptions options) : options_(std::move(options)) {
   if (options_.scan_interval_s > 0) {
-    scan_ = std::make_unique<PeriodicScan>(options_.scan_interval_s,
-                                           options_.scan,
-                                           [this] { return ScanTargets(); });
+    scan_ =
+        std::make_unique<PeriodicScan>(options_.scan_interval_s, options_.scan,
+                                       [this] { return ScanTargets(); });
   }
 }
 

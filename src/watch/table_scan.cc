@@ -84,9 +84,9 @@ std::vector<MetricFamily> ScanFamilies(const TableScan& scan,
         MetricType::kGauge,
         {}};
     for (const StateCount& c : s.by_state) {
-      by_state.Add(static_cast<double>(c.entries), {{"netns", netns},
-                                                    {"protocol", c.protocol},
-                                                    {"state", c.state}});
+      by_state.Add(
+          static_cast<double>(c.entries),
+          {{"netns", netns}, {"protocol", c.protocol}, {"state", c.state}});
     }
     out.push_back(std::move(by_state));
     out.push_back(
@@ -106,10 +106,11 @@ std::vector<MetricFamily> ScanFamilies(const TableScan& scan,
         "entries/counters too high.";
     auto ranking = [&](const char* name, const char* what, const char* label,
                        const std::vector<RankedKey>& top, uint64_t other) {
-      MetricFamily f{name, std::string(what) + ranked_note, MetricType::kGauge,
-                     {}};
+      MetricFamily f{
+          name, std::string(what) + ranked_note, MetricType::kGauge, {}};
       for (const RankedKey& k : top) {
-        f.Add(static_cast<double>(k.entries), {{"netns", netns}, {label, k.key}});
+        f.Add(static_cast<double>(k.entries),
+              {{"netns", netns}, {label, k.key}});
       }
       f.Add(static_cast<double>(other), {{"netns", netns}, {label, "other"}});
       return f;
@@ -145,35 +146,35 @@ std::vector<MetricFamily> ScanFamilies(const TableScan& scan,
     const std::vector<double> bounds(kLifetimeBounds.begin(),
                                      kLifetimeBounds.end());
     for (const LifetimeHistogram& h : s.lifetimes) {
-      life.AddHistogram(bounds,
-                        std::vector<uint64_t>(h.at_most.begin(), h.at_most.end()),
-                        h.count, h.sum_s, {{"netns", netns}, {"sysctl", h.sysctl}});
+      life.AddHistogram(
+          bounds, std::vector<uint64_t>(h.at_most.begin(), h.at_most.end()),
+          h.count, h.sum_s, {{"netns", netns}, {"sysctl", h.sysctl}});
     }
     out.push_back(std::move(life));
-    out.push_back(MetricFamily{"conntrack_scan_entries",
-                               "Entries the last scan read.",
-                               MetricType::kGauge,
-                               {}}
-                      .Add(static_cast<double>(s.total), {{"netns", netns}}));
-    out.push_back(MetricFamily{"conntrack_scan_complete",
-                               "1 when the last scan read the whole table "
-                               "within --scan-budget, 0 when it stopped "
-                               "there (its counts are then partial).",
-                               MetricType::kGauge,
-                               {}}
-                      .Add(scan.complete ? 1 : 0, {{"netns", netns}}));
+    out.push_back(MetricFamily{
+        "conntrack_scan_entries",
+        "Entries the last scan read.",
+        MetricType::kGauge,
+        {}}.Add(static_cast<double>(s.total), {{"netns", netns}}));
+    out.push_back(MetricFamily{
+        "conntrack_scan_complete",
+        "1 when the last scan read the whole table "
+        "within --scan-budget, 0 when it stopped "
+        "there (its counts are then partial).",
+        MetricType::kGauge,
+        {}}.Add(scan.complete ? 1 : 0, {{"netns", netns}}));
   }
-  out.push_back(MetricFamily{"conntrack_scan_duration_seconds",
-                             "How long the last table scan took.",
-                             MetricType::kGauge,
-                             {}}
-                    .Add(scan.seconds, {{"netns", netns}}));
-  out.push_back(MetricFamily{"conntrack_scan_timestamp_seconds",
-                             "When the last table scan ended (Unix time): "
-                             "the attribution metrics are as of then.",
-                             MetricType::kGauge,
-                             {}}
-                    .Add(scan.finished_unix, {{"netns", netns}}));
+  out.push_back(MetricFamily{
+      "conntrack_scan_duration_seconds",
+      "How long the last table scan took.",
+      MetricType::kGauge,
+      {}}.Add(scan.seconds, {{"netns", netns}}));
+  out.push_back(MetricFamily{
+      "conntrack_scan_timestamp_seconds",
+      "When the last table scan ended (Unix time): "
+      "the attribution metrics are as of then.",
+      MetricType::kGauge,
+      {}}.Add(scan.finished_unix, {{"netns", netns}}));
   return out;
 }
 

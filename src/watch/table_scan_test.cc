@@ -37,15 +37,23 @@ TEST(TableScan, ConntrackLinesBecomeTheAttributionFamilies) {
   EXPECT_TRUE(scan.error.empty());
   auto s = Series(ScanFamilies(scan, "blue"));
   EXPECT_EQ(s["conntrack_scan_entries{netns=blue,}"], 4);
-  EXPECT_EQ(s["conntrack_entries_by_state{netns=blue,protocol=tcp,state=TIME_WAIT,}"], 1);
-  EXPECT_EQ(s["conntrack_entries_by_state{netns=blue,protocol=udp,state=,}"], 1);
+  EXPECT_EQ(
+      s["conntrack_entries_by_state{netns=blue,protocol=tcp,state=TIME_WAIT,}"],
+      1);
+  EXPECT_EQ(s["conntrack_entries_by_state{netns=blue,protocol=udp,state=,}"],
+            1);
   EXPECT_EQ(s["conntrack_entries_by_flag{netns=blue,flag=ASSURED,}"], 2);
   EXPECT_EQ(s["conntrack_entries_by_flag{netns=blue,flag=UNREPLIED,}"], 2);
   EXPECT_EQ(s["conntrack_top_source_entries{netns=blue,source=10.0.0.1,}"], 2);
-  EXPECT_EQ(s["conntrack_top_source_entries{netns=blue,source=2001:db8::1,}"], 1);
-  EXPECT_EQ(s["conntrack_top_destination_port_entries{netns=blue,protocol=udp,port=53,}"], 1);
+  EXPECT_EQ(s["conntrack_top_source_entries{netns=blue,source=2001:db8::1,}"],
+            1);
+  EXPECT_EQ(s["conntrack_top_destination_port_entries{netns=blue,protocol=udp,"
+              "port=53,}"],
+            1);
   // ICMP has no port: three entries are ranked by port, none left over.
-  EXPECT_EQ(s["conntrack_top_destination_port_entries{netns=blue,protocol=other,port=other,}"], 0);
+  EXPECT_EQ(s["conntrack_top_destination_port_entries{netns=blue,protocol="
+              "other,port=other,}"],
+            0);
   // TIME_WAIT's 117 s left: within le=120, not le=60.
   const std::string tw =
       "conntrack_entry_remaining_lifetime_seconds_bucket{netns=blue,"
@@ -54,7 +62,8 @@ TEST(TableScan, ConntrackLinesBecomeTheAttributionFamilies) {
   EXPECT_EQ(s[tw + "le=120,}"], 1);
   EXPECT_EQ(s[tw + "le=+Inf,}"], 1);
   EXPECT_EQ(s["conntrack_entry_remaining_lifetime_seconds_sum{netns=blue,"
-              "sysctl=nf_conntrack_icmp_timeout,}"], 29);
+              "sysctl=nf_conntrack_icmp_timeout,}"],
+            29);
   EXPECT_EQ(s["conntrack_scan_complete{netns=blue,}"], 1);
 }
 
@@ -88,11 +97,13 @@ TEST(PeriodicScan, ServesTheLastRoundOfEachTargetAndCountsFailures) {
 
 TEST(PeriodicScan, TheThreadScansAtOnceAndStopsWhenDestroyed) {
   const std::string healthy = (doctortest::FixtureDir() / "healthy").string();
-  auto scan = std::make_unique<PeriodicScan>(
-      3600, ScanLimits{}, [&] { return std::vector<ScanTarget>{{"a", "", healthy}}; });
+  auto scan = std::make_unique<PeriodicScan>(3600, ScanLimits{}, [&] {
+    return std::vector<ScanTarget>{{"a", "", healthy}};
+  });
   scan->Start();
   for (int i = 0; i < 2000; ++i) {
-    if (Series(scan->Families()).count("conntrack_scan_entries{netns=a,}")) break;
+    if (Series(scan->Families()).count("conntrack_scan_entries{netns=a,}"))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(Series(scan->Families())["conntrack_scan_entries{netns=a,}"], 200);
