@@ -12,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+#include "testing/doctor_test_util.h"
+
 namespace ctkit::watch {
 namespace {
 
@@ -335,18 +337,13 @@ TEST(WebConfig, BcryptHashShapes) {
 // LoadWebConfig on files in a scratch directory.
 class WebConfigFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/web_config_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path) << text;
     return path;
   }
-  std::string dir_;
+  doctortest::TempTree tree_;  // removed with the test
+  const std::string dir_ = tree_.path();
 };
 
 TEST_F(WebConfigFile, NamedFilesMustBeReadable) {
