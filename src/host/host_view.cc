@@ -317,12 +317,16 @@ Result<TableReadInfo> HostView::ForEachTableEntry(
     const std::function<void(const SummaryEntry&)>& fn) {
   auto text = Read(kTablePath);
   if (!text) return fail(text.error());
+  return ForEachTableLine(*text, fn);
+}
+
+TableReadInfo ForEachTableLine(
+    std::string_view text, const std::function<void(const SummaryEntry&)>& fn) {
   TableReadInfo info{"conntrack -L", 0};
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    const size_t nl = rest.find('\n');
-    TakeTableLine(rest.substr(0, nl), fn, &info);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    TakeTableLine(text.substr(0, nl), fn, &info);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
   }
   return info;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ctkit/result.h"
@@ -39,6 +40,12 @@ struct TableReadInfo {
   std::string source;
   uint64_t unparsed = 0;
 };
+
+/// Passes each entry of a table listing (`conntrack -L` or
+/// /proc/net/nf_conntrack lines; a "# source: X" line names the source) to
+/// `fn`, a line at a time; counts the lines that do not parse.
+TableReadInfo ForEachTableLine(
+    std::string_view text, const std::function<void(const SummaryEntry&)>& fn);
 
 /// Abstract so tests and --root can substitute fixture trees (leveldb Env
 /// style). Not thread-safe.

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "host/host_data.h"
+#include "host/host_view.h"
 #include "kernel/ctnetlink.h"
 
 namespace ctkit::watch {
@@ -54,17 +55,8 @@ TableScan ScanTableText(std::string_view lines, const ScanLimits& limits,
   TableScan scan;
   TableSummaryBuilder builder(limits.capacity, k0, k1);
   const Clock::time_point start = Clock::now();
-  while (!lines.empty()) {
-    // Line by line, not Split: an archive's table may have millions.
-    const size_t nl = lines.find('\n');
-    const std::string_view line = lines.substr(0, nl);
-    lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
-    std::optional<TableEntry> t = ParseTableLine(line);
-    if (!t) continue;
-    std::optional<SummaryEntry> e = SummaryEntryOf(*t);
-    if (!e) continue;
-    builder.Add(*e);
-  }
+  ForEachTableLine(lines,
+                   [&builder](const SummaryEntry& e) { builder.Add(e); });
   scan.complete = true;
   scan.seconds = Seconds(Clock::now() - start);
   scan.finished_unix = UnixNow();
