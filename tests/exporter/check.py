@@ -173,7 +173,13 @@ rooted = subprocess.Popen([ctkit, 'exporter', '--root', os.path.join(fixtures, '
                            '--web.listen-address', f'127.0.0.1:{port}'],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
+    # The first scan runs on its own thread from the start: a scrape that
+    # comes before it ends has no attribution yet (slow builds see that).
+    deadline = time.monotonic() + 20
     body = scrape(port, rooted)[1].decode()
+    while 'conntrack_scan_complete{' not in body and time.monotonic() < deadline:
+        time.sleep(0.1)
+        body = scrape(port, rooted)[1].decode()
 
     def namespace_part(text):  # all but the exporter's own timings
         return [ln for ln in text.splitlines()
