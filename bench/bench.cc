@@ -14,6 +14,7 @@
 #include <functional>
 #include <span>
 
+#include "bench/read_loop.h"
 #include "ctkit/capture.h"
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
@@ -189,28 +190,19 @@ std::optional<ReplayTiming> TimeReplay(const std::string& path,
                                        int runs) {
   ReplayTiming r{};
   bool ok = true;
-  r.read_decode_s = SecondsOf(
+  r.read_s = SecondsOf(
       [&] {
-        auto reader = CaptureReader::Open(path);
-        if (!reader) return false;
-        CaptureRecord rec{};
-        PacketView v{};
-        uint64_t n = 0, decoded = 0;
-        while ((*reader)->Next(&rec)) {
-          ++n;
-          decoded += DecodeFrame(rec.link_type, rec.data, rec.caplen, &v) ==
-                     DecodeStatus::kOk;
-        }
-        r.packets = n;
-        benchmark_sink = decoded;
-        return !(*reader)->error();
+        auto read = ReadFiveTuples(path);
+        if (!read) return false;
+        r.packets = read->packets;
+        benchmark_sink = read->sink;
+        return true;
       },
       runs, &ok);
   r.replay_s = SecondsOf(
       [&] {
         ReplayOptions o;
         o.tunables = t;
-        o.composition = false;
         o.engine.threads = threads;
         auto rep = RunReplay(path, o);
         return rep.has_value() && !rep->read_error;

@@ -97,11 +97,12 @@ struct Timing {
 /// Times `w` on a fresh engine with `threads` threads, `runs` times.
 Timing RunWorkload(const Workload& w, int runs, unsigned threads);
 
-/// The replay target: `ctkit replay`'s own loop (read, decode, engine,
-/// per-packet accounting; no second pass for the composition) against a loop
-/// that only reads the file with libpcap and decodes each frame.
+/// The replay target: `ctkit replay` as a user runs it (read, decode,
+/// engine, per-packet accounting, the report with the peak's composition)
+/// against the lean loop of read_loop.h, which only reads the file with
+/// libpcap and pulls out each packet's 5-tuple.
 struct ReplayTiming {
-  double read_decode_s, replay_s;
+  double read_s, replay_s;
   uint64_t packets;
 };
 

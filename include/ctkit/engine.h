@@ -65,6 +65,17 @@ struct Event {
   /// event bit: an UPDATE carries the state only then, so `conntrack -E`
   /// prints it only then (and always on NEW and DESTROY).
   bool state_changed = false;
+  /// The entry was created while a listener existed (nf_conntrack_events),
+  /// so `conntrack -E` would show this event. False only for events
+  /// delivered because EngineOptions::events_for_every_entry asked for them.
+  bool announced = true;
+  /// The engine's clock at the event (see Engine::jiffies()): the entry
+  /// expires at jiffies + flow.remaining_jiffies.
+  uint32_t jiffies = 0;
+  /// The entry's place in the engine's pool: unique among the entries that
+  /// exist at any moment (reused after a DESTROY), below the pool's
+  /// capacity (nf_conntrack_max, or EngineOptions::unlimited_capacity).
+  uint32_t slot = 0;
 };
 using EventCallback = std::function<void(const Event&)>;
 
@@ -104,6 +115,11 @@ struct EngineOptions {
   /// (std::terminate), as the table cannot be left half-updated. Copy what
   /// you need and return; do not call back into the engine.
   EventCallback on_event;
+  /// Deliver on_event's events for every entry, whatever nf_conntrack_events
+  /// says (Event::announced tells which the kernel would announce): for a
+  /// tool that keeps its own account of the table as it changes, such as a
+  /// replay's census of the table (replay/table_census.h).
+  bool events_for_every_entry = false;
   /// Capacity of the entry pool when nf_conntrack_max is 0 (no limit).
   uint32_t unlimited_capacity = 1u << 22;
   /// Ask for 2 MiB pages for the pool and buckets (madvise; best effort).
@@ -170,7 +186,8 @@ class Engine {
                     const std::function<void(const FlowInfo&)>& fn) = 0;
 
   /// Visits every allocated entry, expired-but-unreaped ones included (the
-  /// entries `count()` counts), without changing anything. FlowInfo's
+  /// entries `count()` counts), without changing anything, in no particular
+  /// order (the entry pool's: a sequential read, unlike the chains). FlowInfo's
   /// remaining_jiffies is <= 0 for the expired ones.
   virtual void Visit(uint64_t now_ns,
                      const std::function<void(const FlowInfo&)>& fn) const = 0;
@@ -183,6 +200,12 @@ class Engine {
   /// The hash key in use, drawn or given: as EngineOptions::hash_seed it
   /// makes another engine lay its table out as this one does.
   virtual HashSeed hash_seed() const noexcept = 0;
+
+  /// The engine's clock (jiffies, wrapping), which FlowInfo's
+  /// remaining_jiffies count from: an entry seen with R jiffies left at
+  /// clock J expires at J + R, so snapshots taken at different times can be
+  /// compared (as signed 32-bit differences).
+  virtual uint32_t jiffies() const noexcept = 0;
 
   /// Bytes of table memory: entry pool + buckets (+ extensions if any).
   virtual size_t memory_bytes() const noexcept = 0;

@@ -629,9 +629,10 @@ void EngineImpl::Delete(Lane& lane, uint32_t index, DeleteCause cause,
 
 void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now,
                       bool state_changed) noexcept {
-  if (!(table_->At(index).status & flowstatus::kHasEvents) || !opts_.on_event) {
-    return;
-  }
+  if (!opts_.on_event) return;
+  const bool announced =
+      (table_->At(index).status & flowstatus::kHasEvents) != 0;
+  if (!announced && !opts_.events_for_every_entry) return;
   // A GC run replayed while the clock catches up to a packet happened at an
   // earlier jiffy: its events are dated at the run, not at the packet.
   uint64_t ts = last_now_ns_;
@@ -640,7 +641,7 @@ void EngineImpl::Emit(EventType type, uint32_t index, uint32_t now,
     uint64_t back = static_cast<uint64_t>(behind) * kNsPerJiffy;
     ts = back < ts ? ts - back : 0;
   }
-  Event e{type, ts, Snapshot(index, now), state_changed};
+  Event e{type, ts, Snapshot(index, now), state_changed, announced, now, index};
   opts_.on_event(e);
 }
 

@@ -98,6 +98,7 @@ class EngineImpl final : public Engine {
              const std::function<void(const FlowInfo&)>& fn) const override;
   std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns) const override;
   HashSeed hash_seed() const noexcept override { return *opts_.hash_seed; }
+  uint32_t jiffies() const noexcept override { return last_now_; }
   size_t memory_bytes() const noexcept override {
     return table_->memory_bytes();
   }

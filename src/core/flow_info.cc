@@ -55,11 +55,12 @@ void EngineImpl::Visit(uint64_t now_ns,
                        const std::function<void(const FlowInfo&)>& fn) const {
   uint32_t now = last_now_;
   if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
-  for (uint32_t b = table_->UsedBucketFrom(0); b < table_->buckets();
-       b = table_->UsedBucketFrom(b + 1)) {
-    for (uint32_t n = table_->Head(b); n != kNil; n = table_->Next(n)) {
-      if (NodeDir(n) == Direction::kOriginal) fn(Snapshot(NodeFlow(n), now));
-    }
+  // In pool order: the memory is read front to back instead of one chain
+  // hop (a cache miss in a big table) per node. Between packets every
+  // allocated flow is confirmed and linked; a free one has status 0.
+  const uint32_t end = table_->pool_high_water();
+  for (uint32_t i = 0; i < end; ++i) {
+    if (table_->At(i).status & flowstatus::kConfirmed) fn(Snapshot(i, now));
   }
 }
 

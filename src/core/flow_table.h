@@ -53,6 +53,13 @@ class FlowTable {
   uint32_t capacity() const noexcept { return capacity_; }
   /// Flows allocated and not yet freed.
   uint32_t in_use() const noexcept { return in_use_; }
+  /// Flows ever handed out: every allocated flow's index is below it, so a
+  /// walk of the pool in index order (sequential, unlike the chains) need
+  /// go no further. Only while no lane thread runs.
+  uint32_t pool_high_water() const noexcept {
+    AssumeSerial();
+    return high_water_;
+  }
 
   uint32_t Head(uint32_t bucket) const noexcept { return heads_[bucket]; }
   /// The first bucket at or after `bucket` whose chain is not empty, or

@@ -2,14 +2,10 @@
 //
 // The fill level is integrated between packets (the count after packet i
 // holds until packet i+1), which is how long the kernel's table would have
-// sat at that level. The composition at the peak is taken by a second pass
-// that stops right after the packet that first reached the peak: keeping a
-// snapshot at every new peak during the first pass would cost a table walk
-// per new entry while the table grows. The engine is deterministic, so the
-// second pass reaches exactly the same table. An input that cannot be read
-// twice (standard input, a live capture) gets the same table from a second
-// engine that follows the first one, stopping at each new peak
-// (peak_follower.h).
+// sat at that level. What the table held at its peak comes from a census
+// kept from the engine's events as they happen (table_census.h): one pass,
+// for a file and for standard input alike, and no walk of the table at the
+// peak.
 #include "replay/replay.h"
 
 #include <fmt/format.h>
@@ -24,46 +20,13 @@
 #include "core/thread_annotations.h"
 #include "ctkit/capture.h"
 #include "proto/tracker.h"
-#include "replay/peak_follower.h"
+#include "replay/table_census.h"
 #include "report/capture_digest.h"
 #include "report/format.h"
 #include "report/lifetime.h"
 
 namespace ctkit {
 namespace {
-
-// The class of an entry that decides its timeout and whether early drop
-// may evict it, as the report names it: its LifetimeKind (the timeout)
-// refined by ASSURED and whether a reply was seen.
-std::string LifetimeClass(const FlowInfo& f) {
-  std::string k = ProtoName(f.original.l4_proto);
-  if (f.state != nullptr) k += std::string(" ") + f.state;
-  if (f.assured) {
-    k += " ASSURED";
-  } else {
-    k += f.seen_reply ? " replied" : " UNREPLIED";
-  }
-  return k;
-}
-
-TableComposition Compose(const Engine& engine, uint64_t now_ns, size_t top_n) {
-  CompositionBuilder b(Trackers::kCtkit);
-  std::map<std::string, uint64_t> klass;
-  std::map<std::string, LifetimeKind> kind;
-  uint64_t expired_unreaped = 0;
-  engine.Visit(now_ns, [&](const FlowInfo& f) {
-    b.Add(SummaryEntryOf(f));
-    const std::string k = LifetimeClass(f);
-    ++klass[k];
-    kind.emplace(k, LifetimeKindOf(f));
-    if (f.remaining_jiffies <= 0) ++expired_unreaped;
-  });
-  TableComposition c = b.Finish(top_n);
-  c.expired_unreaped = expired_unreaped;
-  c.by_class = RankTallies(klass, klass.size());
-  for (const Tally& t : c.by_class) c.by_class_kind.push_back(kind.at(t.key));
-  return c;
-}
 
 // A batch of records read from the capture: their bytes (libpcap reuses
 // its buffer, so each is copied into the arena), decoded views, and what
@@ -98,7 +61,7 @@ struct Batch {
   static constexpr size_t kArenaBytes = 16u << 20;
 };
 
-// Reads up to a batch of records (at most `limit`, 0 = no limit) into `b`.
+// Reads up to a batch of records into `b`.
 // A record that does not fit stays in `pending` for the next batch. A live
 // capture with nothing to read ends the batch early (possibly empty), so
 // packets never wait for a batch to fill and a quiet interface does not
@@ -109,12 +72,12 @@ class BatchReader {
                        CaptureDigest* digest = nullptr)
       : r_(std::move(r)), digest_(digest) {}
 
-  void Fill(Batch* b, uint64_t limit) {
+  void Fill(Batch* b) {
     b->filled = b->decoded = 0;
     size_t used = 0;
     b->last = false;
     b->idle = false;
-    while (b->filled < b->slots.size() && (limit == 0 || b->filled < limit)) {
+    while (b->filled < b->slots.size()) {
       bool idle = false;
       if (!have_rec_ && !r_->NextOrIdle(&rec_, &idle)) {
         if (idle) {
@@ -168,41 +131,31 @@ struct PumpEnd {
   double fraction = -1;             // of the input read; < 0: unknown
 };
 
-// Runs packets [1, stop_after] (all when 0) through `engine`, calling
-// `per_packet(index, ts, outcome, count_after)` after each, in order, and
-// `per_batch(batch, index_before)` after each batch. Packets go to the
+// Runs every packet through `engine`, calling
+// `per_packet(index, ts, outcome, count_after)` after each, in order.
+// Packets go to the
 // engine in batches of up to `batch`; a batch of 1 keeps the engine's
 // counters exact between callbacks, which the timeline needs. `digest`,
 // if given, fingerprints every record read. With
 // `read_ahead`, a second thread reads and decodes the next batch while the
 // engine runs this one (the results are the same: only the reading moves).
-template <class PerPacket, class PerBatch>
-PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
-             uint64_t stop_after, size_t batch, bool read_ahead,
-             const ReplayOptions& opts, ReplayProgress::Pass pass,
-             CaptureDigest* digest, PerPacket&& per_packet,
-             PerBatch&& per_batch) {
+template <class PerPacket>
+PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine, size_t batch,
+             bool read_ahead, const ReplayOptions& opts, CaptureDigest* digest,
+             PerPacket&& per_packet) {
   BatchReader reader(std::move(input), digest);
   if (batch == 0) batch = 1;
   double fraction = -1;
   auto progress = [&](uint64_t packets) {
     if (!opts.on_progress) return;
-    double f = fraction;
-    if (pass == ReplayProgress::Pass::kComposition && stop_after != 0) {
-      f = static_cast<double>(packets) / static_cast<double>(stop_after);
-    }
-    opts.on_progress(ReplayProgress{pass, packets, f, false});
+    opts.on_progress(ReplayProgress{packets, fraction, false});
   };
   uint64_t index = 0;
   uint32_t count = engine->count();
-  auto left = [&](uint64_t read) -> uint64_t {
-    return stop_after == 0 ? 0 : stop_after - read;
-  };
   // Runs one filled batch; false when the pump is done.
   auto consume = [&](Batch& b) {
     engine->ProcessBatch(b.views.data(), b.times.data(), b.decoded,
                          b.verdicts.data(), b.counts.data());
-    const uint64_t before = index;
     fraction = b.fraction_read;
     for (size_t i = 0; i < b.filled; ++i) {
       Batch::Slot& s = b.slots[i];
@@ -214,10 +167,9 @@ PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
       per_packet(index, s.ts, s.out, count);
       if ((index & 0xffff) == 0) progress(index);
     }
-    per_batch(b, before);
     // A live capture's quiet moments tick the progress line too.
     if (b.idle) progress(index);
-    return !b.last && (stop_after == 0 || index < stop_after);
+    return !b.last;
   };
   auto end = [&] {
     return PumpEnd{reader.error(), reader.dropped(), fraction};
@@ -226,7 +178,7 @@ PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
   if (!read_ahead) {
     Batch b(batch);
     do {
-      reader.Fill(&b, left(index));
+      reader.Fill(&b);
     } while (consume(b));
     return end();
   }
@@ -242,16 +194,14 @@ PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine,
     bool quit CTKIT_GUARDED_BY(mu) = false;  // the engine wants no more
   } h;
   std::thread filler([&] {
-    uint64_t read = 0;
     for (int i = 0;; i ^= 1) {
       {
         MutexLock lock(&h.mu);
         while (h.ready[i] && !h.quit) h.cv.wait(h.mu);
         if (h.quit) return;
       }
-      reader.Fill(&bufs[i], left(read));
-      read += bufs[i].filled;
-      bool done = bufs[i].last || (stop_after != 0 && read >= stop_after);
+      reader.Fill(&bufs[i]);
+      const bool done = bufs[i].last;
       {
         MutexLock lock(&h.mu);
         h.ready[i] = true;
@@ -398,6 +348,21 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   EngineOptions eopts = opts.engine;
   eopts.threads = plan.engine_threads;
   if (opts.on_event) eopts.on_event = opts.on_event;
+  // The census sees every entry's events; the caller's listener only those
+  // the kernel would announce.
+  // Both are held by the listener, as the engine may outlive this call
+  // (engine_out: a dump reaps, which is events too).
+  std::shared_ptr<TableCensus> census;
+  if (opts.composition) {
+    const uint32_t pool =
+        opts.tunables.max != 0 ? opts.tunables.max : eopts.unlimited_capacity;
+    census = std::make_shared<TableCensus>(pool, opts.top_n);
+    eopts.events_for_every_entry = true;
+    eopts.on_event = [census, user = opts.on_event](const Event& e) {
+      census->OnEvent(e);
+      if (user && e.announced) user(e);
+    };
+  }
   auto created = Engine::Create(opts.tunables, eopts);
   if (!created) return fail(created.error());
   std::unique_ptr<Engine> engine = std::move(*created);
@@ -453,41 +418,12 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
 
   auto input = open();
   if (!input) return fail(input.error());
-  // An input read only once: a follower engine keeps the peak's table.
-  std::unique_ptr<PeakFollower> follower;
-  if (opts.composition && !(*input)->reopenable()) {
-    EngineOptions quiet = opts.engine;
-    quiet.threads = plan.engine_threads;
-    quiet.hash_seed = engine->hash_seed();  // the first pass's table, exactly
-    auto f =
-        PeakFollower::Create(opts.tunables, quiet, opts.follow_budget_bytes,
-                             [&opts](const Engine& e, uint64_t now) {
-                               return Compose(e, now, opts.top_n);
-                             });
-    if (!f) return fail(f.error());
-    follower = std::move(*f);
-  }
-  std::vector<uint64_t> follow_index;
-  auto per_batch = [&](const Batch& b, uint64_t before) {
-    if (!follower) return;
-    follow_index.resize(b.decoded);
-    for (size_t i = 0; i < b.filled; ++i) {
-      if (!b.slots[i].out.skipped) {
-        follow_index[b.slots[i].engine_pos] = before + i + 1;
-      }
-    }
-    follower->Add(b.views.data(), b.times.data(), follow_index.data(),
-                  b.decoded);
-    follower->Update(r.peak_index, r.peak_count, r.peak_ts_ns,
-                     before + b.filled);
-  };
-
   // The timeline samples the engine's counters between packets, so it needs
   // them exact after every packet: no batching then.
   CaptureDigest digest;
   PumpEnd pumped = Pump(
-      std::move(*input), engine.get(), 0, plan.batch, plan.read_ahead, opts,
-      ReplayProgress::Pass::kReading, opts.digest ? &digest : nullptr,
+      std::move(*input), engine.get(), plan.batch, plan.read_ahead, opts,
+      opts.digest ? &digest : nullptr,
       [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
         ++r.packets_read;
         if (r.packets_read == 1) {
@@ -536,16 +472,15 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
         prev_count = c;
         if (opts.timeline_interval_ns) tl_before = counters_now(ts);
         if (opts.on_packet) opts.on_packet(index, out);
-      },
-      per_batch);
+      });
   r.read_error = pumped.error;
   r.capture_dropped = pumped.dropped;
   if (opts.digest) r.capture_sha256 = digest.Hex();
   if (opts.on_progress) {
     const bool known = pumped.fraction >= 0;
     opts.on_progress(ReplayProgress{
-        ReplayProgress::Pass::kReading, r.packets_read,
-        known ? (r.read_error ? pumped.fraction : 1.0) : -1.0, true});
+        r.packets_read, known ? (r.read_error ? pumped.fraction : 1.0) : -1.0,
+        true});
   }
   if (opts.timeline_interval_ns && r.packets_read > 0) {
     close_intervals(r.last_ts_ns);
@@ -562,10 +497,15 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   if (r.packets_read > 0) {
     r.count_at_middle =
         sampler.CountAt(r.first_ts_ns + (r.last_ts_ns - r.first_ts_ns) / 2);
+    // The one walk of the table, at the end (in pool order: a sequential
+    // read): the classes that outlive the capture, and the census's
+    // entries that were already expired at the peak and are still here.
+    const uint32_t jiffies_now = engine->jiffies();
     engine->Visit(r.last_ts_ns, [&](const FlowInfo& f) {
       if (f.remaining_jiffies > 0) {
         ++r.at_end_by_class[static_cast<int>(LifetimeKindOf(f))];
       }
+      if (census) census->SeeAtEnd(f, jiffies_now);
     });
     r.warnings = ShortCaptureWarnings(r, engine->tunables());
   }
@@ -573,28 +513,7 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
   bool extensions = t.acct || t.timestamp || t.events == 1;
   r.kernel_memory_bytes = KernelTableBytes(r.peak_count, r.buckets, extensions);
 
-  if (opts.composition && r.peak_index > 0 && follower) {
-    r.at_peak = follower->Finish(r.peak_index, r.peak_ts_ns);
-  } else if (opts.composition && r.peak_index > 0) {
-    EngineOptions quiet = opts.engine;
-    quiet.threads = plan.engine_threads;
-    quiet.hash_seed = engine->hash_seed();  // the first pass's table, exactly
-    quiet.on_event = nullptr;
-    auto second = Engine::Create(opts.tunables, quiet);
-    if (!second) return fail(second.error());
-    auto again_input = open();
-    if (!again_input) return fail(again_input.error());
-    Pump(
-        std::move(*again_input), second->get(), r.peak_index, plan.batch,
-        plan.read_ahead, opts, ReplayProgress::Pass::kComposition, nullptr,
-        [](uint64_t, uint64_t, const PacketOutcome&, uint32_t) {},
-        [](const Batch&, uint64_t) {});
-    if (opts.on_progress) {
-      opts.on_progress(ReplayProgress{ReplayProgress::Pass::kComposition,
-                                      r.peak_index, 1.0, true});
-    }
-    r.at_peak = Compose(**second, r.peak_ts_ns, opts.top_n);
-  }
+  if (census && r.peak_index > 0) r.at_peak = census->AtPeak();
   if (engine_out != nullptr) *engine_out = std::move(engine);
   return r;
 }

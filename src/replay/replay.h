@@ -24,16 +24,11 @@ namespace ctkit {
 
 /// Where a replay is, for a progress line.
 struct ReplayProgress {
-  enum class Pass : uint8_t {
-    kReading,      ///< reading the capture through the engine
-    kComposition,  ///< re-reading a file up to the peak for its composition
-  };
-  Pass pass;
-  uint64_t packets;  ///< packets of this pass so far
-  /// Share of the pass done, in [0, 1]; negative when the total is unknown
-  /// (standard input, a live capture).
+  uint64_t packets;  ///< packets read so far
+  /// Share of the input read, in [0, 1]; negative when the total is
+  /// unknown (standard input, a live capture).
   double fraction;
-  bool done;  ///< the pass's last update (fraction 1 if the total is known)
+  bool done;  ///< the last update (fraction 1 if the total is known)
 };
 
 /// What a replay should collect beyond the summary.
@@ -50,7 +45,9 @@ struct ReplayOptions {
   /// Timeline interval in ns (0: none). More than 10000 idle intervals in a
   /// row are collapsed into one row.
   uint64_t timeline_interval_ns = 0;
-  /// Compute the table's composition at the peak (needs a second pass).
+  /// Compute the table's composition at the peak (a census kept from the
+  /// engine's events: table_census.h; the engine then runs its packets on
+  /// one thread).
   bool composition = true;
   /// How many entries the "top" lists keep.
   size_t top_n = 10;
@@ -58,12 +55,9 @@ struct ReplayOptions {
   std::function<void(uint64_t index, const PacketOutcome&)> on_packet;
   /// Called for every event (requires engine events; see EngineOptions).
   EventCallback on_event;
-  /// Called now and then with the progress of each pass, and once at the
-  /// end of each with `done` set.
+  /// Called now and then with the progress, and once at the end with
+  /// `done` set.
   std::function<void(const ReplayProgress&)> on_progress;
-  /// For an input read only once: at most about this many bytes of packets
-  /// past the peak are held to take the composition (see peak_follower.h).
-  size_t follow_budget_bytes = 64u << 20;
   /// Fingerprint the records read (ReplayReport::capture_sha256), for
   /// results `ctkit diff` may compare.
   bool digest = false;
@@ -80,10 +74,8 @@ struct ReplayOptions {
 /// Opens the input of a replay (a file, standard input, an interface).
 using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
 
-/// Replays what `open` gives; `name` is the report's capture. When the
-/// reader is reopenable() the composition at the peak comes from a second
-/// pass over a fresh reader, else from a PeakFollower during the only one;
-/// both give the same composition.
+/// Replays what `open` gives (opened once); `name` is the report's
+/// capture.
 [[nodiscard]] Result<ReplayReport> RunReplay(
     const CaptureOpener& open, const std::string& name,
     const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out = nullptr);

@@ -119,11 +119,53 @@ void HeavyHitters::Add(const HitterKey& key) {
   SiftDown(0);
 }
 
+void HeavyHitters::Remove(const HitterKey& key) {
+  if (total_ > 0) --total_;
+  const size_t slot = Find(key, Hash(key));
+  if (index_[slot] == 0) return;  // lost its counter: see heavy_hitters.h
+  const uint32_t c = index_[slot] - 1;
+  if (counts_[c] == 0) return;
+  --counts_[c];
+  if (errors_[c] > counts_[c]) errors_[c] = counts_[c];
+  SiftUp(heap_pos_[c]);
+}
+
+uint64_t HeavyHitters::NthLargestCount(size_t n) const {
+  if (n == 0) return 0;
+  // The n largest so far, smallest first, in a small fixed array: n is a
+  // report's top-n, a handful.
+  constexpr size_t kMaxN = 64;
+  n = std::min(n, kMaxN);
+  uint64_t best[kMaxN] = {};
+  for (size_t c = 0; c < used_; ++c) {
+    const uint64_t v = counts_[c];
+    if (v <= best[0]) continue;
+    size_t i = 0;
+    while (i + 1 < n && best[i + 1] < v) {
+      best[i] = best[i + 1];
+      ++i;
+    }
+    best[i] = v;
+  }
+  return best[0];
+}
+
+void HeavyHitters::CopyCountsAtLeast(uint64_t min_count,
+                                     std::vector<Hitter>* out) const {
+  out->clear();
+  min_count = std::max<uint64_t>(min_count, 1);
+  for (size_t c = 0; c < used_; ++c) {
+    if (counts_[c] >= min_count) {
+      out->push_back({keys_[c], counts_[c], errors_[c]});
+    }
+  }
+}
+
 std::vector<Hitter> HeavyHitters::Top(size_t n) const {
   std::vector<Hitter> all;
   all.reserve(used_);
   for (size_t c = 0; c < used_; ++c) {
-    all.push_back({keys_[c], counts_[c], errors_[c]});
+    if (counts_[c] != 0) all.push_back({keys_[c], counts_[c], errors_[c]});
   }
   std::sort(all.begin(), all.end(), [](const Hitter& a, const Hitter& b) {
     if (a.count != b.count) return a.count > b.count;

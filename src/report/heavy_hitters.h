@@ -14,6 +14,14 @@
 // - while no more than `capacity` different keys were seen, every count is
 //   exact (error 0).
 //
+// Remove() takes an occurrence back, for a summary of something that
+// shrinks as well as grows (a table's live entries): a counted key's count
+// goes down, and a counter whose count reaches 0 is the first a new key
+// takes, with no over-estimate. So counts stay exact while no more than
+// `capacity` different keys are counted at once. Beyond that, taking back
+// an occurrence of a key that lost its counter changes nothing: the
+// counter that inherited it keeps it, as an over-estimate.
+//
 // Keys are fixed-size byte strings (an address, a protocol and port), so
 // counting allocates nothing. The index hashes them with a keyed SipHash,
 // so keys chosen to collide cannot slow it down; which key is dropped on a
@@ -55,8 +63,21 @@ class HeavyHitters {
   /// Counts one occurrence of `key`. O(log capacity); allocates nothing.
   void Add(const HitterKey& key);
 
-  /// The `n` largest counts, largest first; ties in key order.
+  /// Takes back one occurrence of `key`, counted earlier by Add().
+  /// O(log capacity); allocates nothing.
+  void Remove(const HitterKey& key);
+
+  /// The `n` largest counts, largest first; ties in key order. Keys
+  /// whose count went back to 0 are not listed.
   std::vector<Hitter> Top(size_t n) const;
+
+  /// The n-th largest count (1-based), or 0 if fewer than n keys count.
+  /// O(capacity * n); allocates nothing.
+  uint64_t NthLargestCount(size_t n) const;
+  /// Replaces *out with the counters whose count is at least
+  /// max(min_count, 1), in no particular order. Allocates nothing once
+  /// *out has room for capacity() of them.
+  void CopyCountsAtLeast(uint64_t min_count, std::vector<Hitter>* out) const;
 
   /// Occurrences counted so far (N).
   uint64_t total() const { return total_; }

@@ -112,3 +112,59 @@ TEST(HeavyHitters, FindsEveryKeyAfterManyEvictions) {
 
 }  // namespace
 }  // namespace ctkit
+
+namespace ctkit {
+namespace {
+
+HitterKey LiveKey(uint32_t n) {
+  HitterKey k;
+  k.bytes[0] = 6;
+  k.bytes[1] = static_cast<uint8_t>(n);
+  return k;
+}
+
+// A table's live entries come and go: while no more than `capacity` keys
+// hold entries at once, the counts are exact however many keys came and
+// went, because a counter that falls to 0 is the one a new key takes.
+TEST(HeavyHittersRemove, StaysExactWhileTheLiveKeysFit) {
+  HeavyHitters hh(2, 1, 2);
+  hh.Add(LiveKey(1));
+  hh.Add(LiveKey(1));
+  hh.Add(LiveKey(2));
+  hh.Remove(LiveKey(2));  // key 2 holds nothing now
+  hh.Add(LiveKey(3));     // a third key, but only two live: takes 2's counter
+  hh.Add(LiveKey(3));
+  hh.Remove(LiveKey(1));
+  const std::vector<Hitter> top = hh.Top(5);
+  ASSERT_EQ(top.size(), 2u);  // key 2 is gone, not listed at 0
+  EXPECT_EQ(top[0].key, LiveKey(3));
+  EXPECT_EQ(top[0].count, 2u);
+  EXPECT_EQ(top[0].error, 0u);
+  EXPECT_EQ(top[1].key, LiveKey(1));
+  EXPECT_EQ(top[1].count, 1u);
+  EXPECT_EQ(top[1].error, 0u);
+  EXPECT_EQ(hh.total(), 3u);
+}
+
+TEST(HeavyHittersRemove, TheNthLargestAndTheCopyOfWhatCanRank) {
+  HeavyHitters hh(8, 1, 2);
+  // Key k added k times, for k = 1..5.
+  for (uint32_t k = 1; k <= 5; ++k) {
+    for (uint32_t i = 0; i < k; ++i) hh.Add(LiveKey(k));
+  }
+  EXPECT_EQ(hh.NthLargestCount(1), 5u);
+  EXPECT_EQ(hh.NthLargestCount(2), 4u);
+  EXPECT_EQ(hh.NthLargestCount(5), 1u);
+  EXPECT_EQ(hh.NthLargestCount(6), 0u);  // only five keys
+  std::vector<Hitter> copy;
+  hh.CopyCountsAtLeast(hh.NthLargestCount(2), &copy);
+  ASSERT_EQ(copy.size(), 2u);
+  for (const Hitter& h : copy) EXPECT_GE(h.count, 4u);
+  // Taking entries back below the others changes the order.
+  for (int i = 0; i < 4; ++i) hh.Remove(LiveKey(5));
+  EXPECT_EQ(hh.NthLargestCount(1), 4u);
+  EXPECT_EQ(hh.Top(1)[0].key, LiveKey(4));
+}
+
+}  // namespace
+}  // namespace ctkit

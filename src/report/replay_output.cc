@@ -305,9 +305,15 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += fmt::format("  ASSURED {} ({:.1f} %), not ASSURED {}, UNREPLIED {}\n",
                      c.assured, Percent(c.assured, c.total),
                      c.total - c.assured, c.unreplied);
-    o += "  top sources:  " + Tallies(c.top_sources, c.total) + "\n";
-    o += "  top dests:    " + Tallies(c.top_destinations, c.total) + "\n";
-    o += "  top dports:   " + Tallies(c.top_dports, c.total) + "\n";
+    // A big peak's top lists are taken a little before it (table_census.h).
+    const uint64_t ranked = c.ranked_at != 0 ? c.ranked_at : c.total;
+    if (ranked != c.total) {
+      o += fmt::format("  (top lists counted at {} entries, on the way up)\n",
+                       ranked);
+    }
+    o += "  top sources:  " + Tallies(c.top_sources, ranked) + "\n";
+    o += "  top dests:    " + Tallies(c.top_destinations, ranked) + "\n";
+    o += "  top dports:   " + Tallies(c.top_dports, ranked) + "\n";
   }
   std::string dx = Diagnosis(r, t);
   if (!dx.empty()) o += "diagnosis: " + dx + "\n";
@@ -435,7 +441,8 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
                     {"expired_unreaped", c.expired_unreaped},
                     {"top_sources", TalliesJson(c.top_sources)},
                     {"top_destinations", TalliesJson(c.top_destinations)},
-                    {"top_dports", TalliesJson(c.top_dports)}};
+                    {"top_dports", TalliesJson(c.top_dports)},
+                    {"ranked_at", c.ranked_at}};
   }
   std::string dx = Diagnosis(r, t);
   if (!dx.empty()) j["diagnosis"] = dx;

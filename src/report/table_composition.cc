@@ -24,8 +24,9 @@ CompositionBuilder::CompositionBuilder(Trackers trackers)
     : summary_(kRankingCounters, 0x6b657965645f6b30ull, 0x6b657965645f6b31ull,
                trackers) {}
 
-TableComposition CompositionBuilder::Finish(size_t top_n) const {
-  const TableSummary s = summary_.Finish(top_n);
+namespace {
+
+TableComposition CompositionOf(const TableSummary& s) {
   TableComposition c;
   c.total = s.total;
   c.assured = s.assured;
@@ -57,7 +58,19 @@ TableComposition CompositionBuilder::Finish(size_t top_n) const {
   c.top_sources = tallies(s.top_sources);
   c.top_destinations = tallies(s.top_destinations);
   c.top_dports = tallies(s.top_dports);
+  c.ranked_at = s.total;
   return c;
+}
+
+}  // namespace
+
+TableComposition CompositionBuilder::Finish(size_t top_n) const {
+  return CompositionOf(summary_.Finish(top_n));
+}
+
+TableComposition CompositionBuilder::FinishWith(
+    size_t top_n, const RankingCounters& rankings) const {
+  return CompositionOf(summary_.FinishWith(top_n, rankings));
 }
 
 }  // namespace ctkit

@@ -43,6 +43,10 @@ struct TableComposition {
   std::vector<Tally> top_sources;
   std::vector<Tally> top_destinations;
   std::vector<Tally> top_dports;  ///< "tcp/443"
+  /// The entries the top lists were counted over: `total`, except for a
+  /// replay's peak above 4096 entries, whose lists are taken when the
+  /// table first held at least 128/129 of it (replay/table_census.h).
+  uint64_t ranked_at = 0;
 };
 
 /// Folds entries into a TableComposition in fixed memory (a TableSummary,
@@ -57,9 +61,17 @@ class CompositionBuilder {
   /// table, ctkit's for a replay), as the timeout class depends on it.
   explicit CompositionBuilder(Trackers trackers = Trackers::kKernel);
   void Add(const SummaryEntry& e) { summary_.Add(e); }
+  /// Counts `n` entries like `e` by protocol, state and flag, leaving the
+  /// rankings to FinishWith's counters (a census keeps those itself).
+  void AddToCounts(const SummaryEntry& e, uint64_t n) {
+    summary_.AddToCounts(e, n);
+  }
   /// The composition so far: protocols and TCP states all ranked, the
   /// `top_n` largest sources, destinations and destination ports.
   TableComposition Finish(size_t top_n) const;
+  /// The same, with the rankings of `rankings` instead of the builder's.
+  TableComposition FinishWith(size_t top_n,
+                              const RankingCounters& rankings) const;
 
  private:
   TableSummaryBuilder summary_;

@@ -17,21 +17,6 @@ std::string ProtocolLabel(uint8_t l4_proto) {
   return name == "unknown" ? std::to_string(l4_proto) : name;
 }
 
-HitterKey AddressKey(Family f, const Address& a) {
-  HitterKey k;
-  k.bytes[0] = static_cast<uint8_t>(f);
-  std::memcpy(k.bytes.data() + 1, a.bytes, 16);
-  return k;
-}
-
-HitterKey PortKey(uint8_t l4_proto, uint16_t port) {
-  HitterKey k;
-  k.bytes[0] = l4_proto;
-  k.bytes[1] = static_cast<uint8_t>(port >> 8);
-  k.bytes[2] = static_cast<uint8_t>(port & 0xff);
-  return k;
-}
-
 RankedKey AddressRanked(const Hitter& h) {
   Address a{};
   std::memcpy(a.bytes, h.key.bytes.data() + 1, 16);
@@ -51,10 +36,12 @@ RankedKey PortRanked(const Hitter& h) {
 // fall in the order of the key as text, as the reports have always put
 // them.
 template <typename ToRanked>
-uint64_t Rank(const HeavyHitters& hh, uint64_t total, size_t n,
+uint64_t Rank(const std::vector<Hitter>& counters, uint64_t total, size_t n,
               ToRanked to_ranked, std::vector<RankedKey>* out) {
   std::vector<RankedKey> all;
-  for (const Hitter& h : hh.Top(hh.capacity())) all.push_back(to_ranked(h));
+  for (const Hitter& h : counters) {
+    if (h.count != 0) all.push_back(to_ranked(h));
+  }
   auto text = [](const RankedKey& k) {
     return k.protocol.empty() ? k.key : k.protocol + "/" + k.key;
   };
@@ -73,6 +60,21 @@ uint64_t Rank(const HeavyHitters& hh, uint64_t total, size_t n,
 }
 
 }  // namespace
+
+HitterKey AddressKey(Family f, const Address& a) {
+  HitterKey k;
+  k.bytes[0] = static_cast<uint8_t>(f);
+  std::memcpy(k.bytes.data() + 1, a.bytes, 16);
+  return k;
+}
+
+HitterKey PortKey(uint8_t l4_proto, uint16_t port) {
+  HitterKey k;
+  k.bytes[0] = l4_proto;
+  k.bytes[1] = static_cast<uint8_t>(port >> 8);
+  k.bytes[2] = static_cast<uint8_t>(port & 0xff);
+  return k;
+}
 
 bool ProtocolHasPorts(uint8_t l4_proto) {
   switch (l4_proto) {
@@ -109,28 +111,41 @@ TableSummaryBuilder::TableSummaryBuilder(size_t capacity, uint64_t k0,
       destinations_(capacity, k0 ^ 1, k1),
       dports_(capacity, k0 ^ 2, k1) {}
 
-void TableSummaryBuilder::CountState(uint8_t l4_proto, std::string_view state) {
+void TableSummaryBuilder::CountState(uint8_t l4_proto, std::string_view state,
+                                     uint64_t n) {
   for (size_t i = 0; i < states_used_; ++i) {
     StateSlot& s = states_[i];
     // string_view's ==, not memcmp: an empty state may have no data
     // pointer at all, which memcmp must not be given.
     if (s.l4_proto == l4_proto &&
         std::string_view(s.name.data(), s.len) == state) {
-      ++s.entries;
+      s.entries += n;
       return;
     }
   }
   // A name too long for any tracker's state, or more pairs than the
   // trackers have: not from a kernel we know; counted, but as "other".
   if (state.size() > states_[0].name.size() || states_used_ == kMaxStates) {
-    ++other_state_[l4_proto];
+    other_state_[l4_proto] += n;
     return;
   }
   StateSlot& s = states_[states_used_++];
   s.l4_proto = l4_proto;
   s.len = static_cast<uint8_t>(state.size());
   state.copy(s.name.data(), state.size());
-  s.entries = 1;
+  s.entries = n;
+}
+
+void TableSummaryBuilder::AddToCounts(const SummaryEntry& e, uint64_t n) {
+  total_ += n;
+  if (e.assured) assured_ += n;
+  if (!e.seen_reply) {
+    unreplied_ += n;
+    protocol_unreplied_[e.l4_proto] += n;
+  }
+  protocol_entries_[e.l4_proto] += n;
+  if (e.has_dport) with_dport_ += n;
+  CountState(e.l4_proto, e.state, n);
 }
 
 void TableSummaryBuilder::Add(const SummaryEntry& e) {
@@ -141,7 +156,7 @@ void TableSummaryBuilder::Add(const SummaryEntry& e) {
     ++protocol_unreplied_[e.l4_proto];
   }
   ++protocol_entries_[e.l4_proto];
-  CountState(e.l4_proto, e.state);
+  CountState(e.l4_proto, e.state, 1);
   sources_.Add(AddressKey(e.family, e.src));
   destinations_.Add(AddressKey(e.family, e.dst));
   if (e.has_dport) {
@@ -160,6 +175,17 @@ void TableSummaryBuilder::Add(const SummaryEntry& e) {
 }
 
 TableSummary TableSummaryBuilder::Finish(size_t top_n) const {
+  RankingCounters own;
+  own.sources = sources_.Top(sources_.capacity());
+  own.destinations = destinations_.Top(destinations_.capacity());
+  own.dports = dports_.Top(dports_.capacity());
+  own.total = total_;
+  own.with_dport = with_dport_;
+  return FinishWith(top_n, own);
+}
+
+TableSummary TableSummaryBuilder::FinishWith(
+    size_t top_n, const RankingCounters& rankings) const {
   TableSummary s;
   s.total = total_;
   s.assured = assured_;
@@ -194,11 +220,12 @@ TableSummary TableSummaryBuilder::Finish(size_t top_n) const {
               if (a.entries != b.entries) return a.entries > b.entries;
               return a.protocol < b.protocol;
             });
-  s.other_sources =
-      Rank(sources_, total_, top_n, AddressRanked, &s.top_sources);
-  s.other_destinations =
-      Rank(destinations_, total_, top_n, AddressRanked, &s.top_destinations);
-  s.other_dports = Rank(dports_, with_dport_, top_n, PortRanked, &s.top_dports);
+  s.other_sources = Rank(rankings.sources, rankings.total, top_n, AddressRanked,
+                         &s.top_sources);
+  s.other_destinations = Rank(rankings.destinations, rankings.total, top_n,
+                              AddressRanked, &s.top_destinations);
+  s.other_dports = Rank(rankings.dports, rankings.with_dport, top_n, PortRanked,
+                        &s.top_dports);
 
   // Classes that share a sysctl (UDP with and without a reply) share a
   // histogram: the sysctl is what an operator can change.

@@ -56,6 +56,10 @@ struct SummaryEntry {
 /// UDP-Lite, SCTP, DCCP; ICMP's second field is a type and code).
 bool ProtocolHasPorts(uint8_t l4_proto);
 
+/// The rankings' keys: an address of a family, a protocol's port.
+HitterKey AddressKey(Family f, const Address& a);
+HitterKey PortKey(uint8_t l4_proto, uint16_t port);
+
 /// A FlowInfo (a ctnetlink dump entry) as a SummaryEntry; `state` points
 /// into the FlowInfo's static state name.
 SummaryEntry SummaryEntryOf(const FlowInfo& f);
@@ -113,6 +117,15 @@ struct TableSummary {
   std::vector<LifetimeHistogram> lifetimes;
 };
 
+/// Ranking counters kept outside a builder (a replay's census keeps its
+/// own, taken at the table's peak): what Finish ranks instead of the
+/// builder's, over the given totals.
+struct RankingCounters {
+  std::vector<Hitter> sources, destinations, dports;
+  uint64_t total = 0;  ///< entries the source and destination counts are of
+  uint64_t with_dport = 0;  ///< entries the port counts are of
+};
+
 class TableSummaryBuilder {
  public:
   /// `capacity` counters per ranking (its memory and its accuracy:
@@ -124,8 +137,15 @@ class TableSummaryBuilder {
   /// Folds one entry in. Allocates nothing.
   void Add(const SummaryEntry& e);
 
+  /// Counts `n` entries like `e` by protocol, state and flag only: not in
+  /// the rankings, not in the lifetime histograms (a census that keeps
+  /// those itself, with FinishWith).
+  void AddToCounts(const SummaryEntry& e, uint64_t n);
+
   /// The summary so far with the `top_n` largest of each ranking.
   TableSummary Finish(size_t top_n) const;
+  /// The same, ranking `rankings` instead of the builder's own counters.
+  TableSummary FinishWith(size_t top_n, const RankingCounters& rankings) const;
 
   uint64_t total() const { return total_; }
 
@@ -139,7 +159,7 @@ class TableSummaryBuilder {
     std::array<char, 24> name{};  ///< longer names are "other"
     uint64_t entries = 0;
   };
-  void CountState(uint8_t l4_proto, std::string_view state);
+  void CountState(uint8_t l4_proto, std::string_view state, uint64_t n);
 
   Trackers trackers_;
   uint64_t total_ = 0, assured_ = 0, unreplied_ = 0, with_dport_ = 0;

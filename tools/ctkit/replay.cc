@@ -103,9 +103,10 @@ class StopSignals {
   struct sigaction old_term_ {};
 };
 
-// The progress line on a terminal: each pass by name, a percentage when
-// the input's size is known, else packets and time; at most 10 updates a
-// second, and always the last of each pass.
+// The progress line on a terminal: a percentage and the time left when
+// the input's size is known (the time so far scaled by what is left: the
+// rate is steady enough over a big capture), else packets and time; at
+// most 10 updates a second, and always the last.
 class ProgressLine {
  public:
   explicit ProgressLine(std::string reading) : reading_(std::move(reading)) {}
@@ -116,13 +117,15 @@ class ProgressLine {
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
     std::string line;
-    if (p.pass == ReplayProgress::Pass::kComposition) {
-      line =
-          fmt::format("replay: composition at the peak {:5.1f} % ({} packets)",
-                      p.fraction * 100.0, p.packets);
-    } else if (p.fraction >= 0) {
-      line = fmt::format("replay: {} {:5.1f} % ({} packets, {:.1f} s)",
-                         reading_, p.fraction * 100.0, p.packets, secs);
+    if (p.fraction >= 0) {
+      line = fmt::format("replay: {} {:5.1f} % ({} packets, {:.1f} s", reading_,
+                         p.fraction * 100.0, p.packets, secs);
+      // A second's worth of reading first, so the estimate has a rate.
+      if (!p.done && p.fraction > 0 && p.fraction < 1 && secs >= 1) {
+        line += fmt::format(", about {:.0f} s left",
+                            secs * (1 - p.fraction) / p.fraction);
+      }
+      line += ")";
     } else {
       line = fmt::format("replay: {} {} packets, {:.1f} s", reading_, p.packets,
                          secs);
