@@ -9,16 +9,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <span>
 
 #include "bench/read_loop.h"
 #include "ctkit/capture.h"
 #include "ctkit/engine.h"
 #include "gen/workloads.h"
+#include "plan/whatif.h"
 #include "replay/replay.h"
+#include "replay/table_dump.h"
 
 namespace ctkit::bench {
 namespace {
@@ -199,6 +203,7 @@ std::optional<ReplayTiming> TimeReplay(const std::string& path,
         return true;
       },
       runs, &ok);
+  std::vector<double> dump_only;
   r.replay_s = SecondsOf(
       [&] {
         ReplayOptions o;
@@ -206,6 +211,39 @@ std::optional<ReplayTiming> TimeReplay(const std::string& path,
         o.engine.threads = threads;
         auto rep = RunReplay(path, o);
         return rep.has_value() && !rep->read_error;
+      },
+      runs, &ok);
+  r.dump_s = SecondsOf(
+      [&] {
+        ReplayOptions o;
+        o.tunables = t;
+        o.composition = false;
+        o.engine.threads = threads;
+        std::unique_ptr<Engine> engine;
+        auto rep = RunReplay(path, o, &engine);
+        if (!rep || !engine) return false;
+        std::unique_ptr<std::FILE, int (*)(std::FILE*)> null(
+            std::fopen("/dev/null", "w"), std::fclose);
+        if (!null) return false;
+        // Only the dump is timed: the replay before it is the same as above.
+        const auto start = std::chrono::steady_clock::now();
+        r.dump_lines = WriteTableDump(*engine, rep->last_ts_ns, null.get());
+        dump_only.push_back(std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
+        return true;
+      },
+      runs, &ok);
+  std::sort(dump_only.begin(), dump_only.end());
+  if (!dump_only.empty()) r.dump_s = dump_only[dump_only.size() / 2];
+  r.whatif4_s = SecondsOf(
+      [&] {
+        auto axis = ParseVary("nf_conntrack_udp_timeout=10,20,60", t);
+        if (!axis) return false;
+        auto variants = ExpandVariants(t, {*axis}, {});
+        if (!variants || variants->size() != 4) return false;
+        auto res = RunWhatif(path, {*axis}, *variants, WhatifOptions{});
+        return res.has_value() && !res->read_error;
       },
       runs, &ok);
   if (!ok) return std::nullopt;

@@ -104,6 +104,13 @@ Timing RunWorkload(const Workload& w, int runs, unsigned threads);
 struct ReplayTiming {
   double read_s, replay_s;
   uint64_t packets;
+  /// `replay --dump`'s part: the table after the replay written as
+  /// `conntrack -L` lines to /dev/null.
+  double dump_s;
+  uint64_t dump_lines;
+  /// `whatif` of the capture with four variants (the baseline and
+  /// nf_conntrack_udp_timeout 10, 20 and 60 s), all cores.
+  double whatif4_s;
 };
 
 /// The median of `runs` timings of each loop over `path`; nullopt when

@@ -211,6 +211,13 @@ int RunBench(const BenchFlags& f) {
           static_cast<double>(r->packets) / r->replay_s * 1e-6,
           static_cast<double>(r->packets) / r->read_s * 1e-6,
           r->read_s / r->replay_s);
+      fmt::print(
+          "  --dump of its {} entries: {:.3f} s, {:.2f} M lines/s; whatif with "
+          "4 "
+          "variants: {:.2f} s = {:.2f} x the replay\n",
+          r->dump_lines, r->dump_s,
+          static_cast<double>(r->dump_lines) / r->dump_s * 1e-6, r->whatif4_s,
+          r->whatif4_s / r->replay_s);
     }
   }
   if (f.capture.empty() && (f.replay.empty() || !f.only.empty())) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "replay/table_dump.h"
 #include "report/format.h"
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
@@ -30,24 +31,6 @@
 
 namespace ctkit::cli {
 namespace {
-
-// The table as `conntrack -L` lines on `out`, formatted into one buffer
-// that is written each time it passes 1 MiB: a dump of millions of lines
-// keeps no line and makes no string per line.
-void WriteDump(Engine& engine, uint64_t now_ns, std::FILE* out) {
-  constexpr size_t kFlushBytes = size_t{1} << 20;
-  std::string buf;
-  buf.reserve(kFlushBytes + 4096);
-  engine.Dump(now_ns, [&](const FlowInfo& info) {
-    AppendConntrackLine(&buf, info, DumpTimeoutSeconds(info), now_ns);
-    buf.push_back('\n');
-    if (buf.size() >= kFlushBytes) {
-      std::fwrite(buf.data(), 1, buf.size(), out);
-      buf.clear();
-    }
-  });
-  std::fwrite(buf.data(), 1, buf.size(), out);
-}
 
 struct ReplayFlags {
   std::string capture;
@@ -288,7 +271,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   } else {
     bool lists = f.dump || f.verdicts || f.events || !f.timeline.empty();
     if (!f.timeline.empty()) fmt::print("{}", RenderTimelineCsv(*report));
-    if (want_dump) WriteDump(*engine, report->last_ts_ns, stdout);
+    if (want_dump) WriteTableDump(*engine, report->last_ts_ns, stdout);
     // With a list option stdout carries only the list (so it can be diffed);
     // without one, the summary.
     if (!lists) fmt::print("{}", RenderReplayText(*report, engine->tunables()));
