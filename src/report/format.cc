@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
-#include <iterator>
+#include <cstring>
 
 #include "proto/tracker.h"
 
@@ -23,6 +23,26 @@ void AppendByte(std::string* out, unsigned v) {
   if (v >= 100) out->push_back(static_cast<char>('0' + v / 100));
   if (v >= 10) out->push_back(static_cast<char>('0' + v / 10 % 10));
   out->push_back(static_cast<char>('0' + v % 10));
+}
+
+// Decimal digits of an unsigned number, as AppendByte: a dump line has
+// about ten numbers, and fmt's general path costs more than the digits.
+void AppendUint(std::string* out, uint64_t v) {
+  char digits[20];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out->append(p, static_cast<size_t>(end - p));
+}
+
+// A field and its value followed by a space: "sport=80 ".
+void AppendField(std::string* out, const char* name, uint64_t v) {
+  out->append(name);
+  AppendUint(out, v);
+  out->push_back(' ');
 }
 
 // The address as inet_ntop spells it (dotted quad; RFC 5952 for IPv6).
@@ -40,7 +60,6 @@ void AppendAddress(std::string* out, const Address& a, Family f) {
 }
 
 void AppendTuple(std::string* out, const Tuple& t) {
-  auto it = std::back_inserter(*out);
   out->append("src=");
   AppendAddress(out, t.src, t.family);
   out->append(" dst=");
@@ -50,13 +69,14 @@ void AppendTuple(std::string* out, const Tuple& t) {
     case ipproto::kTcp:
     case ipproto::kUdp:
     case ipproto::kUdpLite:
-      fmt::format_to(it, "sport={} dport={} ", t.src_port_or_icmp_id,
-                     t.dst_port_or_icmp_type_code);
+      AppendField(out, "sport=", t.src_port_or_icmp_id);
+      AppendField(out, "dport=", t.dst_port_or_icmp_type_code);
       break;
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
-      fmt::format_to(it, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(),
-                     t.src_port_or_icmp_id);
+      AppendField(out, "type=", t.icmp_type());
+      AppendField(out, "code=", t.icmp_code());
+      AppendField(out, "id=", t.src_port_or_icmp_id);
       break;
     default:
       break;
@@ -87,10 +107,18 @@ struct LineShape {
 // of millions of lines builds no string per field.
 void AppendLine(std::string* out, const FlowInfo& f, uint32_t timeout_s,
                 uint64_t now_ns, const LineShape& shape) {
-  auto it = std::back_inserter(*out);
-  fmt::format_to(it, "{:<8} {} ", ProtoName(f.original.l4_proto),
-                 f.original.l4_proto);
-  if (shape.timeout) fmt::format_to(it, "{} ", timeout_s);
+  // The name left-justified in 8 columns ("{:<8}"), then the number.
+  const char* name = ProtoName(f.original.l4_proto);
+  const size_t name_len = std::strlen(name);
+  out->append(name, name_len);
+  if (name_len < 8) out->append(8 - name_len, ' ');
+  out->push_back(' ');
+  AppendUint(out, f.original.l4_proto);
+  out->push_back(' ');
+  if (shape.timeout) {
+    AppendUint(out, timeout_s);
+    out->push_back(' ');
+  }
   if (f.state != nullptr && shape.state) {
     out->append(f.state);
     out->push_back(' ');
@@ -98,23 +126,26 @@ void AppendLine(std::string* out, const FlowInfo& f, uint32_t timeout_s,
   AppendTuple(out, f.original);
   bool counters = f.has_acct && shape.counters;
   if (counters) {
-    fmt::format_to(it, "packets={} bytes={} ", f.packets[0], f.bytes[0]);
+    AppendField(out, "packets=", f.packets[0]);
+    AppendField(out, "bytes=", f.bytes[0]);
   }
   if (!f.seen_reply) out->append("[UNREPLIED] ");
   AppendTuple(out, f.reply);
   if (counters) {
-    fmt::format_to(it, "packets={} bytes={} ", f.packets[1], f.bytes[1]);
+    AppendField(out, "packets=", f.packets[1]);
+    AppendField(out, "bytes=", f.bytes[1]);
   }
   if (f.assured) out->append("[ASSURED] ");
-  if (shape.mark_use) fmt::format_to(it, "mark={} ", f.mark);
+  if (shape.mark_use) AppendField(out, "mark=", f.mark);
   if (shape.delta && f.has_timestamp && now_ns >= f.start_ns) {
     // conntrack subtracts whole seconds: stop's minus start's, not the
     // difference floored (1.9 s from x.9 to y.8 prints 1 or 2 as it falls).
-    fmt::format_to(it, "delta-time={} ",
-                   now_ns / 1000000000 - f.start_ns / 1000000000);
+    AppendField(out,
+                "delta-time=", now_ns / 1000000000 - f.start_ns / 1000000000);
   }
   if (shape.mark_use) {
-    fmt::format_to(it, "use={}", f.use);
+    out->append("use=");
+    AppendUint(out, f.use);
   } else {
     out->pop_back();  // the last field's separator
   }
