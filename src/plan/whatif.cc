@@ -4,12 +4,11 @@
 // side by side.
 //
 // Shape of the work: every variant is an independent, deterministic replay
-// (own Engine, own reader), so the sweep is a plain work queue over a vector
-// of variants; a worker writes only its own slot, and the output is built
-// from the slots in variant order afterwards. That makes the result
-// byte-identical for any thread count. The composition pass is skipped: the
-// table here needs only counters and the peak, and the second pass would
-// double the cost.
+// with its own engine, fed from one reading of the capture: RunReplays
+// decodes each batch once and every variant's engine tracks it before the
+// next is read. A variant's report depends only on its packets, so the
+// result is byte-identical for any thread count. The composition census is
+// off: the table here needs only counters and the peak.
 //
 // The baseline (the settings given with --sysctl, or the kernel defaults)
 // comes first so every other row reads as a delta from "what you have now".
@@ -27,13 +26,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <cstdlib>
 #include <thread>
 
 #include "core/text.h"
-#include "core/thread_annotations.h"
 #include "plan/units.h"
 
 namespace ctkit {
@@ -199,52 +196,30 @@ std::string AxisLabel(const std::string& name) {
 [[nodiscard]] Result<WhatifResult> RunWhatif(
     const std::string& capture, const std::vector<VaryAxis>& axes,
     const std::vector<WhatifVariant>& variants, const WhatifOptions& opts) {
-  std::vector<std::optional<Result<ReplayReport>>> reports(variants.size());
-  // Variants run side by side, one per thread; threads left over (fewer
-  // variants than threads) go to each variant's engine.
-  unsigned all = opts.threads != 0
-                     ? opts.threads
-                     : std::max(1u, std::thread::hardware_concurrency());
-  unsigned threads = static_cast<unsigned>(
-      std::min<size_t>(all, std::max<size_t>(variants.size(), 1)));
-  const unsigned engine_threads = std::max(1u, all / threads);
-  std::atomic<size_t> next{0};
-  // Variants finished, reported in order of finishing, one report at a time.
-  struct Progress {
-    Mutex mu;
-    size_t done CTKIT_GUARDED_BY(mu) = 0;
-  } progress;
-  auto work = [&] {
-    while (true) {
-      size_t i = next.fetch_add(1);
-      if (i >= variants.size()) return;
-      const WhatifVariant& v = variants[i];
-      ReplayOptions ro;
-      ro.tunables = v.tunables;
-      ro.composition = false;
-      ro.engine.adaptive_start = v.adaptive_start_entries;
-      ro.engine.adaptive_end = v.adaptive_end_entries;
-      ro.engine.threads = engine_threads;
-      reports[i] = RunReplay(capture, ro);
-      if (opts.on_progress) {
-        MutexLock lock(&progress.mu);
-        opts.on_progress(++progress.done, variants.size());
-      }
-    }
-  };
-
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
-
+  // The capture is read and decoded once; every variant's engine tracks
+  // each batch (RunReplays), so variants cost their engines' work, not a
+  // reading each.
+  std::vector<ReplayOptions> sets;
+  for (const WhatifVariant& v : variants) {
+    ReplayOptions ro;
+    ro.tunables = v.tunables;
+    ro.composition = false;
+    ro.engine.adaptive_start = v.adaptive_start_entries;
+    ro.engine.adaptive_end = v.adaptive_end_entries;
+    sets.push_back(std::move(ro));
+  }
+  if (!sets.empty()) sets.front().on_progress = opts.on_progress;
+  const unsigned threads =
+      opts.threads != 0 ? opts.threads
+                        : std::max(1u, std::thread::hardware_concurrency());
+  auto replays = RunReplays([&capture] { return CaptureReader::Open(capture); },
+                            capture, sets, threads);
+  if (!replays) return fail(replays.error());
   WhatifResult res;
   res.capture = capture;
   res.axes = axes;
   for (size_t i = 0; i < variants.size(); ++i) {
-    Result<ReplayReport>& rep = *reports[i];
-    if (!rep) return fail(rep.error());
-    const ReplayReport& r = *rep;
+    const ReplayReport& r = (*replays)[i];
     if (i == 0) {
       res.packets = r.packets_read;
       res.duration_ns = r.last_ts_ns - r.first_ts_ns;

@@ -140,10 +140,12 @@ struct WhatifResult {
 };
 
 struct WhatifOptions {
-  /// Worker threads; 0: one per core. Results do not depend on it.
+  /// Threads tracking the variants (besides the one reading the capture);
+  /// 0: one per core. Results do not depend on it.
   unsigned threads = 0;
-  /// Called (from any worker, serialised) after each variant finishes.
-  std::function<void(size_t done, size_t total)> on_progress;
+  /// Called now and then with the progress of the one reading of the
+  /// capture that feeds every variant.
+  std::function<void(const ReplayProgress&)> on_progress;
   /// A variant of a lossless baseline is marked only if it saves at least
   /// this share of the baseline's kernel memory at the peak.
   double min_saving = 0.10;

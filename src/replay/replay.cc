@@ -29,8 +29,8 @@ namespace ctkit {
 namespace {
 
 // A batch of records read from the capture: their bytes (libpcap reuses
-// its buffer, so each is copied into the arena), decoded views, and what
-// the engine said of them.
+// its buffer, so each is copied into the arena) and decoded views. Only
+// read while it is tracked, so several engines can track one batch.
 struct Batch {
   struct Slot {
     uint64_t ts;
@@ -41,20 +41,12 @@ struct Batch {
   std::vector<Slot> slots;
   std::vector<PacketView> views;
   std::vector<uint64_t> times;
-  std::vector<Verdict> verdicts;
-  std::vector<uint32_t> counts;
   size_t filled = 0, decoded = 0;
   double fraction_read = 0;  // of the input after this batch; < 0: unknown
   bool last = false;         // nothing follows
   bool idle = false;         // ended early: a live capture had nothing more
 
-  explicit Batch(size_t n)
-      : arena(kArenaBytes),
-        slots(n),
-        views(n),
-        times(n),
-        verdicts(n),
-        counts(n) {}
+  explicit Batch(size_t n) : arena(kArenaBytes), slots(n), views(n), times(n) {}
   // The arena holds a batch's bytes; a batch ends early when it is full, so
   // memory stays bounded whatever the records' sizes (each is at most
   // libpcap's 256 KiB snaplen limit).
@@ -131,44 +123,32 @@ struct PumpEnd {
   double fraction = -1;             // of the input read; < 0: unknown
 };
 
-// Runs every packet through `engine`, calling
-// `per_packet(index, ts, outcome, count_after)` after each, in order.
-// Packets go to the
-// engine in batches of up to `batch`; a batch of 1 keeps the engine's
-// counters exact between callbacks, which the timeline needs. `digest`,
-// if given, fingerprints every record read. With
-// `read_ahead`, a second thread reads and decodes the next batch while the
-// engine runs this one (the results are the same: only the reading moves).
-template <class PerPacket>
-PumpEnd Pump(std::unique_ptr<CaptureReader> input, Engine* engine, size_t batch,
-             bool read_ahead, const ReplayOptions& opts, CaptureDigest* digest,
-             PerPacket&& per_packet) {
+// Reads the input in batches of up to `batch` records and hands each to
+// `run(batch)`, which tracks its packets and returns how many it has
+// accounted for in all (the progress line's count). `digest`, if given,
+// fingerprints every record read. With `read_ahead`, a second thread reads
+// and decodes the next batch while this one runs (the results are the
+// same: only the reading moves). `progress_to` gets the progress.
+template <class RunBatch>
+PumpEnd Pump(std::unique_ptr<CaptureReader> input, size_t batch,
+             bool read_ahead, const ReplayOptions& progress_to,
+             CaptureDigest* digest, RunBatch&& run) {
   BatchReader reader(std::move(input), digest);
   if (batch == 0) batch = 1;
   double fraction = -1;
+  uint64_t reported = 0;
   auto progress = [&](uint64_t packets) {
-    if (!opts.on_progress) return;
-    opts.on_progress(ReplayProgress{packets, fraction, false});
+    if (!progress_to.on_progress) return;
+    progress_to.on_progress(ReplayProgress{packets, fraction, false});
   };
-  uint64_t index = 0;
-  uint32_t count = engine->count();
   // Runs one filled batch; false when the pump is done.
   auto consume = [&](Batch& b) {
-    engine->ProcessBatch(b.views.data(), b.times.data(), b.decoded,
-                         b.verdicts.data(), b.counts.data());
+    const uint64_t index = run(b);
     fraction = b.fraction_read;
-    for (size_t i = 0; i < b.filled; ++i) {
-      Batch::Slot& s = b.slots[i];
-      if (!s.out.skipped) {
-        s.out.verdict = b.verdicts[s.engine_pos];
-        count = b.counts[s.engine_pos];
-      }
-      ++index;
-      per_packet(index, s.ts, s.out, count);
-      if ((index & 0xffff) == 0) progress(index);
-    }
+    if ((index >> 16) != (reported >> 16)) progress(index);
     // A live capture's quiet moments tick the progress line too.
     if (b.idle) progress(index);
+    reported = index;
     return !b.last;
   };
   auto end = [&] {
@@ -237,6 +217,9 @@ struct PumpPlan {
   bool read_ahead;
   unsigned engine_threads;
 };
+// RunReplays' batches: large, so that a hand-off among its threads is rare.
+constexpr size_t kSharedBatch = 16384;
+
 PumpPlan PlanFor(const ReplayOptions& opts) {
   unsigned threads = std::max(1u, opts.engine.threads);
   if (opts.timeline_interval_ns) return {1, false, threads};
@@ -341,181 +324,281 @@ uint32_t DumpTimeoutSeconds(const FlowInfo& f) {
                    engine_out);
 }
 
-[[nodiscard]] Result<ReplayReport> RunReplay(
-    const CaptureOpener& open, const std::string& name,
-    const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out) {
-  const PumpPlan plan = PlanFor(opts);
-  EngineOptions eopts = opts.engine;
-  eopts.threads = plan.engine_threads;
-  if (opts.on_event) eopts.on_event = opts.on_event;
-  // The census sees every entry's events; the caller's listener only those
-  // the kernel would announce.
-  // Both are held by the listener, as the engine may outlive this call
-  // (engine_out: a dump reaps, which is events too).
-  std::shared_ptr<TableCensus> census;
-  if (opts.composition) {
-    const uint32_t pool =
-        opts.tunables.max != 0 ? opts.tunables.max : eopts.unlimited_capacity;
-    census = std::make_shared<TableCensus>(pool, opts.top_n);
-    eopts.events_for_every_entry = true;
-    eopts.on_event = [census, user = opts.on_event](const Event& e) {
-      census->OnEvent(e);
-      if (user && e.announced) user(e);
-    };
+namespace {
+
+// One replay's engine and its account of the packets: everything the report
+// says, kept packet by packet as batches are tracked (RunBatch), then
+// completed from the engine when the input ends (End).
+class ReplayRun {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<ReplayRun>> Create(
+      const std::string& name, const ReplayOptions& opts,
+      unsigned engine_threads, size_t batch) {
+    auto run = std::unique_ptr<ReplayRun>(new ReplayRun(opts, batch));
+    EngineOptions eopts = opts.engine;
+    eopts.threads = engine_threads;
+    if (opts.on_event) eopts.on_event = opts.on_event;
+    // The census sees every entry's events; the caller's listener only
+    // those the kernel would announce. Both are held by the listener, as
+    // the engine may outlive the run (engine_out: a dump reaps, which is
+    // events too).
+    if (opts.composition) {
+      const uint32_t pool =
+          opts.tunables.max != 0 ? opts.tunables.max : eopts.unlimited_capacity;
+      run->census_ = std::make_shared<TableCensus>(pool, opts.top_n);
+      eopts.events_for_every_entry = true;
+      eopts.on_event = [census = run->census_,
+                        user = opts.on_event](const Event& e) {
+        census->OnEvent(e);
+        if (user && e.announced) user(e);
+      };
+    }
+    auto created = Engine::Create(opts.tunables, eopts);
+    if (!created) return fail(created.error());
+    run->engine_ = std::move(*created);
+    ReplayReport& r = run->r_;
+    r.capture = name;
+    r.max = run->engine_->tunables().max;
+    r.buckets = run->engine_->tunables().buckets;
+    r.table_memory_bytes = run->engine_->memory_bytes();
+    run->capacity_ = r.max != 0 ? r.max : eopts.unlimited_capacity;
+    run->threshold90_ = 0.9 * r.max;
+    return run;
   }
-  auto created = Engine::Create(opts.tunables, eopts);
-  if (!created) return fail(created.error());
-  std::unique_ptr<Engine> engine = std::move(*created);
 
-  ReplayReport r;
-  r.capture = name;
-  r.max = engine->tunables().max;
-  r.buckets = engine->tunables().buckets;
-  r.table_memory_bytes = engine->memory_bytes();
+  // Tracks batch `b` and accounts for its packets, in order; returns the
+  // packets accounted for so far.
+  uint64_t RunBatch(const Batch& b) {
+    engine_->ProcessBatch(b.views.data(), b.times.data(), b.decoded,
+                          verdicts_.data(), counts_.data());
+    for (size_t i = 0; i < b.filled; ++i) {
+      const Batch::Slot& s = b.slots[i];
+      PacketOutcome out = s.out;
+      if (!out.skipped) {
+        out.verdict = verdicts_[s.engine_pos];
+        count_ = counts_[s.engine_pos];
+      }
+      Packet(s.ts, out, count_);
+    }
+    return r_.packets_read;
+  }
 
-  uint64_t prev_ts = 0;
-  uint32_t prev_count = 0;
-  const uint32_t capacity = r.max != 0 ? r.max : eopts.unlimited_capacity;
-  CountSampler sampler;
-  const double threshold90 = 0.9 * r.max;
-  // Timeline state: the interval being filled, the counters at its start,
-  // and the counters after the previous packet (the state at any instant
-  // before the current one: the engine changes only inside Process).
-  uint64_t tl_end = 0;
-  TimelineRow tl_start{};
-  TimelineRow tl_before{};
-  auto counters_now = [&](uint64_t t) {
+  // Completes the report once the input ended as `pumped` says.
+  void End(const PumpEnd& pumped) {
+    r_.read_error = pumped.error;
+    r_.capture_dropped = pumped.dropped;
+    if (opts_.on_progress) {
+      const bool known = pumped.fraction >= 0;
+      opts_.on_progress(ReplayProgress{
+          r_.packets_read,
+          known ? (r_.read_error ? pumped.fraction : 1.0) : -1.0, true});
+    }
+    if (opts_.timeline_interval_ns && r_.packets_read > 0) {
+      CloseIntervals(r_.last_ts_ns);
+      // The last, partial interval.
+      TimelineRow now = CountersNow(r_.last_ts_ns);
+      r_.timeline.push_back(
+          {r_.last_ts_ns, engine_->count(), now.created - tl_start_.created,
+           now.destroyed - tl_start_.destroyed,
+           now.early_drop - tl_start_.early_drop, now.drop - tl_start_.drop});
+    }
+    r_.stats = engine_->stats();
+    r_.counters = engine_->counters();
+    r_.final_count = engine_->count();
+    if (r_.packets_read > 0) {
+      r_.count_at_middle = sampler_.CountAt(
+          r_.first_ts_ns + (r_.last_ts_ns - r_.first_ts_ns) / 2);
+      // The one walk of the table, at the end (in pool order: a sequential
+      // read): the classes that outlive the capture, and the census's
+      // entries that were already expired at the peak and are still here.
+      const uint32_t jiffies_now = engine_->jiffies();
+      engine_->Visit(r_.last_ts_ns, [&](const FlowInfo& f) {
+        if (f.remaining_jiffies > 0) {
+          ++r_.at_end_by_class[static_cast<int>(LifetimeKindOf(f))];
+        }
+        if (census_) census_->SeeAtEnd(f, jiffies_now);
+      });
+      r_.warnings = ShortCaptureWarnings(r_, engine_->tunables());
+    }
+    const Tunables& t = engine_->tunables();
+    bool extensions = t.acct || t.timestamp || t.events == 1;
+    r_.kernel_memory_bytes =
+        KernelTableBytes(r_.peak_count, r_.buckets, extensions);
+    if (census_ && r_.peak_index > 0) r_.at_peak = census_->AtPeak();
+  }
+
+  Engine& engine() { return *engine_; }
+  std::unique_ptr<Engine> TakeEngine() { return std::move(engine_); }
+  ReplayReport& report() { return r_; }
+
+ private:
+  ReplayRun(const ReplayOptions& opts, size_t batch)
+      : opts_(opts), verdicts_(batch), counts_(batch) {}
+
+  // Accounts for one packet, at `ts`, which left `c` entries.
+  void Packet(uint64_t ts, const PacketOutcome& out, uint32_t c) {
+    ReplayReport& r = r_;
+    const uint64_t index = ++r.packets_read;
+    if (index == 1) {
+      r.first_ts_ns = ts;
+      prev_ts_ = ts;
+      if (opts_.timeline_interval_ns) tl_end_ = ts + opts_.timeline_interval_ns;
+    }
+    if (ts > r.last_ts_ns) r.last_ts_ns = ts;
+    if (opts_.timeline_interval_ns) CloseIntervals(ts);
+    // Time since the previous packet was spent at the previous count.
+    if (ts > prev_ts_ && r.max != 0) {
+      double dt = static_cast<double>(ts - prev_ts_) * 1e-9;
+      if (prev_count_ >= threshold90_) r.seconds_at_90 += dt;
+      if (prev_count_ >= r.max) r.seconds_at_100 += dt;
+    }
+    if (ts > prev_ts_) prev_ts_ = ts;
+    if (out.skipped) {
+      ++r.skipped_by_reason[static_cast<int>(out.reason)];
+    } else {
+      ++r.decoded;
+      if (out.verdict == Verdict::kDrop) {
+        // The engine drops for two reasons. Table full: the new entry
+        // found count == capacity and early drop freed nothing, so the
+        // count stays at capacity. Chain too long: the entry was
+        // allocated (there was room) and freed again, so the count is
+        // below capacity.
+        bool full = c >= capacity_;
+        auto& first_index =
+            full ? r.first_drop_index : r.first_chain_drop_index;
+        auto& first_ts = full ? r.first_drop_ts_ns : r.first_chain_drop_ts_ns;
+        if (!first_index) {
+          first_index = index;
+          first_ts = ts;
+        }
+      }
+    }
+    sampler_.Add(ts, c);
+    if (c > r.peak_count) {
+      r.peak_count = c;
+      r.peak_ts_ns = ts;
+      r.peak_index = index;
+    }
+    prev_count_ = c;
+    if (opts_.timeline_interval_ns) tl_before_ = CountersNow(ts);
+    if (opts_.on_packet) opts_.on_packet(index, out);
+  }
+
+  TimelineRow CountersNow(uint64_t t) const {
     return TimelineRow{t,
-                       engine->count(),
-                       engine->counters().created,
-                       engine->counters().destroyed,
-                       engine->stats().early_drop,
-                       engine->stats().drop};
-  };
+                       engine_->count(),
+                       engine_->counters().created,
+                       engine_->counters().destroyed,
+                       engine_->stats().early_drop,
+                       engine_->stats().drop};
+  }
+
   // Closes the intervals that end at or before `ts`. Called after the
-  // packet at `ts` was processed, so it uses tl_before: that packet belongs
-  // to the interval it starts, not to the ones it closes.
-  auto close_intervals = [&](uint64_t ts) {
-    while (ts >= tl_end) {
-      TimelineRow now = tl_before;
-      r.timeline.push_back({tl_end, prev_count, now.created - tl_start.created,
-                            now.destroyed - tl_start.destroyed,
-                            now.early_drop - tl_start.early_drop,
-                            now.drop - tl_start.drop});
-      tl_start = now;
-      tl_end += opts.timeline_interval_ns;
+  // packet at `ts` was processed, so it uses tl_before_: that packet
+  // belongs to the interval it starts, not to the ones it closes.
+  void CloseIntervals(uint64_t ts) {
+    const uint64_t step = opts_.timeline_interval_ns;
+    while (ts >= tl_end_) {
+      TimelineRow now = tl_before_;
+      r_.timeline.push_back(
+          {tl_end_, prev_count_, now.created - tl_start_.created,
+           now.destroyed - tl_start_.destroyed,
+           now.early_drop - tl_start_.early_drop, now.drop - tl_start_.drop});
+      tl_start_ = now;
+      tl_end_ += step;
       // A long silence (a capture whose clock jumps ahead) would print one
       // identical row per interval; past kMaxIdleRows the idle rows are
       // collapsed into the next row, so memory stays bounded.
       constexpr uint64_t kMaxIdleRows = 10000;
-      if (ts >= tl_end &&
-          (ts - tl_end) / opts.timeline_interval_ns > kMaxIdleRows) {
-        tl_end += (ts - tl_end) / opts.timeline_interval_ns *
-                  opts.timeline_interval_ns;
+      if (ts >= tl_end_ && (ts - tl_end_) / step > kMaxIdleRows) {
+        tl_end_ += (ts - tl_end_) / step * step;
       }
     }
-  };
+  }
 
+  const ReplayOptions& opts_;
+  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<TableCensus> census_;
+  ReplayReport r_;
+  std::vector<Verdict> verdicts_;  // of the batch being tracked
+  std::vector<uint32_t> counts_;
+  uint32_t count_ = 0;  // after the last tracked packet
+  uint32_t capacity_ = 0;
+  double threshold90_ = 0;
+  uint64_t prev_ts_ = 0;
+  uint32_t prev_count_ = 0;
+  CountSampler sampler_;
+  // Timeline state: the interval being filled, the counters at its start,
+  // and the counters after the previous packet (the state at any instant
+  // before the current one: the engine changes only inside Process).
+  uint64_t tl_end_ = 0;
+  TimelineRow tl_start_{};
+  TimelineRow tl_before_{};
+};
+
+}  // namespace
+
+[[nodiscard]] Result<ReplayReport> RunReplay(
+    const CaptureOpener& open, const std::string& name,
+    const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out) {
+  const PumpPlan plan = PlanFor(opts);
+  auto run = ReplayRun::Create(name, opts, plan.engine_threads, plan.batch);
+  if (!run) return fail(run.error());
   auto input = open();
   if (!input) return fail(input.error());
-  // The timeline samples the engine's counters between packets, so it needs
-  // them exact after every packet: no batching then.
   CaptureDigest digest;
-  PumpEnd pumped = Pump(
-      std::move(*input), engine.get(), plan.batch, plan.read_ahead, opts,
-      opts.digest ? &digest : nullptr,
-      [&](uint64_t index, uint64_t ts, const PacketOutcome& out, uint32_t c) {
-        ++r.packets_read;
-        if (r.packets_read == 1) {
-          r.first_ts_ns = ts;
-          prev_ts = ts;
-          if (opts.timeline_interval_ns) {
-            tl_end = ts + opts.timeline_interval_ns;
-          }
-        }
-        if (ts > r.last_ts_ns) r.last_ts_ns = ts;
-        if (opts.timeline_interval_ns) close_intervals(ts);
-        // Time since the previous packet was spent at the previous count.
-        if (ts > prev_ts && r.max != 0) {
-          double dt = static_cast<double>(ts - prev_ts) * 1e-9;
-          if (prev_count >= threshold90) r.seconds_at_90 += dt;
-          if (prev_count >= r.max) r.seconds_at_100 += dt;
-        }
-        if (ts > prev_ts) prev_ts = ts;
-        if (out.skipped) {
-          ++r.skipped_by_reason[static_cast<int>(out.reason)];
-        } else {
-          ++r.decoded;
-          if (out.verdict == Verdict::kDrop) {
-            // The engine drops for two reasons. Table full: the new entry
-            // found count == capacity and early drop freed nothing, so the
-            // count stays at capacity. Chain too long: the entry was
-            // allocated (there was room) and freed again, so the count is
-            // below capacity.
-            bool full = c >= capacity;
-            auto& first_index =
-                full ? r.first_drop_index : r.first_chain_drop_index;
-            auto& first_ts =
-                full ? r.first_drop_ts_ns : r.first_chain_drop_ts_ns;
-            if (!first_index) {
-              first_index = index;
-              first_ts = ts;
-            }
-          }
-        }
-        sampler.Add(ts, c);
-        if (c > r.peak_count) {
-          r.peak_count = c;
-          r.peak_ts_ns = ts;
-          r.peak_index = index;
-        }
-        prev_count = c;
-        if (opts.timeline_interval_ns) tl_before = counters_now(ts);
-        if (opts.on_packet) opts.on_packet(index, out);
-      });
-  r.read_error = pumped.error;
-  r.capture_dropped = pumped.dropped;
-  if (opts.digest) r.capture_sha256 = digest.Hex();
-  if (opts.on_progress) {
-    const bool known = pumped.fraction >= 0;
-    opts.on_progress(ReplayProgress{
-        r.packets_read, known ? (r.read_error ? pumped.fraction : 1.0) : -1.0,
-        true});
-  }
-  if (opts.timeline_interval_ns && r.packets_read > 0) {
-    close_intervals(r.last_ts_ns);
-    // The last, partial interval.
-    TimelineRow now = counters_now(r.last_ts_ns);
-    r.timeline.push_back(
-        {r.last_ts_ns, engine->count(), now.created - tl_start.created,
-         now.destroyed - tl_start.destroyed,
-         now.early_drop - tl_start.early_drop, now.drop - tl_start.drop});
-  }
-  r.stats = engine->stats();
-  r.counters = engine->counters();
-  r.final_count = engine->count();
-  if (r.packets_read > 0) {
-    r.count_at_middle =
-        sampler.CountAt(r.first_ts_ns + (r.last_ts_ns - r.first_ts_ns) / 2);
-    // The one walk of the table, at the end (in pool order: a sequential
-    // read): the classes that outlive the capture, and the census's
-    // entries that were already expired at the peak and are still here.
-    const uint32_t jiffies_now = engine->jiffies();
-    engine->Visit(r.last_ts_ns, [&](const FlowInfo& f) {
-      if (f.remaining_jiffies > 0) {
-        ++r.at_end_by_class[static_cast<int>(LifetimeKindOf(f))];
-      }
-      if (census) census->SeeAtEnd(f, jiffies_now);
-    });
-    r.warnings = ShortCaptureWarnings(r, engine->tunables());
-  }
-  const Tunables& t = engine->tunables();
-  bool extensions = t.acct || t.timestamp || t.events == 1;
-  r.kernel_memory_bytes = KernelTableBytes(r.peak_count, r.buckets, extensions);
-
-  if (census && r.peak_index > 0) r.at_peak = census->AtPeak();
-  if (engine_out != nullptr) *engine_out = std::move(engine);
+  const PumpEnd pumped =
+      Pump(std::move(*input), plan.batch, plan.read_ahead, opts,
+           opts.digest ? &digest : nullptr,
+           [&run](const Batch& b) { return (*run)->RunBatch(b); });
+  if (opts.digest) (*run)->report().capture_sha256 = digest.Hex();
+  (*run)->End(pumped);
+  ReplayReport r = std::move((*run)->report());
+  if (engine_out != nullptr) *engine_out = (*run)->TakeEngine();
   return r;
+}
+
+[[nodiscard]] Result<std::vector<ReplayReport>> RunReplays(
+    const CaptureOpener& open, const std::string& name,
+    const std::vector<ReplayOptions>& sets, unsigned threads) {
+  std::vector<std::unique_ptr<ReplayRun>> runs;
+  for (const ReplayOptions& o : sets) {
+    if (o.timeline_interval_ns != 0) {
+      return fail(Error::invalid_argument(
+          "a replay with a timeline tracks one packet at a time and cannot "
+          "share its batches"));
+    }
+    auto run = ReplayRun::Create(name, o, 1, kSharedBatch);
+    if (!run) return fail(run.error());
+    runs.push_back(std::move(*run));
+  }
+  std::vector<ReplayReport> out;
+  if (runs.empty()) return out;
+  auto input = open();
+  if (!input) return fail(input.error());
+  threads =
+      std::clamp<unsigned>(threads, 1, static_cast<unsigned>(runs.size()));
+  // Each batch goes to every run before the next is read: worker w tracks
+  // runs w, w + threads, ... (the calling thread is worker 0).
+  const PumpEnd pumped =
+      Pump(std::move(*input), kSharedBatch, true, sets.front(), nullptr,
+           [&](const Batch& b) {
+             auto work = [&](size_t w) {
+               for (size_t i = w; i < runs.size(); i += threads)
+                 runs[i]->RunBatch(b);
+             };
+             std::vector<std::thread> helpers;
+             for (unsigned w = 1; w < threads; ++w)
+               helpers.emplace_back(work, w);
+             work(0);
+             for (std::thread& t : helpers) t.join();
+             return runs.front()->report().packets_read;
+           });
+  for (auto& run : runs) {
+    run->End(pumped);
+    out.push_back(std::move(run->report()));
+  }
+  return out;
 }
 
 }  // namespace ctkit

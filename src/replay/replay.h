@@ -80,6 +80,17 @@ using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
     const CaptureOpener& open, const std::string& name,
     const ReplayOptions& opts, std::unique_ptr<Engine>* engine_out = nullptr);
 
+/// Replays one input under several sets of options at once: the input is
+/// read and decoded once, into shared batches that every set's engine
+/// tracks (up to `threads` of them at a time, one engine thread each)
+/// before the next batch is read. The reports are the ones RunReplay gives
+/// for each set, in order; memory is every set's table plus two batches.
+/// The first set's on_progress reports the reading. Sets with a timeline
+/// (one packet at a time) are refused.
+[[nodiscard]] Result<std::vector<ReplayReport>> RunReplays(
+    const CaptureOpener& open, const std::string& name,
+    const std::vector<ReplayOptions>& sets, unsigned threads);
+
 /// The timeout `conntrack -L` would show right after the last packet: the
 /// kernel's dump runs at least a jiffy later, so a just-refreshed entry
 /// shows T-1.

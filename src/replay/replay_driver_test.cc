@@ -27,6 +27,8 @@
 #include "gen/packet_builder.h"
 #include "gen/pcap_writer.h"
 #include "replay/replay.h"
+#include "report/replay_output.h"
+#include "testing/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {
@@ -229,6 +231,61 @@ TEST(ReplayDriver, ATruncatedCaptureEndsAtTheLastWholeRecordWithItsOffset) {
     EXPECT_EQ(r->final_count, 20u);
   }
   std::remove(path.c_str());
+}
+
+// whatif's shape: one reading of the capture feeds several engines under
+// different settings, on one to three threads; each report is the one a
+// replay of its own would give (the same JSON document), whichever thread
+// tracked it. The settings make the table fill, drop and early-drop in some
+// sets and not in others, and one set runs the adaptive-timeout policy.
+TEST(RunReplays, OneReadingGivesEachSetTheReportOfItsOwnReplay) {
+  const WorkloadCapture capture({"mixed", 6000, 3000, 0, 17});
+  std::vector<ReplayOptions> sets;
+  for (uint32_t max : {500u, 1500u, 8000u}) {
+    ReplayOptions o;
+    o.tunables.max = max;
+    o.tunables.buckets = 1024;
+    o.tunables.udp_timeout = max == 1500 ? 5 : 30;
+    o.composition = false;
+    o.engine.huge_pages = false;
+    sets.push_back(o);
+  }
+  sets.back().engine.adaptive_start = 600;
+  sets.back().engine.adaptive_end = 1200;
+  std::vector<std::string> alone;
+  for (const ReplayOptions& o : sets) {
+    auto r = RunReplay(capture.path(), o);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    alone.push_back(
+        ReplayToJson(*r, o.tunables, nullptr, nullptr, nullptr).dump());
+  }
+  // The sets differ, or the test would prove little.
+  EXPECT_NE(alone[0], alone[1]);
+  EXPECT_NE(alone[1], alone[2]);
+  for (unsigned threads : {1u, 2u, 3u}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    auto all = RunReplays([&] { return CaptureReader::Open(capture.path()); },
+                          capture.path(), sets, threads);
+    ASSERT_TRUE(all.has_value()) << all.error().message;
+    ASSERT_EQ(all->size(), sets.size());
+    for (size_t i = 0; i < sets.size(); ++i) {
+      EXPECT_EQ(
+          ReplayToJson((*all)[i], sets[i].tunables, nullptr, nullptr, nullptr)
+              .dump(),
+          alone[i])
+          << "set " << i;
+    }
+  }
+}
+
+TEST(RunReplays, ATimelineCannotShareBatches) {
+  const WorkloadCapture capture({"dns-storm", 100, 1000, 0, 1});
+  ReplayOptions o;
+  o.timeline_interval_ns = 1000000000;
+  auto all = RunReplays([&] { return CaptureReader::Open(capture.path()); },
+                        capture.path(), {o}, 1);
+  ASSERT_FALSE(all.has_value());
+  EXPECT_EQ(all.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include "replay/table_census.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -17,27 +16,13 @@
 
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
-#include "gen/pcap_writer.h"
-#include "gen/workloads.h"
 #include "proto/tracker.h"
 #include "replay/replay.h"
 #include "report/lifetime.h"
+#include "testing/workload_capture_test_util.h"
 
 namespace ctkit {
 namespace {
-
-std::string WriteWorkload(const WorkloadSpec& spec) {
-  const std::string path = ::testing::TempDir() + "/census_" + spec.kind + "_" +
-                           std::to_string(getpid()) + ".pcap";
-  auto w = PcapWriter::Create(path);
-  EXPECT_TRUE(w.has_value());
-  auto r = GenerateWorkload(spec, [&](uint64_t ts, std::span<const uint8_t> p) {
-    EXPECT_TRUE((*w)->Write(ts, p).has_value());
-  });
-  EXPECT_TRUE(r.has_value());
-  EXPECT_TRUE((*w)->Close().has_value());
-  return path;
-}
 
 // The composition of `path`'s table right after packet `stop` (1-based), by
 // walking a fresh engine's table there.
@@ -89,7 +74,8 @@ void ExpectSameTallies(const std::vector<Tally>& census,
 // story's own checks.
 void ExpectCensusIsTheWalk(const WorkloadSpec& spec, const Tunables& t,
                            TableComposition* last) {
-  const std::string path = WriteWorkload(spec);
+  const WorkloadCapture capture(spec);
+  const std::string& path = capture.path();
   for (unsigned threads : {1u, 2u}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     ReplayOptions o;
@@ -120,7 +106,6 @@ void ExpectCensusIsTheWalk(const WorkloadSpec& spec, const Tunables& t,
     ExpectSameTallies(census.top_dports, walk.top_dports, "dports");
     *last = walk;
   }
-  std::remove(path.c_str());
 }
 
 TEST(TableCensus, AFillingTableAtItsPeakIsWhatAWalkThereFinds) {
@@ -156,11 +141,10 @@ TEST(TableCensus, ExpiredEntriesAtThePeakAreCountedWhereverTheyEnd) {
 TEST(TableCensus, ABigPeaksTopListsAreTakenJustBeforeIt) {
   // 20000 spoofed SYNs: a peak above 4096, so the rankings are copied as
   // the count grows by 1/128, and the report says at what count.
-  WorkloadSpec spec{"syn-flood", 20000, 100000, 0, 3};
-  const std::string path = WriteWorkload(spec);
+  const WorkloadCapture capture({"syn-flood", 20000, 100000, 0, 3});
   ReplayOptions o;
   o.engine.huge_pages = false;
-  auto r = RunReplay(path, o);
+  auto r = RunReplay(capture.path(), o);
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(r->at_peak.has_value());
   const TableComposition& c = *r->at_peak;
@@ -172,7 +156,6 @@ TEST(TableCensus, ABigPeaksTopListsAreTakenJustBeforeIt) {
   EXPECT_EQ(c.top_destinations[0].key, "192.0.2.10");
   EXPECT_EQ(c.top_destinations[0].entries, c.ranked_at);
   EXPECT_EQ(c.unreplied, 20000u);
-  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -249,7 +249,7 @@ TEST_F(InputsCli, GzipFileGivesThePlainFilesReport) {
 }
 
 TEST_F(InputsCli, WhatifTakesStdinAndGzip) {
-  // whatif replays the capture once per variant: stdin is copied first.
+  // whatif reads the capture once for every variant: a pipe as a file.
   const std::string pcap = MixedCapture();
   const std::string args =
       " --vary nf_conntrack_max=1000,3000 --vary "
@@ -271,7 +271,7 @@ TEST_F(InputsCli, WhatifTakesStdinAndGzip) {
                              "\"$CTKIT\" whatif - --vary nf_conntrack_max=1000 "
                              "< /dev/null");
   EXPECT_EQ(empty.exit_code, 1);
-  EXPECT_EQ(empty.err, "ctkit: error: stdin: empty file, not a capture\n");
+  EXPECT_EQ(empty.err, "ctkit: error: stdin: empty input, not a capture\n");
 }
 
 TEST_F(InputsCli, PipeThatIsNotACaptureIsAOneLineError) {

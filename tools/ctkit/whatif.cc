@@ -1,9 +1,8 @@
 // `ctkit whatif CAPTURE --vary NAME=V1,V2,...`: replay a capture under
 // every combination of the given sysctl values (baseline first, in parallel)
 // and compare drops, peak and kernel memory. Parses flags, calls the
-// library (src/plan/whatif.h), prints. Each variant reads the capture
-// itself, so standard input ("-") is first copied to an unlinked temporary
-// file, which goes away with the process however it ends.
+// library (src/plan/whatif.h), prints. The capture is read once for all
+// variants, so standard input ("-") works as a file does.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -34,49 +33,6 @@ struct WhatifFlags {
   bool json = false;
   bool no_progress = false;
 };
-
-// Copies standard input into an unlinked temporary file (in $TMPDIR, else
-// /tmp) and returns a path that opens it (/proc/self/fd/N), or "" with a
-// message printed.
-std::string SpoolStdin() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string path = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
-                     "/ctkit-whatif-XXXXXX";
-  const int fd = mkstemp(path.data());
-  if (fd < 0) {
-    PrintError(fmt::format("cannot create a temporary file for stdin in {}: {}",
-                           path, std::strerror(errno)));
-    return "";
-  }
-  unlink(path.c_str());
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    ssize_t done = 0;
-    while (n > 0 && done < n) {
-      const ssize_t w = write(fd, buf + done, static_cast<size_t>(n - done));
-      if (w <= 0) break;
-      done += w;
-    }
-    if (n < 0 || done != n) {
-      PrintError(fmt::format("stdin: cannot copy to a temporary file: {}",
-                             std::strerror(errno)));
-      close(fd);
-      return "";
-    }
-  }
-  return "/proc/self/fd/" + std::to_string(fd);
-}
-
-// Messages about the spooled copy name stdin instead.
-std::string NameStdin(std::string msg, const std::string& spool) {
-  if (!spool.empty() && msg.rfind(spool, 0) == 0) {
-    msg.replace(0, spool.size(), "stdin");
-  }
-  return msg;
-}
 
 int RunWhatifCommand(const WhatifFlags& f) {
   Tunables base;
@@ -123,29 +79,20 @@ int RunWhatifCommand(const WhatifFlags& f) {
   }
   bool progress = !f.no_progress && isatty(STDERR_FILENO);
   if (progress) {
-    opts.on_progress = [](size_t done, size_t total) {
-      fmt::print(stderr, "\rwhatif: {}/{} variants replayed", done, total);
+    const size_t n = variants->size();
+    opts.on_progress = [n](const ReplayProgress& p) {
+      if (p.fraction >= 0) {
+        fmt::print(stderr, "\rwhatif: {} variants, reading {:5.1f} %", n,
+                   p.fraction * 100.0);
+      } else {
+        fmt::print(stderr, "\rwhatif: {} variants, {} packets", n, p.packets);
+      }
       std::fflush(stderr);
     };
   }
-  std::string capture = f.capture, spool;
-  if (capture == "-") {
-    spool = capture = SpoolStdin();
-    if (spool.empty()) return kExitFailure;
-  }
-  auto result = RunWhatif(capture, axes, *variants, opts);
+  auto result = RunWhatif(f.capture, axes, *variants, opts);
   if (progress) fmt::print(stderr, "\r{:60}\r", "");
-  if (!result) {
-    return Fail(
-        {result.error().code, NameStdin(result.error().message, spool)});
-  }
-  if (!spool.empty()) {
-    result->capture = "-";
-    if (result->read_error) {
-      result->read_error->message =
-          NameStdin(result->read_error->message, spool);
-    }
-  }
+  if (!result) return Fail(result.error());
   if (f.json) {
     fmt::print("{}", DumpJson(WhatifToJson(*result)));
   } else {
