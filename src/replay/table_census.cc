@@ -1,6 +1,7 @@
 // The replay's census of the table (see table_census.h).
 #include "replay/table_census.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -96,7 +97,8 @@ void TableCensus::OnEvent(const Event& e) {
       Rank(e.flow, true);
       if (total_ > peak_) {
         peak_ = total_;
-        at_peak_ = live_;
+        // Classes only ever get added, so the unused tail is 0 in both.
+        std::copy_n(live_.begin(), classes_used_, at_peak_.begin());
         peak_jiffies_ = e.jiffies;
         expired_at_peak_gone_ = 0;
         if (total_ <= CompositionBuilder::kRankingCounters ||
