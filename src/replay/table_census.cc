@@ -30,13 +30,15 @@ TableCensus::TableCensus(uint32_t pool_capacity, size_t top_n)
                      &std::free),
       pool_capacity_(pool_capacity),
       top_n_(top_n),
-      sources_(CompositionBuilder::kRankingCounters, kK0, kK1),
-      destinations_(CompositionBuilder::kRankingCounters, kK0 ^ 1, kK1),
-      dports_(CompositionBuilder::kRankingCounters, kK0 ^ 2, kK1) {
+      sources_(kK0),
+      destinations_(kK0 ^ 1),
+      dports_(kK0 ^ 2) {
   if (!class_of_slot_) throw std::bad_alloc();
-  for (auto* v : {&ranked_.sources, &ranked_.destinations, &ranked_.dports}) {
-    v->reserve(CompositionBuilder::kRankingCounters);
-  }
+}
+
+TableCensus::Ranking::Ranking(uint64_t k0)
+    : counters(CompositionBuilder::kRankingCounters, k0, kK1) {
+  copy.reserve(CompositionBuilder::kRankingCounters);
 }
 
 uint8_t TableCensus::ClassOf(const FlowInfo& f) {
@@ -53,19 +55,41 @@ uint8_t TableCensus::ClassOf(const FlowInfo& f) {
   return static_cast<uint8_t>(classes_used_++);
 }
 
+void TableCensus::Ranking::Add(const HitterKey& key) {
+  if (counters.Add(key) >= threshold) changed = true;
+}
+
+void TableCensus::Ranking::Remove(const HitterKey& key) {
+  const uint64_t had = counters.Remove(key);
+  if (had != 0 && had >= threshold) changed = true;
+}
+
+void TableCensus::Ranking::CopyIfChanged(size_t top_n) {
+  if (!changed) return;
+  // Only the counters that can be in a top-n list: those at least as
+  // large as the n-th largest (ties included, as ties are ranked by key).
+  threshold = counters.NthLargestCount(top_n);
+  counters.CopyCountsAtLeast(threshold, &copy);
+  // Fewer than n keys: any key may join the list.
+  if (copy.size() < top_n) threshold = 0;
+  changed = false;
+}
+
 void TableCensus::Rank(const FlowInfo& f, bool add) {
   const Tuple& t = f.original;
   const bool has_dport = ProtocolHasPorts(t.l4_proto);
+  const HitterKey src = AddressKey(t.family, t.src);
+  const HitterKey dst = AddressKey(t.family, t.dst);
   if (add) {
-    sources_.Add(AddressKey(t.family, t.src));
-    destinations_.Add(AddressKey(t.family, t.dst));
+    sources_.Add(src);
+    destinations_.Add(dst);
     if (has_dport) {
       dports_.Add(PortKey(t.l4_proto, t.dst_port_or_icmp_type_code));
       ++with_dport_;
     }
   } else {
-    sources_.Remove(AddressKey(t.family, t.src));
-    destinations_.Remove(AddressKey(t.family, t.dst));
+    sources_.Remove(src);
+    destinations_.Remove(dst);
     if (has_dport) {
       dports_.Remove(PortKey(t.l4_proto, t.dst_port_or_icmp_type_code));
       --with_dport_;
@@ -74,16 +98,14 @@ void TableCensus::Rank(const FlowInfo& f, bool add) {
 }
 
 void TableCensus::CopyRankings() {
-  // Only the counters that can be in a top-n list: those at least as
-  // large as the n-th largest (ties included, as ties are ranked by key).
-  sources_.CopyCountsAtLeast(sources_.NthLargestCount(top_n_),
-                             &ranked_.sources);
-  destinations_.CopyCountsAtLeast(destinations_.NthLargestCount(top_n_),
-                                  &ranked_.destinations);
-  dports_.CopyCountsAtLeast(dports_.NthLargestCount(top_n_), &ranked_.dports);
-  ranked_.total = total_;
-  ranked_.with_dport = with_dport_;
+  // A ranking whose top keys nothing touched since its last copy would
+  // copy the same counters again (the common case while a table grows:
+  // one new entry of a key far from the top).
+  sources_.CopyIfChanged(top_n_);
+  destinations_.CopyIfChanged(top_n_);
+  dports_.CopyIfChanged(top_n_);
   ranked_at_ = total_;
+  ranked_with_dport_ = with_dport_;
 }
 
 void TableCensus::OnEvent(const Event& e) {
@@ -167,7 +189,13 @@ TableComposition TableCensus::AtPeak() const {
     by_class[k] += at_peak_[i];
     kind.emplace(k, LifetimeKindOf(f));
   }
-  TableComposition out = b.FinishWith(top_n_, ranked_);
+  RankingCounters ranked;
+  ranked.sources = sources_.copy;
+  ranked.destinations = destinations_.copy;
+  ranked.dports = dports_.copy;
+  ranked.total = ranked_at_;
+  ranked.with_dport = ranked_with_dport_;
+  TableComposition out = b.FinishWith(top_n_, ranked);
   out.ranked_at = ranked_at_;
   out.expired_unreaped = expired_at_peak_gone_ + expired_at_peak_left_;
   out.by_class = RankTallies(by_class, by_class.size());

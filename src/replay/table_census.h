@@ -94,10 +94,23 @@ class TableCensus {
   uint64_t expired_at_peak_gone_ = 0;  // reaped after the peak
   uint64_t expired_at_peak_left_ = 0;  // still there at the end
 
-  HeavyHitters sources_, destinations_, dports_;
+  // A ranking's live counters and their copy nearest the peak. A copy is
+  // taken only when a key at or above the copied n-th largest count moved
+  // (`changed`): any other change leaves the top-n lists as they were.
+  struct Ranking {
+    explicit Ranking(uint64_t k0);
+    void Add(const HitterKey& key);
+    void Remove(const HitterKey& key);
+    void CopyIfChanged(size_t top_n);
+    HeavyHitters counters;
+    std::vector<Hitter> copy;
+    uint64_t threshold = 0;  // the n-th largest count when copied
+    bool changed = true;
+  };
+  Ranking sources_, destinations_, dports_;
   uint64_t with_dport_ = 0;
-  RankingCounters ranked_;  // the copy nearest the peak
-  uint64_t ranked_at_ = 0;
+  uint64_t ranked_at_ = 0;  // the total when the rankings were taken
+  uint64_t ranked_with_dport_ = 0;
 };
 
 }  // namespace ctkit

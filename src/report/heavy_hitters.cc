@@ -87,15 +87,15 @@ void HeavyHitters::SiftUp(size_t heap_pos) {
   }
 }
 
-void HeavyHitters::Add(const HitterKey& key) {
+uint64_t HeavyHitters::Add(const HitterKey& key) {
   ++total_;
   const uint64_t hash = Hash(key);
   const size_t slot = Find(key, hash);
   if (index_[slot] != 0) {
     const uint32_t c = index_[slot] - 1;
-    ++counts_[c];
+    const uint64_t now = ++counts_[c];
     SiftDown(heap_pos_[c]);
-    return;
+    return now;
   }
   if (used_ < keys_.size()) {
     const auto c = static_cast<uint32_t>(used_++);
@@ -106,7 +106,7 @@ void HeavyHitters::Add(const HitterKey& key) {
     heap_pos_[c] = static_cast<uint32_t>(heap_.size());
     heap_.push_back(c);  // within the reserved capacity: no allocation
     SiftUp(heap_.size() - 1);
-    return;
+    return 1;
   }
   // Full: the smallest counter changes hands. Its count becomes the new
   // key's possible over-estimate.
@@ -114,20 +114,23 @@ void HeavyHitters::Add(const HitterKey& key) {
   IndexErase(keys_[c]);
   keys_[c] = key;
   errors_[c] = counts_[c];
-  ++counts_[c];
+  const uint64_t now = ++counts_[c];
   IndexInsert(c, hash);
   SiftDown(0);
+  return now;
 }
 
-void HeavyHitters::Remove(const HitterKey& key) {
+uint64_t HeavyHitters::Remove(const HitterKey& key) {
   if (total_ > 0) --total_;
   const size_t slot = Find(key, Hash(key));
-  if (index_[slot] == 0) return;  // lost its counter: see heavy_hitters.h
+  if (index_[slot] == 0) return 0;  // lost its counter: see heavy_hitters.h
   const uint32_t c = index_[slot] - 1;
-  if (counts_[c] == 0) return;
+  const uint64_t had = counts_[c];
+  if (had == 0) return 0;
   --counts_[c];
   if (errors_[c] > counts_[c]) errors_[c] = counts_[c];
   SiftUp(heap_pos_[c]);
+  return had;
 }
 
 uint64_t HeavyHitters::NthLargestCount(size_t n) const {

@@ -60,12 +60,14 @@ class HeavyHitters {
   /// `capacity` counters (at least 1); `k0`, `k1` key the index's hash.
   HeavyHitters(size_t capacity, uint64_t k0, uint64_t k1);
 
-  /// Counts one occurrence of `key`. O(log capacity); allocates nothing.
-  void Add(const HitterKey& key);
-
-  /// Takes back one occurrence of `key`, counted earlier by Add().
+  /// Counts one occurrence of `key` and returns its count now.
   /// O(log capacity); allocates nothing.
-  void Remove(const HitterKey& key);
+  uint64_t Add(const HitterKey& key);
+
+  /// Takes back one occurrence of `key`, counted earlier by Add(), and
+  /// returns the count it had (0 if the key has no counter).
+  /// O(log capacity); allocates nothing.
+  uint64_t Remove(const HitterKey& key);
 
   /// The `n` largest counts, largest first; ties in key order. Keys
   /// whose count went back to 0 are not listed.
