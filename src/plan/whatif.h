@@ -160,9 +160,10 @@ struct WhatifOptions {
 void Recommend(WhatifResult* r, double min_saving,
                const std::vector<TimeoutFloor>& floors);
 
-/// Replays `capture` once per variant, `threads` at a time, each with its
-/// own Engine and without the composition pass. Fails with the first
-/// failing variant's error (in variant order).
+/// Replays `capture` under every variant at once (RunReplays: one reading,
+/// shared batches, each variant its own Engine, no composition census),
+/// `opts.threads` engines at a time. Fails when the capture cannot be
+/// opened or a variant's engine cannot be made.
 [[nodiscard]] Result<WhatifResult> RunWhatif(
     const std::string& capture, const std::vector<VaryAxis>& axes,
     const std::vector<WhatifVariant>& variants, const WhatifOptions& opts);
