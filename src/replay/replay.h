@@ -85,8 +85,10 @@ using CaptureOpener = std::function<Result<std::unique_ptr<CaptureReader>>()>;
 /// tracks (up to `threads` of them at a time, one engine thread each)
 /// before the next batch is read. The reports are the ones RunReplay gives
 /// for each set, in order; memory is every set's table plus two batches.
-/// The first set's on_progress reports the reading. Sets with a timeline
-/// (one packet at a time) are refused.
+/// The first set's on_progress reports the reading; a set's other
+/// callbacks (on_packet, on_event) may run on any of the threads, never
+/// two at once for one set. Sets with a timeline (one packet at a time)
+/// are refused.
 [[nodiscard]] Result<std::vector<ReplayReport>> RunReplays(
     const CaptureOpener& open, const std::string& name,
     const std::vector<ReplayOptions>& sets, unsigned threads);
