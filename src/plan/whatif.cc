@@ -204,6 +204,7 @@ std::string AxisLabel(const std::string& name) {
     ReplayOptions ro;
     ro.tunables = v.tunables;
     ro.composition = false;
+    ro.fine_curve = opts.fine_curve;
     ro.engine.adaptive_start = v.adaptive_start_entries;
     ro.engine.adaptive_end = v.adaptive_end_entries;
     sets.push_back(std::move(ro));
@@ -223,6 +224,7 @@ std::string AxisLabel(const std::string& name) {
     if (i == 0) {
       res.packets = r.packets_read;
       res.duration_ns = r.last_ts_ns - r.first_ts_ns;
+      res.first_ts_ns = r.first_ts_ns;
       res.read_error = r.read_error;
     }
     WhatifRow row;
@@ -255,6 +257,7 @@ std::string AxisLabel(const std::string& name) {
         r.max != 0 ? 100.0 * r.peak_count / static_cast<double>(r.max) : 0.0;
     row.early_drops = r.stats.early_drop;
     row.invalid = r.stats.invalid;
+    row.curve = r.curve;
     row.kernel_memory_at_peak = r.kernel_memory_bytes;
     // The same per-entry cost as the peak estimate, for a full table.
     uint64_t bucket_bytes =

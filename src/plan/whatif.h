@@ -99,6 +99,8 @@ struct WhatifRow {
   /// Memory saved at the peak against the baseline, 0..1 (negative: costs
   /// more).
   double saving = 0;
+  /// The table through the capture (ReplayReport::curve), for charts.
+  std::vector<CurvePoint> curve;
   /// No drop of either kind and no early drop: the table never had to
   /// refuse or evict anything.
   bool lossless() const {
@@ -118,6 +120,7 @@ struct WhatifResult {
   std::string capture;
   uint64_t packets = 0;
   uint64_t duration_ns = 0;
+  uint64_t first_ts_ns = 0;  ///< the first packet's time (rows' curves)
   std::vector<VaryAxis> axes;
   std::vector<WhatifRow> rows;  ///< in ExpandVariants' order
   /// The variant marked "cheapest": a safe, lossless Linux variant, the one
@@ -143,6 +146,9 @@ struct WhatifOptions {
   /// Threads tracking the variants (besides the one reading the capture);
   /// 0: one per core. Results do not depend on it.
   unsigned threads = 0;
+  /// Each row's curve at least every 2048 packets (ReplayOptions::
+  /// fine_curve), for the HTML report.
+  bool fine_curve = false;
   /// Called now and then with the progress of the one reading of the
   /// capture that feeds every variant.
   std::function<void(const ReplayProgress&)> on_progress;

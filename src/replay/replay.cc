@@ -231,24 +231,29 @@ struct PumpPlan {
 };
 // RunReplays' batches: large, so that a hand-off among its threads is rare.
 constexpr size_t kSharedBatch = 16384;
+// With ReplayOptions::fine_curve: batches small enough that the curve,
+// sampled after each batch, has a point at least every kFineBatch packets.
+constexpr size_t kFineBatch = 2048;
 
 PumpPlan PlanFor(const ReplayOptions& opts) {
   unsigned threads = std::max(1u, opts.engine.threads);
   if (opts.timeline_interval_ns) return {1, false, threads};
   if (threads == 1) return {32, false, 1};
-  return {16384, true, threads - 1};
+  return {opts.fine_curve ? kFineBatch : 16384, true, threads - 1};
 }
 
-// The table's count through the capture: the count after the first packet
-// at least `interval_` ns after the previous sample. When the samples reach
-// kMax the interval doubles and every other sample goes, so memory stays
-// bounded for any capture length and samples stay close together (about
-// 2/kMax of the capture apart at most).
-class CountSampler {
+// Samples spread over a capture of unknown length in bounded memory: a
+// sample is kept when it comes at least `interval_` ns after the previous
+// one; when kMax are kept, the interval doubles and every other sample
+// goes. Samples stay about 2/kMax of the capture apart at most.
+template <typename T>
+class SpreadSamples {
  public:
-  void Add(uint64_t ts, uint32_t count) {
-    if (!samples_.empty() && ts < next_) return;
-    samples_.push_back({ts, count});
+  static constexpr size_t kMax = 512;
+  /// Whether a sample at `ts` would be kept (to skip making one).
+  bool Wants(uint64_t ts) const { return samples_.empty() || ts >= next_; }
+  void Keep(uint64_t ts, const T& v) {
+    samples_.push_back({ts, v});
     next_ = ts + interval_;
     if (samples_.size() >= kMax) {
       size_t k = 0;
@@ -258,10 +263,27 @@ class CountSampler {
       interval_ *= 2;
     }
   }
+  const std::vector<std::pair<uint64_t, T>>& samples() const {
+    return samples_;
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, T>> samples_;
+  uint64_t next_ = 0;
+  uint64_t interval_ = 1000000;  // 1 ms
+};
+static_assert(SpreadSamples<int>::kMax == ReplayReport::kMaxCurvePoints);
+
+// The table's count after every packet, spread (SpreadSamples).
+class CountSampler {
+ public:
+  void Add(uint64_t ts, uint32_t count) {
+    if (samples_.Wants(ts)) samples_.Keep(ts, count);
+  }
   /// The count after the last sampled packet at or before `ts`.
   uint32_t CountAt(uint64_t ts) const {
     uint32_t c = 0;
-    for (const auto& [t, n] : samples_) {
+    for (const auto& [t, n] : samples_.samples()) {
       if (t > ts) break;
       c = n;
     }
@@ -269,10 +291,7 @@ class CountSampler {
   }
 
  private:
-  static constexpr size_t kMax = 512;
-  std::vector<std::pair<uint64_t, uint32_t>> samples_;
-  uint64_t next_ = 0;
-  uint64_t interval_ = 1000000;  // 1 ms
+  SpreadSamples<uint32_t> samples_;
 };
 
 // Warnings for the lifetime classes the capture is too short to show in
@@ -392,6 +411,7 @@ class ReplayRun {
       }
       Packet(s.ts, out, count_);
     }
+    if (b.filled > 0) SampleCurve(r_.last_ts_ns);
     return r_.packets_read;
   }
 
@@ -437,6 +457,16 @@ class ReplayRun {
     r_.kernel_memory_bytes =
         KernelTableBytes(r_.peak_count, r_.buckets, extensions);
     if (census_ && r_.peak_index > 0) r_.at_peak = census_->AtPeak();
+    r_.curve.clear();
+    for (const auto& [when, point] : curve_.samples()) {
+      (void)when;
+      r_.curve.push_back(point);
+    }
+    // The last point: the table after the last packet, if not sampled.
+    if (r_.packets_read > 0 &&
+        (r_.curve.empty() || r_.curve.back().t_ns != r_.last_ts_ns)) {
+      r_.curve.push_back(CurveNow(r_.last_ts_ns));
+    }
   }
 
   Engine& engine() { return *engine_; }
@@ -496,6 +526,23 @@ class ReplayRun {
     if (opts_.on_packet) opts_.on_packet(index, out);
   }
 
+  // A point of the curve after the batch that ended at `ts`.
+  void SampleCurve(uint64_t ts) {
+    if (curve_.Wants(ts)) curve_.Keep(ts, CurveNow(ts));
+  }
+
+  CurvePoint CurveNow(uint64_t ts) const {
+    CurvePoint p;
+    p.t_ns = ts;
+    p.count = engine_->count();
+    p.created = engine_->counters().created;
+    p.destroyed = engine_->counters().destroyed;
+    p.early_drop = engine_->stats().early_drop;
+    p.drop = engine_->stats().drop;
+    if (census_) census_->LiveByKind(&p.by_class);
+    return p;
+  }
+
   TimelineRow CountersNow(uint64_t t) const {
     return TimelineRow{t,
                        engine_->count(),
@@ -540,6 +587,7 @@ class ReplayRun {
   uint64_t prev_ts_ = 0;
   uint32_t prev_count_ = 0;
   CountSampler sampler_;
+  SpreadSamples<CurvePoint> curve_;
   // Timeline state: the interval being filled, the counters at its start,
   // and the counters after the previous packet (the state at any instant
   // before the current one: the engine changes only inside Process).
@@ -574,13 +622,17 @@ class ReplayRun {
     const CaptureOpener& open, const std::string& name,
     const std::vector<ReplayOptions>& sets, unsigned threads) {
   std::vector<std::unique_ptr<ReplayRun>> runs;
+  const bool fine =
+      std::any_of(sets.begin(), sets.end(),
+                  [](const ReplayOptions& o) { return o.fine_curve; });
+  const size_t batch = fine ? kFineBatch : kSharedBatch;
   for (const ReplayOptions& o : sets) {
     if (o.timeline_interval_ns != 0) {
       return fail(Error::invalid_argument(
           "a replay with a timeline tracks one packet at a time and cannot "
           "share its batches"));
     }
-    auto run = ReplayRun::Create(name, o, 1, kSharedBatch);
+    auto run = ReplayRun::Create(name, o, 1, batch);
     if (!run) return fail(run.error());
     runs.push_back(std::move(*run));
   }
@@ -595,7 +647,7 @@ class ReplayRun {
   // started per batch: tens of microseconds against the milliseconds a
   // batch of 16384 packets takes each engine.
   const PumpEnd pumped =
-      Pump(std::move(*input), kSharedBatch, true, sets.front(), nullptr,
+      Pump(std::move(*input), batch, true, sets.front(), nullptr,
            [&](const Batch& b) {
              auto work = [&](size_t w) {
                for (size_t i = w; i < runs.size(); i += threads)

@@ -290,3 +290,57 @@ TEST(RunReplays, ATimelineCannotShareBatches) {
 
 }  // namespace
 }  // namespace ctkit
+
+namespace ctkit {
+namespace {
+
+// The curve the HTML report draws (ReplayReport::curve). 20000 queries
+// without replies, 1 ms apart: each makes an unreplied UDP entry with 30 s
+// to live, so none expires inside the 20 s capture and after packet k
+// (0-based) the table holds k + 1 entries, all of the class "udp
+// UNREPLIED" (docs/kernel-model.md §7). In every mode the curve is in time
+// order, at most 512 points, each the table right after a packet, and its
+// last point is the table after the last packet; with fine_curve on
+// several threads the points are at most 2048 packets apart.
+TEST(ReplayDriver, TheCurveFollowsTheTableInBoundedPoints) {
+  constexpr uint32_t kQueries = 20000;
+  std::vector<Packet> packets;
+  for (uint32_t k = 0; k < kQueries; ++k) {
+    packets.push_back({kStartNs + 1000000ull * k, Query(k)});
+  }
+  const std::string path = WriteCapture("curve", packets);
+  for (const Mode& m : kModes) {
+    SCOPED_TRACE(m.name);
+    ReplayOptions o = OptionsFor(m);
+    o.composition = true;
+    o.fine_curve = true;
+    auto r = RunReplay(path, o);
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    const auto& curve = r->curve;
+    ASSERT_FALSE(curve.empty());
+    EXPECT_LE(curve.size(), ReplayReport::kMaxCurvePoints);
+    EXPECT_GE(curve.size(), kQueries / 2048);
+    uint64_t prev_t = 0;
+    uint64_t prev_packets = 0;
+    for (const CurvePoint& p : curve) {
+      ASSERT_GE(p.t_ns, kStartNs);
+      EXPECT_GT(p.t_ns, prev_t);
+      const uint64_t packets_by_then = (p.t_ns - kStartNs) / 1000000ull + 1;
+      EXPECT_EQ(p.count, packets_by_then);
+      EXPECT_EQ(p.created, packets_by_then);
+      EXPECT_EQ(p.destroyed, 0u);
+      EXPECT_EQ(p.drop, 0u);
+      EXPECT_EQ(p.by_class[static_cast<size_t>(LifetimeKind::kUdpUnreplied)],
+                p.count);
+      EXPECT_LE(packets_by_then - prev_packets, 2048u);
+      prev_t = p.t_ns;
+      prev_packets = packets_by_then;
+    }
+    EXPECT_EQ(curve.back().t_ns, r->last_ts_ns);
+    EXPECT_EQ(curve.back().count, kQueries);
+  }
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace ctkit

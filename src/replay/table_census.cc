@@ -52,7 +52,17 @@ uint8_t TableCensus::ClassOf(const FlowInfo& f) {
   }
   if (classes_used_ == kMaxClasses) return kMaxClasses - 1;
   classes_[classes_used_] = c;
+  kind_of_class_[classes_used_] = LifetimeKindOf(f);
   return static_cast<uint8_t>(classes_used_++);
+}
+
+void TableCensus::LiveByKind(
+    std::array<uint32_t, kLifetimeKindCount>* out) const {
+  out->fill(0);
+  for (size_t i = 0; i < classes_used_; ++i) {
+    (*out)[static_cast<size_t>(kind_of_class_[i])] +=
+        static_cast<uint32_t>(live_[i]);
+  }
 }
 
 void TableCensus::Ranking::Add(const HitterKey& key) {

@@ -54,6 +54,8 @@ class TableCensus {
 
   /// Entries now (the engine's count between packets).
   uint64_t total() const { return total_; }
+  /// Entries now by lifetime class (LifetimeKind order).
+  void LiveByKind(std::array<uint32_t, kLifetimeKindCount>* out) const;
   /// The most entries there ever were.
   uint64_t peak() const { return peak_; }
 
@@ -86,6 +88,7 @@ class TableCensus {
   uint32_t pool_capacity_;
   size_t top_n_;
   std::array<Class, kMaxClasses> classes_{};
+  std::array<LifetimeKind, kMaxClasses> kind_of_class_{};
   size_t classes_used_ = 0;
   std::array<uint64_t, kMaxClasses> live_{};  // entries by class, now
   std::array<uint64_t, kMaxClasses> at_peak_{};

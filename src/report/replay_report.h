@@ -5,6 +5,7 @@
 #ifndef CTKIT_REPORT_REPLAY_REPORT_H_
 #define CTKIT_REPORT_REPLAY_REPORT_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,21 @@ struct TimelineRow {
   uint64_t destroyed;
   uint64_t early_drop;
   uint64_t drop;
+};
+
+/// One point of the table's curve through a replay, for the charts of the
+/// HTML report: the count and the engine's running totals after a batch of
+/// packets (at most 32 packets apart on one engine thread).
+struct CurvePoint {
+  uint64_t t_ns = 0;  ///< the batch's last packet
+  uint32_t count = 0;
+  uint64_t created = 0;
+  uint64_t destroyed = 0;
+  uint64_t early_drop = 0;
+  uint64_t drop = 0;
+  /// Live entries by lifetime class (LifetimeKind order); all zero when
+  /// the replay kept no census (ReplayOptions::composition off).
+  std::array<uint32_t, kLifetimeKindCount> by_class{};
 };
 
 /// A lifetime class that held a large share of the table when the capture
@@ -75,6 +91,10 @@ struct ReplayReport {
   std::optional<TableComposition> at_peak;
   uint64_t kernel_memory_bytes = 0;  ///< estimate for the peak table
   std::vector<TimelineRow> timeline;
+  /// The table through the capture, at most kMaxCurvePoints points, oldest
+  /// first, spread over the whole capture (replay/replay.cc says how).
+  std::vector<CurvePoint> curve;
+  static constexpr size_t kMaxCurvePoints = 512;
   size_t table_memory_bytes = 0;  ///< ctkit's own table
   /// Live entries by lifetime class after the last packet (LifetimeKind
   /// order), and the count when half the capture's time had passed.
