@@ -13,7 +13,8 @@ PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libcli11-dev nlohmann-json3-dev libexpected-dev libgtest-dev \
             libbenchmark-dev libmnl-dev libssl-dev zlib1g-dev iproute2 \
             nftables clang libclang-rt-14-dev groff-base conntrack tcpdump \
-            ethtool libcpp-httplib-dev prometheus libyaml-cpp-dev libcrypt-dev
+            ethtool libcpp-httplib-dev prometheus libyaml-cpp-dev libcrypt-dev \
+            libncurses-dev tmux chromium fonts-dejavu-core
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
@@ -23,7 +24,7 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor web_config kmsg
 
-.PHONY: all deps build build-ctkit demo test test-unit test-asan test-tsan fuzz-smoke bench clean \
+.PHONY: all deps build build-ctkit demo screenshots test test-unit test-asan test-tsan fuzz-smoke bench clean \
         format tidy
 
 all: build
@@ -58,14 +59,33 @@ build-ctkit: deps
 
 # A freshly generated mix of web sessions, DNS, pings and a SYN flood,
 # replayed with a table too small for it: the report shows when the table
-# filled, the drops, and what the table held at the peak.
+# filled, the drops, and what the table held at the peak. Then the same
+# capture under larger limits and the (not Linux) adaptive timeouts, to see
+# which setting would have kept it. Both also write an HTML report with
+# charts, a self-contained file to open in any browser.
+DEMO_SMALL := --sysctl net.netfilter.nf_conntrack_max=8192 \
+              --sysctl net.netfilter.nf_conntrack_buckets=8192
 demo: build-ctkit
 	@mkdir -p $(DEMO_DIR)
 	build/release/ctkit gen mixed --flows 60000 --rate 4000 --seed 42 \
 	  -o $(DEMO_CAPTURE)
-	build/release/ctkit replay $(DEMO_CAPTURE) \
-	  --sysctl net.netfilter.nf_conntrack_max=8192 \
-	  --sysctl net.netfilter.nf_conntrack_buckets=8192
+	build/release/ctkit replay $(DEMO_CAPTURE) $(DEMO_SMALL) \
+	  --html $(DEMO_DIR)/replay.html
+	build/release/ctkit whatif $(DEMO_CAPTURE) $(DEMO_SMALL) \
+	  --vary nf_conntrack_max=8192,32768,65536 --adaptive 60,100 \
+	  --html $(DEMO_DIR)/whatif.html
+	@echo
+	@echo "demo: the HTML reports, with charts (open them in a browser):"
+	@echo "  $(CURDIR)/$(DEMO_DIR)/replay.html"
+	@echo "  $(CURDIR)/$(DEMO_DIR)/whatif.html"
+
+# The README's screenshots (docs/images/) from the demo's HTML reports,
+# rendered by headless Chromium as the html_reports test renders them.
+screenshots: demo
+	python3 tests/report/render.py --shoot $(DEMO_DIR)/replay.html \
+	  docs/images/demo-replay.png 1100 1700
+	python3 tests/report/render.py --shoot $(DEMO_DIR)/whatif.html \
+	  docs/images/demo-whatif.png 1100 1250
 
 # The whole suite, then the whole suite again under ASan+UBSan (any report
 # fails it; but for exporter_alerts, a minute and a half of Prometheus
@@ -87,9 +107,10 @@ test-asan: deps
 	  ctest --preset asan -j $(JOBS)
 
 # Only the test binaries holding the threaded tests (engine threads, the
-# replay read-ahead, the whatif pool and the exporter's HTTP front) are
-# built, with clang, which also checks the lock annotations
-# (-Wthread-safety -Werror); the test preset picks the threaded tests.
+# replay read-ahead, the whatif pool, the exporter's HTTP front and the
+# flight recorder's thread) are built, with clang, which also checks the
+# lock annotations (-Wthread-safety -Werror); the test preset picks the
+# threaded tests.
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan -j $(JOBS)

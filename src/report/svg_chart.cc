@@ -102,11 +102,43 @@ std::string TickLabel(double v) {
 }
 
 std::string SvgLineChart::Render() const {
+  const bool stacked = kind == Kind::kStackedAreas;
+  // The legend's rows: entries laid out left to right, wrapping at the
+  // chart's width (about 7 px per character at 12 px).
+  const double left = 72, right = 24, bottom = 52;
+  const double w = width, h = height;
+  std::vector<std::pair<double, int>> legend_at;  // x, row of each series
+  {
+    double x = left;
+    int row = 0;
+    for (const ChartSeries& s : series) {
+      const double item = 32 + 7.0 * static_cast<double>(s.label.size());
+      if (x > left && x + item > w - right) {
+        x = left;
+        ++row;
+      }
+      legend_at.push_back({x, row});
+      x += item;
+    }
+  }
+  const int legend_rows = legend_at.empty() ? 0 : legend_at.back().second + 1;
   // The plot area inside the margins: room for the y labels on the left,
   // the title and legend on top, the x labels and axis title below.
-  const double left = 72, right = 24, top = 56, bottom = 52;
-  const double w = width, h = height;
+  const double top = 40 + 16.0 * legend_rows;
   const double plot_w = w - left - right, plot_h = h - top - bottom;
+
+  // Stacked: each series' points raised by the sum of those before it.
+  std::vector<std::vector<ChartPoint>> drawn;
+  for (size_t i = 0; i < series.size(); ++i) {
+    std::vector<ChartPoint> pts = series[i].points;
+    if (stacked && i > 0) {
+      const std::vector<ChartPoint>& below = drawn[i - 1];
+      for (size_t k = 0; k < pts.size() && k < below.size(); ++k) {
+        pts[k].y += below[k].y;
+      }
+    }
+    drawn.push_back(std::move(pts));
+  }
 
   double x_lo = 0, x_hi = 0, y_hi = 0;
   bool any = false;
@@ -118,8 +150,8 @@ std::string SvgLineChart::Render() const {
     x_lo = std::min(x_lo, x);
     x_hi = std::max(x_hi, x);
   };
-  for (const ChartSeries& s : series) {
-    for (const ChartPoint& p : s.points) {
+  for (const std::vector<ChartPoint>& pts : drawn) {
+    for (const ChartPoint& p : pts) {
       see_x(p.x);
       y_hi = std::max(y_hi, p.y);
     }
@@ -162,6 +194,60 @@ std::string SvgLineChart::Render() const {
         Num(px(t)), Num(top), Num(px(t)), Num(top + plot_h), Num(px(t)),
         Num(top + plot_h + 16), XmlEscape(TickLabel(t)));
   }
+
+  // The series (stacked bands first, so lines and levels stay on top).
+  for (size_t i = 0; i < series.size(); ++i) {
+    const ChartSeries& s = series[i];
+    const Pen& pen = kPens[i % kPenCount];
+    const char* widthattr = s.emphasised ? "3" : "1.5";
+    std::string dash = pen.dash[0] != '\0'
+                           ? fmt::format(" stroke-dasharray=\"{}\"", pen.dash)
+                           : std::string();
+    std::string pts;
+    for (const ChartPoint& p : drawn[i]) {
+      if (!pts.empty()) pts += ' ';
+      pts += Num(px(p.x)) + "," + Num(py(p.y));
+    }
+    if (stacked) {
+      // The band: this series' top edge forward, the one below backward.
+      std::string band = pts;
+      if (i == 0) {
+        if (!drawn[i].empty()) {
+          band += " " + Num(px(drawn[i].back().x)) + "," + Num(py(0)) + " " +
+                  Num(px(drawn[i].front().x)) + "," + Num(py(0));
+        }
+      } else {
+        for (size_t k = drawn[i - 1].size(); k-- > 0;) {
+          band += " " + Num(px(drawn[i - 1][k].x)) + "," +
+                  Num(py(drawn[i - 1][k].y));
+        }
+      }
+      o += fmt::format(
+          "<polygon fill=\"{0}\" fill-opacity=\"0.55\" stroke=\"{0}\" "
+          "stroke-width=\"1\" points=\"{1}\"/>\n",
+          pen.colour, band);
+      o += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"20\" height=\"10\" fill=\"{}\" "
+          "fill-opacity=\"0.55\" stroke=\"{}\"/>\n<text x=\"{}\" "
+          "y=\"{}\">{}</text>\n",
+          Num(legend_at[i].first), Num(27 + 16.0 * legend_at[i].second),
+          pen.colour, pen.colour, Num(legend_at[i].first + 24),
+          Num(36 + 16.0 * legend_at[i].second), XmlEscape(s.label));
+      continue;
+    }
+    o += fmt::format(
+        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{} "
+        "points=\"{}\"/>\n",
+        pen.colour, widthattr, dash, pts);
+    const double ly = 32 + 16.0 * legend_at[i].second;
+    o += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
+        "stroke-width=\"{}\"{}/>\n<text x=\"{}\" y=\"{}\">{}</text>\n",
+        Num(legend_at[i].first), Num(ly), Num(legend_at[i].first + 20), Num(ly),
+        pen.colour, widthattr, dash, Num(legend_at[i].first + 24), Num(ly + 4),
+        XmlEscape(s.label));
+  }
+
   // Axes and their titles (with units).
   o += fmt::format(
       "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333333\"/>\n"
@@ -173,7 +259,8 @@ std::string SvgLineChart::Render() const {
       Num(left + plot_w / 2), Num(h - 12), XmlEscape(x_label),
       Num(top + plot_h / 2), XmlEscape(y_label));
 
-  // Reference levels and markers under the series.
+  // Reference levels and markers. Marker labels step down a line each, so
+  // markers close together stay readable.
   for (const ChartLevel& l : levels) {
     o += fmt::format(
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#b00020\" "
@@ -183,39 +270,18 @@ std::string SvgLineChart::Render() const {
         Num(left), Num(py(l.y)), Num(left + plot_w), Num(py(l.y)),
         Num(left + plot_w), Num(py(l.y) - 4), XmlEscape(l.label));
   }
-  for (const ChartMarker& m : markers) {
+  for (size_t i = 0; i < markers.size(); ++i) {
+    const ChartMarker& m = markers[i];
+    // A label near the right edge is written leftwards of its line.
+    const bool leftwards = px(m.x) > left + plot_w * 0.7;
     o += fmt::format(
         "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#555555\" "
         "stroke-dasharray=\"2 2\"/>\n"
-        "<text x=\"{3}\" y=\"{4}\" fill=\"#555555\">{5}</text>\n",
-        Num(px(m.x)), Num(top), Num(top + plot_h), Num(px(m.x) + 3),
-        Num(top + 12), XmlEscape(m.label));
-  }
-
-  // The series, and a legend line for each above the plot.
-  double legend_x = left;
-  for (size_t i = 0; i < series.size(); ++i) {
-    const ChartSeries& s = series[i];
-    const Pen& pen = kPens[i % kPenCount];
-    const char* widthattr = s.emphasised ? "3" : "1.5";
-    std::string dash = pen.dash[0] != '\0'
-                           ? fmt::format(" stroke-dasharray=\"{}\"", pen.dash)
-                           : std::string();
-    std::string pts;
-    for (const ChartPoint& p : s.points) {
-      if (!pts.empty()) pts += ' ';
-      pts += Num(px(p.x)) + "," + Num(py(p.y));
-    }
-    o += fmt::format(
-        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{} "
-        "points=\"{}\"/>\n",
-        pen.colour, widthattr, dash, pts);
-    o += fmt::format(
-        "<line x1=\"{}\" y1=\"36\" x2=\"{}\" y2=\"36\" stroke=\"{}\" "
-        "stroke-width=\"{}\"{}/>\n<text x=\"{}\" y=\"40\">{}</text>\n",
-        Num(legend_x), Num(legend_x + 20), pen.colour, widthattr, dash,
-        Num(legend_x + 24), XmlEscape(s.label));
-    legend_x += 32 + 7.0 * static_cast<double>(s.label.size());
+        "<text x=\"{3}\" y=\"{4}\" fill=\"#333333\"{6}>{5}</text>\n",
+        Num(px(m.x)), Num(top), Num(top + plot_h),
+        Num(px(m.x) + (leftwards ? -3 : 3)),
+        Num(top + 12 + 14.0 * static_cast<double>(i % 4)), XmlEscape(m.label),
+        leftwards ? " text-anchor=\"end\"" : "");
   }
   o += "</svg>\n";
   return o;

@@ -46,6 +46,11 @@ struct ChartMarker {
 };
 
 struct SvgLineChart {
+  /// kLines: each series a line. kStackedAreas: each series a filled band
+  /// on top of the ones before it (a composition over time); the series
+  /// must share their x values.
+  enum class Kind { kLines, kStackedAreas };
+  Kind kind = Kind::kLines;
   std::string title;        ///< the chart's heading and <title>
   std::string description;  ///< the text alternative (<desc>)
   std::string x_label;      ///< with its unit: "time since the start (s)"
@@ -56,7 +61,8 @@ struct SvgLineChart {
   int width = 720;
   int height = 320;
 
-  /// The <svg> element (role="img", with <title> and <desc>).
+  /// The <svg> element (role="img", with <title> and <desc>). The legend
+  /// wraps onto as many rows as it needs above the plot.
   std::string Render() const;
 };
 

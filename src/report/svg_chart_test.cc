@@ -102,5 +102,37 @@ TEST(SvgLineChart, AnEmptyChartStillDrawsItsAxes) {
   EXPECT_EQ(svg.find("inf"), std::string::npos);
 }
 
+// A stacked chart draws each series as a band on top of the ones before:
+// the y axis reaches the sum (3000 + 5000 = 8000 at x = 1, ticks to 8k),
+// each band is a closed polygon, and the legend shows a swatch per band.
+TEST(SvgLineChart, StackedAreasAddUp) {
+  SvgLineChart c;
+  c.kind = SvgLineChart::Kind::kStackedAreas;
+  c.title = "by class";
+  c.series.push_back({"tcp TIME_WAIT", {{0, 1000}, {1, 3000}}, false});
+  c.series.push_back({"udp", {{0, 500}, {1, 5000}}, false});
+  const std::string svg = c.Render();
+  EXPECT_EQ(Count(svg, "<polygon"), 2u);
+  EXPECT_EQ(Count(svg, "<polyline"), 0u);
+  EXPECT_NE(svg.find(">8000</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">10k</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">udp</text>"), std::string::npos);
+}
+
+// A legend too long for one row wraps, and the plot moves down for it.
+TEST(SvgLineChart, ALongLegendWrapsOntoMoreRows) {
+  SvgLineChart c;
+  c.width = 400;
+  for (int i = 0; i < 6; ++i) {
+    c.series.push_back(
+        {"variant number " + std::to_string(i), {{0, 0}, {1, 1}}, false});
+  }
+  const std::string svg = c.Render();
+  // Six 16-character labels at 144 px each: two a row, three rows 16 px
+  // apart (text baselines 36, 52, 68).
+  EXPECT_NE(svg.find("y=\"68.0\">variant number 4</text>"), std::string::npos)
+      << svg;
+}
+
 }  // namespace
 }  // namespace ctkit

@@ -117,4 +117,9 @@ std::vector<MetricFamily> PeriodicScan::Families() const {
   return out;
 }
 
+std::map<std::string, TableScan> PeriodicScan::LastScans() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
 }  // namespace ctkit::watch

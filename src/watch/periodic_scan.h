@@ -55,6 +55,9 @@ class PeriodicScan {
 
   /// The last scan's families of each namespace, and the scan error count.
   std::vector<MetricFamily> Families() const;
+  /// The last scan of each namespace, by netns label (the flight recorder
+  /// keeps their top).
+  std::map<std::string, TableScan> LastScans() const;
 
  private:
   void Loop();

@@ -14,49 +14,11 @@
 #include "kernel/ctnetlink.h"
 #include "watch/conntrack_metrics.h"
 #include "watch/exposition.h"
+#include "watch/namespace_counters.h"
 #include "watch/namespaces.h"
 
 namespace ctkit::watch {
 namespace {
-
-// One namespace read for a scrape.
-struct NamespaceRead {
-  std::string label;
-  HostData data;
-  const NetnsRef* ref = nullptr;  // with all_netns
-};
-
-std::unique_ptr<HostView> OwnView(const std::string& root) {
-  auto open_ctnetlink = [] { return CtnetlinkClient::Open(); };
-  return root.empty() ? NewLiveHostView(open_ctnetlink, -1)
-                      : NewRootHostView(root);
-}
-
-// The namespaces a scrape reads: this one (or the root tree), or with
-// all_netns every one that can be opened.
-std::vector<NamespaceRead> ReadNamespaces(const ScraperOptions& o,
-                                          const std::vector<NetnsRef>& refs) {
-  std::vector<NamespaceRead> out;
-  if (!o.all_netns) {
-    std::unique_ptr<HostView> view = OwnView(o.root);
-    HostData d = CollectCounters(*view);
-    out.push_back(NamespaceRead{NetnsLabel(*view), std::move(d)});
-    return out;
-  }
-  auto open_ctnetlink = [] { return CtnetlinkClient::Open(); };
-  for (const NetnsRef& r : refs) {
-    // Opened for this scrape only: a namespace that is gone by the next
-    // one is not kept alive by the exporter.
-    const int fd = r.own ? -1 : open(r.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (!r.own && fd < 0) continue;  // gone, or not ours to open
-    {
-      std::unique_ptr<HostView> view = NewLiveHostView(open_ctnetlink, fd);
-      out.push_back(NamespaceRead{r.Label(), CollectCounters(*view), &r});
-    }
-    if (fd >= 0) close(fd);
-  }
-  return out;
-}
 
 // The label of the namespace with inode `inode` (0: the initial one, whose
 // log lines name none; taken to be PID 1's, and "init" when PID 1's cannot
@@ -109,16 +71,25 @@ Scraper::Scraper(ScraperOptions options) : options_(std::move(options)) {
 Scraper::~Scraper() = default;
 
 std::vector<ScanTarget> Scraper::ScanTargets() const {
-  std::vector<ScanTarget> out;
-  if (!options_.all_netns) {
-    std::unique_ptr<HostView> view = OwnView(options_.root);
-    out.push_back(ScanTarget{NetnsLabel(*view), "", options_.root});
-    return out;
-  }
-  for (const NetnsRef& r : ListNetworkNamespaces()) {
-    out.push_back(ScanTarget{r.Label(), r.own ? "" : r.path, ""});
-  }
-  return out;
+  return ScanTargetsFor(options_.root, options_.all_netns);
+}
+
+Result<void> Scraper::OpenHistory() {
+  if (options_.history.empty() || history_) return {};
+  Result<HistoryGeometry> g =
+      GeometryFor(options_.history_interval_s, options_.history_retention_s);
+  if (!g) return fail(g.error());
+  Result<std::unique_ptr<HistoryWriter>> writer =
+      HistoryWriter::Open(options_.history, *g);
+  if (!writer) return fail(writer.error());
+  history_ = std::make_unique<HistoryRecorder>(
+      std::move(*writer), options_.history_interval_s,
+      [this] { return HistorySamples(); });
+  return {};
+}
+
+std::vector<HistorySample> Scraper::HistorySamples() const {
+  return SampleNamespaces(options_.root, options_.all_netns, scan_.get());
 }
 
 std::string Scraper::StartBackground() {
@@ -128,18 +99,21 @@ std::string Scraper::StartBackground() {
     if (!kmsg_->ok()) why = kmsg_->error();
   }
   if (scan_) scan_->Start();
+  if (history_) history_->Start();
   return why;
 }
 
 void Scraper::ScanNow() {
   if (scan_) scan_->RunOnce();
+  if (history_) history_->RecordNow();
 }
 
 std::string Scraper::Scrape() {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<NetnsRef> refs =
       options_.all_netns ? ListNetworkNamespaces() : std::vector<NetnsRef>{};
-  const std::vector<NamespaceRead> reads = ReadNamespaces(options_, refs);
+  const std::vector<NamespaceCounters> reads =
+      ReadNamespaceCounters(options_.root, options_.all_netns, refs);
   std::vector<MetricFamily> families;
   MetricFamily until{
       "conntrack_seconds_until_full",
@@ -160,7 +134,7 @@ std::string Scraper::Scrape() {
         std::chrono::duration<double>(start.time_since_epoch()).count();
     std::lock_guard<std::mutex> lock(mu_);
     std::map<std::string, FillForecast> kept;
-    for (const NamespaceRead& r : reads) {
+    for (const NamespaceCounters& r : reads) {
       MergeFamilies(&families, ConntrackFamilies(r.data, r.label));
       if (!r.data.count || !r.data.stats) failed = true;
       if (r.ref != nullptr) {
@@ -190,10 +164,24 @@ std::string Scraper::Scrape() {
   families.push_back(std::move(info));
   if (kmsg_ && kmsg_->ok()) MergeKernelLog(kmsg_->counts(), &families);
   if (scan_) MergeFamilies(&families, scan_->Families());
+  if (history_) {
+    const HistoryRecorder::Counts h = history_->counts();
+    families.push_back(MetricFamily{
+        "conntrack_history_samples_total",
+        "Samples the flight recorder (--history) wrote since the start.",
+        MetricType::kCounter,
+        {}}.Add(static_cast<double>(h.samples)));
+    families.push_back(MetricFamily{
+        "conntrack_history_write_errors_total",
+        "Samples the flight recorder could not write (a full or failing "
+        "disk).",
+        MetricType::kCounter,
+        {}}.Add(static_cast<double>(h.errors)));
+  }
   if (options_.compat == "node" && !reads.empty()) {
     // node_exporter has no namespaces: its names for the exporter's own.
-    const NamespaceRead* own = &reads.front();
-    for (const NamespaceRead& r : reads) {
+    const NamespaceCounters* own = &reads.front();
+    for (const NamespaceCounters& r : reads) {
       if (r.ref != nullptr && r.ref->own) own = &r;
     }
     MergeFamilies(&families, NodeExporterFamilies(own->data));

@@ -19,7 +19,9 @@
 #include <mutex>
 #include <string>
 
+#include "ctkit/result.h"
 #include "watch/forecast.h"
+#include "watch/history_recorder.h"
 #include "watch/kmsg_follower.h"
 #include "watch/periodic_scan.h"
 #include "watch/table_scan.h"
@@ -40,6 +42,11 @@ struct ScraperOptions {
   /// Seconds between table scans; 0: no scans (no attribution metrics).
   double scan_interval_s = 30;
   ScanLimits scan;
+  /// The flight recorder's file ("": none), and its interval and retention
+  /// in seconds (history_file.h).
+  std::string history;
+  double history_interval_s = kHistoryDefaultIntervalS;
+  double history_retention_s = kHistoryDefaultRetentionS;
 };
 
 class Scraper {
@@ -49,11 +56,19 @@ class Scraper {
   Scraper(const Scraper&) = delete;
   Scraper& operator=(const Scraper&) = delete;
 
-  /// Starts following the kernel log and scanning on the interval (a
-  /// server). Returns why the kernel log is not followed, or "".
+  /// Opens (or creates) the history file when options.history names one;
+  /// an error names the file and what is wrong with it.
+  [[nodiscard]] Result<void> OpenHistory();
+  /// Starts following the kernel log, scanning on the interval and
+  /// recording the history (a server). Returns why the kernel log is not
+  /// followed, or "".
   std::string StartBackground();
-  /// One scan round now, on this thread (`--once`: no background).
+  /// One scan round now, on this thread (`--once`: no background), and one
+  /// history sample per namespace when recording.
   void ScanNow();
+
+  /// One sample per namespace read now, with its last scan's top.
+  std::vector<HistorySample> HistorySamples() const;
 
   /// One scrape in the text format. Safe from several threads at once.
   std::string Scrape();
@@ -64,6 +79,8 @@ class Scraper {
   const ScraperOptions options_;
   std::unique_ptr<KmsgFollower> kmsg_;
   std::unique_ptr<PeriodicScan> scan_;
+  /// After scan_: stopped before the scans it reads go.
+  std::unique_ptr<HistoryRecorder> history_;
   std::atomic<uint64_t> errors_{0};
   std::mutex mu_;
   /// One forecast per namespace label (those of the last scrape only).

@@ -200,7 +200,13 @@ TEST_F(ExitStatusCli, DoctorEveryFailureIsUnknown) {
          {{"--root", empty, "--rollback"}, 3, "--rollback failed"},
          {{"--root", empty, "--collect", dir_.File("no-dir/x.tar.gz")},
           3,
-          "--collect could not write"}});
+          "--collect could not write"},
+         {{"--root", empty, "--html", dir_.File("no-dir/report.html")},
+          3,
+          "--html could not write"},
+         {{"--root", empty, "--history", dir_.File("no-such.history")},
+          3,
+          "--history file could not be read"}});
 }
 
 // Runs ctkit as an unprivileged user (nobody) when the test runs as root,

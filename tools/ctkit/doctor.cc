@@ -17,9 +17,12 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "host/apply.h"
+#include "host/doctor_html.h"
 #include "host/doctor_report.h"
 #include "host/findings.h"
 #include "host/host_data.h"
@@ -28,7 +31,9 @@
 #include "kernel/ctnetlink.h"
 #include "report/json_doc.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/html_report.h"
 #include "tools/ctkit/settings.h"
+#include "watch/history_query.h"
 
 namespace ctkit::cli {
 namespace {
@@ -39,6 +44,8 @@ struct DoctorFlags {
   std::string collect;
   std::string persist_root;
   bool json = false;
+  std::string html;
+  std::string history;
   bool apply = false;
   bool rollback = false;
   bool yes = false;
@@ -181,9 +188,45 @@ int RunDoctor(DoctorFlags& f) {
                "`ctkit doctor --root DIR`)\n",
                view.files().size(), f.collect);
   }
-  std::fputs(f.json ? FormatDoctorJson(d, g, LocalMoment().unix_ns).c_str()
-                    : FormatDoctorText(d, g).c_str(),
-             stdout);
+  // The flight recorder's account (--history): read before anything is
+  // printed, so the report carries it; a file that cannot be read is said
+  // on stderr and makes the status UNKNOWN, after the report.
+  std::optional<watch::HistoryAnswer> history;
+  bool history_failed = false;
+  if (!f.history.empty()) {
+    auto answer = watch::QueryHistory(f.history, watch::HistoryQuery{});
+    if (answer) {
+      history = std::move(*answer);
+    } else {
+      PrintError(answer.error().message);
+      history_failed = true;
+    }
+  }
+  if (f.json) {
+    std::string doc = FormatDoctorJson(d, g, LocalMoment().unix_ns);
+    if (history) {
+      nlohmann::json j = nlohmann::json::parse(doc);
+      j["history"] = watch::HistoryToJson(*history);
+      doc = DumpJson(j);
+    }
+    std::fputs(doc.c_str(), stdout);
+  } else {
+    std::fputs(FormatDoctorText(d, g).c_str(), stdout);
+    if (history) {
+      fmt::print("\nThe flight recorder ({}):\n", f.history);
+      for (const std::string& line : watch::HistoryFindingLines(*history)) {
+        fmt::print("  {}\n", line);
+      }
+    }
+  }
+  if (!f.html.empty() &&
+      !WriteHtmlReport(f.html,
+                       RenderDoctorHtml(d, g,
+                                        history ? watch::RenderHistory(*history)
+                                                : std::string()))) {
+    return kCheckExit.error;
+  }
+  if (history_failed) return kCheckExit.error;
 
   if (f.apply) {
     std::fflush(stdout);
@@ -227,7 +270,8 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
              "source was refused for lack of privileges (and nothing is "
              "critical); or doctor itself failed: the command line was wrong, "
              "the --netns namespace could not be opened, --collect could not "
-             "write its file, --apply or --rollback failed or --apply was not "
+             "write its file, --html could not write its page, the --history "
+             "file could not be read, --apply or --rollback failed or --apply was not "
              "confirmed (one line on stderr says why)",
              true}});
   cmd->add_option("--root", f->root,
@@ -242,6 +286,12 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
                   "save exactly what was read to FILE.tar.gz")
       ->type_name("FILE");
   cmd->add_flag("--json", f->json, "print the report as JSON");
+  cmd->add_option("--html", f->html, kHtmlHelp)->type_name("FILE");
+  cmd->add_option("--history", f->history,
+                  "the flight recorder's file (`exporter --history`): say "
+                  "when the table was full or above 90 %, the drops, and "
+                  "what held it")
+      ->type_name("FILE");
   cmd->add_flag("--apply", f->apply,
                 "write the fixes: runtime sysctls, /etc/sysctl.d, hashsize");
   cmd->add_flag("--yes", f->yes, "apply without asking");

@@ -18,9 +18,12 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/history_flags.h"
+#include "tools/ctkit/settings.h"
 #include "watch/exposition.h"
 #include "watch/http_front.h"
 #include "watch/scraper.h"
@@ -39,6 +42,7 @@ struct ExporterFlags {
   std::string path = "/metrics";
   std::string web_config;  // --web.config.file: TLS and basic auth
   bool once = false;
+  HistoryFlags history;
   watch::ScraperOptions scraper;
 };
 
@@ -69,8 +73,17 @@ extern "C" void StopServer(int /*signo*/) {
   if (httplib::Server* s = g_server.load()) s->stop();
 }
 
-int RunExporter(const ExporterFlags& f) {
+int RunExporter(ExporterFlags f) {
+  // The flight recorder (watch/history_file.h): its file is opened, or
+  // refused, before anything is served.
+  if (Result<void> h = ParseHistoryFlags(&f.history); !h) {
+    return UsageError(h.error().message);
+  }
+  f.scraper.history = f.history.file;
+  f.scraper.history_interval_s = f.history.interval_s;
+  f.scraper.history_retention_s = f.history.retention_s;
   watch::Scraper scraper(f.scraper);
+  if (Result<void> h = scraper.OpenHistory(); !h) return Fail(h.error());
   if (f.once) {
     scraper.ScanNow();
     fmt::print("{}", scraper.Scrape());
@@ -145,7 +158,8 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
       cmd, {{kExitOk, "stopped by SIGTERM or SIGINT (or --once printed)"},
             {kExitFailure,
              "could not listen, the --web.config.file is wrong or names an "
-             "unusable file, or the server failed"},
+             "unusable file, the --history file cannot be used, or the "
+             "server failed"},
             {kExitUsage, "the command line was wrong", true}});
   cmd->add_option("--web.listen-address", flags->listen,
                   fmt::format("HOST:PORT to listen on (default {}; a "
@@ -195,6 +209,7 @@ void RegisterExporter(CLI::App& app, int* exit_code) {
                   "sources, destinations and ports shown by the attribution "
                   "metrics, besides \"other\" (default 10)")
       ->check(CLI::Range(1, 100));
+  AddHistoryOptions(cmd, &flags->history);
   cmd->add_flag("--once", flags->once,
                 "print the metrics once on standard output and exit");
   cmd->callback([flags, exit_code] { *exit_code = RunExporter(*flags); });

@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "plan/sizing_html.h"
 #include "plan/sizing_output.h"
 #include "plan/units.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/html_report.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
@@ -33,6 +35,7 @@ struct PlanFlags {
   std::vector<std::string> floors;
   SettingsFlags settings;
   bool json = false;
+  std::string html;
 };
 
 int RunPlanCommand(const PlanFlags& f) {
@@ -96,6 +99,9 @@ int RunPlanCommand(const PlanFlags& f) {
   } else {
     fmt::print("{}", RenderPlanText(*plan));
   }
+  if (!f.html.empty() && !WriteHtmlReport(f.html, RenderPlanHtml(*plan))) {
+    return kExitFailure;
+  }
   return kExitOk;
 }
 
@@ -140,6 +146,7 @@ void RegisterPlan(CLI::App& app, int* exit_code) {
                   "(repeatable; replaces the default floor of that timeout)");
   AddSettingsFlags(cmd, &flags->settings);
   cmd->add_flag("--json", flags->json, "the plan as one JSON document");
+  cmd->add_option("--html", flags->html, kHtmlHelp)->type_name("FILE");
   cmd->callback([flags, exit_code] { *exit_code = RunPlanCommand(*flags); });
 }
 

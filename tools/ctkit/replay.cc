@@ -24,8 +24,10 @@
 
 #include "replay/table_dump.h"
 #include "report/format.h"
+#include "report/replay_html.h"
 #include "report/replay_output.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/html_report.h"
 #include "tools/ctkit/list_options.h"
 #include "tools/ctkit/settings.h"
 
@@ -45,6 +47,7 @@ struct ReplayFlags {
   bool json = false;
   bool no_progress = false;
   std::string timeline;
+  std::string html;
   bool compare_kernel = false;
   bool allow_global = false;
   double speed = 1.0;
@@ -194,6 +197,7 @@ int RunReplayCommand(const ReplayFlags& f) {
     }
     opts.timeline_interval_ns = *interval;
   }
+  opts.fine_curve = !f.html.empty();
   if (want_verdicts) {
     opts.on_packet = [&](uint64_t index, const PacketOutcome& o) {
       if (to_json) {
@@ -276,6 +280,10 @@ int RunReplayCommand(const ReplayFlags& f) {
     // without one, the summary.
     if (!lists) fmt::print("{}", RenderReplayText(*report, engine->tunables()));
   }
+  if (!f.html.empty() &&
+      !WriteHtmlReport(f.html, RenderReplayHtml(*report, engine->tunables()))) {
+    return exits.error;
+  }
   if (report->capture_dropped.value_or(0) != 0) {
     fmt::print(stderr,
                "ctkit: warning: the kernel dropped {} packets the capture did "
@@ -353,6 +361,7 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
                   "print CSV time,count,new,destroyed,early_drop,drop per "
                   "INTERVAL (e.g. 1s, 100ms)");
   cmd->add_flag("--json", flags->json, "everything as one JSON document");
+  cmd->add_option("--html", flags->html, kHtmlHelp)->type_name("FILE");
   cmd->add_option("--threads", flags->threads,
                   "threads for the engine (default: all cores); the results "
                   "are the same for any number")

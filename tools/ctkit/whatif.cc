@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "plan/whatif_html.h"
 #include "plan/whatif_output.h"
 #include "tools/ctkit/command.h"
+#include "tools/ctkit/html_report.h"
 #include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
@@ -31,6 +33,7 @@ struct WhatifFlags {
   double min_saving_percent = 10;
   std::vector<std::string> floors;
   bool json = false;
+  std::string html;
   bool no_progress = false;
 };
 
@@ -90,6 +93,7 @@ int RunWhatifCommand(const WhatifFlags& f) {
       std::fflush(stderr);
     };
   }
+  opts.fine_curve = !f.html.empty();
   auto result = RunWhatif(f.capture, axes, *variants, opts);
   if (progress) fmt::print(stderr, "\r{:60}\r", "");
   if (!result) return Fail(result.error());
@@ -97,6 +101,9 @@ int RunWhatifCommand(const WhatifFlags& f) {
     fmt::print("{}", DumpJson(WhatifToJson(*result)));
   } else {
     fmt::print("{}", RenderWhatifText(*result));
+  }
+  if (!f.html.empty() && !WriteHtmlReport(f.html, RenderWhatifHtml(*result))) {
+    return kExitFailure;
   }
   if (result->read_error) {
     return Fail({result->read_error->code,
@@ -140,6 +147,7 @@ void RegisterWhatif(CLI::App& app, int* exit_code) {
                   "below SECONDS (repeatable; replaces the default floor of "
                   "that timeout)");
   cmd->add_flag("--json", flags->json, "the comparison as one JSON document");
+  cmd->add_option("--html", flags->html, kHtmlHelp)->type_name("FILE");
   cmd->add_flag("--no-progress", flags->no_progress,
                 "no progress line on a terminal");
   cmd->callback([flags, exit_code] { *exit_code = RunWhatifCommand(*flags); });
