@@ -70,55 +70,9 @@ PRELOAD=165  # entries before Prometheus starts: usage 0.55
 HOLD=280     # growth pauses here (93 %) until the forecast alert fired
 RATE=5       # new connections a second
 
-MAX=/proc/sys/net/netfilter/nf_conntrack_max
 BUCKETS=/proc/sys/net/netfilter/nf_conntrack_buckets
-JOURNAL_DIR=/run/ctkit
-JOURNAL=$JOURNAL_DIR/kernel-replay.state
-HOST_MAX=''      # read once a killed run's values are back (below)
 HOST_BUCKETS=''
-LOWERED=0
-
-# Writes the host's nf_conntrack_max back and removes the journal, if this
-# run lowered it. Used as the fix in step 3 and by every exit path; when the
-# write fails the journal stays, so a later run restores the value.
-restore_max() {
-  [ $LOWERED = 1 ] || return 0
-  if ! echo "$HOST_MAX" >$MAX; then
-    echo "ERROR: cannot write nf_conntrack_max back to $HOST_MAX;" \
-         "$JOURNAL keeps it for \`ctkit kernel-replay --restore\`" >&2
-    return 1
-  fi
-  LOWERED=0
-  # Only this run's journal: one another process wrote is not ours.
-  ( flock -x 9
-    if grep -qx "pid $$" "$JOURNAL" 2>/dev/null; then rm -f "$JOURNAL"; fi
-  ) 9>"$JOURNAL_DIR/kernel-replay.lock"
-}
-
-# Journals the host's nf_conntrack_max with this shell as the owner (pid and
-# start time, /proc/PID/stat field 22, so a reused pid is not taken for
-# it), as GlobalJournal::Record does: refused while any journal exists.
-journal_max() {
-  local start
-  start=$(sed 's/.*) //' /proc/$$/stat | awk '{print $20}')
-  mkdir -p -m 0700 "$JOURNAL_DIR"
-  ( flock -x 9
-    if [ -e "$JOURNAL" ]; then
-      echo "ERROR: $JOURNAL exists: another process has changed global" \
-           "conntrack sysctls; not lowering nf_conntrack_max" >&2
-      exit 1
-    fi
-    { echo "# tests/exporter/alerts.sh lowered nf_conntrack_max; the old"
-      echo "# value below is written back when it ends, or by the next"
-      echo "# \`ctkit kernel-replay --restore\` if it was killed."
-      echo "pid $$"
-      echo "start $start"
-      echo "restore $MAX $HOST_MAX"
-    } >"$JOURNAL.tmp.$$"
-    sync "$JOURNAL.tmp.$$"
-    mv "$JOURNAL.tmp.$$" "$JOURNAL"
-  ) 9>"$JOURNAL_DIR/kernel-replay.lock"
-}
+source "$SRC/tests/lib/global_max.sh"
 
 lab_begin ctkit-alerts-
 # The global first: it matters to the whole host, the namespaces only here.

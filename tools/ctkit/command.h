@@ -61,6 +61,7 @@ void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);
 void RegisterExporter(CLI::App& app, int* exit_code);
+void RegisterTop(CLI::App& app, int* exit_code);
 void RegisterHistory(CLI::App& app, int* exit_code);
 
 /// The hidden `ctkit generate-docs --man-dir DIR --bash-completion FILE`,

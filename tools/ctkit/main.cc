@@ -28,7 +28,8 @@ int Run(int argc, char** argv) {
         &ctkit::cli::RegisterBench, &ctkit::cli::RegisterKernelReplay,
         &ctkit::cli::RegisterDiff, &ctkit::cli::RegisterWhatif,
         &ctkit::cli::RegisterPlan, &ctkit::cli::RegisterDoctor,
-        &ctkit::cli::RegisterExporter, &ctkit::cli::RegisterHistory}) {
+        &ctkit::cli::RegisterExporter, &ctkit::cli::RegisterHistory,
+        &ctkit::cli::RegisterTop}) {
     reg(app, &exit_code);
   }
   ctkit::cli::RegisterGenerateDocs(app, &exit_code);
