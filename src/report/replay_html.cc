@@ -196,6 +196,11 @@ ChartSeries CountSeries(const std::vector<CurvePoint>& curve,
                         uint64_t peak_ts_ns, uint32_t peak_count) {
   ChartSeries s;
   s.label = std::move(label);
+  // The table was empty before the first packet: the line starts at 0,
+  // not at the first sample a batch later.
+  if (!curve.empty() && curve.front().t_ns > first_ts_ns) {
+    s.points.push_back({0, 0});
+  }
   bool peak_in = peak_count == 0;
   for (const CurvePoint& p : curve) {
     if (!peak_in && p.t_ns >= peak_ts_ns) {
@@ -219,6 +224,7 @@ void AddCompositionTables(HtmlPage* page, const TableComposition& c) {
     if (list.empty()) return;
     const uint64_t largest = list.front().entries;
     std::vector<HtmlRow> rows;
+    rows.reserve(list.size());
     for (const Tally& t : list) {
       rows.push_back(
           {{HtmlCell::Text(t.key),

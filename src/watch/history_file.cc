@@ -595,9 +595,12 @@ HistorySample SampleOf(double unix_s, const std::string& netns,
                     : Error::io(Errno(path)));
   }
   struct Closer {
-    int fd;
+    explicit Closer(int f) : fd(f) {}
+    Closer(const Closer&) = delete;
+    Closer& operator=(const Closer&) = delete;
     ~Closer() { close(fd); }
-  } closer{fd};
+    int fd;
+  } closer(fd);
   Result<OpenedFile> f = ReadHeader(path, fd);
   if (!f) return fail(f.error());
   const HistoryGeometry& g = f->geometry;

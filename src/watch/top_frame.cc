@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace ctkit::watch {
 namespace {
@@ -19,7 +20,7 @@ double Fill(const TopRow& r) {
 std::string Bar(const TopRow& r, size_t width) {
   if (!r.count || !r.max || *r.max == 0) return std::string(width + 2, ' ');
   const auto filled = static_cast<size_t>(
-      std::min(1.0, Fill(r)) * static_cast<double>(width) + 0.5);
+      std::lround(std::min(1.0, Fill(r)) * static_cast<double>(width)));
   return "[" + std::string(filled, '#') + std::string(width - filled, '.') +
          "]";
 }
@@ -96,6 +97,7 @@ std::string FormatTimeToFull(const std::optional<double>& seconds) {
 TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
                         const TopFrameOptions& o) {
   std::vector<const TopRow*> shown;
+  shown.reserve(rows.size());
   for (const TopRow& r : rows) shown.push_back(&r);
   std::stable_sort(
       shown.begin(), shown.end(), [&](const TopRow* a, const TopRow* b) {
@@ -128,10 +130,9 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
   const size_t bar_w =
       o.width > fixed + kMinBar ? std::min(kMaxBar, o.width - fixed) : kMinBar;
   f.lines.push_back(Fit(
-      fmt::format("{:<{}} {:>{}} {:<{}} {:>6} {:>8} {:>7} {:>7} {:>7}",
-                  "NETNS", label_w, "ENTRIES/LIMIT", entries_w, "",
-                  bar_w + 2, "FILL", "GROWTH/s", "DROP/s", "EARLY/s",
-                  "FULL IN"),
+      fmt::format("{:<{}} {:>{}} {:<{}} {:>6} {:>8} {:>7} {:>7} {:>7}", "NETNS",
+                  label_w, "ENTRIES/LIMIT", entries_w, "", bar_w + 2, "FILL",
+                  "GROWTH/s", "DROP/s", "EARLY/s", "FULL IN"),
       o.width));
   const TopRow* picked = nullptr;
   for (const TopRow* r : shown) {

@@ -78,28 +78,12 @@ lab_begin ctkit-alerts-
 # The global first: it matters to the whole host, the namespaces only here.
 trap 'restore_max || true; lab_cleanup' EXIT
 trap 'exit 129' HUP
-# Values a killed run (of this test or kernel-replay) left changed, put
+# Values a killed run (of this test or kernel-replay) left changed are put
 # back before the host's values are read.
-"$CTKIT" kernel-replay --restore
-HOST_MAX=$(cat $MAX)
+skip_unless_max_can_be_lowered "$CTKIT" $LIMIT
 HOST_BUCKETS=$(cat $BUCKETS)
-if [ "$HOST_MAX" = 0 ] || [ "$HOST_MAX" -le $((LIMIT * 2)) ]; then
-  echo "skipped: nf_conntrack_max is $HOST_MAX; the test lowers it to $LIMIT"
-  exit 77
-fi
 NS=ctkit-alerts-$$-a
 lab_netns "$NS"
-
-# Every namespace is held to the lowered limit while the test runs.
-busiest=$("$CTKIT" exporter --once --all-netns --kernel-log "" |
-          awk '/^conntrack_entries\{/ {if ($2 > m) m = $2} END {print m + 0}')
-init_count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
-if [ "$busiest" -ge $((LIMIT / 2)) ] || [ "$init_count" -ge $((LIMIT / 2)) ]; then
-  echo "skipped: a namespace holds $busiest entries (the host's own" \
-       "$init_count); lowering nf_conntrack_max to $LIMIT would drop its" \
-       "connections"
-  exit 77
-fi
 
 read -r pe pp pf < <(nsx "$NS" python3 -c '
 import socket

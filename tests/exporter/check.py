@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from scrape_lab import expect, failures, free_port, scrape
+from scrape_lab import expect, failures, free_port, scrape, terminate
 
 ctkit, fixtures = sys.argv[1], sys.argv[2]
 
@@ -123,12 +123,7 @@ try:
     expect(busy.returncode == 1 and busy.stderr.startswith('ctkit: error: cannot listen'),
            f'a port in use: rc {busy.returncode}: {busy.stderr}')
 finally:
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = 'hung'
+    rc = terminate(server, timeout=5)
 expect(rc == 0, f'SIGTERM stops the server with 0 (got {rc})')
 shutil.rmtree(kmsg_dir)
 

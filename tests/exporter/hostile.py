@@ -36,7 +36,7 @@ import time
 import warnings
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from scrape_lab import expect, failures, free_port, scrape
+from scrape_lab import expect, failures, free_port, scrape, terminate
 
 ctkit, fixtures = sys.argv[1], sys.argv[2]
 tree = os.path.join(fixtures, 'healthy')
@@ -114,12 +114,7 @@ class Exporter:
                f'{pattern}: RSS {rss} KiB (limit {MAX_RSS_KIB} KiB)')
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = 'hung'
+        rc = terminate(self.proc)
         expect(rc == 0, f'SIGTERM stops the exporter with 0 (got {rc}: {self.proc.stderr.read()})')
 
 

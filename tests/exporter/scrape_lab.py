@@ -2,6 +2,7 @@
 port, a scrape that waits for the exporter to listen, and a Prometheus of
 our own."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -16,6 +17,16 @@ def expect(cond, what):
     if not cond:
         failures.append(what)
         print('FAIL:', what)
+
+
+def terminate(process, timeout=10):
+    """SIGTERM, then the exit status; 'hung' (and killed) after `timeout`."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return 'hung'
 
 
 def free_port():

@@ -36,7 +36,7 @@ import urllib.request
 import warnings
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from scrape_lab import expect, failures, free_port, start_prometheus
+from scrape_lab import expect, failures, free_port, start_prometheus, terminate
 
 ctkit, src = sys.argv[1], sys.argv[2]
 tree = os.path.join(src, 'tests/doctor/healthy')
@@ -85,12 +85,7 @@ def start(config, *, context):
 
 
 def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = 'hung'
+    rc = terminate(proc)
     expect(rc == 0, f'SIGTERM stops the exporter with 0 (got {rc}: {proc.stderr.read()})')
 
 

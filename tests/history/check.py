@@ -28,7 +28,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'exporter'))
-from scrape_lab import expect, failures, free_port, scrape
+from scrape_lab import expect, failures, free_port, scrape, terminate
 
 ctkit, fixtures = sys.argv[1], sys.argv[2]
 SLOT = 1024        # kHistorySlotSize: the header takes the first slot
@@ -113,12 +113,7 @@ try:
     expect(second.returncode == 1 and 'another process' in second.stderr,
            f'a second recorder is refused: rc {second.returncode}: {second.stderr}')
 finally:
-    rec.send_signal(signal.SIGTERM)
-    try:
-        rc = rec.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        rec.kill()
-        rc = 'hung'
+    rc = terminate(rec)
 expect(rc == 0, f'the recording exporter stops with 0 on SIGTERM (got {rc})')
 total_drops = drop - 100
 

@@ -9,9 +9,9 @@
 # sees, and after a SIGKILL the next run of such a test, kernel-replay, or
 # `ctkit kernel-replay --restore` does.
 #
-#   HOST_MAX=$(cat $MAX)   after `ctkit kernel-replay --restore`
+#   skip_unless_max_can_be_lowered CTKIT LIMIT   (sets HOST_MAX)
 #   journal_max; LOWERED=1; echo $LIMIT >$MAX
-#   ... restore_max        (also from the EXIT trap)
+#   ... restore_max                               (also from the EXIT trap)
 
 MAX=/proc/sys/net/netfilter/nf_conntrack_max
 JOURNAL_DIR=/run/ctkit
@@ -59,4 +59,28 @@ journal_max() {
     sync "$JOURNAL.tmp.$$"
     mv "$JOURNAL.tmp.$$" "$JOURNAL"
   ) 9>"$JOURNAL_DIR/kernel-replay.lock"
+}
+
+# Puts back what a killed run left changed (`ctkit kernel-replay
+# --restore`), reads the host's value into HOST_MAX, and skips the test
+# (exit 77) unless lowering it to LIMIT is safe: the host's limit must be
+# well above it, and no namespace may hold half of it already, since every
+# namespace on the host is held to the lowered value while the test runs.
+skip_unless_max_can_be_lowered() {  # CTKIT LIMIT
+  local ctkit=$1 limit=$2 busiest init_count
+  "$ctkit" kernel-replay --restore
+  HOST_MAX=$(cat $MAX)
+  if [ "$HOST_MAX" = 0 ] || [ "$HOST_MAX" -le $((limit * 2)) ]; then
+    echo "skipped: nf_conntrack_max is $HOST_MAX; the test lowers it to $limit"
+    exit 77
+  fi
+  busiest=$("$ctkit" exporter --once --all-netns --kernel-log "" |
+            awk '/^conntrack_entries\{/ {if ($2 > m) m = $2} END {print m + 0}')
+  init_count=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
+  if [ "$busiest" -ge $((limit / 2)) ] || [ "$init_count" -ge $((limit / 2)) ]; then
+    echo "skipped: a namespace holds $busiest entries (the host's own" \
+         "$init_count); lowering nf_conntrack_max to $limit would drop its" \
+         "connections"
+    exit 77
+  fi
 }

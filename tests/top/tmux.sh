@@ -54,21 +54,9 @@ picked() { pane | sed -n 's/^\([^ ]*\): [0-9]* drops and.*/\1/p' | head -1; }
 lab_begin ctkit-top-
 trap 'tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null; restore_max || true; lab_cleanup' EXIT
 trap 'exit 129' HUP
-"$CTKIT" kernel-replay --restore
-HOST_MAX=$(cat $MAX)
-if [ "$HOST_MAX" = 0 ] || [ "$HOST_MAX" -le $((LIMIT * 2)) ]; then
-  echo "skipped: nf_conntrack_max is $HOST_MAX; the test lowers it to $LIMIT"
-  exit 77
-fi
+skip_unless_max_can_be_lowered "$CTKIT" $LIMIT
 NS=ctkit-top-$$-a
 lab_netns "$NS"
-busiest=$("$CTKIT" exporter --once --all-netns --kernel-log "" |
-          awk '/^conntrack_entries\{/ {if ($2 > m) m = $2} END {print m + 0}')
-if [ "$busiest" -ge $((LIMIT / 2)) ]; then
-  echo "skipped: a namespace holds $busiest entries; lowering" \
-       "nf_conntrack_max to $LIMIT would drop its connections"
-  exit 77
-fi
 # Conntrack on in the namespace (a rule that looks at ct state).
 nsx "$NS" nft -f - <<NFT
 table inet ctkit_top_test {
