@@ -14,7 +14,7 @@ PACKAGES := cmake ninja-build g++ pkg-config libpcap-dev libfmt-dev \
             libbenchmark-dev libmnl-dev libssl-dev zlib1g-dev iproute2 \
             nftables clang libclang-rt-14-dev groff-base conntrack tcpdump \
             ethtool libcpp-httplib-dev prometheus libyaml-cpp-dev libcrypt-dev \
-            libncurses-dev tmux chromium fonts-dejavu-core
+            libncurses-dev tmux chromium fonts-dejavu-core iputils-ping
 
 DEMO_DIR := build/demo
 DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
@@ -22,7 +22,8 @@ DEMO_CAPTURE := $(DEMO_DIR)/demo.pcap
 # fuzz-smoke: every libFuzzer target for FUZZ_SECONDS, two at a time, from
 # its committed seed corpus (new inputs go to a scratch directory).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor web_config kmsg
+FUZZ_TARGETS := decode capture sysctl engine ctnetlink doctor web_config kmsg \
+                history
 
 .PHONY: all deps build build-ctkit demo screenshots test test-unit test-asan test-tsan fuzz-smoke bench clean \
         format tidy
