@@ -219,9 +219,14 @@ constexpr uint64_t Stats::*kStatFields[] = {
     &Stats::error,         &Stats::search_restart, &Stats::clash_resolve,
     &Stats::chaintoolong};
 
+// Nanoseconds since the epoch, saturating: a time past 2554 (a corrupt
+// slot decoded, a wrong clock) must not overflow into another time.
 uint64_t ToNs(double unix_s) {
   if (!(unix_s > 0)) return 0;
-  return static_cast<uint64_t>(std::llround(unix_s * 1e9));
+  const double ns = std::round(unix_s * 1e9);
+  constexpr double kAfterLast = 18446744073709551616.0;  // 2^64
+  if (ns >= kAfterLast) return UINT64_MAX;
+  return static_cast<uint64_t>(ns);
 }
 double FromNs(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 

@@ -25,6 +25,7 @@ extern "C" int CtkitFuzz_ctnetlink(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_doctor(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_kmsg(const uint8_t* data, size_t size);
 extern "C" int CtkitFuzz_web_config(const uint8_t* data, size_t size);
+extern "C" int CtkitFuzz_history(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -62,6 +63,9 @@ TEST(FuzzCorpus, Doctor) { EXPECT_GT(Replay("doctor", CtkitFuzz_doctor), 0u); }
 TEST(FuzzCorpus, Kmsg) { EXPECT_GT(Replay("kmsg", CtkitFuzz_kmsg), 0u); }
 TEST(FuzzCorpus, WebConfig) {
   EXPECT_GT(Replay("web_config", CtkitFuzz_web_config), 0u);
+}
+TEST(FuzzCorpus, History) {
+  EXPECT_GT(Replay("history", CtkitFuzz_history), 0u);
 }
 
 }  // namespace
