@@ -126,14 +126,20 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
     label_w = std::max(label_w, std::min<size_t>(r->label.size(), 24));
     entries_w = std::max(entries_w, Entries(*r).size());
   }
-  const size_t fixed = label_w + entries_w + 2 + 6 + 8 + 7 + 7 + 7 + 7;
+  // With --events, NEW/s and DESTR/s after the growth.
+  const size_t events_w = o.events ? 16 : 0;
+  const size_t fixed =
+      label_w + entries_w + 2 + 6 + 8 + 7 + 7 + 7 + 7 + events_w;
   const size_t bar_w =
       o.width > fixed + kMinBar ? std::min(kMaxBar, o.width - fixed) : kMinBar;
-  f.lines.push_back(Fit(
-      fmt::format("{:<{}} {:>{}} {:<{}} {:>6} {:>8} {:>7} {:>7} {:>7}", "NETNS",
-                  label_w, "ENTRIES/LIMIT", entries_w, "", bar_w + 2, "FILL",
-                  "GROWTH/s", "DROP/s", "EARLY/s", "FULL IN"),
-      o.width));
+  f.lines.push_back(
+      Fit(fmt::format("{:<{}} {:>{}} {:<{}} {:>6} {:>8}{} {:>7} {:>7} {:>7}",
+                      "NETNS", label_w, "ENTRIES/LIMIT", entries_w, "",
+                      bar_w + 2, "FILL", "GROWTH/s",
+                      o.events ? fmt::format(" {:>7} {:>7}", "NEW/s", "DESTR/s")
+                               : std::string(),
+                      "DROP/s", "EARLY/s", "FULL IN"),
+          o.width));
   const TopRow* picked = nullptr;
   for (const TopRow* r : shown) {
     f.order.push_back(r->label);
@@ -145,13 +151,22 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
     std::string fill = r->max && *r->max != 0 && r->count
                            ? fmt::format("{:.1f}%", 100.0 * Fill(*r))
                            : "-";
-    f.lines.push_back(Fit(
-        fmt::format("{:<{}} {:>{}} {} {:>6} {:>8} {:>7} {:>7} {:>7}",
-                    Fit(r->label, label_w), label_w, Entries(*r), entries_w,
-                    Bar(*r, bar_w), fill, PerSecond(r->growth_per_s, true),
-                    PerSecond(r->drop_per_s), PerSecond(r->early_drop_per_s),
-                    FormatTimeToFull(r->seconds_to_full)),
-        o.width));
+    // Lost events make the rate a floor: ">12.0".
+    std::string events;
+    if (o.events) {
+      events = fmt::format(
+          " {:>7} {:>7}",
+          (r->events_lost && r->new_per_s ? ">" : "") + PerSecond(r->new_per_s),
+          PerSecond(r->destroyed_per_s));
+    }
+    f.lines.push_back(
+        Fit(fmt::format("{:<{}} {:>{}} {} {:>6} {:>8}{} {:>7} {:>7} {:>7}",
+                        Fit(r->label, label_w), label_w, Entries(*r), entries_w,
+                        Bar(*r, bar_w), fill, PerSecond(r->growth_per_s, true),
+                        events, PerSecond(r->drop_per_s),
+                        PerSecond(r->early_drop_per_s),
+                        FormatTimeToFull(r->seconds_to_full)),
+            o.width));
     if (!r->problem.empty()) {
       f.lines.push_back(Fit("  ! " + r->problem, o.width));
     }
@@ -165,8 +180,10 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
                         p.label, p.drops, p.early_drops),
             o.width));
     if (!p.scan) {
-      f.lines.push_back(Fit(
-          "  no table scan yet (scans run on their own interval)", o.width));
+      f.lines.push_back(
+          Fit(o.scans ? "  no table scan yet (scans run on their own interval)"
+                      : "  table scans are off (--scan-interval 0)",
+              o.width));
     } else if (!p.scan->error.empty()) {
       f.lines.push_back(Fit("  table scan failed: " + p.scan->error, o.width));
     } else {

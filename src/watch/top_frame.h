@@ -5,7 +5,8 @@
 // The screen: a header (the time, how many namespaces, the sort, paused
 // or not); a line per namespace with its count against the limit as a bar,
 // the count's growth, drops and early drops per second, and the forecast
-// to full; then the picked namespace's last table scan: its states and top
+// to full (with --events, entries made and destroyed per second too); then
+// the picked namespace's last table scan: its states and top
 // sources, destinations and destination ports; then the keys.
 #ifndef CTKIT_WATCH_TOP_FRAME_H_
 #define CTKIT_WATCH_TOP_FRAME_H_
@@ -36,7 +37,9 @@ struct TopFrameOptions {
   bool keys = true;   ///< the key help line (not with --once)
   std::string clock;  ///< the header's time ("2026-12-03 03:12:05")
   double interval_s = 2;
-  size_t top_n = 5;  ///< sources, destinations, ports shown
+  size_t top_n = 5;     ///< sources, destinations, ports shown
+  bool events = false;  ///< the NEW/s and DESTR/s columns (--events)
+  bool scans = true;    ///< table scans run (--scan-interval above 0)
 };
 
 struct TopFrame {

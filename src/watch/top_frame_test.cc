@@ -65,8 +65,7 @@ TEST(TopFrame, TheBarShrinksToFitANarrowTerminal) {
   EXPECT_LE(busy.size(), 80u);
   EXPECT_EQ(busy.substr(busy.size() - 4), "full") << busy;
   // Labels of 5 and counts of 13 leave 18 columns for the bar.
-  EXPECT_NE(busy.find("200/200 [##################] 100.0%"),
-            std::string::npos)
+  EXPECT_NE(busy.find("200/200 [##################] 100.0%"), std::string::npos)
       << busy;
 }
 
@@ -136,6 +135,31 @@ TEST(TopFrame, UnknownValuesAreDashesNotZeros) {
   EXPECT_NE(line.find(" ? "), std::string::npos) << line;
   EXPECT_EQ(line.find("0.0"), std::string::npos) << line;
   EXPECT_NE(LineOf(f, "  ! nf_conntrack_count: permission denied"), SIZE_MAX);
+}
+
+TEST(TopFrame, EventColumnsOnlyWhenListeningAndALossIsAFloor) {
+  std::vector<TopRow> rows = ThreeNamespaces();
+  rows[0].new_per_s = 150;
+  rows[0].destroyed_per_s = 50;
+  rows[0].events_lost = true;
+  TopFrameOptions o;
+  o.width = 200;
+  EXPECT_EQ(RenderTopFrame(rows, o).lines[1].find("NEW/s"), std::string::npos);
+  o.events = true;
+  const TopFrame f = RenderTopFrame(rows, o);
+  EXPECT_NE(f.lines[1].find("GROWTH/s   NEW/s DESTR/s  DROP/s"),
+            std::string::npos)
+      << f.lines[1];
+  EXPECT_NE(f.lines[LineOf(f, "alpha")].find("+0.0  >150.0    50.0"),
+            std::string::npos)
+      << f.lines[LineOf(f, "alpha")];
+  // Without a rate yet: dashes.
+  EXPECT_NE(f.lines[LineOf(f, "busy")].find("+0.0       -       -"),
+            std::string::npos)
+      << f.lines[LineOf(f, "busy")];
+  // Scans off: said, not "not yet".
+  o.scans = false;
+  EXPECT_NE(LineOf(RenderTopFrame(rows, o), "  table scans are off"), SIZE_MAX);
 }
 
 TEST(FormatTimeToFull, ShortForTheOperator) {

@@ -18,16 +18,49 @@ double Rate(uint64_t now, uint64_t before, double seconds) {
 TopModel::TopModel(Options options) : options_(std::move(options)) {}
 
 void TopModel::Refresh(double now_s) {
-  const std::vector<NetnsRef> refs = options_.all_netns && options_.root.empty()
-                                         ? ListNetworkNamespaces()
-                                         : std::vector<NetnsRef>{};
-  Update(now_s,
-         ReadNamespaceCounters(
-             options_.root, options_.all_netns && options_.root.empty(), refs));
+  const bool all = options_.all_netns && options_.root.empty();
+  const std::vector<NetnsRef> refs =
+      all ? ListNetworkNamespaces() : std::vector<NetnsRef>{};
+  const std::vector<NamespaceCounters> read =
+      ReadNamespaceCounters(options_.root, all, refs);
+  std::map<std::string, EventTotals> events;
+  if (options_.events && options_.root.empty()) {
+    std::map<std::string, Listener> listeners;
+    for (const NamespaceCounters& n : read) {
+      auto it = listeners_.find(n.label);
+      Listener l;
+      if (it != listeners_.end()) {
+        l = std::move(it->second);
+      } else {
+        // A namespace seen for the first time: listen from now on.
+        const std::string path =
+            n.ref != nullptr && !n.ref->own ? n.ref->path : "";
+        auto opened = ConntrackEventCounter::Open(path);
+        if (opened) {
+          l.counter = std::move(*opened);
+        } else {
+          l.error = opened.error().message;
+        }
+      }
+      if (l.counter) {
+        events[n.label] = {l.counter->Drain(), l.counter->overrun()};
+      }
+      listeners.emplace(n.label, std::move(l));
+    }
+    // Namespaces that are gone close their sockets.
+    listeners_ = std::move(listeners);
+  }
+  Update(now_s, read, events);
 }
 
-void TopModel::Update(double now_s,
-                      const std::vector<NamespaceCounters>& read) {
+void TopModel::DrainEvents() {
+  for (auto& [label, l] : listeners_) {
+    if (l.counter) l.counter->Drain();
+  }
+}
+
+void TopModel::Update(double now_s, const std::vector<NamespaceCounters>& read,
+                      const std::map<std::string, EventTotals>& events) {
   std::vector<TopRow> rows;
   std::map<std::string, Previous> previous;
   std::map<std::string, FillForecast> forecasts;
@@ -52,7 +85,18 @@ void TopModel::Update(double now_s,
       row.scan_age_s = old.scan_age_s;
     }
     Previous now{now_s, n.data.count.value_or(0),
-                 n.data.stats.value_or(Stats{}), n.data.stats.has_value()};
+                 n.data.stats.value_or(Stats{}), n.data.stats.has_value(),
+                 std::nullopt};
+    auto made = events.find(n.label);
+    if (made != events.end()) {
+      now.made = made->second.made;
+      row.events_lost = made->second.overrun;
+    }
+    auto listener = listeners_.find(n.label);
+    if (listener != listeners_.end() && !listener->second.error.empty() &&
+        row.problem.empty()) {
+      row.problem = "events: " + listener->second.error;
+    }
     auto before = previous_.find(n.label);
     if (before != previous_.end() && now_s > before->second.t) {
       const Previous& b = before->second;
@@ -61,6 +105,10 @@ void TopModel::Update(double now_s,
         row.growth_per_s =
             (static_cast<double>(now.count) - static_cast<double>(b.count)) /
             dt;
+      }
+      if (now.made && b.made && n.data.count) {
+        row.new_per_s = static_cast<double>(*now.made - *b.made) / dt;
+        row.destroyed_per_s = std::max(0.0, *row.new_per_s - *row.growth_per_s);
       }
       if (now.has_stats && b.has_stats) {
         row.drop_per_s = Rate(now.stats.drop, b.stats.drop, dt);

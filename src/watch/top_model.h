@@ -13,10 +13,11 @@
 // on 6.18, /proc/net/stat/nf_conntrack's `new`, `delete` and `insert`
 // columns stay 0 while entries are made (docs/kernel-model.md §5.1, §5.3 say
 // which statistics count what). New/s and destroyed/s are known only to an
-// event listener, and listening would make every entry made meanwhile
-// carry the event extension (more kernel memory per entry, in an incident
-// about memory): top does not listen. It shows the count's growth per
-// second, and the drops and early drops per second.
+// event listener, and listening makes every entry made meanwhile carry the
+// event extension (more kernel memory per entry, in an incident about
+// memory): top listens only when asked (Options::events,
+// event_counter.h). Without it, it shows the count's growth per second,
+// and the drops and early drops per second.
 #ifndef CTKIT_WATCH_TOP_MODEL_H_
 #define CTKIT_WATCH_TOP_MODEL_H_
 
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "watch/event_counter.h"
 #include "watch/forecast.h"
 #include "watch/namespace_counters.h"
 #include "watch/table_scan.h"
@@ -39,6 +41,11 @@ struct TopRow {
   /// Per second since the previous refresh (unset on the first).
   std::optional<double> growth_per_s;  ///< of the count
   std::optional<double> drop_per_s, early_drop_per_s, insert_failed_per_s;
+  /// With Options::events: entries made per second (NEW events), and
+  /// destroyed per second (made less the count's growth).
+  std::optional<double> new_per_s, destroyed_per_s;
+  /// Events were lost (a full socket buffer): new_per_s is a floor.
+  bool events_lost = false;
   /// Totals since the kernel started counting.
   uint64_t drops = 0, early_drops = 0;
   /// Seconds until the count reaches max at its recent growth (0: full).
@@ -56,14 +63,26 @@ class TopModel {
     std::string root;       ///< a fixture tree instead of the host
     bool all_netns = true;  ///< every namespace, else only this one
     double forecast_window_s = 300;
+    /// Listen for each namespace's NEW events (live namespaces only).
+    bool events = false;
+  };
+  /// A namespace's NEW events counted so far.
+  struct EventTotals {
+    uint64_t made = 0;
+    bool overrun = false;
   };
   explicit TopModel(Options options);
 
   /// Reads every namespace's counters at `now_s` (seconds on a monotonic
   /// clock) and updates the rates and forecasts.
   void Refresh(double now_s);
-  /// The counters read from elsewhere (tests, a recorded history).
-  void Update(double now_s, const std::vector<NamespaceCounters>& read);
+  /// Reads the events that have arrived, without waiting: call it often
+  /// (every 0.1 s) between refreshes, so that no socket buffer overflows.
+  void DrainEvents();
+  /// The counters read from elsewhere (tests), with each namespace's
+  /// events counted so far, by label, when listening.
+  void Update(double now_s, const std::vector<NamespaceCounters>& read,
+              const std::map<std::string, EventTotals>& events = {});
   /// The latest table scans by netns label (PeriodicScan::LastScans()),
   /// their age taken from their finished_unix and `now_unix`.
   void SetScans(std::map<std::string, TableScan> scans, double now_unix);
@@ -77,11 +96,18 @@ class TopModel {
     uint64_t count = 0;
     Stats stats;
     bool has_stats = false;
+    std::optional<uint64_t> made;
+  };
+  /// A namespace's listener, or why it could not listen.
+  struct Listener {
+    std::unique_ptr<ConntrackEventCounter> counter;
+    std::string error;
   };
   Options options_;
   std::vector<TopRow> rows_;
   std::map<std::string, Previous> previous_;
   std::map<std::string, FillForecast> forecasts_;
+  std::map<std::string, Listener> listeners_;  ///< by netns label
 };
 
 }  // namespace ctkit::watch

@@ -77,6 +77,22 @@ TEST(TopModel, ANamespaceThatIsGoneLeavesAndUnreadCountsAreSaid) {
   EXPECT_EQ(m.rows()[1].problem, "nf_conntrack_count: permission denied");
 }
 
+// With a listener: 300 NEW events in 2 s while the count grew by 100, so
+// 300 made and 200 destroyed: 150 and 100 a second; lost events are said.
+TEST(TopModel, EventsGiveNewAndDestroyedPerSecond) {
+  TopModel m({"", false, 300, true});
+  m.Update(10.0, {Reading("a", 1000, 5000, 0, 0)}, {{"a", {40, false}}});
+  EXPECT_FALSE(m.rows()[0].new_per_s.has_value());
+  m.Update(12.0, {Reading("a", 1100, 5000, 0, 0)}, {{"a", {340, true}}});
+  const TopRow& r = m.rows()[0];
+  EXPECT_DOUBLE_EQ(*r.new_per_s, 150.0);
+  EXPECT_DOUBLE_EQ(*r.destroyed_per_s, 100.0);
+  EXPECT_TRUE(r.events_lost);
+  // Without events for a namespace, no rate is made up.
+  m.Update(14.0, {Reading("a", 1100, 5000, 0, 0)});
+  EXPECT_FALSE(m.rows()[0].new_per_s.has_value());
+}
+
 TEST(TopModel, ScansAttachToTheirNamespaceWithTheirAge) {
   TopModel m({"", false, 300});
   m.Update(0.0, {Reading("a", 1, 10, 0, 0)});

@@ -13,6 +13,8 @@
 # SYN is dropped (`drop` counts each, retransmissions included).
 #
 # The story, each step waited for with a deadline:
+#   0. Before the fill, top --once --events counts about 100 entries made a
+#      second (UDP to new ports) and none destroyed.
 #   1. top --once in the namespace shows its count against the limit
 #      (200/200, 100.0 %, "full"), the drops per second and in all, and
 #      what holds the table.
@@ -64,6 +66,28 @@ table inet ctkit_top_test {
 }
 NFT
 port=$(nsx "$NS" python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+# 0. --events, before the fill: 100 UDP datagrams a second to new ports
+# make 100 unreplied entries a second, none destroyed (30 s to live).
+nsx "$NS" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"x", ("127.0.0.1", 20000 + i))
+    time.sleep(0.01)
+' &
+churn=$!
+PIDS+=($churn)
+sleep 0.5
+events=$(nsx "$NS" "$CTKIT" top --once --this-netns --events --interval 2 \
+         --scan-interval 0)
+echo "$events"
+wait $churn || true
+read -r made destroyed < <(echo "$events" |
+  awk -v ns="$NS" '$1 == ns {print $6, $7}')
+awk -v m="$made" -v d="$destroyed" 'BEGIN {exit !(m >= 50 && m <= 110 && d < 10)}' ||
+  fail "top --events shows $made new/s and $destroyed destroyed/s, not about 100 and 0"
+nsx "$NS" conntrack -D -p udp >/dev/null 2>&1 || true
 
 journal_max
 LOWERED=1

@@ -7,11 +7,13 @@
 // It must not make an incident worse: each refresh reads only the O(1)
 // counters; the table walks run on their own, longer interval, on one
 // thread, in bounded memory (watch/periodic_scan.h), with a time budget;
-// nothing listens for events (which would add memory to every entry).
+// it listens for events (new/s, destroyed/s) only with --events, since
+// that adds memory to every entry made meanwhile (watch/event_counter.h).
 #include <curses.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -37,6 +39,7 @@ struct TopFlags {
   double scan_budget_s = 5;
   bool once = false;
   bool this_netns = false;
+  bool events = false;
   std::string root;
   size_t top_n = 5;
   HistoryFlags history;
@@ -79,13 +82,18 @@ int RunOnce(const TopFlags& f, watch::TopModel* model,
   // Two readings an interval apart: rates need both.
   model->Refresh(Monotonic());
   if (scan != nullptr) scan->RunOnce();
-  Nap(f.interval_s);
+  for (double left = f.interval_s; left > 0; left -= 0.1) {
+    Nap(std::min(left, 0.1));
+    model->DrainEvents();
+  }
   model->Refresh(Monotonic());
   if (scan != nullptr) model->SetScans(scan->LastScans(), UnixNow());
   if (history != nullptr) history->RecordNow();
   watch::TopFrameOptions o;
   o.width = 200;
   o.keys = false;
+  o.events = f.events;
+  o.scans = scan != nullptr;
   o.clock = Clock();
   o.interval_s = f.interval_s;
   o.top_n = f.top_n;
@@ -114,6 +122,8 @@ int RunScreen(const TopFlags& f, watch::TopModel* model,
   watch::TopFrameOptions o;
   o.interval_s = f.interval_s;
   o.top_n = f.top_n;
+  o.events = f.events;
+  o.scans = scan != nullptr;
   std::vector<std::string> order;
   double next = 0;
   bool dirty = true;
@@ -142,6 +152,7 @@ int RunScreen(const TopFlags& f, watch::TopModel* model,
       refresh();
       dirty = false;
     }
+    model->DrainEvents();
     const int key = getch();
     if (key == ERR) continue;
     dirty = true;
@@ -185,7 +196,7 @@ int RunTop(const TopFlags& f) {
     return UsageError(h.error().message);
   }
   const bool all = !f.this_netns && f.root.empty();
-  watch::TopModel model({f.root, all, 300});
+  watch::TopModel model({f.root, all, 300, f.events});
   watch::ScanLimits limits;
   limits.budget_s = f.scan_budget_s;
   limits.top_k = f.top_n;
@@ -255,6 +266,12 @@ void RegisterTop(CLI::App& app, int* exit_code) {
   cmd->add_flag("--once", f->once,
                 "print one plain-text frame (after one --interval, for the "
                 "rates) and exit");
+  cmd->add_flag("--events", f->events,
+                "also show entries made and destroyed per second, counted "
+                "from conntrack's NEW events. The kernel counts neither, and "
+                "listening has a cost: every entry made while top listens "
+                "carries the event extension (at least 128 bytes more when "
+                "it has no other) and the kernel sends a message for each");
   cmd->add_flag("--this-netns", f->this_netns,
                 "only the namespace top runs in (default: every namespace "
                 "of the host)");
