@@ -63,7 +63,7 @@ Result<std::unique_ptr<ConntrackEventCounter>> ConntrackEventCounter::Open(
 ConntrackEventCounter::~ConntrackEventCounter() { close(fd_); }
 
 uint64_t ConntrackEventCounter::Drain() {
-  alignas(nlmsghdr) std::array<char, 65536> buf;
+  alignas(nlmsghdr) std::array<char, 65536> buf{};
   for (;;) {
     const ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) {
