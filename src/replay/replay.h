@@ -60,7 +60,8 @@ struct ReplayOptions {
   std::function<void(const ReplayProgress&)> on_progress;
   /// Sample the curve (ReplayReport::curve) at least every 2048 packets
   /// rather than every 16384 on several threads, for the HTML report's
-  /// charts: smaller batches cost a few percent of the replay's speed.
+  /// charts. Smaller batches mean more hand-offs between the threads; on
+  /// a 1.2M-packet capture that cost nothing measurable.
   bool fine_curve = false;
   /// Fingerprint the records read (ReplayReport::capture_sha256), for
   /// results `ctkit diff` may compare.
