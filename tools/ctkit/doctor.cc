@@ -271,7 +271,8 @@ void RegisterDoctor(CLI::App& app, int* exit_code) {
              "critical); or doctor itself failed: the command line was wrong, "
              "the --netns namespace could not be opened, --collect could not "
              "write its file, --html could not write its page, the --history "
-             "file could not be read, --apply or --rollback failed or --apply was not "
+             "file could not be read, --apply or --rollback failed or --apply "
+             "was not "
              "confirmed (one line on stderr says why)",
              true}});
   cmd->add_option("--root", f->root,
