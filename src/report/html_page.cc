@@ -40,8 +40,8 @@ tr.adaptive td { font-style: italic; }
 span.bar { display: inline-block; height: 0.8em; background: #d55e00;
            margin-right: 0.4em; vertical-align: middle; }
 svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto;
-      font-size: 0.85em; }
+pre { background: #f6f6f6; padding: 0.8em; font-size: 0.85em;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
 footer { margin-top: 2em; color: #777; font-size: 0.85em; }
 )";
 
