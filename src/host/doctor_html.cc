@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "host/doctor_report.h"
 #include "report/html_page.h"
 #include "report/replay_html.h"
@@ -24,9 +26,13 @@ const char* SeverityClass(Severity s) {
 }
 
 std::string EvidenceValue(const Evidence& e) {
-  std::string v = e.value == static_cast<double>(static_cast<int64_t>(e.value))
-                      ? fmt::format("{}", static_cast<int64_t>(e.value))
-                      : fmt::format("{:.2f}", e.value);
+  // Whole numbers without decimals; anything else (a ratio, a value from a
+  // damaged archive, even NaN) as it is, never through an integer cast
+  // that could overflow.
+  const bool whole = std::isfinite(e.value) && e.value == std::floor(e.value) &&
+                     std::fabs(e.value) < 9e15;
+  std::string v =
+      whole ? fmt::format("{:.0f}", e.value) : fmt::format("{:.2f}", e.value);
   if (!e.unit.empty()) v += e.unit == "%" ? " %" : " " + e.unit;
   return v;
 }

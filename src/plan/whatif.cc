@@ -253,6 +253,7 @@ std::string AxisLabel(const std::string& name) {
                info.name, LifetimeSetting(info), 100.0 * w.share, i)});
     }
     row.peak = r.peak_count;
+    row.peak_ts_ns = r.peak_ts_ns;
     row.peak_percent =
         r.max != 0 ? 100.0 * r.peak_count / static_cast<double>(r.max) : 0.0;
     row.early_drops = r.stats.early_drop;

@@ -88,6 +88,7 @@ struct WhatifRow {
   /// `chaintoolong`): a hash too small for the entries, not a full table.
   uint64_t chain_drops = 0;
   uint32_t peak = 0;
+  uint64_t peak_ts_ns = 0;  ///< when the peak was first reached
   double peak_percent = 0;  ///< of max; 0 when there is no limit
   uint64_t early_drops = 0;
   uint64_t invalid = 0;

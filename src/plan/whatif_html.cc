@@ -34,7 +34,8 @@ std::string CurvesChart(const WhatifResult& r) {
   std::map<uint32_t, std::string> limits;
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const WhatifRow& row = r.rows[i];
-    ChartSeries s = CountSeries(row.curve, r.first_ts_ns, VariantName(r, i));
+    ChartSeries s = CountSeries(row.curve, r.first_ts_ns, VariantName(r, i),
+                                row.peak_ts_ns, row.peak);
     s.emphasised = r.recommended == i;
     chart.series.push_back(std::move(s));
     if (row.max != 0) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "report/svg_chart.h"
@@ -142,30 +143,32 @@ HtmlCell BarCell(double fraction, std::string_view text) {
     return fail(Error{ErrorCode::kInvalidArgument,
                       fmt::format("cannot write {}: not a file name", path)});
   }
-  const std::string tmp = dir + "/." + base + ".ctkit-tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(error("create", tmp));
+  // A new, unpredictable name (mkostemp: O_EXCL, mode 0600): a file or
+  // link someone planted beside the report is never written through, and
+  // two writers never share a temporary file.
+  std::string tmp = dir + "/." + base + ".XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return fail(error("create a temporary file in", dir));
+  auto abandon = [&](std::string_view what, const std::string& p) {
+    Error e = error(what, p);
+    if (fd >= 0) close(fd);
+    unlink(tmp.c_str());
+    return e;
+  };
+  if (fchmod(fd, 0644) != 0) return fail(abandon("set the mode of", tmp));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Error e = error("write", tmp);
-      close(fd);
-      unlink(tmp.c_str());
-      return fail(e);
-    }
+    if (n <= 0) return fail(abandon("write", tmp));
     done += static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0) {
-    Error e = error("flush", tmp);
-    close(fd);
-    unlink(tmp.c_str());
-    return fail(e);
-  }
+  if (fsync(fd) != 0) return fail(abandon("flush", tmp));
   close(fd);
-  // The file being replaced, if any, stays as path~ (a hard link, so the
-  // rename below leaves the old bytes there).
+  fd = -1;
+  // The file being replaced, if any, stays as path~: hard-linked under a
+  // new temporary name, then renamed over any older path~, so the older
+  // backup goes only when the newer one is in place.
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
@@ -175,10 +178,13 @@ HtmlCell BarCell(double fraction, std::string_view text) {
                 fmt::format("cannot write {}: not a regular file", path)});
     }
     const std::string backup = path + "~";
-    unlink(backup.c_str());
-    if (link(path.c_str(), backup.c_str()) != 0) {
-      Error e = error("keep the old file as", backup);
-      unlink(tmp.c_str());
+    std::string staged = tmp + "~";
+    if (link(path.c_str(), staged.c_str()) != 0) {
+      return fail(abandon("keep the old file as", backup));
+    }
+    if (rename(staged.c_str(), backup.c_str()) != 0) {
+      Error e = abandon("keep the old file as", backup);
+      unlink(staged.c_str());
       return fail(e);
     }
   }

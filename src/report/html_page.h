@@ -76,10 +76,11 @@ class HtmlPage {
 HtmlCell BarCell(double fraction, std::string_view text);
 
 /// Writes `data` to `path` so that a reader sees the old file or the new
-/// one, never a part: a temporary file beside it, flushed to disk, renamed
-/// over it. An existing file is kept as `path~` (one generation), so
-/// writing a report over an older one loses nothing. Errors name the path
-/// and the reason.
+/// one, never a part: a new temporary file beside it (an unpredictable
+/// name, created exclusively), flushed to disk, renamed over it. An
+/// existing file is kept as `path~` (one generation), so writing a report
+/// over an older one loses nothing; a `path` that is not a regular file is
+/// refused. Errors name the path and the reason.
 [[nodiscard]] Result<void> WriteFileAtomically(const std::string& path,
                                                std::string_view data);
 

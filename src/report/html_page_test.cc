@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -54,10 +55,16 @@ TEST(WriteFileAtomically, WritesAndKeepsThePreviousFileAsTilde) {
   ASSERT_TRUE(WriteFileAtomically(path, "second").has_value());
   EXPECT_EQ(Slurp(path), "second");
   EXPECT_EQ(Slurp(path + "~"), "first");
+  // A third write: the second becomes the backup.
+  ASSERT_TRUE(WriteFileAtomically(path, "third").has_value());
+  EXPECT_EQ(Slurp(path + "~"), "second");
   // No temporary file is left beside it.
-  struct stat st {};
-  const std::string dir = ::testing::TempDir();
-  EXPECT_NE(stat((path + ".ctkit-tmp").c_str(), &st), 0);
+  const std::string base = path.substr(path.rfind('/') + 1);
+  for (const auto& e :
+       std::filesystem::directory_iterator(::testing::TempDir())) {
+    EXPECT_NE(e.path().filename().string().rfind("." + base, 0), 0u)
+        << e.path();
+  }
   unlink(path.c_str());
   unlink((path + "~").c_str());
 }
@@ -68,6 +75,34 @@ TEST(WriteFileAtomically, AnUnwritablePlaceIsAnErrorNamingThePath) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("cannot write " + path), std::string::npos)
       << r.error().message;
+}
+
+// A link planted at any name beside the report is not written through.
+TEST(WriteFileAtomically, APlantedLinkIsNotFollowed) {
+  const std::string dir = ::testing::TempDir();
+  const std::string victim =
+      dir + "/html_page_test_victim_" + std::to_string(getpid());
+  const std::string path =
+      dir + "/html_page_test_link_" + std::to_string(getpid()) + ".html";
+  { std::ofstream(victim) << "keep me"; }
+  // The old fixed temporary name, and the report's own name, as links.
+  ASSERT_EQ(
+      symlink(victim.c_str(), (dir + "/.html_page_test_link_" +
+                               std::to_string(getpid()) + ".html.ctkit-tmp")
+                                  .c_str()),
+      0);
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  EXPECT_FALSE(WriteFileAtomically(path, "x").has_value());  // not regular
+  EXPECT_EQ(Slurp(victim), "keep me");
+  unlink(path.c_str());
+  ASSERT_TRUE(WriteFileAtomically(path, "report").has_value());
+  EXPECT_EQ(Slurp(victim), "keep me");
+  EXPECT_EQ(Slurp(path), "report");
+  unlink(path.c_str());
+  unlink((dir + "/.html_page_test_link_" + std::to_string(getpid()) +
+          ".html.ctkit-tmp")
+             .c_str());
+  unlink(victim.c_str());
 }
 
 TEST(WriteFileAtomically, ADirectoryIsNotOverwritten) {

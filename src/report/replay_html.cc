@@ -247,7 +247,7 @@ std::string RenderReplayHtml(const ReplayReport& r, const Tunables& t) {
   HtmlPage page("ctkit replay: " + r.capture);
   const double seconds = SecondsBetween(r.first_ts_ns, r.last_ts_ns);
   std::string lead;
-  if (r.counters.table_full != 0) {
+  if (r.counters.table_full != 0 && r.first_drop_ts_ns) {
     lead = fmt::format(
         "The table filled: {} packets were dropped because it was full, the "
         "first at {:.1f} s of {:.1f} s.",

@@ -106,7 +106,7 @@ std::string SvgLineChart::Render() const {
   // The legend's rows: entries laid out left to right, wrapping at the
   // chart's width (about 7 px per character at 12 px).
   const double left = 72, right = 24, bottom = 52;
-  const double w = width, h = height;
+  const double w = width;
   std::vector<std::pair<double, int>> legend_at;  // x, row of each series
   {
     double x = left;
@@ -123,9 +123,12 @@ std::string SvgLineChart::Render() const {
   }
   const int legend_rows = legend_at.empty() ? 0 : legend_at.back().second + 1;
   // The plot area inside the margins: room for the y labels on the left,
-  // the title and legend on top, the x labels and axis title below.
+  // the title and legend on top, the x labels and axis title below. Each
+  // legend row past the first makes the chart taller, not the plot
+  // smaller, so a sweep of many variants keeps its plot.
   const double top = 40 + 16.0 * legend_rows;
-  const double plot_w = w - left - right, plot_h = h - top - bottom;
+  const double total_h = height + 16.0 * std::max(0, legend_rows - 1);
+  const double plot_w = w - left - right, plot_h = total_h - top - bottom;
 
   // Stacked: each series' points raised by the sum of those before it.
   std::vector<std::vector<ChartPoint>> drawn;
@@ -176,8 +179,8 @@ std::string SvgLineChart::Render() const {
       "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
       "<text x=\"{}\" y=\"18\" font-size=\"14\" "
       "font-weight=\"bold\">{}</text>\n",
-      width, height, width, height, XmlEscape(title), XmlEscape(description),
-      Num(left), XmlEscape(title));
+      width, Num(total_h), width, Num(total_h), XmlEscape(title),
+      XmlEscape(description), Num(left), XmlEscape(title));
 
   // Grid and tick labels.
   for (double t : yt) {
@@ -256,7 +259,7 @@ std::string SvgLineChart::Render() const {
       "<text transform=\"translate(16 {7}) rotate(-90)\" "
       "text-anchor=\"middle\">{8}</text>\n",
       Num(left), Num(top), Num(top + plot_h), Num(left + plot_w),
-      Num(left + plot_w / 2), Num(h - 12), XmlEscape(x_label),
+      Num(left + plot_w / 2), Num(total_h - 12), XmlEscape(x_label),
       Num(top + plot_h / 2), XmlEscape(y_label));
 
   // Reference levels and markers. Marker labels step down a line each, so

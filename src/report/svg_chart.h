@@ -62,7 +62,8 @@ struct SvgLineChart {
   int height = 320;
 
   /// The <svg> element (role="img", with <title> and <desc>). The legend
-  /// wraps onto as many rows as it needs above the plot.
+  /// wraps onto as many rows as it needs above the plot; each row past the
+  /// first makes the image 16 px taller than `height`.
   std::string Render() const;
 };
 

@@ -130,6 +130,7 @@ TEST(SvgLineChart, ALongLegendWrapsOntoMoreRows) {
   const std::string svg = c.Render();
   // Six 16-character labels at 144 px each: two a row, three rows 16 px
   // apart (text baselines 36, 52, 68).
+  EXPECT_NE(svg.find("height=\"352.0\""), std::string::npos);  // 320 + 2 x 16
   EXPECT_NE(svg.find("y=\"68.0\">variant number 4</text>"), std::string::npos)
       << svg;
 }

@@ -9,6 +9,8 @@
 namespace ctkit::watch {
 namespace {
 
+// The picked namespace's detail: its drops, its scan, four rankings.
+constexpr size_t kDetailLines = 6;
 // The bar takes what the other columns leave, between these.
 constexpr size_t kMinBar = 5, kMaxBar = 20;
 
@@ -146,7 +148,22 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
     if (r->label == o.picked) picked = r;
   }
   if (picked == nullptr && !shown.empty()) picked = shown.front();
-  for (const TopRow* r : shown) {
+  // More namespaces than the screen holds: a window of rows around the
+  // picked one, so that it and its detail (below) stay on the screen.
+  size_t first = 0, last = shown.size();
+  if (o.height != 0) {
+    const size_t reserved = 2 + 1 + kDetailLines + (o.keys ? 1 : 0);
+    const size_t room = o.height > reserved + 2 ? o.height - reserved : 2;
+    if (shown.size() > room) {
+      const size_t at = static_cast<size_t>(
+          std::find(shown.begin(), shown.end(), picked) - shown.begin());
+      const size_t rows_shown = room - 1;  // and a line saying so
+      first = at >= rows_shown ? at - rows_shown + 1 : 0;
+      last = first + rows_shown;
+    }
+  }
+  for (size_t i = first; i < last; ++i) {
+    const TopRow* r = shown[i];
     if (r == picked) f.picked_line = static_cast<int>(f.lines.size());
     std::string fill = r->max && *r->max != 0 && r->count
                            ? fmt::format("{:.1f}%", 100.0 * Fill(*r))
@@ -170,6 +187,12 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
     if (!r->problem.empty()) {
       f.lines.push_back(Fit("  ! " + r->problem, o.width));
     }
+  }
+  if (first != 0 || last != shown.size()) {
+    f.lines.push_back(Fit(fmt::format("  namespaces {}-{} of {} (up/down to "
+                                      "see the others)",
+                                      first + 1, last, shown.size()),
+                          o.width));
   }
   f.lines.push_back("");
   if (picked != nullptr) {
@@ -227,6 +250,11 @@ TopFrame RenderTopFrame(const std::vector<TopRow>& rows,
     f.lines.push_back(Fit(keys, o.width));
   } else if (o.height != 0 && f.lines.size() > o.height) {
     f.lines.resize(o.height);
+  }
+  // A picked line cut off (or under the keys) is not highlighted.
+  if (f.picked_line >= 0 &&
+      static_cast<size_t>(f.picked_line) + (o.keys ? 1 : 0) >= f.lines.size()) {
+    f.picked_line = -1;
   }
   return f;
 }

@@ -3,6 +3,7 @@
 // screen that never runs past the terminal.
 #include "watch/top_frame.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace ctkit::watch {
@@ -124,6 +125,26 @@ TEST(TopFrame, TheScreenFitsTheTerminalWithTheKeysLast) {
   o.width = 200;
   EXPECT_NE(RenderTopFrame(ThreeNamespaces(), o).lines[0].find("PAUSED"),
             std::string::npos);
+}
+
+// Forty namespaces on a 24-line terminal: a window of rows around the
+// picked one, which stays highlighted with its detail on the screen.
+TEST(TopFrame, MoreNamespacesThanLinesScrollToThePickedOne) {
+  std::vector<TopRow> rows;
+  for (int i = 0; i < 40; ++i) {
+    rows.push_back(Row(fmt::format("ns{:02}", i), 10, 200, 0));
+  }
+  TopFrameOptions o;
+  o.sort = TopSort::kName;
+  o.height = 24;
+  o.picked = "ns30";
+  const TopFrame f = RenderTopFrame(rows, o);
+  ASSERT_EQ(f.lines.size(), 24u);
+  ASSERT_GE(f.picked_line, 0);
+  EXPECT_EQ(f.lines[static_cast<size_t>(f.picked_line)].rfind("ns30 ", 0), 0u);
+  EXPECT_NE(LineOf(f, "ns30: 0 drops"), SIZE_MAX);
+  EXPECT_NE(LineOf(f, "  namespaces "), SIZE_MAX);
+  EXPECT_EQ(f.order.size(), 40u);  // every one can still be picked
 }
 
 TEST(TopFrame, UnknownValuesAreDashesNotZeros) {

@@ -84,9 +84,12 @@ void TopModel::Update(double now_s, const std::vector<NamespaceCounters>& read,
       row.scan = old.scan;
       row.scan_age_s = old.scan_age_s;
     }
-    Previous now{now_s, n.data.count.value_or(0),
-                 n.data.stats.value_or(Stats{}), n.data.stats.has_value(),
-                 std::nullopt};
+    Previous now{now_s,
+                 n.data.count.value_or(0),
+                 n.data.stats.value_or(Stats{}),
+                 n.data.stats.has_value(),
+                 std::nullopt,
+                 n.data.count.has_value()};
     auto made = events.find(n.label);
     if (made != events.end()) {
       now.made = made->second.made;
@@ -101,12 +104,13 @@ void TopModel::Update(double now_s, const std::vector<NamespaceCounters>& read,
     if (before != previous_.end() && now_s > before->second.t) {
       const Previous& b = before->second;
       const double dt = now_s - b.t;
-      if (n.data.count) {
+      // Both readings must have had a count: one that failed is no zero.
+      if (now.has_count && b.has_count) {
         row.growth_per_s =
             (static_cast<double>(now.count) - static_cast<double>(b.count)) /
             dt;
       }
-      if (now.made && b.made && n.data.count) {
+      if (now.made && b.made && row.growth_per_s) {
         row.new_per_s = static_cast<double>(*now.made - *b.made) / dt;
         row.destroyed_per_s = std::max(0.0, *row.new_per_s - *row.growth_per_s);
       }

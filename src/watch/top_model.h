@@ -97,6 +97,7 @@ class TopModel {
     Stats stats;
     bool has_stats = false;
     std::optional<uint64_t> made;
+    bool has_count = false;
   };
   /// A namespace's listener, or why it could not listen.
   struct Listener {

@@ -155,9 +155,13 @@ def check_report(name, html, workdir, has_limit=True):
     for row in rows:
         colours.update(row)
     # Lines are anti-aliased: a thin one is white-blended, so the test
-    # looks for the hue, strongly enough to be no grey or black.
+    # looks for the hue. The limit's #b00020 blended with white keeps blue
+    # above green (b - g = 32 of 255 at full strength), which the orange
+    # pen and bars (#d55e00, #e69f00) and the dark red text (#8a1c00) never
+    # do, and red far above blue, which the pink pen (#cc79a7) does not.
     blue = any(b - r > 100 and b > g for r, g, b in colours)
-    red = any(r - g > 100 and r - b > 60 and g < 100 for r, g, b in colours)
+    red = any(r - g > 60 and b > g + 10 and r > b + 60
+              for r, g, b in colours)
     if len(colours) < 50:
         errors.append(f'{name}: the page rendered {len(colours)} colours: '
                       'blank?')

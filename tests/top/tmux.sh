@@ -162,13 +162,18 @@ keys s; wait_pane "sorted by name"
 others=$(pane | grep -Ec '^[^ ]+ +[0-9?]+/[0-9?]+ ' || true)
 if [ "$others" -ge 2 ]; then
   before=$(picked)
+  forward=j back=k
   keys j; sleep 0.5
-  [ "$(picked)" != "$before" ] || keys k
-  sleep 0.5
+  if [ "$(picked)" = "$before" ]; then  # the last one: go up instead
+    forward=k back=j
+    keys k; sleep 0.5
+  fi
   moved=$(picked)
   [ "$moved" != "$before" ] || fail "j/k did not pick another namespace"
-  keys k; keys j; sleep 0.5
-  [ "$(picked)" != "" ] || fail "no namespace shown after k/j"
+  keys $back; sleep 0.5
+  [ "$(picked)" = "$before" ] || fail "$back did not go back to $before"
+  keys $forward; sleep 0.5
+  [ "$(picked)" = "$moved" ] || fail "$forward did not go to $moved again"
 fi
 keys Space; wait_pane "PAUSED"
 clock=$(pane | head -1)

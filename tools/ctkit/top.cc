@@ -108,10 +108,27 @@ int RunScreen(const TopFlags& f, watch::TopModel* model,
     PrintError("top needs a terminal; use --once for one plain-text frame");
     return kExitFailure;
   }
-  if (initscr() == nullptr) {
-    PrintError("cannot start the terminal view (is TERM set?)");
+  // newterm, not initscr: initscr exits the process on a terminal it
+  // cannot drive, which would skip every destructor (the recorder, the
+  // scan thread) and the signal handlers' restoration.
+  SCREEN* screen = newterm(nullptr, stdout, stdin);
+  if (screen == nullptr) {
+    PrintError(
+        "cannot start the terminal view (is TERM set to a terminal "
+        "this host knows?)");
     return kExitFailure;
   }
+  // The terminal is given back on every way out, an exception included.
+  struct Restore {
+    explicit Restore(SCREEN* s) : screen(s) {}
+    Restore(const Restore&) = delete;
+    Restore& operator=(const Restore&) = delete;
+    ~Restore() {
+      endwin();
+      delscreen(screen);
+    }
+    SCREEN* screen;
+  } restore(screen);
   cbreak();
   noecho();
   keypad(stdscr, TRUE);
@@ -141,7 +158,11 @@ int RunScreen(const TopFlags& f, watch::TopModel* model,
       o.height = static_cast<size_t>(LINES);
       const watch::TopFrame frame = watch::RenderTopFrame(model->rows(), o);
       order = frame.order;
-      if (o.picked.empty() && !order.empty()) o.picked = order.front();
+      // No pick yet, or the picked namespace is gone: the first one.
+      if (!order.empty() &&
+          std::find(order.begin(), order.end(), o.picked) == order.end()) {
+        o.picked = order.front();
+      }
       erase();
       for (size_t i = 0; i < frame.lines.size(); ++i) {
         if (static_cast<int>(i) == frame.picked_line) attron(A_REVERSE);
@@ -181,7 +202,6 @@ int RunScreen(const TopFlags& f, watch::TopModel* model,
         break;  // KEY_RESIZE and others: redraw
     }
   }
-  endwin();
   return kExitOk;
 }
 
