@@ -153,6 +153,87 @@ TEST(EngineUdp, UdpLiteChecksumIsVerifiedAsUdp) {
   EXPECT_TRUE(StatsAre(h2.stats(), {}));
 }
 
+// Rewrites a UDP-Lite datagram's coverage and checksum. The checksum is the
+// one's-complement sum of the addresses, `length_and_proto` (the pseudo-
+// header's length and protocol fields added together), and the first
+// `coverage` bytes of the datagram (0: all), computed here from the bytes
+// themselves, as docs/kernel-model.md §7 says the kernel does.
+Bytes WithUdpLiteChecksum(Bytes ip, uint16_t coverage,
+                          uint32_t length_and_proto) {
+  const size_t l4 = L4Offset(ip);
+  const bool v6 = l4 == 40;
+  ip[l4 + 4] = static_cast<uint8_t>(coverage >> 8);
+  ip[l4 + 5] = static_cast<uint8_t>(coverage);
+  ip[l4 + 6] = ip[l4 + 7] = 0;
+  uint64_t sum = length_and_proto;
+  auto add = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; i += 2) {
+      sum += static_cast<uint32_t>(ip[i] << 8 | (i + 1 < to ? ip[i + 1] : 0));
+    }
+  };
+  add(v6 ? 8 : 12, v6 ? 40 : 20);  // source and destination addresses
+  add(l4, coverage == 0 ? ip.size() : l4 + coverage);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  const auto c = static_cast<uint16_t>(~sum & 0xffff);
+  ip[l4 + 6] = static_cast<uint8_t>(c >> 8);
+  ip[l4 + 7] = static_cast<uint8_t>(c);
+  return ip;
+}
+
+// §7, measured on 6.18: over IPv4, from 256 bytes on, conntrack wants the
+// pseudo-header's length cut to its low 8 bits (length and protocol then
+// add up to 17 + length mod 256); UDP's own sum (17 + length) is INVALID
+// there. A 308-byte datagram: 17 + 52 passes, 17 + 308 does not; both
+// with all of it covered and with 20 bytes covered.
+TEST(EngineUdp, UdpLiteOverIpv4From256BytesSumsTheLengthCutTo8Bits) {
+  const Bytes dgram = Udp(kReq, 300, ipproto::kUdpLite);  // 8 + 300 bytes
+  for (uint16_t coverage : {uint16_t{0}, uint16_t{20}}) {
+    SCOPED_TRACE(coverage);
+    Harness h;
+    EXPECT_EQ(h.Send(WithUdpLiteChecksum(dgram, coverage, 17 + 308), 0.0),
+              Verdict::kInvalid);
+    EXPECT_EQ(h.count(), 0u);
+    EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+    EXPECT_EQ(h.Send(WithUdpLiteChecksum(dgram, coverage, 17 + 308 % 256), 0.1),
+              Verdict::kNew);
+    EXPECT_EQ(h.count(), 1u);
+  }
+  // Below 256 bytes the two sums are one: 8 + 200 bytes with 17 + 208.
+  Harness h;
+  EXPECT_EQ(h.Send(WithUdpLiteChecksum(Udp(kReq, 200, ipproto::kUdpLite), 0,
+                                       17 + 208),
+                   0.0),
+            Verdict::kNew);
+}
+
+// §7: over IPv6 the pseudo-header holds the true length with protocol 17,
+// whatever the length; the coverage is honoured (20 of 308 bytes summed).
+TEST(EngineUdp, UdpLiteOverIpv6SumsTheTrueLengthAndItsCoverage) {
+  const Endpoints req6 = Ep6(V6("2001:db8::1"), 40000, V6("2001:db8::2"), 53);
+  const Bytes dgram = Udp(req6, 300, ipproto::kUdpLite);
+  Harness h;
+  EXPECT_EQ(h.Send(WithUdpLiteChecksum(dgram, 20, 17 + 308 % 256), 0.0),
+            Verdict::kInvalid);
+  EXPECT_EQ(h.Send(WithUdpLiteChecksum(dgram, 20, 17 + 308), 0.1),
+            Verdict::kNew);
+  EXPECT_EQ(h.count(), 1u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+}
+
+// §7: a zero UDP-Lite checksum is INVALID even with nf_conntrack_checksum
+// off (a header check, not a verification), unlike UDP's "no checksum".
+TEST(EngineUdp, UdpLiteZeroChecksumIsInvalidEvenUnchecked) {
+  Bytes zero = Udp(kReq, 16, ipproto::kUdpLite);
+  const size_t l4 = L4Offset(zero);
+  zero[l4 + 6] = zero[l4 + 7] = 0;
+  Tunables off;
+  off.checksum = 0;
+  Harness h(off);
+  EXPECT_EQ(h.Send(zero, 0.0), Verdict::kInvalid);
+  EXPECT_EQ(h.count(), 0u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+}
+
 Bytes WithUdpLength(Bytes ip, uint16_t len) {
   size_t l4 = L4Offset(ip);
   ip[l4 + 4] = static_cast<uint8_t>(len >> 8);

@@ -123,6 +123,20 @@ bool UdpLiteChecksumValid(const PacketView& pkt,
   return SumsToOnes(PseudoHeaderSum(pkt, pseudo_proto, len), l4, coverage);
 }
 
+bool UdpLiteConntrackChecksumValid(const PacketView& pkt) noexcept {
+  if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
+  const uint8_t* l4 = pkt.l4;
+  const uint32_t len = pkt.l4_len;
+  if (len < 8) return false;
+  uint32_t coverage = LoadBe16(l4 + 4);
+  if (coverage == 0) coverage = len;
+  if (coverage < 8 || coverage > len) return false;
+  if (LoadBe16(l4 + 6) == 0) return false;
+  const uint32_t pseudo_len = pkt.family == Family::kIPv4 ? (len & 0xff) : len;
+  return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdp, pseudo_len), l4,
+                    coverage);
+}
+
 ChecksumStatus L4ChecksumStatus(const PacketView& pkt) noexcept {
   // Nothing to verify against: the payload is elsewhere or not captured.
   if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) {

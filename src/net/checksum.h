@@ -68,6 +68,14 @@ bool CompleteOffloadChecksum(const PacketView& pkt, uint8_t* l4) noexcept;
 /// REQUIRES: pkt.l4_proto is UDP-Lite.
 bool UdpLiteChecksumValid(const PacketView& pkt, uint8_t pseudo_proto) noexcept;
 
+/// A UDP-Lite checksum as conntrack verifies it on 6.18 (measured,
+/// docs/kernel-model.md §7): over its coverage, with UDP's protocol (17)
+/// in the pseudo-header and, for IPv4, the length cut to its low 8 bits
+/// (the two fields then sum to 17 + length mod 256; below 256 bytes that
+/// is UDP's own sum); for IPv6 the true length. A zero field is invalid.
+/// REQUIRES: pkt.l4_proto is UDP-Lite.
+bool UdpLiteConntrackChecksumValid(const PacketView& pkt) noexcept;
+
 }  // namespace ctkit
 
 #endif  // CTKIT_NET_CHECKSUM_H_
