@@ -110,8 +110,13 @@ uint16_t ChecksumFold(uint32_t sum) noexcept {
   return static_cast<uint16_t>(~Fold16(sum));
 }
 
-bool UdpLiteChecksumValid(const PacketView& pkt,
-                          uint8_t pseudo_proto) noexcept {
+namespace {
+
+// A UDP-Lite checksum over its coverage against a pseudo-header of
+// `pseudo_proto` and `pseudo_len`: the one check both rules below share
+// (the RFC's, and conntrack's measured one).
+bool UdpLiteSumValid(const PacketView& pkt, uint8_t pseudo_proto,
+                     uint32_t pseudo_len) {
   if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
   const uint8_t* l4 = pkt.l4;
   const uint32_t len = pkt.l4_len;
@@ -120,21 +125,21 @@ bool UdpLiteChecksumValid(const PacketView& pkt,
   if (coverage == 0) coverage = len;
   if (coverage < 8 || coverage > len) return false;
   if (LoadBe16(l4 + 6) == 0) return false;
-  return SumsToOnes(PseudoHeaderSum(pkt, pseudo_proto, len), l4, coverage);
+  return SumsToOnes(PseudoHeaderSum(pkt, pseudo_proto, pseudo_len), l4,
+                    coverage);
+}
+
+}  // namespace
+
+bool UdpLiteChecksumValid(const PacketView& pkt,
+                          uint8_t pseudo_proto) noexcept {
+  return UdpLiteSumValid(pkt, pseudo_proto, pkt.l4_len);
 }
 
 bool UdpLiteConntrackChecksumValid(const PacketView& pkt) noexcept {
-  if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
-  const uint8_t* l4 = pkt.l4;
   const uint32_t len = pkt.l4_len;
-  if (len < 8) return false;
-  uint32_t coverage = LoadBe16(l4 + 4);
-  if (coverage == 0) coverage = len;
-  if (coverage < 8 || coverage > len) return false;
-  if (LoadBe16(l4 + 6) == 0) return false;
-  const uint32_t pseudo_len = pkt.family == Family::kIPv4 ? (len & 0xff) : len;
-  return SumsToOnes(PseudoHeaderSum(pkt, ipproto::kUdp, pseudo_len), l4,
-                    coverage);
+  return UdpLiteSumValid(pkt, ipproto::kUdp,
+                         pkt.family == Family::kIPv4 ? (len & 0xff) : len);
 }
 
 ChecksumStatus L4ChecksumStatus(const PacketView& pkt) noexcept {
