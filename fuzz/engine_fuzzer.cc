@@ -4,7 +4,8 @@
 // switches (checksums, tcp_loose, be_liberal, acct, timestamps, events) and
 // optionally short or extreme timeouts. Then each step reads a clock advance
 // (0 up to years; the clock never goes back), a packet template (TCP, UDP,
-// UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, generic,
+// UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, GRE
+// versions 0 and 1, generic,
 // IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
 // again and replies match), TCP flags and sequence numbers that often follow
 // the flow, and a few byte mutations. The packet goes through DecodeIp and
@@ -44,6 +45,7 @@
 #include "ctkit/engine.h"
 #include "fuzz/fuzz_input.h"
 #include "gen/packet_builder.h"
+#include "proto/gre.h"
 
 namespace {
 
@@ -236,8 +238,18 @@ struct Program {
                          out);
         break;
       case 7:
-        ctkit::BuildGeneric(fam, ep.src, ep.dst, (t & 0x40) ? 47 : 132,
-                            in.U8() % 16, out);
+        if (t & 0x40) {
+          // GRE: version 0, or PPTP-style version 1 (mostly PPP, with the
+          // pool's ports as call ids so the two sides' keys meet), or a
+          // reserved version.
+          uint8_t g = in.U8();
+          uint8_t version = (g & 3) == 3 ? g >> 5 : (g & 3) == 0 ? 0 : 1;
+          uint16_t protocol = (g & 4) ? in.U16() : ctkit::kGreProtocolPpp;
+          ctkit::BuildGre(fam, ep.src, ep.dst, version, protocol, kPorts[pb],
+                          out);
+        } else {
+          ctkit::BuildGeneric(fam, ep.src, ep.dst, 132, in.U8() % 16, out);
+        }
         break;
       case 8:
       case 9: {  // raw bytes

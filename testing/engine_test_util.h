@@ -124,6 +124,15 @@ inline Bytes Generic(Family family, const Address& src, const Address& dst,
   return out;
 }
 
+/// A GRE packet (gen/packet_builder.h's BuildGre).
+inline Bytes Gre(Family family, const Address& src, const Address& dst,
+                 uint8_t version = 0, uint16_t call_id = 0,
+                 uint16_t protocol = 0x880b) {
+  Bytes out;
+  BuildGre(family, src, dst, version, protocol, call_id, &out);
+  return out;
+}
+
 /// Offset of the L4 header in a packet made by the builder (no options, no
 /// extension headers).
 inline size_t L4Offset(const Bytes& ip) {
@@ -171,6 +180,15 @@ inline Tuple GenericTuple(Family family, const Address& src, const Address& dst,
   t.dst = dst;
   t.l4_proto = proto;
   t.family = family;
+  return t;
+}
+
+/// A GRE tuple: srckey and dstkey in the port slots.
+inline Tuple GreTuple(Family family, const Address& src, const Address& dst,
+                      uint16_t srckey = 0, uint16_t dstkey = 0) {
+  Tuple t = GenericTuple(family, src, dst, ipproto::kGre);
+  t.src_port_or_icmp_id = srckey;
+  t.dst_port_or_icmp_type_code = dstkey;
   return t;
 }
 

@@ -17,6 +17,7 @@ namespace ipproto {
 inline constexpr uint8_t kIcmp = 1;
 inline constexpr uint8_t kTcp = 6;
 inline constexpr uint8_t kUdp = 17;
+inline constexpr uint8_t kGre = 47;
 inline constexpr uint8_t kIcmpv6 = 58;
 inline constexpr uint8_t kUdpLite = 136;
 }  // namespace ipproto

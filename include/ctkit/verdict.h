@@ -41,6 +41,7 @@ enum class InvalidReason : uint8_t {
   kTcpChecksum,      ///< wrong TCP checksum (nf_conntrack_checksum=1)
   kUdpChecksum,      ///< wrong UDP/UDP-Lite checksum
   kIcmpChecksum,     ///< wrong ICMP/ICMPv6 checksum (error path)
+  kGreNotPpp,        ///< GRE version 1 (PPTP) not carrying PPP
   kCount,
 };
 /// How many InvalidReason values there are, kNone included: the size of

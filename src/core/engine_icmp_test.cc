@@ -251,22 +251,5 @@ TEST(EngineGeneric, DccpFlowsBetweenTwoHostsShareOneEntry) {
                        {nullptr, 600, kNotAssured, kUnreplied}));
 }
 
-// §9 says GRE (47) has its own tracker in 6.18: 30 s unreplied, then 180 s
-// and ASSURED after a reply. The engine tracks GRE as generic (a deliberate
-// simplification noted in src/proto/tracker.cc), so this test, which states
-// the kernel's behaviour, is disabled until a GRE tracker exists.
-TEST(EngineGeneric, DISABLED_GreHasItsOwnTimeouts) {
-  Harness h;
-  const Tuple gre = GenericTuple(Family::kIPv4, kClient, kServer, 47);
-  EXPECT_EQ(h.Send(Generic(Family::kIPv4, kClient, kServer, 47), 0.0),
-            Verdict::kNew);
-  EXPECT_TRUE(h.FlowIs(gre, {nullptr, 30, kNotAssured, kUnreplied}));
-  EXPECT_EQ(h.Send(Generic(Family::kIPv4, kServer, kClient, 47), 1.0),
-            Verdict::kEstablished);
-  EXPECT_EQ(h.Send(Generic(Family::kIPv4, kClient, kServer, 47), 2.0),
-            Verdict::kEstablished);
-  EXPECT_TRUE(h.FlowIs(gre, {nullptr, 180, kAssured, kReplied}));
-}
-
 }  // namespace
 }  // namespace ctkit

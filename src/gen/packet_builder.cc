@@ -280,6 +280,27 @@ size_t BuildGeneric(Family family, const Address& src, const Address& dst,
   return out->size() - start;
 }
 
+size_t BuildGre(Family family, const Address& src, const Address& dst,
+                uint8_t version, uint16_t protocol, uint16_t call_id,
+                std::vector<uint8_t>* out) {
+  constexpr uint32_t kInnerLen = 20;
+  const uint32_t len = version == 0 ? 4 + kInnerLen : 8;
+  const size_t start = out->size();
+  AppendIpHeader(family, src, dst, ipproto::kGre, len, 64, out);
+  if (version == 0) {
+    Append16(out, 0);
+    Append16(out, 0x0800);
+    out->push_back(0x45);  // the start of an inner IPv4 header
+    out->resize(out->size() + kInnerLen - 1, 0);
+  } else {
+    Append16(out, 0x2000u | (version & 7u));  // key present
+    Append16(out, protocol);
+    Append16(out, 0);  // payload length
+    Append16(out, call_id);
+  }
+  return out->size() - start;
+}
+
 size_t WrapEthernet(std::span<const uint8_t> ip, int vlan_tags,
                     std::vector<uint8_t>* out) {
   // Locally administered MACs: 02:00:00:00:00:02 <- 02:00:00:00:00:01.

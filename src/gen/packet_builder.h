@@ -92,6 +92,14 @@ size_t BuildGeneric(Family family, const Address& src, const Address& dst,
                     uint8_t proto, uint32_t payload_len,
                     std::vector<uint8_t>* out);
 
+/// A GRE packet: version 0 carrying a 20-byte IPv4 payload (`version` 0), or
+/// a PPTP-style version 1 header (key bit, protocol `protocol`, payload
+/// length 0, `call_id`); any other version gets the version 1 layout with
+/// that version number.
+size_t BuildGre(Family family, const Address& src, const Address& dst,
+                uint8_t version, uint16_t protocol, uint16_t call_id,
+                std::vector<uint8_t>* out);
+
 /// Prepends an Ethernet II header (with `vlan_tags` 802.1Q tags, outermost
 /// 0x88a8 when two) to the IP packet `ip`, appending the frame to *out.
 size_t WrapEthernet(std::span<const uint8_t> ip, int vlan_tags,

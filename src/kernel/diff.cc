@@ -107,6 +107,9 @@ std::string EntryName(const nlohmann::json& e) {
   } else if (o.contains("id")) {
     n +=
         fmt::format(" id={} type={}", o["id"].get<int>(), o["type"].get<int>());
+  } else if (o.contains("srckey")) {
+    n += fmt::format(" srckey=0x{:x} dstkey=0x{:x}", o["srckey"].get<int>(),
+                     o["dstkey"].get<int>());
   }
   return n;
 }

@@ -9,7 +9,6 @@ namespace ctkit {
 namespace {
 
 constexpr uint8_t kSctp = 132;
-constexpr uint8_t kGreProto = 47;
 
 struct ClassRow {
   const char* name;
@@ -107,8 +106,7 @@ TimeoutClass TimeoutClassOf(const EntryFacts& e, Trackers trackers) noexcept {
     case kSctp:
       if (trackers == Trackers::kCtkit) return TimeoutClass::kGeneric;
       return SctpClass(e.state);
-    case kGreProto:
-      if (trackers == Trackers::kCtkit) return TimeoutClass::kGeneric;
+    case ipproto::kGre:
       return e.assured ? TimeoutClass::kGreStream : TimeoutClass::kGre;
     default:
       return TimeoutClass::kGeneric;

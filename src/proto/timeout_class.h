@@ -53,7 +53,7 @@ enum class TimeoutClass : uint8_t {
   kIcmp,
   kIcmpv6,
   kGeneric,
-  // Only in the kernel's table (ctkit tracks SCTP and GRE as generic).
+  // SCTP's only in the kernel's table (ctkit tracks SCTP as generic).
   kSctpClosed,
   kSctpCookieWait,
   kSctpCookieEchoed,
@@ -74,7 +74,7 @@ inline constexpr uint32_t kTcpSynSent2Seconds = 120;
 /// Whose trackers made the entry.
 enum class Trackers : uint8_t {
   kKernel,  ///< the kernel's (an entry doctor read from a live table)
-  kCtkit,   ///< ctkit's engine: SCTP and GRE are generic
+  kCtkit,   ///< ctkit's engine: SCTP is generic
 };
 
 /// What decides an entry's class, as conntrack -L shows it.

@@ -88,9 +88,9 @@ TEST(TimeoutClass, UdpByReplyAndStream) {
   EXPECT_EQ(Kernel(Facts(ipproto::kIcmpv6, "")), TimeoutClass::kIcmpv6);
 }
 
-// §9: the kernel has SCTP and GRE trackers; ctkit tracks both as generic.
+// §9: the kernel has SCTP and GRE trackers; ctkit tracks SCTP as generic.
 // DCCP has no tracker in 6.18: generic for both.
-TEST(TimeoutClass, SctpAndGreAreTheKernelsOwnGenericInCtkit) {
+TEST(TimeoutClass, SctpIsTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(Kernel(Facts(132, "COOKIE_WAIT")), TimeoutClass::kSctpCookieWait);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kSctpCookieWait),
                "nf_conntrack_sctp_timeout_cookie_wait");
@@ -101,12 +101,26 @@ TEST(TimeoutClass, SctpAndGreAreTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGreStream, Tunables{}), 180u);
   EXPECT_EQ(TimeoutClassOf(Facts(132, ""), Trackers::kCtkit),
             TimeoutClass::kGeneric);
-  EXPECT_EQ(TimeoutClassOf(Facts(47, "", true, true), Trackers::kCtkit),
-            TimeoutClass::kGeneric);
   EXPECT_EQ(Kernel(Facts(33, "")), TimeoutClass::kGeneric);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kGeneric),
                "nf_conntrack_generic_timeout");
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGeneric, Tunables{}), 600u);
+}
+
+// §9.1: GRE is 30 s until a reply, then 180 s once ASSURED; a replied entry
+// not yet ASSURED (only the reply seen) is still on the short timeout. Both
+// engines' tables classify alike.
+TEST(TimeoutClass, GreIsShortUntilAssured) {
+  for (Trackers t : {Trackers::kKernel, Trackers::kCtkit}) {
+    EXPECT_EQ(TimeoutClassOf(Facts(47, ""), t), TimeoutClass::kGre);
+    EXPECT_EQ(TimeoutClassOf(Facts(47, "", false, true), t),
+              TimeoutClass::kGre);
+    EXPECT_EQ(TimeoutClassOf(Facts(47, "", true, true), t),
+              TimeoutClass::kGreStream);
+  }
+  EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGre, Tunables{}), 30u);
+  EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kGreStream),
+               "nf_conntrack_gre_timeout_stream");
 }
 
 // Every class with a sysctl names one of 6.18's (§1.2), and its default

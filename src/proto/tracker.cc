@@ -2,14 +2,15 @@
 // checks, and dispatch to the per-protocol trackers, with the generic
 // tracker (600 s, never ASSURED) for every protocol that has none.
 //
-// SCTP, GRE and DCCP are tracked as generic here: the kernel has SCTP and
-// GRE trackers (docs/design.md lists this difference); DCCP is generic in
-// 6.18 as well.
+// SCTP and DCCP are tracked as generic here: the kernel has an SCTP
+// tracker (docs/kernel-differences.md lists this difference); DCCP is
+// generic in 6.18 as well.
 #include "proto/tracker.h"
 
 #include <initializer_list>
 
 #include "net/byte_order.h"
+#include "proto/gre.h"
 #include "proto/icmp.h"
 #include "proto/timeout_class.h"
 #include "proto/udp.h"
@@ -61,6 +62,8 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   c.icmp_timeout = j(t.icmp_timeout);
   c.icmpv6_timeout = j(t.icmpv6_timeout);
   c.generic_timeout = j(t.generic_timeout);
+  c.gre_timeout = j(t.gre_timeout);
+  c.gre_timeout_stream = j(t.gre_timeout_stream);
   c.checksum = t.checksum != 0;
   return c;
 }
@@ -68,8 +71,8 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
 uint32_t ProtoConfig::LongestTimeout() const noexcept {
   uint32_t longest = udp_timeout;
   for (uint32_t v : tcp.timeouts) longest = v > longest ? v : longest;
-  for (uint32_t v :
-       {udp_timeout_stream, icmp_timeout, icmpv6_timeout, generic_timeout}) {
+  for (uint32_t v : {udp_timeout_stream, icmp_timeout, icmpv6_timeout,
+                     generic_timeout, gre_timeout, gre_timeout_stream}) {
     longest = v > longest ? v : longest;
   }
   return longest;
@@ -109,6 +112,8 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
       return "udp-checksum";
     case InvalidReason::kIcmpChecksum:
       return "icmp-checksum";
+    case InvalidReason::kGreNotPpp:
+      return "gre-not-ppp";
     case InvalidReason::kCount:
       break;
   }
@@ -141,6 +146,8 @@ InvalidReason ExtractTuple(const PacketView& pkt, Tuple* out) noexcept {
     if (pkt.l4_caplen < 8) return InvalidReason::kL4Truncated;
     out->src_port_or_icmp_id = LoadBe16(pkt.l4 + 4);
     out->dst_port_or_icmp_type_code = LoadBe16(pkt.l4);  // type, code
+  } else if (pkt.l4_proto == ipproto::kGre) {
+    return GreKeys(pkt, out);
   }
   return InvalidReason::kNone;
 }
@@ -202,6 +209,8 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
       return IcmpTrack(pkt, ctx, cfg);
+    case ipproto::kGre:
+      return GreTrack(ctx, cfg);
     default: {
       TrackResult r;
       r.verdict = TrackVerdict::kAccept;
@@ -245,7 +254,7 @@ const char* ProtoName(uint8_t l4_proto) noexcept {
       return "icmpv6";
     case 132:
       return "sctp";
-    case 47:
+    case ipproto::kGre:
       return "gre";
     case 33:
       return "dccp";

@@ -1,6 +1,6 @@
 // The tracker registry: the one place where the core's protocol-agnostic
 // recipe meets the per-protocol trackers (TCP, UDP/UDP-Lite, ICMP/ICMPv6,
-// generic). Like the kernel's nf_conntrack_handle_packet, dispatch is a
+// GRE, generic). Like the kernel's nf_conntrack_handle_packet, dispatch is a
 // switch on the protocol number with the generic tracker as the fallback,
 // so an unknown protocol is never an error. Every tracker answers in the
 // same protocol-neutral TrackResult (track_result.h).
@@ -41,6 +41,8 @@ struct ProtoConfig {
   uint32_t icmp_timeout;
   uint32_t icmpv6_timeout;
   uint32_t generic_timeout;
+  uint32_t gre_timeout;         ///< until a reply is seen
+  uint32_t gre_timeout_stream;  ///< after it (and ASSURED)
   bool checksum;
 
   static ProtoConfig FromTunables(const Tunables& t);

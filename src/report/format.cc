@@ -45,6 +45,21 @@ void AppendField(std::string* out, const char* name, uint64_t v) {
   out->push_back(' ');
 }
 
+// A GRE key as conntrack -L prints it, lower-case hex: "srckey=0xabcd ".
+void AppendHexField(std::string* out, const char* name, uint16_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out->append(name);
+  out->append("0x");
+  bool started = false;
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    const int d = (v >> shift) & 0xf;
+    if (d == 0 && !started && shift != 0) continue;
+    started = true;
+    out->push_back(kDigits[d]);
+  }
+  out->push_back(' ');
+}
+
 // The address as inet_ntop spells it (dotted quad; RFC 5952 for IPv6).
 void AppendAddress(std::string* out, const Address& a, Family f) {
   if (f == Family::kIPv4) {
@@ -77,6 +92,10 @@ void AppendTuple(std::string* out, const Tuple& t) {
       AppendField(out, "type=", t.icmp_type());
       AppendField(out, "code=", t.icmp_code());
       AppendField(out, "id=", t.src_port_or_icmp_id);
+      break;
+    case ipproto::kGre:
+      AppendHexField(out, "srckey=", t.src_port_or_icmp_id);
+      AppendHexField(out, "dstkey=", t.dst_port_or_icmp_type_code);
       break;
     default:
       break;

@@ -59,6 +59,19 @@ TEST(ConntrackFormat, ListLineHasMarkAndUse) {
             "[ASSURED] mark=0 use=1");
 }
 
+// GRE keys as conntrack-tools 1.4.7 printed a PPTP-style entry on this
+// kernel (kernel-model §9.1): lower-case hex, no leading zeros.
+TEST(ConntrackFormat, GreKeysInHex) {
+  FlowInfo f;
+  f.original = PortTuple(Ipv4(127, 0, 0, 1), 0, Ipv4(127, 0, 0, 3), 0xabcd,
+                         ipproto::kGre);
+  f.reply = enginetest::Reversed(f.original);
+  EXPECT_EQ(FormatConntrackLine(f, 29, 0),
+            "gre      47 29 src=127.0.0.1 dst=127.0.0.3 srckey=0x0 "
+            "dstkey=0xabcd [UNREPLIED] src=127.0.0.3 dst=127.0.0.1 "
+            "srckey=0xabcd dstkey=0x0 mark=0 use=1");
+}
+
 TEST(ConntrackFormat, EventLineHasNoMarkNorUse) {
   FlowInfo f = Tcp41000();
   f.state = "SYN_SENT";

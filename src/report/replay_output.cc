@@ -342,6 +342,9 @@ Json FlowToJson(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns) {
                t.l4_proto == ipproto::kUdpLite) {
       j["sport"] = t.src_port_or_icmp_id;
       j["dport"] = t.dst_port_or_icmp_type_code;
+    } else if (t.l4_proto == ipproto::kGre) {
+      j["srckey"] = t.src_port_or_icmp_id;
+      j["dstkey"] = t.dst_port_or_icmp_type_code;
     }
     return j;
   };

@@ -579,6 +579,77 @@ def _(cap):
     cap.add(raw_l4(C4, S4, 89, b'\x02\x01' + b'\0' * 22))
 
 
+# ---- GRE ------------------------------------------------------------------
+
+def gre0(key=None, inner=b'\x45' + b'\0' * 19):
+    """Version 0 GRE carrying IPv4 (RFC 2784), with an RFC 2890 key if given."""
+    if key is None:
+        return struct.pack('>HH', 0, 0x0800) + inner
+    return struct.pack('>HHI', 0x2000, 0x0800, key) + inner
+
+
+def gre1(call_id, proto=0x880b, flags=0x2001, seq=None):
+    """Version 1 ("enhanced", PPTP) GRE: key bit, PPP, payload length 0,
+    the peer's call id; a sequence number if given."""
+    if seq is not None:
+        flags |= 0x1000
+    h = struct.pack('>HHHH', flags, proto, 0, call_id)
+    return h + (struct.pack('>I', seq) if seq is not None else b'')
+
+
+def _gre_tunnels(cap, c, s):
+    # A version 0 tunnel: a packet, its answer (still the short timeout),
+    # then one more (the long one, ASSURED).
+    cap.add(raw_l4(c, s, 47, gre0())).add(raw_l4(s, c, 47, gre0()))
+    cap.add(raw_l4(c, s, 47, gre0()))
+    # A PPTP call: each side names the other's call id, so without the PPTP
+    # helper the two directions are two entries.
+    cap.add(raw_l4(c, s, 47, gre1(0x5678, seq=1)))
+    cap.add(raw_l4(s, c, 47, gre1(0x00ef, seq=1)))
+    cap.add(raw_l4(c, s, 47, gre1(0x5678, seq=2)))
+
+
+@scenario('gre')
+def _(cap):
+    _gre_tunnels(cap, C4, S4)
+    # RFC 2890 keys are not part of a version 0 tuple: one entry for both.
+    other = '10.2.0.3'
+    cap.add(raw_l4(C4, other, 47, gre0(key=7))).add(raw_l4(C4, other, 47, gre0(key=8)))
+    # Version 1 without the key bit still has its call id read; version 7
+    # (reserved) is keyed like version 0; a 2-byte header is tracked.
+    cap.add(raw_l4(C4, '10.2.0.4', 47, gre1(0xabcd, flags=0x0001)))
+    cap.add(raw_l4(C4, '10.2.0.5', 47, gre1(0xabcd, flags=0x2007)))
+    cap.add(raw_l4(C4, '10.2.0.6', 47, b'\0\0'))
+    # Version 1 cut before its call id: keys 0, even when not PPP.
+    cap.add(raw_l4(C4, '10.2.0.7', 47, struct.pack('>HH', 0x2001, 0x0800)))
+    # Version 1 not carrying PPP: INVALID, on a tracked tuple as well.
+    cap.add(raw_l4(C4, '10.2.0.8', 47, gre1(0x1111, proto=0x0800)))
+    cap.add(raw_l4(C4, S4, 47, gre1(0x5678, proto=0x0800)))
+    # Version 1 with call id 0 both ways inverts: one entry, ASSURED.
+    cap.add(raw_l4(C4, '10.2.0.9', 47, gre1(0))).add(raw_l4('10.2.0.9', C4, 47, gre1(0)))
+    cap.add(raw_l4(C4, '10.2.0.9', 47, gre1(0)))
+
+
+@scenario('gre-ipv6')
+def _(cap):
+    _gre_tunnels(cap, C6, S6)
+
+
+@scenario('gre-timeouts', '--sysctl', 'nf_conntrack_gre_timeout=2',
+          '--sysctl', 'nf_conntrack_gre_timeout_stream=5')
+def _(cap):
+    # The two GRE sysctls: after 3 s the unreplied and the merely replied
+    # entries are gone (a packet on either tuple makes a new entry), the
+    # ASSURED one lives on.
+    cap.add(raw_l4(C4, S4, 47, gre0()))
+    cap.add(raw_l4(C4, '10.2.0.3', 47, gre0())).add(raw_l4('10.2.0.3', C4, 47, gre0()))
+    cap.add(raw_l4(C4, '10.2.0.4', 47, gre0())).add(raw_l4('10.2.0.4', C4, 47, gre0()))
+    cap.add(raw_l4(C4, '10.2.0.4', 47, gre0()))
+    cap.add(raw_l4(C4, S4, 47, gre0()), 3.0)
+    cap.add(raw_l4('10.2.0.3', C4, 47, gre0()))
+    cap.add(raw_l4('10.2.0.4', C4, 47, gre0()))
+
+
 # ---- IPv6 -----------------------------------------------------------------
 
 @scenario('ipv6')
