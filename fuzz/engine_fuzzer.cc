@@ -8,7 +8,8 @@
 // versions 0 and 1, generic,
 // IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
 // again and replies match), TCP flags and sequence numbers that often follow
-// the flow, and a few byte mutations. The packet goes through DecodeIp and
+// the flow, a few byte mutations, and a conntrack zone (mostly the default,
+// else one of two, both ways or one way). The packet goes through DecodeIp and
 // into two engines, one packet at a time and in batches through
 // ProcessBatch, and on a sample of inputs (one in kThreadedEvery) into a
 // third, in batches on two threads (with stretches as short as 2 packets,
@@ -170,6 +171,16 @@ struct Program {
         break;
     }
     if (now_ns + d >= now_ns && now_ns + d < (1ull << 63)) now_ns += d;
+  }
+
+  // A zone from a small pool, so that flows meet again in and out of their
+  // zone: mostly the default, else 1 or 2, both ways or one way.
+  ctkit::Zone PickZone() {
+    const uint8_t z = in.U8();
+    if ((z & 3) != 0) return ctkit::Zone{};
+    const uint8_t dirs = (z >> 3) & 3;
+    return ctkit::Zone{static_cast<uint16_t>(1 + ((z >> 2) & 1)),
+                       static_cast<uint8_t>(dirs == 3 ? 0 : dirs)};
   }
 
   // Builds one IP packet; false if nothing was built.
@@ -508,6 +519,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ctkit::DecodeStatus::kOk) {
       continue;
     }
+    v.zone = prog.PickZone();
     ctkit::Verdict got = e.single->Process(v, prog.now_ns);
     if (kTrace) {
       std::fprintf(stderr, "t=%llu proto=%u len=%u -> %s count=%u\n",

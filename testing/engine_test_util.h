@@ -282,12 +282,13 @@ class Harness {
     seed_[1] = engine_->hash_seed().k1;
   }
 
-  /// Decodes `ip` and gives it to the engine at `at_s` seconds.
-  Verdict Send(const Bytes& ip, double at_s) {
+  /// Decodes `ip` and gives it to the engine at `at_s` seconds, in `zone`.
+  Verdict Send(const Bytes& ip, double at_s, Zone zone = {}) {
     PacketView view{};
     DecodeStatus st =
         DecodeIp(ip.data(), static_cast<uint32_t>(ip.size()), &view);
     EXPECT_EQ(st, DecodeStatus::kOk) << DecodeStatusName(st);
+    view.zone = zone;
     now_ns_ = AtNs(at_s);
     return engine_->Process(view, now_ns_);
   }
@@ -299,8 +300,8 @@ class Harness {
   }
 
   /// The entry of `t` (either direction) at the time of the last step.
-  std::optional<FlowInfo> Find(const Tuple& t) const {
-    return engine_->Find(t, now_ns_);
+  std::optional<FlowInfo> Find(const Tuple& t, Zone zone = {}) const {
+    return engine_->Find(t, now_ns_, zone);
   }
   std::optional<FlowInfo> FindAt(const Tuple& t, double at_s) const {
     return engine_->Find(t, AtNs(at_s));

@@ -52,6 +52,7 @@ struct FlowInfo {
   uint64_t start_ns = 0;
   uint32_t mark = 0;
   uint32_t use = 1;
+  Zone zone{};  ///< the entry's conntrack zone (default: id 0)
 };
 
 /// conntrack -E event kinds.
@@ -192,10 +193,14 @@ class Engine {
   virtual void Visit(uint64_t now_ns,
                      const std::function<void(const FlowInfo&)>& fn) const = 0;
 
-  /// The entry whose original or reply tuple is `t`, if live at now_ns.
-  /// Does not reap anything (a read-only view for tests and tools).
-  virtual std::optional<FlowInfo> Find(const Tuple& t,
-                                       uint64_t now_ns) const = 0;
+  /// The entry whose original or reply tuple is `t` in `zone`, if live at
+  /// now_ns. Does not reap anything (a read-only view for tests and tools).
+  virtual std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns,
+                                       Zone zone) const = 0;
+  /// The same in the default zone.
+  std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns) const {
+    return Find(t, now_ns, Zone{});
+  }
 
   /// The hash key in use, drawn or given: as EngineOptions::hash_seed it
   /// makes another engine lay its table out as this one does.

@@ -32,6 +32,31 @@ struct Address {
   }
 };
 
+/// A conntrack zone, as nft's `ct zone set` gives one to a packet: an id
+/// that keeps entries apart (equal tuples in different zones are different
+/// entries), applied to both directions (`ct zone set`, dir_mask 0) or to
+/// one (`ct original zone set`: kOriginalOnly; `ct reply zone set`:
+/// kReplyOnly). In a direction the zone does not apply to, the id is 0, the
+/// default zone (docs/kernel-model.md §4.6).
+struct Zone {
+  static constexpr uint8_t kOriginalOnly = 1;
+  static constexpr uint8_t kReplyOnly = 2;
+  // No member initialisers: Zone stays trivial, so PacketView does (the
+  // decoder sets every field; Zone{} is the default zone).
+  uint16_t id;
+  uint8_t dir_mask;  ///< 0: both directions
+
+  /// The id in direction `dir` (0 original, 1 reply).
+  uint16_t IdIn(int dir) const noexcept {
+    return (dir_mask == 0 || (dir_mask & (1u << dir)) != 0) ? id : 0;
+  }
+  /// Whether this is the default zone (id 0 in both directions).
+  bool IsDefault() const noexcept { return id == 0; }
+  friend bool operator==(const Zone& a, const Zone& b) {
+    return a.id == b.id && (a.id == 0 || a.dir_mask == b.dir_mask);
+  }
+};
+
 /// One decoded IPv4/IPv6 packet. Filled by DecodeFrame()/DecodeIp().
 struct PacketView {
   Family family;
@@ -56,6 +81,9 @@ struct PacketView {
   /// Bytes from l4 to the end of the IP payload as the IP header claims
   /// (>= l4_caplen unless the capture cut the packet short).
   uint32_t l4_len;
+  /// The packet's conntrack zone. The decoder sets the default; a replay
+  /// sets it from the user's --zone-map, a dataplane from its own rules.
+  Zone zone;
 };
 
 }  // namespace ctkit

@@ -242,14 +242,22 @@ void EngineImpl::Prepare(const PacketView& pkt,
   }
   // The original tuple a reply-direction node would carry for this packet
   // (all zero when there is none: no flow's tuple is all zero).
+  out->zone = pkt.zone;
+  const uint16_t zone_id = FlowTable::HashedZoneId(pkt.zone);
   if (InvertTuple(out->tuple, &out->reply)) {
-    out->hash = table_->Hash(out->tuple, out->reply);
+    out->hash = table_->Hash(out->tuple, out->reply, zone_id);
   } else {
     out->reply = Tuple{};
-    out->hash = table_->Hash(out->tuple);
+    out->hash = table_->Hash(out->tuple, zone_id);
   }
   out->key = FlowKey::Of(out->tuple);
   out->reply_key = FlowKey::Of(out->reply);
+  if (pkt.zone.id != 0) {
+    const uint16_t alt = FlowTable::AlternateZoneId(pkt.zone);
+    out->alt_hash = out->reply.l4_proto != 0
+                        ? table_->Hash(out->tuple, out->reply, alt)
+                        : table_->Hash(out->tuple, alt);
+  }
 }
 
 Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
@@ -417,14 +425,29 @@ Verdict EngineImpl::HandleIcmpError(Lane& lane, const PacketView& pkt,
 
 bool EngineImpl::NodeIs(uint32_t node,
                         const PreparedPacket& pp) const noexcept {
-  return NodeDir(node) == Direction::kOriginal
-             ? table_->TupleIs(NodeFlow(node), pp.key, pp.tuple)
-             : table_->TupleIs(NodeFlow(node), pp.reply_key, pp.reply);
+  const uint32_t index = NodeFlow(node);
+  const Direction dir = NodeDir(node);
+  const bool tuple_is = dir == Direction::kOriginal
+                            ? table_->TupleIs(index, pp.key, pp.tuple)
+                            : table_->TupleIs(index, pp.reply_key, pp.reply);
+  // The kernel looks a packet up with its zone's original-direction id and,
+  // failing that, its reply-direction id; each finds the nodes whose own
+  // direction's id equals the packet's in that direction. One walk of the
+  // flow's single bucket asking that of every node finds the same entries.
+  return tuple_is && table_->ZoneMatches(index, dir, pp.zone);
 }
 
 uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
                                    uint32_t now) noexcept {
-  uint32_t bucket = table_->Bucket(pp.hash);
+  const uint32_t node = LookupInBucket(lane, pp, table_->Bucket(pp.hash), now);
+  if (node != kNil || pp.zone.id == 0) return node;
+  // A packet in a zone: its entry may be in the other bucket
+  // (FlowTable::HashedZoneId says why).
+  return LookupInBucket(lane, pp, table_->Bucket(pp.alt_hash), now);
+}
+
+uint32_t EngineImpl::LookupInBucket(Lane& lane, const PreparedPacket& pp,
+                                    uint32_t bucket, uint32_t now) noexcept {
   uint32_t node = table_->Head(bucket);
   while (node != kNil) {
     uint32_t index = NodeFlow(node);
@@ -507,6 +530,7 @@ Verdict EngineImpl::NewFlow(Lane& lane, const PacketView& pkt, const Tuple& t,
   }
   Flow& f = table_->At(index);
   table_->SetTuple(index, t);
+  table_->SetZone(index, pkt.zone);
   TrackContext ctx{Direction::kOriginal, /*is_new=*/true,
                    /*reply_seen=*/false, /*assured=*/false, 0, now};
   TrackResult r = TrackPacket(pkt, t.l4_proto, &f.proto, ctx, cfg_);
@@ -607,7 +631,7 @@ void EngineImpl::Delete(Lane& lane, uint32_t index, DeleteCause cause,
   Flow& f = table_->At(index);
   f.status |= flowstatus::kDying;
   Emit(EventType::kDestroy, index, now);
-  uint32_t bucket = table_->Bucket(table_->Hash(table_->OrigTuple(index)));
+  uint32_t bucket = table_->Bucket(table_->FlowHash(index));
   table_->Unlink(bucket, NodeId(index, Direction::kOriginal));
   table_->Unlink(bucket, NodeId(index, Direction::kReply));
   FreeFlow(lane, index);

@@ -41,6 +41,10 @@ struct PreparedPacket {
   Tuple reply;    ///< `tuple` inverted (the prefetch passes compare with it)
   FlowKey key{};  ///< compact forms of both, as flows store them
   FlowKey reply_key{};
+  Zone zone{};  ///< the packet's zone (PacketView::zone)
+  /// With a zone other than the default: the hash of the other bucket its
+  /// entry may be in (FlowTable::AlternateZoneId).
+  uint32_t alt_hash = 0;
 };
 
 /// What one thread accumulates while it runs the recipe. The kernel keeps
@@ -96,7 +100,8 @@ class EngineImpl final : public Engine {
             const std::function<void(const FlowInfo&)>& fn) override;
   void Visit(uint64_t now_ns,
              const std::function<void(const FlowInfo&)>& fn) const override;
-  std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns) const override;
+  std::optional<FlowInfo> Find(const Tuple& t, uint64_t now_ns,
+                               Zone zone) const override;
   HashSeed hash_seed() const noexcept override { return *opts_.hash_seed; }
   uint32_t jiffies() const noexcept override { return last_now_; }
   size_t memory_bytes() const noexcept override {
@@ -133,6 +138,8 @@ class EngineImpl final : public Engine {
   /// Finds the node matching pp.tuple in bucket(pp.hash), reaping every
   /// expired entry the walk passes (as the kernel's lookup does). kNil if
   /// none.
+  uint32_t LookupInBucket(Lane& lane, const PreparedPacket& pp, uint32_t bucket,
+                          uint32_t now) noexcept;
   uint32_t LookupAndReap(Lane& lane, const PreparedPacket& pp,
                          uint32_t now) noexcept;
   /// Whether node `node` is the packet's: its flow's original tuple is the

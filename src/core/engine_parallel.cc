@@ -8,14 +8,16 @@
 // shards never touch the same memory, so running them side by side gives
 // what running them one after the other would.
 //
-// Only three things cross shards, and the driver keeps them serial:
+// Only four things cross shards, and the driver keeps them serial:
 //   - the table-full decision (the global count against nf_conntrack_max):
 //     a stretch of packets runs in parallel only if it cannot fill the
 //     table even if every packet in it creates an entry;
 //   - the GC, which walks all buckets and keeps a running mean in bucket
 //     order: a stretch ends before the first packet whose time makes a GC
 //     run due, and that packet runs serially (GC first, as always);
-//   - the clock: a stretch ends before a step long enough for CrossLongGap.
+//   - the clock: a stretch ends before a step long enough for CrossLongGap;
+//   - packets in a zone other than the default, whose lookup may try a
+//     second bucket (FlowTable::HashedZoneId): a stretch ends before one.
 // The count after each packet (the replay's fill curve) is rebuilt from each
 // packet's own count change, summed in packet order. Events would have to
 // come out in packet order and the adaptive policy reads the global count
@@ -269,6 +271,8 @@ bool EngineImpl::PlanStretch(const uint64_t* now_ns, size_t a, size_t n,
       last = kInitialJiffies + static_cast<uint32_t>(ticks);
     }
     if (JiffiesLeft(gc_.next_run, last) <= 0) break;
+    // A packet in a zone may look in two buckets, perhaps of two shards.
+    if (par_->pkts[b].zone.id != 0) break;
     st->now[b - a] = last;
   }
   if (b - a < min_stretch) return false;

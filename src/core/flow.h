@@ -27,6 +27,8 @@ inline constexpr uint16_t kFixedTimeout = 1u << 10;
 inline constexpr uint16_t kHasAcct = 1u << 12;
 inline constexpr uint16_t kHasTimestamp = 1u << 13;
 inline constexpr uint16_t kHasEvents = 1u << 14;
+// The entry is in a zone other than the default: FlowTable::ZoneOf.
+inline constexpr uint16_t kHasZone = 1u << 15;
 }  // namespace flowstatus
 
 /// A flow's original-direction tuple in 14 bytes: ports, protocols, and

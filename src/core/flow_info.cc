@@ -16,6 +16,7 @@ FlowInfo EngineImpl::Snapshot(uint32_t index, uint32_t now) const noexcept {
   info.state = ProtoStateName(f.key.l4_proto, f.proto);
   info.assured = (f.status & flowstatus::kAssured) != 0;
   info.seen_reply = (f.status & flowstatus::kSeenReply) != 0;
+  info.zone = table_->ZoneOf(index);
   if (f.status & flowstatus::kHasAcct) {
     info.has_acct = true;
     for (int d = 0; d < 2; ++d) {
@@ -72,8 +73,8 @@ void EngineImpl::Visit(uint64_t now_ns,
   }
 }
 
-std::optional<FlowInfo> EngineImpl::Find(const Tuple& t,
-                                         uint64_t now_ns) const {
+std::optional<FlowInfo> EngineImpl::Find(const Tuple& t, uint64_t now_ns,
+                                         Zone zone) const {
   uint32_t now = last_now_;
   if (clock_started_ && now_ns > last_now_ns_) now = JiffiesAt(now_ns);
   PreparedPacket pp{};
@@ -81,11 +82,16 @@ std::optional<FlowInfo> EngineImpl::Find(const Tuple& t,
   if (!InvertTuple(t, &pp.reply)) pp.reply = Tuple{};
   pp.key = FlowKey::Of(pp.tuple);
   pp.reply_key = FlowKey::Of(pp.reply);
-  uint32_t bucket = table_->Bucket(table_->Hash(t));
-  for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
-    const Flow& f = table_->At(NodeFlow(n));
-    if (JiffiesLeft(f.expiry, now) <= 0) continue;
-    if (NodeIs(n, pp)) return Snapshot(NodeFlow(n), now);
+  pp.zone = zone;
+  for (const uint16_t id :
+       {FlowTable::HashedZoneId(zone), FlowTable::AlternateZoneId(zone)}) {
+    const uint32_t bucket = table_->Bucket(table_->Hash(t, id));
+    for (uint32_t n = table_->Head(bucket); n != kNil; n = table_->Next(n)) {
+      const Flow& f = table_->At(NodeFlow(n));
+      if (JiffiesLeft(f.expiry, now) <= 0) continue;
+      if (NodeIs(n, pp)) return Snapshot(NodeFlow(n), now);
+    }
+    if (zone.id == 0) break;
   }
   return std::nullopt;
 }

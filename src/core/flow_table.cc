@@ -55,8 +55,12 @@ Result<std::unique_ptr<FlowTable>> FlowTable::Create(uint32_t capacity,
   // Reserved, not resident: only pages holding IPv6 flows are touched.
   t->v6_bytes_ = static_cast<size_t>(capacity) * sizeof(V6Addresses);
   t->v6_ = static_cast<V6Addresses*>(MapZeroed(t->v6_bytes_, false));
+  // The same for zones: only pages holding entries of a zone other than
+  // the default are touched.
+  t->zones_bytes_ = static_cast<size_t>(capacity) * sizeof(Zone);
+  t->zones_ = static_cast<Zone*>(MapZeroed(t->zones_bytes_, false));
   if (t->flows_ == nullptr || t->heads_ == nullptr || t->lengths_ == nullptr ||
-      t->v6_ == nullptr) {
+      t->v6_ == nullptr || t->zones_ == nullptr) {
     return fail(Error::io("cannot map " + std::to_string(t->memory_bytes()) +
                           " bytes for the conntrack table"));
   }
@@ -74,16 +78,18 @@ FlowTable::~FlowTable() {
   if (heads_ != nullptr) munmap(heads_, heads_bytes_);
   if (lengths_ != nullptr) munmap(lengths_, lengths_bytes_);
   if (v6_ != nullptr) munmap(v6_, v6_bytes_);
+  if (zones_ != nullptr) munmap(zones_, zones_bytes_);
 }
 
-uint32_t FlowTable::Hash(const Tuple& t) const noexcept {
+uint32_t FlowTable::Hash(const Tuple& t, uint16_t zone_id) const noexcept {
   Tuple inverse;
   // A tuple with no inverse is never a flow's: any bucket will do.
   if (!InvertTuple(t, &inverse)) return HashKey(k0_, k1_, t);
-  return Hash(t, inverse);
+  return Hash(t, inverse, zone_id);
 }
 
-uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse) const noexcept {
+uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse,
+                         uint16_t zone_id) const noexcept {
   // Any fixed total order on tuples will do to pick the key, as long as it
   // is cheap: first the leading 8 address bytes (all of an IPv4 address;
   // the inverse's source is t's destination), then, for the rare tie
@@ -93,7 +99,10 @@ uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse) const noexcept {
   std::memcpy(&b, inverse.src.bytes, 8);
   bool inverse_first =
       a != b ? b < a : std::memcmp(&inverse, &t, sizeof(Tuple)) < 0;
-  return HashKey(k0_, k1_, inverse_first ? inverse : t);
+  // The zone keys the hash: the default zone's flows hash as they always
+  // did, and equal tuples of other zones spread over other buckets.
+  const uint64_t k1 = k1_ ^ (uint64_t{zone_id} * 0x9e3779b97f4a7c15ull);
+  return HashKey(k0_, k1, inverse_first ? inverse : t);
 }
 
 namespace {

@@ -32,10 +32,33 @@ class FlowTable {
   /// Keyed 32-bit hash of a flow: a tuple and its inverse hash alike (the
   /// key is the smaller of the two), so both directions of a flow share one
   /// bucket. That keeps every chain inside one shard (see Shard()), which
-  /// is what lets shards run on separate threads.
-  uint32_t Hash(const Tuple& t) const noexcept;
+  /// is what lets shards run on separate threads. The zone id given is
+  /// mixed in, as the kernel mixes it in (see HashedZoneId).
+  uint32_t Hash(const Tuple& t, uint16_t zone_id = 0) const noexcept;
   /// The same, when the caller already has the inverse.
-  uint32_t Hash(const Tuple& t, const Tuple& inverse) const noexcept;
+  uint32_t Hash(const Tuple& t, const Tuple& inverse,
+                uint16_t zone_id = 0) const noexcept;
+  /// The zone id a flow's hash mixes in: the id of a zone that applies to
+  /// both directions, else 0. The kernel hashes each direction's node with
+  /// that direction's id and looks a packet up with its zone's
+  /// original-direction id, then its reply-direction id. ctkit keeps a
+  /// flow's two nodes in one bucket, so it hashes one id per flow and looks
+  /// a packet in a zone up in two buckets: HashedZoneId's first, then
+  /// AlternateZoneId's. Every entry the kernel's lookups find is in one of
+  /// them: an entry in a two-way zone Z matches only packets whose id is Z
+  /// in some direction (the first bucket for a two-way packet, the second
+  /// for a one-way one); an entry hashed with 0 is in the first bucket of a
+  /// one-way or default packet and the second of a two-way one.
+  static uint16_t HashedZoneId(const Zone& z) noexcept {
+    return z.dir_mask == 0 ? z.id : 0;
+  }
+  static uint16_t AlternateZoneId(const Zone& z) noexcept {
+    return z.dir_mask == 0 ? 0 : z.id;
+  }
+  /// The hash of flow `index` (its original tuple and its zone).
+  uint32_t FlowHash(uint32_t index) const noexcept {
+    return Hash(OrigTuple(index), HashedZoneId(ZoneOf(index)));
+  }
   /// Bucket of a hash: multiply-shift, as the kernel does (no modulo).
   uint32_t Bucket(uint32_t hash) const noexcept {
     return static_cast<uint32_t>((static_cast<uint64_t>(hash) * buckets_) >>
@@ -79,6 +102,31 @@ class FlowTable {
     flows_[index].key = FlowKey::Of(t);
     if (t.family == Family::kIPv6) v6_[index] = {t.src, t.dst};
   }
+  /// Puts flow `index` (just allocated) in `zone`. The default zone is
+  /// stored as no zone at all: only entries of other zones touch the side
+  /// pool, as only they carry the kernel's zone extension.
+  void SetZone(uint32_t index, const Zone& zone) noexcept {
+    if (zone.IsDefault()) return;
+    flows_[index].status |= flowstatus::kHasZone;
+    zones_[index] = zone;
+  }
+  /// Flow `index`'s zone.
+  Zone ZoneOf(uint32_t index) const noexcept {
+    return (flows_[index].status & flowstatus::kHasZone) ? zones_[index]
+                                                         : Zone{};
+  }
+  /// Whether flow `index`'s node of direction `dir` is in `zone` as a
+  /// lookup from that direction sees it: the two ids in that direction
+  /// agree (kernel-model §4.6).
+  bool ZoneMatches(uint32_t index, Direction dir,
+                   const Zone& zone) const noexcept {
+    if (!(flows_[index].status & flowstatus::kHasZone)) {
+      return zone.IdIn(static_cast<int>(dir)) == 0;
+    }
+    const int d = static_cast<int>(dir);
+    return zones_[index].IdIn(d) == zone.IdIn(d);
+  }
+
   /// Flow `index`'s original tuple, in full.
   Tuple OrigTuple(uint32_t index) const noexcept {
     const FlowKey& k = flows_[index].key;
@@ -206,6 +254,7 @@ class FlowTable {
 
   Flow* flows_ = nullptr;      // capacity_ flows, mmap'd; owned
   V6Addresses* v6_ = nullptr;  // capacity_ entries, mmap'd; owned
+  Zone* zones_ = nullptr;      // capacity_ entries, mmap'd; owned
   uint32_t* heads_ = nullptr;  // buckets_ heads, mmap'd; owned
   // Chain lengths, saturating at 0xffff (then recounted on unlink).
   uint16_t* lengths_ = nullptr;
@@ -213,6 +262,7 @@ class FlowTable {
   size_t heads_bytes_ = 0;
   size_t lengths_bytes_ = 0;
   size_t v6_bytes_ = 0;
+  size_t zones_bytes_ = 0;
   uint32_t capacity_ = 0;     // immutable
   uint32_t buckets_ = 0;      // immutable
   uint64_t k0_ = 0, k1_ = 0;  // hash key; immutable

@@ -63,14 +63,15 @@ bool EngineImpl::CheckInvariants(std::string* why) const {
       uint32_t want_bucket;
       const Tuple orig = table_->OrigTuple(index);
       if (NodeDir(n) == Direction::kOriginal) {
-        want_bucket = table_->Bucket(table_->Hash(orig));
+        want_bucket = table_->Bucket(table_->FlowHash(index));
       } else {
         Tuple reply;
         if (!InvertTuple(orig, &reply)) {
           return Fail(why, "entry " + std::to_string(index) +
                                " has a tuple that cannot be inverted");
         }
-        want_bucket = table_->Bucket(table_->Hash(reply));
+        want_bucket = table_->Bucket(table_->Hash(
+            reply, FlowTable::HashedZoneId(table_->ZoneOf(index))));
       }
       if (want_bucket != b) {
         return Fail(why, "node " + std::to_string(n) + " is in bucket " +

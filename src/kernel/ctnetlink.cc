@@ -100,11 +100,20 @@ template <class Fn>
   return v;
 }
 
-[[nodiscard]] Result<void> ParseTuple(const Attr& outer, Family fam, Tuple* t) {
+// `*zone` gets the tuple's own zone (CTA_TUPLE_ZONE: a zone set for that
+// direction only), if it has one.
+[[nodiscard]] Result<void> ParseTuple(const Attr& outer, Family fam, Tuple* t,
+                                      uint16_t* zone) {
   t->family = fam;
   bool have_proto = false;
   Result<void> r = WalkAttrs(
       outer.data, outer.len, "CTA_TUPLE", [&](const Attr& a) -> Result<void> {
+        if (a.type == CTA_TUPLE_ZONE) {
+          auto v = Be16(a, "CTA_TUPLE_ZONE");
+          if (!v) return fail(v.error());
+          *zone = *v;
+          return {};
+        }
         if (a.type == CTA_TUPLE_IP) {
           return WalkAttrs(a.data, a.len, "CTA_TUPLE_IP",
                            [&](const Attr& ip) -> Result<void> {
@@ -250,15 +259,22 @@ template <class Fn>
   Family fam = fam_raw == AF_INET ? Family::kIPv4 : Family::kIPv6;
   FlowInfo f;
   bool have_orig = false, have_reply = false, have_timeout = false;
+  uint16_t zone = 0, orig_zone = 0, reply_zone = 0;
   Result<void> r = WalkAttrs(
       attrs, alen, "conntrack entry", [&](const Attr& a) -> Result<void> {
         switch (a.type) {
           case CTA_TUPLE_ORIG:
             have_orig = true;
-            return ParseTuple(a, fam, &f.original);
+            return ParseTuple(a, fam, &f.original, &orig_zone);
           case CTA_TUPLE_REPLY:
             have_reply = true;
-            return ParseTuple(a, fam, &f.reply);
+            return ParseTuple(a, fam, &f.reply, &reply_zone);
+          case CTA_ZONE: {
+            auto v = Be16(a, "CTA_ZONE");
+            if (!v) return fail(v.error());
+            zone = *v;
+            return {};
+          }
           case CTA_STATUS: {
             auto v = Be32(a, "CTA_STATUS");
             if (!v) return fail(v.error());
@@ -330,6 +346,15 @@ template <class Fn>
   if (!r) return fail(r.error());
   if (!have_orig || !have_reply) {
     return fail(Error::corrupt("ctnetlink: entry without both tuples"));
+  }
+  // A zone for both directions comes as CTA_ZONE, one for a single
+  // direction inside that direction's tuple.
+  if (zone != 0) {
+    f.zone = Zone{zone, 0};
+  } else if (orig_zone != 0) {
+    f.zone = Zone{orig_zone, Zone::kOriginalOnly};
+  } else if (reply_zone != 0) {
+    f.zone = Zone{reply_zone, Zone::kReplyOnly};
   }
   if (!have_timeout) {
     // Offloaded entries carry no timeout; ctkit never creates those.

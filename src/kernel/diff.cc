@@ -89,6 +89,12 @@ std::string EntryId(const nlohmann::json& e) {
   std::string k = e.value("family", "") + " " + e.value("protocol", "") + " " +
                   std::to_string(e.value("protonum", 0)) + " " +
                   e["original"].dump();
+  // The zone is part of an entry's identity: equal tuples in two zones are
+  // two entries.
+  if (e.contains("zone")) {
+    k += " zone " + std::to_string(e["zone"].get<int>()) + " " +
+         e.value("zone_dir", "both");
+  }
   return k;
 }
 
@@ -110,6 +116,10 @@ std::string EntryName(const nlohmann::json& e) {
   } else if (o.contains("srckey")) {
     n += fmt::format(" srckey=0x{:x} dstkey=0x{:x}", o["srckey"].get<int>(),
                      o["dstkey"].get<int>());
+  }
+  if (e.contains("zone")) {
+    n += fmt::format(" zone={}", e["zone"].get<int>());
+    if (e.contains("zone_dir")) n += "/" + e.value("zone_dir", "");
   }
   return n;
 }

@@ -403,6 +403,7 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   // 3. The sandbox.
   SandboxOptions so;
   so.sysctls = opts.sysctls;
+  so.pre_conntrack_rules = opts.pre_conntrack_rules;
   so.allow_global = opts.allow_global;
   so.notice = opts.notice;
   auto sb = Sandbox::Create(so);

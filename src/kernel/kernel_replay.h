@@ -23,6 +23,8 @@ namespace ctkit {
 struct KernelReplayOptions {
   /// (name, value) sysctls for the router namespace.
   std::vector<std::pair<std::string, std::string>> sysctls;
+  /// nft rules run before conntrack in the router (zones: --zone-map).
+  std::vector<std::string> pre_conntrack_rules;
   bool allow_global = false;
   /// Inter-packet gaps are divided by this (> 0).
   double speed = 1.0;

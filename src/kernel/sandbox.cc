@@ -220,7 +220,17 @@ Result<void> Sandbox::Build() {
         fmt::format("  ct state {} log prefix \"{}\" group {} snaplen 128\n",
                     st, upper, opts_.nflog_group);
   }
-  rules += " }\n}\n";
+  rules += " }\n";
+  if (!opts_.pre_conntrack_rules.empty()) {
+    rules +=
+        " chain pre_conntrack {\n"
+        "  type filter hook prerouting priority -300; policy accept;\n";
+    for (const std::string& line : opts_.pre_conntrack_rules) {
+      rules += "  " + line + "\n";
+    }
+    rules += " }\n";
+  }
+  rules += "}\n";
   auto nft = router.Run({"nft", "-f", "-"}, rules);
   if (!nft) return fail(nft.error());
   // Settings: per-namespace ones inside the router, global ones (saved

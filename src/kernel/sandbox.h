@@ -48,6 +48,9 @@ struct SandboxOptions {
   /// Per-namespace conntrack sysctls for the router: (name, value), names
   /// as `net.netfilter.nf_conntrack_x` or `nf_conntrack_x`.
   std::vector<std::pair<std::string, std::string>> sysctls;
+  /// nft rule lines for a chain that runs before conntrack in the router
+  /// (prerouting, priority -300), e.g. to set zones (ZoneMap::NftRules).
+  std::vector<std::string> pre_conntrack_rules;
   /// Allows writing the global nf_conntrack_max / nf_conntrack_buckets /
   /// nf_conntrack_expect_max in the initial netns (restored afterwards).
   bool allow_global = false;

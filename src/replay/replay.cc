@@ -35,7 +35,8 @@ struct Batch {
   struct Slot {
     uint64_t ts;
     PacketOutcome out;
-    size_t engine_pos;  // position among the decoded packets
+    size_t engine_pos;   // position among the decoded packets
+    uint32_t zone_slot;  // in ZoneMap::zones()
   };
   // Not zeroed: a record's bytes are copied in before anything reads them,
   // and zeroing 16 MiB per batch buffer cost a replay of a few hundred MB
@@ -70,9 +71,9 @@ struct Batch {
 // hold up the end.
 class BatchReader {
  public:
-  explicit BatchReader(std::unique_ptr<CaptureReader> r,
-                       CaptureDigest* digest = nullptr)
-      : r_(std::move(r)), digest_(digest) {}
+  explicit BatchReader(std::unique_ptr<CaptureReader> r, CaptureDigest* digest,
+                       const ZoneMap* zones)
+      : r_(std::move(r)), digest_(digest), zones_(zones) {}
 
   void Fill(Batch* b) {
     b->filled = b->decoded = 0;
@@ -106,12 +107,18 @@ class BatchReader {
       Batch::Slot& s = b->slots[b->filled++];
       s.ts = rec_.ts_ns;
       s.out = PacketOutcome{};
-      DecodeStatus st = DecodeFrame(rec_.link_type, bytes, rec_.caplen,
-                                    &b->views[b->decoded]);
+      s.zone_slot = 0;
+      PacketView& view = b->views[b->decoded];
+      DecodeStatus st = DecodeFrame(rec_.link_type, bytes, rec_.caplen, &view);
       if (st != DecodeStatus::kOk) {
         s.out.skipped = true;
         s.out.reason = st;
       } else {
+        if (!zones_->empty()) {
+          s.zone_slot =
+              zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
+          view.zone = zones_->zones()[s.zone_slot];
+        }
         b->times[b->decoded] = rec_.ts_ns;
         s.engine_pos = b->decoded++;
       }
@@ -124,6 +131,7 @@ class BatchReader {
  private:
   std::unique_ptr<CaptureReader> r_;
   CaptureDigest* digest_;  // of every record read, if set
+  const ZoneMap* zones_;
   CaptureRecord rec_{};
   bool have_rec_ = false;
 };
@@ -145,7 +153,7 @@ template <class RunBatch>
 PumpEnd Pump(std::unique_ptr<CaptureReader> input, size_t batch,
              bool read_ahead, const ReplayOptions& progress_to,
              CaptureDigest* digest, RunBatch&& run) {
-  BatchReader reader(std::move(input), digest);
+  BatchReader reader(std::move(input), digest, &progress_to.zone_map);
   if (batch == 0) batch = 1;
   double fraction = -1;
   uint64_t reported = 0;
@@ -392,6 +400,9 @@ class ReplayRun {
     r.max = run->engine_->tunables().max;
     r.buckets = run->engine_->tunables().buckets;
     r.table_memory_bytes = run->engine_->memory_bytes();
+    if (!opts.zone_map.empty()) {
+      for (const Zone& z : opts.zone_map.zones()) r.zones.push_back({z});
+    }
     run->capacity_ = r.max != 0 ? r.max : eopts.unlimited_capacity;
     run->threshold90_ = 0.9 * r.max;
     return run;
@@ -408,6 +419,7 @@ class ReplayRun {
       if (!out.skipped) {
         out.verdict = verdicts_[s.engine_pos];
         count_ = counts_[s.engine_pos];
+        if (!r_.zones.empty()) CountInZone(s.zone_slot, out.verdict);
       }
       Packet(s.ts, out, count_);
     }
@@ -447,6 +459,10 @@ class ReplayRun {
       engine_->Visit(r_.last_ts_ns, [&](const FlowInfo& f) {
         if (f.remaining_jiffies > 0) {
           ++r_.at_end_by_class[static_cast<int>(LifetimeKindOf(f))];
+          if (!r_.zones.empty()) {
+            const uint32_t slot = opts_.zone_map.SlotOf(f.zone);
+            if (slot < r_.zones.size()) ++r_.zones[slot].entries_at_end;
+          }
         }
         if (census_) census_->SeeAtEnd(f, jiffies_now);
       });
@@ -471,6 +487,13 @@ class ReplayRun {
 
   Engine& engine() { return *engine_; }
   std::unique_ptr<Engine> TakeEngine() { return std::move(engine_); }
+
+  void CountInZone(uint32_t slot, Verdict v) {
+    ZoneCounts& z = r_.zones[slot];
+    ++z.packets;
+    if (v == Verdict::kDrop) ++z.dropped;
+    if (v == Verdict::kInvalid) ++z.invalid;
+  }
   ReplayReport& report() { return r_; }
 
  private:

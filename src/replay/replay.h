@@ -18,6 +18,7 @@
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
+#include "replay/zone_map.h"
 #include "report/replay_report.h"
 
 namespace ctkit {
@@ -66,6 +67,9 @@ struct ReplayOptions {
   /// Fingerprint the records read (ReplayReport::capture_sha256), for
   /// results `ctkit diff` may compare.
   bool digest = false;
+  /// Which zone each packet is in (--zone-map); empty: all in the default
+  /// zone. Replays sharing batches (RunReplays) use the first set's.
+  ZoneMap zone_map;
 };
 
 /// Replays `path` ("-": standard input; gzip is read directly). Fails only

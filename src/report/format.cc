@@ -143,6 +143,12 @@ void AppendLine(std::string* out, const FlowInfo& f, uint32_t timeout_s,
     out->push_back(' ');
   }
   AppendTuple(out, f.original);
+  // A zone for one direction is shown after that direction's tuple, a zone
+  // for both once near the end (measured, kernel-model §4.6).
+  const bool one_way_zone = f.zone.id != 0 && f.zone.dir_mask != 0;
+  if (one_way_zone && f.zone.IdIn(0) != 0) {
+    AppendField(out, "zone-orig=", f.zone.id);
+  }
   bool counters = f.has_acct && shape.counters;
   if (counters) {
     AppendField(out, "packets=", f.packets[0]);
@@ -150,12 +156,18 @@ void AppendLine(std::string* out, const FlowInfo& f, uint32_t timeout_s,
   }
   if (!f.seen_reply) out->append("[UNREPLIED] ");
   AppendTuple(out, f.reply);
+  if (one_way_zone && f.zone.IdIn(1) != 0) {
+    AppendField(out, "zone-reply=", f.zone.id);
+  }
   if (counters) {
     AppendField(out, "packets=", f.packets[1]);
     AppendField(out, "bytes=", f.bytes[1]);
   }
   if (f.assured) out->append("[ASSURED] ");
   if (shape.mark_use) AppendField(out, "mark=", f.mark);
+  if (f.zone.id != 0 && f.zone.dir_mask == 0) {
+    AppendField(out, "zone=", f.zone.id);
+  }
   if (shape.delta && f.has_timestamp && now_ns >= f.start_ns) {
     // conntrack subtracts whole seconds: stop's minus start's, not the
     // difference floored (1.9 s from x.9 to y.8 prints 1 or 2 as it falls).

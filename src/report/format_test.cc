@@ -72,6 +72,34 @@ TEST(ConntrackFormat, GreKeysInHex) {
             "srckey=0xabcd dstkey=0x0 mark=0 use=1");
 }
 
+// Zones as conntrack-tools 1.4.7 printed them on this kernel
+// (kernel-model §4.6): `ct zone set 5` as zone= after mark,
+// `ct original zone set 6` after the original tuple, `ct reply zone set 7`
+// after the reply tuple.
+TEST(ConntrackFormat, ZonesWhereConntrackPutsThem) {
+  FlowInfo f;
+  f.original = PortTuple(Ipv4(127, 0, 0, 1), 37194, Ipv4(127, 0, 0, 2), 9999,
+                         ipproto::kUdp);
+  f.reply = enginetest::Reversed(f.original);
+  f.zone = Zone{5, 0};
+  EXPECT_EQ(FormatConntrackLine(f, 29, 0),
+            "udp      17 29 src=127.0.0.1 dst=127.0.0.2 sport=37194 dport=9999 "
+            "[UNREPLIED] src=127.0.0.2 dst=127.0.0.1 sport=9999 dport=37194 "
+            "mark=0 zone=5 use=1");
+  f.original.dst = f.reply.src = Ipv4(127, 0, 0, 3);
+  f.zone = Zone{6, Zone::kOriginalOnly};
+  EXPECT_EQ(FormatConntrackLine(f, 29, 0),
+            "udp      17 29 src=127.0.0.1 dst=127.0.0.3 sport=37194 dport=9999 "
+            "zone-orig=6 [UNREPLIED] src=127.0.0.3 dst=127.0.0.1 sport=9999 "
+            "dport=37194 mark=0 use=1");
+  f.original.dst = f.reply.src = Ipv4(127, 0, 0, 4);
+  f.zone = Zone{7, Zone::kReplyOnly};
+  EXPECT_EQ(FormatConntrackLine(f, 29, 0),
+            "udp      17 29 src=127.0.0.1 dst=127.0.0.4 sport=37194 dport=9999 "
+            "[UNREPLIED] src=127.0.0.4 dst=127.0.0.1 sport=9999 dport=37194 "
+            "zone-reply=7 mark=0 use=1");
+}
+
 TEST(ConntrackFormat, EventLineHasNoMarkNorUse) {
   FlowInfo f = Tcp41000();
   f.state = "SYN_SENT";

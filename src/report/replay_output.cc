@@ -16,6 +16,14 @@
 namespace ctkit {
 namespace {
 
+// "5", "6/original", "7/reply": a zone as --zone-map writes it.
+std::string ZoneName(const Zone& z) {
+  std::string n = std::to_string(z.id);
+  if (z.dir_mask == Zone::kOriginalOnly) n += "/original";
+  if (z.dir_mask == Zone::kReplyOnly) n += "/reply";
+  return n;
+}
+
 std::string Tallies(const std::vector<Tally>& v, uint64_t total) {
   std::string s;
   for (const Tally& t : v) {
@@ -315,6 +323,13 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
     o += "  top dests:    " + Tallies(c.top_destinations, ranked) + "\n";
     o += "  top dports:   " + Tallies(c.top_dports, ranked) + "\n";
   }
+  for (const ZoneCounts& z : r.zones) {
+    o += fmt::format(
+        "zone {:<12} {} packets, {} dropped, {} invalid; {} entries at the "
+        "end\n",
+        ZoneName(z.zone) + ":", z.packets, z.dropped, z.invalid,
+        z.entries_at_end);
+  }
   std::string dx = Diagnosis(r, t);
   if (!dx.empty()) o += "diagnosis: " + dx + "\n";
   o += fmt::format(
@@ -359,6 +374,13 @@ Json FlowToJson(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns) {
   j["assured"] = f.assured;
   j["unreplied"] = !f.seen_reply;
   j["mark"] = f.mark;
+  if (f.zone.id != 0) {
+    j["zone"] = f.zone.id;
+    if (f.zone.dir_mask != 0) {
+      j["zone_dir"] =
+          f.zone.dir_mask == Zone::kOriginalOnly ? "original" : "reply";
+    }
+  }
   if (f.has_acct) {
     j["packets"] = {f.packets[0], f.packets[1]};
     j["bytes"] = {f.bytes[0], f.bytes[1]};
@@ -467,6 +489,22 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
          {"message", w.message}});
   }
   j["warnings"] = warnings;
+  if (!r.zones.empty()) {
+    Json zones = Json::array();
+    for (const ZoneCounts& z : r.zones) {
+      Json zj{
+          {"zone", z.zone.id},
+          {"direction", z.zone.dir_mask == 0                     ? "both"
+                        : z.zone.dir_mask == Zone::kOriginalOnly ? "original"
+                                                                 : "reply"},
+          {"packets", z.packets},
+          {"dropped", z.dropped},
+          {"invalid", z.invalid},
+          {"entries_at_end", z.entries_at_end}};
+      zones.push_back(zj);
+    }
+    j["zones"] = zones;
+  }
   if (!r.timeline.empty()) {
     Json tl = Json::array();
     for (const TimelineRow& row : r.timeline) {

@@ -62,6 +62,15 @@ struct ShortCaptureWarning {
   std::string message;   ///< one sentence for the operator
 };
 
+/// One zone's share of a replay (with --zone-map).
+struct ZoneCounts {
+  Zone zone{};
+  uint64_t packets = 0;  ///< packets the map put in the zone
+  uint64_t dropped = 0;  ///< of them, dropped (table full, chain too long)
+  uint64_t invalid = 0;  ///< of them, INVALID
+  uint64_t entries_at_end = 0;  ///< live entries of the zone at the end
+};
+
 struct ReplayReport {
   std::string capture;
   uint64_t packets_read = 0;
@@ -110,6 +119,8 @@ struct ReplayReport {
   std::string capture_sha256;
   /// Live captures: packets the kernel dropped before the reader saw them.
   std::optional<uint64_t> capture_dropped;
+  /// With a zone map: each zone the map can give (the default zone first).
+  std::vector<ZoneCounts> zones;
 };
 }  // namespace ctkit
 

@@ -650,6 +650,26 @@ def _(cap):
     cap.add(raw_l4('10.2.0.4', C4, 47, gre0()))
 
 
+# ---- Zones -----------------------------------------------------------------
+
+@scenario('zones', '--zone-map', 'net:10.2.0.3=7', '--zone-map', 'net:10.2.0.4=8/original',
+          '--zone-map', 'net:10.2.0.5=9/reply', '--zone-map', 'net:2001:db8:2::3/128=7')
+def _(cap):
+    # Flows to four servers: .3 in zone 7 both ways, .4 in zone 8 for the
+    # original direction only, .5 in zone 9 for the reply direction only, .2
+    # in the default zone; each answered, so every lookup must find its
+    # entry in its zone. An ICMP error from zone 7 is RELATED to the flow it
+    # quotes there; IPv6 flows in zone 7 too.
+    for server in ('10.2.0.3', '10.2.0.4', '10.2.0.5', S4):
+        Tcp(cap, C4, 44000, server, 80).handshake().exchange()
+        cap.add(udp(C4, 54000, server, 53)).add(udp(server, 53, C4, 54000))
+        cap.add(icmp_echo(C4, server, 21, 1)).add(icmp_echo(server, C4, 21, 1, reply=True))
+    u = udp(C4, 54001, '10.2.0.3', 33434)
+    cap.add(u).add(icmp_error('10.2.0.3', C4, u, 3, 3))
+    t = Tcp(cap, C6, 44001, '2001:db8:2::3', 443).handshake()
+    cap.add(udp(C6, 54002, '2001:db8:2::3', 53)).add(udp('2001:db8:2::3', 53, C6, 54002))
+
+
 # ---- IPv6 -----------------------------------------------------------------
 
 @scenario('ipv6')

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ctkit/tunables.h"
+#include "replay/zone_map.h"
 #include "tools/ctkit/exit_status.h"
 
 namespace ctkit::cli {
@@ -53,10 +54,11 @@ void RegisterDiff(CLI::App& app, int* exit_code);
 /// `ctkit diff` prints it (`json`: as `ctkit diff --json`).
 /// Returns the exit code of a comparison (exit_status.h: 0 agree, 1
 /// differ, 3 the kernel run or the comparison failed).
+/// `zones` is the replay's zone map, set in the router by nft rules.
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture, const Tunables& settings,
-                      bool allow_global, double speed, uint32_t tolerance,
-                      bool json);
+                      const ZoneMap& zones, bool allow_global, double speed,
+                      uint32_t tolerance, bool json);
 void RegisterWhatif(CLI::App& app, int* exit_code);
 void RegisterPlan(CLI::App& app, int* exit_code);
 void RegisterDoctor(CLI::App& app, int* exit_code);

@@ -20,9 +20,12 @@ namespace ctkit::cli {
 
 int CompareWithKernel(const nlohmann::json& engine_doc,
                       const std::string& capture, const Tunables& settings,
-                      bool allow_global, double speed, uint32_t tolerance,
-                      bool json) {
+                      const ZoneMap& zones, bool allow_global, double speed,
+                      uint32_t tolerance, bool json) {
   KernelReplayOptions o;
+  auto zone_rules = zones.NftRules();
+  if (!zone_rules) return Fail(zone_rules.error(), kCompareExit);
+  o.pre_conntrack_rules = std::move(*zone_rules);
   // The router starts from the kernel's defaults: hand it every setting the
   // engine ran with that differs from them, wherever it was given.
   o.sysctls = settings.List(/*changed_only=*/true);

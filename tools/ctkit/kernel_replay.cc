@@ -23,6 +23,7 @@
 #include "tools/ctkit/command.h"
 #include "tools/ctkit/kernel_replay_cli.h"
 #include "tools/ctkit/list_options.h"
+#include "tools/ctkit/settings.h"
 
 namespace ctkit::cli {
 namespace {
@@ -30,6 +31,7 @@ namespace {
 struct KernelReplayFlags {
   std::string capture;
   std::vector<std::string> sysctls;
+  std::vector<std::string> zone_map;
   bool allow_global = false;
   double speed = 1.0;
   bool dump = false;
@@ -97,7 +99,15 @@ int RunKernelReplayCommand(const KernelReplayFlags& f) {
     }
     o.sysctls.emplace_back(a->name, a->value);
   }
+  ZoneMap zones;
+  if (!LoadZoneMap(f.zone_map, &zones)) settings_ok = false;
   if (!settings_ok) return kToolExit.error;
+  auto zone_rules = zones.NftRules();
+  if (!zone_rules) {
+    PrintError(zone_rules.error().message);
+    return kToolExit.error;
+  }
+  o.pre_conntrack_rules = std::move(*zone_rules);
   o.allow_global = f.allow_global;
   o.speed = f.speed;
   o.fail_after = f.fail_after;
@@ -168,6 +178,7 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       ->type_name("FILE");
   cmd->add_option("--sysctl", flags->sysctls,
                   "NAME=VALUE for the router namespace (repeatable)");
+  AddZoneMapFlag(cmd, &flags->zone_map);
   cmd->add_flag("--allow-global", flags->allow_global,
                 "allow changing the global nf_conntrack_max/_buckets: they "
                 "limit every namespace on the host for the whole run "

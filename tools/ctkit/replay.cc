@@ -40,6 +40,7 @@ struct ReplayFlags {
   std::string duration;
   uint64_t count = 0;
   SettingsFlags settings;
+  std::vector<std::string> zone_map;
   bool dump = false;
   bool verdicts = false;
   bool events = false;
@@ -182,6 +183,7 @@ int RunReplayCommand(const ReplayFlags& f) {
   Json event_json = f.events ? Json::array() : Json();
   ReplayOptions opts;
   opts.tunables = t;
+  if (!LoadZoneMap(f.zone_map, &opts.zone_map)) return exits.error;
   // A document with the verdicts is one `ctkit diff` may compare: it
   // carries the capture's digest (which costs about as much as reading the
   // file again, so only then).
@@ -268,8 +270,8 @@ int RunReplayCommand(const ReplayFlags& f) {
                             want_verdicts ? &verdict_lines : nullptr,
                             event_json, dump_json);
     if (f.compare_kernel) {
-      return CompareWithKernel(doc, f.capture, t, f.allow_global, f.speed,
-                               f.tolerance, f.json);
+      return CompareWithKernel(doc, f.capture, t, opts.zone_map, f.allow_global,
+                               f.speed, f.tolerance, f.json);
     }
     fmt::print("{}", DumpJson(doc));
   } else {
@@ -346,6 +348,7 @@ void RegisterReplay(CLI::App& app, int* exit_code) {
                   "with -i: stop after this many packets")
       ->check(CLI::PositiveNumber);
   AddSettingsFlags(cmd, &flags->settings);
+  AddZoneMapFlag(cmd, &flags->zone_map);
   cmd->add_flag("--dump", flags->dump,
                 "print the table after the last packet as conntrack -L does");
   cmd->add_flag("--verdicts", flags->verdicts,

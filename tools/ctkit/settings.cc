@@ -53,6 +53,26 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
   return ok;
 }
 
+void AddZoneMapFlag(CLI::App* cmd, std::vector<std::string>* rules) {
+  cmd->add_option("--zone-map", *rules,
+                  "put packets in a conntrack zone, first matching rule wins: "
+                  "net:PREFIX=ZONE (source or destination in PREFIX) or "
+                  "vlan:ID=ZONE (outermost 802.1Q tag); ZONE/original or "
+                  "ZONE/reply for one direction only (repeatable)")
+      ->type_name("RULE");
+}
+
+bool LoadZoneMap(const std::vector<std::string>& rules, ZoneMap* map) {
+  bool ok = true;
+  for (const std::string& rule : rules) {
+    if (auto r = map->Add(rule); !r) {
+      PrintError(r.error().message);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 [[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);

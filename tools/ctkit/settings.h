@@ -10,6 +10,7 @@
 
 #include "ctkit/result.h"
 #include "ctkit/tunables.h"
+#include "replay/zone_map.h"
 
 namespace ctkit::cli {
 
@@ -25,6 +26,13 @@ void AddSettingsFlags(CLI::App* cmd, SettingsFlags* flags);
 /// and returns false if there was one; the caller exits with its kind's
 /// error code (exit_status.h).
 bool LoadSettings(const SettingsFlags& flags, Tunables* t);
+
+/// --zone-map RULE (repeatable), for the commands that replay a capture
+/// (replay/zone_map.h has the rules' syntax).
+void AddZoneMapFlag(CLI::App* cmd, std::vector<std::string>* rules);
+/// Parses every rule into *map; prints `ctkit: error: ...` for each bad
+/// one and returns false if there was one.
+bool LoadZoneMap(const std::vector<std::string>& rules, ZoneMap* map);
 
 /// "1s", "250ms", "2.5s", "1m", "100us", "2d", "0.5" (seconds) -> ns.
 [[nodiscard]] Result<uint64_t> ParseDuration(const std::string& text);
