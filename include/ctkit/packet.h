@@ -56,6 +56,8 @@ struct PacketView {
   /// Bytes from l4 to the end of the IP payload as the IP header claims
   /// (>= l4_caplen unless the capture cut the packet short).
   uint32_t l4_len;
+  /// Start of the IP header (for reassembly: ctkit/defrag.h).
+  const uint8_t* ip;
 };
 
 }  // namespace ctkit

@@ -67,6 +67,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, uint32_t len,
   if (total < header_len) return DecodeStatus::kBadIpHeader;
 
   out->family = Family::kIPv4;
+  out->ip = data;
   out->l4_proto = data[9];
   out->hop_limit = data[8];
   std::memcpy(out->src.bytes, data + 12, 4);
@@ -93,6 +94,7 @@ DecodeStatus DecodeIpv6(const uint8_t* data, uint32_t len,
   const uint32_t avail = total < len ? total : len;
 
   out->family = Family::kIPv6;
+  out->ip = data;
   out->hop_limit = data[7];
   std::memcpy(out->src.bytes, data + 8, 16);
   std::memcpy(out->dst.bytes, data + 24, 16);
@@ -213,6 +215,8 @@ const char* DecodeStatusName(DecodeStatus status) noexcept {
       return "bad-ipv6-ext-header";
     case DecodeStatus::kNonFirstFragment:
       return "non-first-fragment";
+    case DecodeStatus::kFragmentHeld:
+      return "fragment-held";
     case DecodeStatus::kCount:
       break;
   }
