@@ -30,6 +30,10 @@
 
 namespace ctkit {
 
+/// The longest datagram a Reassembler gives out (IPv6: 40 bytes of header
+/// before at most 65535 of payload): room a caller must have to copy one.
+inline constexpr uint32_t kMaxDatagramBytes = 40 + 65535;
+
 /// What one family's reassembly may hold and for how long.
 struct DefragLimits {
   /// Bytes the held fragments may be charged (the kernel's high_thresh).

@@ -49,9 +49,8 @@ namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
 constexpr uint32_t kBlockBytes = 512;
-// Largest IP packet: a fragment, or a reassembled datagram (IPv6: 40 bytes
-// of header before its 65535 of payload).
-constexpr uint32_t kMaxPacketBytes = 40 + 65535;
+// Largest IP packet: a fragment, or a reassembled datagram.
+constexpr uint32_t kMaxPacketBytes = kMaxDatagramBytes;
 // What a held datagram costs besides its fragments (measured: the kernel's
 // queue object, kernel-model §14).
 constexpr uint64_t kQueueBytesIpv4 = 200;
