@@ -173,8 +173,8 @@ bool Fragment(ctkit::fuzz::Input& in, ctkit::Reassembler* defrag,
     const auto& [from, to] = pieces[(how & 2) ? n - 1 - k : k];
     frag.clear();
     if (ctkit::BuildFragment(*pkt, from, to, id, &frag) == 0) continue;
-    const ctkit::DefragResult r = defrag->Add(
-        frag.data(), static_cast<uint32_t>(frag.size()), now_ns);
+    const ctkit::DefragResult r =
+        defrag->Add(frag.data(), static_cast<uint32_t>(frag.size()), now_ns);
     CheckDefrag(*defrag);
     if (r.outcome == ctkit::DefragOutcome::kComplete) {
       pkt->assign(r.datagram, r.datagram + r.datagram_len);

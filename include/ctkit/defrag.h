@@ -89,17 +89,17 @@ struct DefragResult {
 /// exactly one of: a completed datagram, `duplicates`, `failed`, or still
 /// held (`held_fragments`).
 struct DefragCounters {
-  uint64_t fragments = 0;        ///< fragments given to Add
-  uint64_t datagrams = 0;        ///< datagrams completed
-  uint64_t in_datagrams = 0;     ///< fragments that went into them
-  uint64_t duplicates = 0;       ///< fragments ignored as duplicates
-  uint64_t failed[kDefragFailureCount] = {};  ///< fragments given up
+  uint64_t fragments = 0;     ///< fragments given to Add
+  uint64_t datagrams = 0;     ///< datagrams completed
+  uint64_t in_datagrams = 0;  ///< fragments that went into them
+  uint64_t duplicates = 0;    ///< fragments ignored as duplicates
+  uint64_t failed[kDefragFailureCount] = {};            ///< fragments given up
   uint64_t failed_datagrams[kDefragFailureCount] = {};  ///< datagrams
-  uint64_t held_fragments = 0;   ///< held now
-  uint64_t held_datagrams = 0;   ///< incomplete datagrams held now
-  uint64_t charged_bytes = 0;    ///< charged now (both families)
+  uint64_t held_fragments = 0;                          ///< held now
+  uint64_t held_datagrams = 0;  ///< incomplete datagrams held now
+  uint64_t charged_bytes = 0;   ///< charged now (both families)
   uint64_t peak_charged_bytes = 0;
-  uint64_t stored_bytes = 0;     ///< fragment bytes stored now
+  uint64_t stored_bytes = 0;  ///< fragment bytes stored now
   uint64_t peak_stored_bytes = 0;
 };
 

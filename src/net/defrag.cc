@@ -159,8 +159,8 @@ bool ReadFragmentFields(const uint8_t* ip, uint32_t len,
       out->fragment_header = off;
       return true;
     }
-    const uint32_t ext_len = next == kIpv6Ah ? (ip[off + 1] + 2u) * 4u
-                                             : (ip[off + 1] + 1u) * 8u;
+    const uint32_t ext_len =
+        next == kIpv6Ah ? (ip[off + 1] + 2u) * 4u : (ip[off + 1] + 1u) * 8u;
     next = ip[off];
     off += ext_len;
   }
@@ -174,8 +174,8 @@ struct Fragment {
   uint32_t first_block = kNone;
   uint32_t offset = 0;
   uint32_t data_len = 0;
-  uint32_t stored = 0;   // bytes in its blocks: its header (offset 0), data
-  uint32_t charge = 0;   // TrueSize of its packet
+  uint32_t stored = 0;  // bytes in its blocks: its header (offset 0), data
+  uint32_t charge = 0;  // TrueSize of its packet
   bool run_start = false;
 };
 
@@ -194,7 +194,7 @@ struct Datagram {
   uint32_t max_end = 0;
   uint32_t end = 0;  // when last_seen
   bool last_seen = false;
-  uint32_t header_len = 0;  // of the offset-0 fragment's stored header
+  uint32_t header_len = 0;      // of the offset-0 fragment's stored header
   uint32_t next_header_at = 0;  // IPv6: the byte naming the fragment hdr
   uint8_t upper_proto = 0;      // from the offset-0 fragment
   uint64_t charge = 0;
@@ -223,7 +223,8 @@ class ReassemblerImpl final : public Reassembler {
     for (uint32_t i = 0; i + 1 < fragments; ++i) fragments_[i].next = i + 1;
     free_fragment_ = 0;
     datagrams_.resize(datagrams);
-    for (uint32_t i = 0; i + 1 < datagrams; ++i) datagrams_[i].hash_next = i + 1;
+    for (uint32_t i = 0; i + 1 < datagrams; ++i)
+      datagrams_[i].hash_next = i + 1;
     free_datagram_ = 0;
     uint32_t buckets = 64;
     while (buckets < datagrams) buckets <<= 1;
@@ -261,8 +262,8 @@ class ReassemblerImpl final : public Reassembler {
     if (unfragmentable + end > 65535) {
       return GiveUp(d, DefragFailure::kTooBig, 1);
     }
-    if (f.more && (end <= f.offset || (f.family == Family::kIPv6 &&
-                                       (f.data_len & 7u) != 0))) {
+    if (f.more && (end <= f.offset ||
+                   (f.family == Family::kIPv6 && (f.data_len & 7u) != 0))) {
       return GiveUp(d, DefragFailure::kInconsistent, 1);
     }
     if (!f.more) {
@@ -314,9 +315,8 @@ class ReassemblerImpl final : public Reassembler {
     if (f.offset == 0) {
       g.header_len = header;
       g.upper_proto = f.l4_proto;
-      g.next_header_at = f.family == Family::kIPv6
-                             ? NextHeaderAt(ip, f.fragment_header)
-                             : 0;
+      g.next_header_at =
+          f.family == Family::kIPv6 ? NextHeaderAt(ip, f.fragment_header) : 0;
     }
     ++g.fragments;
     g.received += fr.data_len;
@@ -436,7 +436,8 @@ class ReassemblerImpl final : public Reassembler {
     g.family = f.family;
     g.id = f.id;
     Key(f, ip, &g.src, &g.dst, &g.l4_proto);
-    g.deadline_ns = now_ns + uint64_t{Limits(f.family).timeout_s} * 1000000000ull;
+    g.deadline_ns =
+        now_ns + uint64_t{Limits(f.family).timeout_s} * 1000000000ull;
     uint32_t& head = buckets_[Hash(g.family, g.l4_proto, g.id, g.src, g.dst)];
     g.hash_next = head;
     head = i;
@@ -544,8 +545,8 @@ class ReassemblerImpl final : public Reassembler {
     uint8_t next = ip[6];
     while (off < frag_at) {
       at = off;
-      const uint32_t ext_len = next == kIpv6Ah ? (ip[off + 1] + 2u) * 4u
-                                               : (ip[off + 1] + 1u) * 8u;
+      const uint32_t ext_len =
+          next == kIpv6Ah ? (ip[off + 1] + 2u) * 4u : (ip[off + 1] + 1u) * 8u;
       next = ip[off];
       off += ext_len;
     }
@@ -632,9 +633,9 @@ Result<std::unique_ptr<Reassembler>> Reassembler::Create(
     const DefragOptions& opts) {
   for (const DefragLimits* l : {&opts.ipv4, &opts.ipv6}) {
     if (l->high_thresh > kMaxBudget) {
-      return fail(Error::invalid_argument(
-          "a reassembly budget above 1 GiB (" +
-          std::to_string(l->high_thresh) + " bytes) is not supported"));
+      return fail(Error::invalid_argument("a reassembly budget above 1 GiB (" +
+                                          std::to_string(l->high_thresh) +
+                                          " bytes) is not supported"));
     }
     if (l->timeout_s == 0) {
       return fail(Error::invalid_argument("a reassembly timeout of 0 s"));

@@ -34,9 +34,8 @@ Address B6() {
 // 1248 over IPv6, as in the kernel probes).
 Bytes Udp(Family fam, uint16_t sport, uint32_t payload) {
   Bytes b;
-  Endpoints ep = fam == Family::kIPv4
-                     ? Endpoints{fam, A4(2), B4(), sport, 53}
-                     : Endpoints{fam, A6(), B6(), sport, 53};
+  Endpoints ep = fam == Family::kIPv4 ? Endpoints{fam, A4(2), B4(), sport, 53}
+                                      : Endpoints{fam, A6(), B6(), sport, 53};
   BuildUdp(ep, payload, &b);
   return b;
 }
@@ -51,8 +50,8 @@ Bytes Frag(const Bytes& whole, uint32_t from, uint32_t to, uint32_t id) {
 struct Thirds {
   Bytes f[3];
   Thirds(const Bytes& whole, uint32_t id) {
-    const uint32_t end = static_cast<uint32_t>(
-        whole.size() - ((whole[0] >> 4) == 6 ? 40 : 20));
+    const uint32_t end =
+        static_cast<uint32_t>(whole.size() - ((whole[0] >> 4) == 6 ? 40 : 20));
     f[0] = Frag(whole, 0, 488, id);
     f[1] = Frag(whole, 488, 976, id);
     f[2] = Frag(whole, 976, end, id);
@@ -344,9 +343,10 @@ TEST_F(Defrag, AFloodOfNeverCompletingFragmentsStaysInsideTheBudget) {
   uint64_t peak = 0;
   for (uint32_t i = 0; i < 200000; ++i) {
     Bytes w;
-    Endpoints ep{Family::kIPv4, Ipv4(10, 1, static_cast<uint8_t>(i >> 8),
-                                     static_cast<uint8_t>(i)),
-                 B4(), static_cast<uint16_t>(i), 53};
+    Endpoints ep{
+        Family::kIPv4,
+        Ipv4(10, 1, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)),
+        B4(), static_cast<uint16_t>(i), 53};
     BuildUdp(ep, 2960, &w);
     (void)Add(Frag(w, 0, 1480, i), 0.001 * i);
     peak = std::max(peak, c().charged_bytes);
@@ -395,8 +395,8 @@ TEST(DefragFields, ReadsBothFamilies) {
   EXPECT_TRUE(f.more);
   Bytes w6 = Udp(Family::kIPv6, 1, 1200);
   Bytes p6 = Frag(w6, 976, 1208, 0xabcdef01);
-  ASSERT_TRUE(ReadFragmentFields(p6.data(), static_cast<uint32_t>(p6.size()),
-                                 &f));
+  ASSERT_TRUE(
+      ReadFragmentFields(p6.data(), static_cast<uint32_t>(p6.size()), &f));
   EXPECT_EQ(f.family, Family::kIPv6);
   EXPECT_EQ(f.id, 0xabcdef01u);
   EXPECT_EQ(f.offset, 976u);

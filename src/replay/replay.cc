@@ -102,8 +102,8 @@ class BatchReader {
       have_rec_ = false;
       // A batch's first record always finds room for itself and for a
       // datagram it might complete; later ones are checked below.
-      const size_t room = size_t{rec_.caplen} +
-                          (b->filled == 0 ? kMaxDatagramBytes : 0);
+      const size_t room =
+          size_t{rec_.caplen} + (b->filled == 0 ? kMaxDatagramBytes : 0);
       if (room > b->arena_size - used) {
         if (b->filled != 0) {
           have_rec_ = true;  // goes first in the next batch

@@ -342,7 +342,6 @@ TEST(ReplayDriver, TheCurveFollowsTheTableInBoundedPoints) {
   std::remove(path.c_str());
 }
 
-
 // Fragments go through reassembly before the engine, as the kernel's
 // defragmentation runs before conntrack (docs/kernel-model.md §14; the
 // probes behind tests/fidelity/s-frag-udp4): of a 1200-byte query in three
@@ -352,8 +351,8 @@ TEST(ReplayDriver, TheCurveFollowsTheTableInBoundedPoints) {
 // middle one; a third datagram never gets its last fragment and is still
 // held at the end. Every batching mode gives the same.
 TEST(ReplayDriverFragments, OnlyTheCompletingFragmentCarriesTheDatagram) {
-  const Endpoints ep{Family::kIPv4, Ipv4(10, 1, 0, 2), Ipv4(10, 2, 0, 2),
-                     5000, 53};
+  const Endpoints ep{Family::kIPv4, Ipv4(10, 1, 0, 2), Ipv4(10, 2, 0, 2), 5000,
+                     53};
   std::vector<uint8_t> query, answer;
   BuildUdp(ep, 1200, &query);
   BuildUdp(ep.Reversed(), 0, &answer);
