@@ -9,7 +9,12 @@
 // IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
 // again and replies match), TCP flags and sequence numbers that often follow
 // the flow, a few byte mutations, and a conntrack zone (mostly the default,
-// else one of two, both ways or one way). The packet goes through DecodeIp and
+// else one of two, both ways or one way). On request a packet is cut into
+// fragments (sizes, overlaps, order and a duplicate from the input) that
+// go through a Reassembler with a small budget, as the kernel's
+// defragmentation runs before conntrack; a completed datagram goes on as
+// the step's packet, and the reassembler's bounds and accounting are
+// checked after every fragment. The packet goes through DecodeIp and
 // into two engines, one packet at a time and in batches through
 // ProcessBatch, and on a sample of inputs (one in kThreadedEvery) into a
 // third, in batches on two threads (with stretches as short as 2 packets,
@@ -33,6 +38,7 @@
 // (one in kWalkOftenEvery) also after every kFullCheckEvery-th packet. A
 // broken link or count stays broken, so it is still found, a few packets
 // later.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -43,6 +49,7 @@
 #include <vector>
 
 #include "ctkit/decode.h"
+#include "ctkit/defrag.h"
 #include "ctkit/engine.h"
 #include "fuzz/fuzz_input.h"
 #include "gen/packet_builder.h"
@@ -115,6 +122,67 @@ void Check(const ctkit::Engine& e, CounterSnapshot* last, const char* who,
     }
   }
   *last = now;
+}
+
+// The reassembler's budgets here: small, so that a story can fill them.
+constexpr uint64_t kDefragBudget = 16384;
+// What one family may go over its budget by: one fragment of the longest
+// packet and one datagram's fixed cost (defrag.cc).
+constexpr uint64_t kDefragOver = 70664;
+
+void CheckDefrag(const ctkit::Reassembler& r) {
+  const ctkit::DefragCounters& c = r.counters();
+  if (c.charged_bytes > 2 * (kDefragBudget + kDefragOver)) {
+    Die("defrag", "charged " + std::to_string(c.charged_bytes) +
+                      " bytes, past the budget");
+  }
+  if (c.stored_bytes > c.charged_bytes) {
+    Die("defrag", "stores more than it is charged");
+  }
+  uint64_t failed = 0;
+  for (uint64_t f : c.failed) failed += f;
+  if (c.fragments !=
+      c.in_datagrams + c.duplicates + failed + c.held_fragments) {
+    Die("defrag", "a fragment is not accounted for");
+  }
+}
+
+// Cuts `pkt` into fragments as the input says and feeds them to `defrag`
+// at `now_ns`; when one completes a datagram, `pkt` becomes the datagram
+// and the rest are not sent. False when nothing completed.
+bool Fragment(ctkit::fuzz::Input& in, ctkit::Reassembler* defrag,
+              uint64_t now_ns, Bytes* pkt) {
+  if (pkt->empty()) return false;
+  const uint32_t header = (*pkt)[0] >> 4 == 6 ? 40 : 20;
+  if (pkt->size() <= header + 8) return false;
+  const auto body = static_cast<uint32_t>(pkt->size() - header);
+  const uint8_t how = in.U8();
+  const uint32_t id = in.U16();
+  std::pair<uint32_t, uint32_t> pieces[8];
+  size_t n = 0;
+  for (uint32_t at = 0; at < body && n < 7;) {
+    uint32_t from = at;
+    // Now and then start a little earlier: an overlap.
+    if ((how & 1) && at >= 8 && (in.U8() & 1)) from = at - 8;
+    const uint32_t to = std::min(body, at + (1 + in.U8() % 24) * 8u);
+    pieces[n++] = {from, to};
+    at = to;
+  }
+  if (how & 4) pieces[n++] = pieces[0];  // a duplicate
+  static Bytes frag;
+  for (size_t k = 0; k < n; ++k) {
+    const auto& [from, to] = pieces[(how & 2) ? n - 1 - k : k];
+    frag.clear();
+    if (ctkit::BuildFragment(*pkt, from, to, id, &frag) == 0) continue;
+    const ctkit::DefragResult r =
+        defrag->Add(frag.data(), static_cast<uint32_t>(frag.size()), now_ns);
+    CheckDefrag(*defrag);
+    if (r.outcome == ctkit::DefragOutcome::kComplete) {
+      pkt->assign(r.datagram, r.datagram + r.datagram_len);
+      return true;
+    }
+  }
+  return false;
 }
 
 Address Pool(Family f, uint32_t i) {
@@ -470,6 +538,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   static Batch batch;
   batch.size = 0;
+  ctkit::DefragOptions dopts;
+  dopts.ipv4 = {kDefragBudget, 1 + in.U8() % 40u};
+  dopts.ipv6 = {kDefragBudget, 1 + in.U8() % 70u};
+  auto defrag = ctkit::Reassembler::Create(dopts);
+  if (!defrag) Die("defrag", defrag.error().message);
   static const bool kTrace = std::getenv("ENGINE_FUZZER_TRACE") != nullptr;
   size_t packets = 0;
 
@@ -514,6 +587,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // the batched ones when the batch is flushed (packets are read-only).
     Bytes& pkt = batch.frames[batch.size];
     if (!prog.BuildPacket(&pkt)) continue;
+    if ((op & 0x40) && !Fragment(in, defrag->get(), prog.now_ns, &pkt)) {
+      continue;
+    }
     ctkit::PacketView v{};
     if (ctkit::DecodeIp(pkt.data(), static_cast<uint32_t>(pkt.size()), &v) !=
         ctkit::DecodeStatus::kOk) {

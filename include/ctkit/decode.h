@@ -36,6 +36,9 @@ enum class DecodeStatus : uint8_t {
                          ///< layer would discard it before conntrack)
   kBadIpv6ExtHeader,     ///< extension chain malformed, too long or looping
   kNonFirstFragment,     ///< a fragment without the L4 header (see docs)
+  /// Not the decoder's: a fragment a Reassembler (defrag.h) took; the
+  /// engine sees its datagram with the fragment that completes it.
+  kFragmentHeld,
   kCount,
 };
 

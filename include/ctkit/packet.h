@@ -84,6 +84,8 @@ struct PacketView {
   /// The packet's conntrack zone. The decoder sets the default; a replay
   /// sets it from the user's --zone-map, a dataplane from its own rules.
   Zone zone;
+  /// Start of the IP header (for reassembly: ctkit/defrag.h).
+  const uint8_t* ip;
 };
 
 }  // namespace ctkit

@@ -301,6 +301,44 @@ size_t BuildGre(Family family, const Address& src, const Address& dst,
   return out->size() - start;
 }
 
+size_t BuildFragment(std::span<const uint8_t> ip, uint32_t from, uint32_t to,
+                     uint32_t id, std::vector<uint8_t>* out) {
+  const bool v6 = !ip.empty() && (ip[0] >> 4) == 6;
+  const size_t header = v6 ? 40 : 20;
+  if (ip.size() < header || from > to || to > ip.size() - header) return 0;
+  const bool more = to < ip.size() - header;
+  const uint32_t part = to - from;
+  const size_t start = out->size();
+  out->insert(out->end(), ip.begin(), ip.begin() + static_cast<long>(header));
+  uint8_t* h = out->data() + start;
+  if (v6) {
+    const uint8_t upper = h[6];
+    h[6] = 44;  // a fragment header follows
+    h[4] = static_cast<uint8_t>((part + 8) >> 8);
+    h[5] = static_cast<uint8_t>(part + 8);
+    out->push_back(upper);
+    out->push_back(0);
+    Append16(out, (from / 8) << 3 | (more ? 1u : 0u));
+    Append16(out, id >> 16);
+    Append16(out, id & 0xffff);
+  } else {
+    h[2] = static_cast<uint8_t>((part + 20) >> 8);
+    h[3] = static_cast<uint8_t>(part + 20);
+    h[4] = static_cast<uint8_t>(id >> 8);
+    h[5] = static_cast<uint8_t>(id);
+    const uint32_t frag = (more ? 0x2000u : 0u) | (from / 8);
+    h[6] = static_cast<uint8_t>(frag >> 8);
+    h[7] = static_cast<uint8_t>(frag);
+    h[10] = h[11] = 0;
+    const uint16_t sum = ChecksumFold(ChecksumAdd(0, h, 20));
+    h[10] = static_cast<uint8_t>(sum >> 8);
+    h[11] = static_cast<uint8_t>(sum);
+  }
+  out->insert(out->end(), ip.begin() + static_cast<long>(header + from),
+              ip.begin() + static_cast<long>(header + to));
+  return out->size() - start;
+}
+
 size_t WrapEthernet(std::span<const uint8_t> ip, int vlan_tags,
                     std::vector<uint8_t>* out) {
   // Locally administered MACs: 02:00:00:00:00:02 <- 02:00:00:00:00:01.

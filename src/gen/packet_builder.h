@@ -100,6 +100,16 @@ size_t BuildGre(Family family, const Address& src, const Address& dst,
                 uint8_t version, uint16_t protocol, uint16_t call_id,
                 std::vector<uint8_t>* out);
 
+/// One fragment of the whole IP packet `ip` (as built above, without
+/// extension headers): bytes [from, to) of what follows its IP header
+/// (IPv4: its 20 bytes; IPv6: the base header, before which a fragment
+/// header with `id` is inserted), offset `from` (a multiple of 8), more
+/// fragments set unless `to` reaches the end. IPv4 takes the low 16 bits
+/// of `id`. Appends the fragment and returns its length (0 if the range is
+/// not inside the payload).
+size_t BuildFragment(std::span<const uint8_t> ip, uint32_t from, uint32_t to,
+                     uint32_t id, std::vector<uint8_t>* out);
+
 /// Prepends an Ethernet II header (with `vlan_tags` 802.1Q tags, outermost
 /// 0x88a8 when two) to the IP packet `ip`, appending the frame to *out.
 size_t WrapEthernet(std::span<const uint8_t> ip, int vlan_tags,

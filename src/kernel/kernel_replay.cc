@@ -11,7 +11,21 @@
 // checksum masked since forwarding changed them) is matched to the next
 // not-yet-matched packet with the same bytes; packets passed over were
 // never seen after conntrack's hook: DROP (conntrack dropped them: table
-// full). Packets the decoder cannot use are never sent
+// full).
+//
+// Fragments: the kernel reassembles before conntrack (kernel-model §14),
+// so the log shows one packet per completed datagram, the datagram itself,
+// right after the fragment that completed it, and nothing for the others.
+// Which fragment completes a datagram is worked out from the capture: the
+// first, in sending order, after which the datagram's fragments since its
+// last completion cover it from 0 to the end the last fragment gives (an
+// overlap, or the timeout, starting it afresh). The datagram's log is
+// matched to that fragment by comparing it with the datagram's start (the
+// offset-0 fragment's header and data); fragments with no log are SKIP
+// fragment-held, as `ctkit replay` reports the fragments its reassembler
+// keeps. (A completing fragment whose datagram conntrack dropped for a
+// full table is therefore held, not DROP, here.) Packets the decoder cannot
+// use are never sent
 // and are reported as SKIP with the decoder's reason, as `ctkit replay`
 // does, so the two outputs line up index by index.
 //
@@ -51,10 +65,12 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "ctkit/capture.h"
 #include "ctkit/decode.h"
+#include "ctkit/defrag.h"
 #include "kernel/ctnetlink.h"
 #include "kernel/sandbox.h"
 #include "net/checksum.h"
@@ -65,6 +81,9 @@ namespace ctkit {
 namespace {
 
 constexpr uint32_t kSnap = 128;
+// net.ipv4.ipfrag_time, which the router keeps at its default (IPv6's
+// conntrack reassembly has nf_conntrack_frag6_timeout, read back).
+constexpr uint32_t kIpv4FragmentTimeoutS = 30;
 
 struct Frame {
   uint64_t ts_ns;
@@ -74,6 +93,12 @@ struct Frame {
   DecodeStatus status;
   bool has_tuple = false;
   Tuple tuple;  // for finding each entry's last packet
+  bool fragment = false;
+  FragmentFields frag;
+  // For the fragment that completes a datagram: the datagram's start as
+  // the kernel logs it (see Matches).
+  bool completes = false;
+  std::vector<uint8_t> datagram_start;
 };
 
 // A byte key for a tuple (for maps).
@@ -93,6 +118,12 @@ struct LogMsg {
   std::string prefix;
   std::vector<uint8_t> payload;
 };
+
+// Packets the router is sent: those the decoder took, and fragments without
+// an L4 header, which the kernel's defragmentation collects before conntrack.
+bool Sendable(DecodeStatus s) {
+  return s == DecodeStatus::kOk || s == DecodeStatus::kNonFirstFragment;
+}
 
 uint64_t NowNs() {
   timespec ts{};
@@ -124,6 +155,109 @@ bool Matches(const std::vector<uint8_t>& frame,
     if (frame[i] != log[i]) return false;
   }
   return true;
+}
+
+// Does the logged payload show the datagram `f` completes? Its length and
+// fragment fields (IPv4), payload length (IPv6), TTL or hop limit and IPv4
+// header checksum changed in reassembly or forwarding.
+bool MatchesDatagram(const Frame& f, const std::vector<uint8_t>& log) {
+  const std::vector<uint8_t>& d = f.datagram_start;
+  size_t n = std::min({d.size(), log.size(), size_t{kSnap}});
+  if (n == 0) return false;
+  const bool v4 = f.family == Family::kIPv4;
+  for (size_t i = 0; i < n; ++i) {
+    if (v4 && (i == 2 || i == 3 || (i >= 6 && i <= 8) || i == 10 || i == 11)) {
+      continue;
+    }
+    if (!v4 && (i == 4 || i == 5 || i == 7)) continue;
+    if (d[i] != log[i]) return false;
+  }
+  return true;
+}
+
+// Marks, in sending order, the fragment that completes each datagram (see
+// the file comment) and gives it the datagram's start and tuple.
+void FindCompletingFragments(std::vector<Frame>* frames,
+                             uint32_t ipv4_timeout_s, uint32_t ipv6_timeout_s) {
+  struct Pending {
+    uint64_t first_ts = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> have;  // [from, to)
+    std::optional<uint32_t> end;
+    std::optional<size_t> first;  // the offset-0 fragment's frame
+  };
+  std::map<std::string, Pending> pending;
+  for (size_t i = 0; i < frames->size(); ++i) {
+    Frame& f = (*frames)[i];
+    if (!f.fragment) continue;
+    std::string key(reinterpret_cast<const char*>(f.ip.data()) +
+                        (f.family == Family::kIPv4 ? 12 : 8),
+                    f.family == Family::kIPv4 ? 8 : 32);
+    key += std::to_string(f.frag.id);
+    if (f.family == Family::kIPv4) key += "/" + std::to_string(f.frag.l4_proto);
+    Pending& p = pending[key];
+    const uint64_t timeout_ns =
+        uint64_t{f.family == Family::kIPv4 ? ipv4_timeout_s : ipv6_timeout_s} *
+        1000000000ull;
+    if (!p.have.empty() && f.ts_ns >= p.first_ts + timeout_ns) p = Pending{};
+    const uint32_t from = f.frag.offset, to = from + f.frag.data_len;
+    // Held bytes, merged: a fragment inside them adds nothing (the kernel
+    // ignores it, or, across runs it built out of order, gives the
+    // datagram up: either way no datagram is logged for it); one partly
+    // over them starts the datagram afresh, as the kernel's overlap rule.
+    std::sort(p.have.begin(), p.have.end());
+    bool inside = false, overlap = false;
+    for (size_t k = 0; k < p.have.size();) {
+      uint32_t a = p.have[k].first, b = p.have[k].second;
+      for (++k; k < p.have.size() && p.have[k].first <= b; ++k) {
+        b = std::max(b, p.have[k].second);
+      }
+      if (from >= a && to <= b) {
+        inside = true;
+      } else if (from < b && to > a) {
+        overlap = true;
+      }
+    }
+    if (inside) continue;
+    if (overlap) {
+      p = Pending{};
+      continue;
+    }
+    if (p.have.empty()) p.first_ts = f.ts_ns;
+    p.have.emplace_back(from, to);
+    if (!f.frag.more) p.end = to;
+    if (from == 0) p.first = i;
+    if (!p.end || !p.first) continue;
+    std::sort(p.have.begin(), p.have.end());
+    uint32_t covered = 0;
+    for (const auto& [a, b] : p.have) {
+      if (a > covered) break;
+      covered = std::max(covered, b);
+    }
+    if (covered < *p.end) continue;
+    const Frame& head = (*frames)[*p.first];
+    f.completes = true;
+    f.has_tuple = head.has_tuple;
+    f.tuple = head.tuple;
+    const uint32_t cut = head.frag.fragment_header;
+    f.datagram_start.assign(head.ip.begin(), head.ip.begin() + cut);
+    if (f.family == Family::kIPv6) {
+      // The header that named the fragment header now names the payload.
+      size_t at = 6, off = 40;
+      uint8_t next = head.ip[6];
+      while (off < cut) {
+        at = off;
+        const size_t len = next == 51 ? (head.ip[off + 1] + 2u) * 4u
+                                      : (head.ip[off + 1] + 1u) * 8u;
+        next = head.ip[off];
+        off += len;
+      }
+      f.datagram_start[at] = head.frag.l4_proto;
+    }
+    f.datagram_start.insert(f.datagram_start.end(),
+                            head.ip.begin() + head.frag.data_start,
+                            head.ip.end());
+    p = Pending{};
+  }
 }
 
 Verdict VerdictFromPrefix(const std::string& p) {
@@ -337,7 +471,7 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
     PacketView v{};
     f.status = DecodeFrame(rec.link_type, rec.data, rec.caplen, &v);
     uint32_t off = 0;
-    if (f.status == DecodeStatus::kOk &&
+    if (Sendable(f.status) &&
         IpOffset(rec.link_type, rec.data, rec.caplen, &off) &&
         off < rec.caplen) {
       uint32_t len = std::min(rec.caplen - off, v.ip_len);
@@ -354,8 +488,11 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
       f.family = v.family;
       f.src = v.src;
       f.dst = v.dst;
-      f.has_tuple = ExtractTuple(v, &f.tuple) == InvalidReason::kNone;
-    } else if (f.status == DecodeStatus::kOk) {
+      f.has_tuple = f.status == DecodeStatus::kOk &&
+                    ExtractTuple(v, &f.tuple) == InvalidReason::kNone;
+      f.fragment = ReadFragmentFields(
+          f.ip.data(), static_cast<uint32_t>(f.ip.size()), &f.frag);
+    } else if (Sendable(f.status)) {
       f.status = DecodeStatus::kUnsupportedLinkType;
     }
     frames.push_back(std::move(f));
@@ -387,7 +524,7 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
     return it->second;
   };
   for (const Frame& f : frames) {
-    if (f.status != DecodeStatus::kOk) continue;
+    if (!Sendable(f.status)) continue;
     auto s = side_of.find(key(f.family, f.src));
     auto d = side_of.find(key(f.family, f.dst));
     if (s == side_of.end() && d == side_of.end()) {
@@ -458,7 +595,7 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   // Progress: packets sent and the capture time reached, now and then
   // (also while a long gap is being waited out).
   uint64_t to_send = 0;
-  for (const Frame& f : frames) to_send += f.status == DecodeStatus::kOk;
+  for (const Frame& f : frames) to_send += Sendable(f.status);
   const double capture_total_s =
       r.last_ts_ns > r.first_ts_ns
           ? static_cast<double>(r.last_ts_ns - r.first_ts_ns) * 1e-9
@@ -489,7 +626,7 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   };
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
-    if (f.status != DecodeStatus::kOk) continue;
+    if (!Sendable(f.status)) continue;
     uint64_t rel = f.ts_ns >= r.first_ts_ns ? f.ts_ns - r.first_ts_ns : 0;
     wait_for(rel);
     if (g_stop_signal.load() != 0) break;
@@ -537,25 +674,39 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   log.Stop();
   res.lost_logs = log.lost();
 
-  // 5. Match the logs to the packets.
+  // 5. Match the logs to the packets. A fragment shows a verdict only if
+  // it completed a datagram and that datagram's log is found.
+  FindCompletingFragments(&frames, kIpv4FragmentTimeoutS,
+                          res.tunables.frag6_timeout);
   res.outcomes.resize(frames.size());
   for (size_t i = 0; i < frames.size(); ++i) {
-    if (frames[i].status != DecodeStatus::kOk) {
-      res.outcomes[i] = {true, Verdict::kDrop, frames[i].status};
-      ++r.skipped_by_reason[static_cast<int>(frames[i].status)];
+    const Frame& f = frames[i];
+    if (Sendable(f.status) && f.fragment) {
+      res.outcomes[i] = {true, Verdict::kDrop, DecodeStatus::kFragmentHeld};
+    } else if (f.status != DecodeStatus::kOk) {
+      res.outcomes[i] = {true, Verdict::kDrop, f.status};
     } else {
       res.outcomes[i] = {false, Verdict::kDrop, DecodeStatus::kOk};
-      ++r.decoded;
     }
   }
   size_t j = 0;
   for (const LogMsg& m : log.logs()) {
     for (size_t k = j; k < sent.size(); ++k) {
-      if (Matches(frames[sent[k]].ip, m.payload)) {
-        res.outcomes[sent[k]].verdict = VerdictFromPrefix(m.prefix);
+      const Frame& f = frames[sent[k]];
+      if (f.fragment ? f.completes && MatchesDatagram(f, m.payload)
+                     : Matches(f.ip, m.payload)) {
+        res.outcomes[sent[k]] = {false, VerdictFromPrefix(m.prefix),
+                                 DecodeStatus::kOk};
         j = k + 1;
         break;
       }
+    }
+  }
+  for (const PacketOutcome& o : res.outcomes) {
+    if (o.skipped) {
+      ++r.skipped_by_reason[static_cast<int>(o.reason)];
+    } else {
+      ++r.decoded;
     }
   }
   for (size_t i = 0; i < res.outcomes.size(); ++i) {
@@ -573,7 +724,8 @@ bool IpOffset(uint32_t link_type, const uint8_t* data, uint32_t caplen,
   for (size_t k = 0; k < sent.size(); ++k) {
     const Frame& f = frames[sent[k]];
     Verdict v = res.outcomes[sent[k]].verdict;
-    if (!f.has_tuple || v == Verdict::kInvalid || v == Verdict::kDrop) {
+    if (!f.has_tuple || res.outcomes[sent[k]].skipped ||
+        v == Verdict::kInvalid || v == Verdict::kDrop) {
       continue;
     }
     last_on[TupleKey(f.tuple)] = k;

@@ -68,6 +68,7 @@ DecodeStatus DecodeIpv4(const uint8_t* data, uint32_t len,
 
   out->family = Family::kIPv4;
   out->zone = Zone{};
+  out->ip = data;
   out->l4_proto = data[9];
   out->hop_limit = data[8];
   std::memcpy(out->src.bytes, data + 12, 4);
@@ -95,6 +96,7 @@ DecodeStatus DecodeIpv6(const uint8_t* data, uint32_t len,
 
   out->family = Family::kIPv6;
   out->zone = Zone{};
+  out->ip = data;
   out->hop_limit = data[7];
   std::memcpy(out->src.bytes, data + 8, 16);
   std::memcpy(out->dst.bytes, data + 24, 16);
@@ -215,6 +217,8 @@ const char* DecodeStatusName(DecodeStatus status) noexcept {
       return "bad-ipv6-ext-header";
     case DecodeStatus::kNonFirstFragment:
       return "non-first-fragment";
+    case DecodeStatus::kFragmentHeld:
+      return "fragment-held";
     case DecodeStatus::kCount:
       break;
   }

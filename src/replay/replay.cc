@@ -19,6 +19,7 @@
 
 #include "core/thread_annotations.h"
 #include "ctkit/capture.h"
+#include "ctkit/defrag.h"
 #include "proto/tracker.h"
 #include "replay/table_census.h"
 #include "report/capture_digest.h"
@@ -69,11 +70,18 @@ struct Batch {
 // capture with nothing to read ends the batch early (possibly empty), so
 // packets never wait for a batch to fill and a quiet interface does not
 // hold up the end.
+//
+// Fragments go through the reassembler here, in capture order, as the
+// kernel defragments before conntrack (kernel-model §14): a fragment it
+// keeps is reported as SKIP fragment-held, and the one that completes a
+// datagram carries the datagram to the engine, with the datagram's full
+// length, in the arena where that fragment's bytes were (a fragment that
+// finds no room there for the longest datagram starts the next batch).
 class BatchReader {
  public:
   explicit BatchReader(std::unique_ptr<CaptureReader> r, CaptureDigest* digest,
-                       const ZoneMap* zones)
-      : r_(std::move(r)), digest_(digest), zones_(zones) {}
+                       Reassembler* defrag, const ZoneMap* zones)
+      : r_(std::move(r)), digest_(digest), defrag_(defrag), zones_(zones) {}
 
   void Fill(Batch* b) {
     b->filled = b->decoded = 0;
@@ -92,14 +100,18 @@ class BatchReader {
       }
       if (!have_rec_ && digest_ != nullptr) digest_->Add(rec_);
       have_rec_ = false;
-      if (rec_.caplen > b->arena_size - used) {
+      // A batch's first record always finds room for itself and for a
+      // datagram it might complete; later ones are checked below.
+      const size_t room =
+          size_t{rec_.caplen} + (b->filled == 0 ? kMaxDatagramBytes : 0);
+      if (room > b->arena_size - used) {
         if (b->filled != 0) {
           have_rec_ = true;  // goes first in the next batch
           break;
         }
         // Only past libpcap's own limit.
-        b->arena.reset(new uint8_t[rec_.caplen]);
-        b->arena_size = rec_.caplen;
+        b->arena.reset(new uint8_t[room]);
+        b->arena_size = room;
       }
       uint8_t* bytes = b->arena.get() + used;
       std::memcpy(bytes, rec_.data, rec_.caplen);
@@ -110,15 +122,40 @@ class BatchReader {
       s.zone_slot = 0;
       PacketView& view = b->views[b->decoded];
       DecodeStatus st = DecodeFrame(rec_.link_type, bytes, rec_.caplen, &view);
+      // The zone is the one the record's own frame and addresses give:
+      // a datagram completed below has this fragment's addresses, and the
+      // frame (VLAN tags) is gone once its bytes are replaced.
+      if (!zones_->empty() && (st == DecodeStatus::kOk ||
+                               st == DecodeStatus::kNonFirstFragment)) {
+        s.zone_slot =
+            zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
+      }
+      if (defrag_ != nullptr &&
+          (st == DecodeStatus::kNonFirstFragment ||
+           (st == DecodeStatus::kOk && view.is_fragment))) {
+        // A completed datagram takes this fragment's place in the arena.
+        if (b->arena_size - (used - rec_.caplen) < kMaxDatagramBytes) {
+          --b->filled;
+          used -= rec_.caplen;
+          have_rec_ = true;  // goes first in the next batch
+          break;
+        }
+        const auto avail = static_cast<uint32_t>(bytes + rec_.caplen - view.ip);
+        const DefragResult dr = defrag_->Add(view.ip, avail, rec_.ts_ns);
+        if (dr.outcome == DefragOutcome::kComplete) {
+          used -= rec_.caplen;
+          std::memcpy(bytes, dr.datagram, dr.datagram_len);
+          used += dr.datagram_len;
+          st = DecodeIp(bytes, dr.datagram_len, &view);
+        } else if (dr.outcome != DefragOutcome::kNotFragment) {
+          st = DecodeStatus::kFragmentHeld;
+        }
+      }
       if (st != DecodeStatus::kOk) {
         s.out.skipped = true;
         s.out.reason = st;
       } else {
-        if (!zones_->empty()) {
-          s.zone_slot =
-              zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
-          view.zone = zones_->zones()[s.zone_slot];
-        }
+        if (!zones_->empty()) view.zone = zones_->zones()[s.zone_slot];
         b->times[b->decoded] = rec_.ts_ns;
         s.engine_pos = b->decoded++;
       }
@@ -131,6 +168,7 @@ class BatchReader {
  private:
   std::unique_ptr<CaptureReader> r_;
   CaptureDigest* digest_;  // of every record read, if set
+  Reassembler* defrag_;    // fragments go through it, if set
   const ZoneMap* zones_;
   CaptureRecord rec_{};
   bool have_rec_ = false;
@@ -141,6 +179,7 @@ struct PumpEnd {
   std::optional<Error> error;       // the reader's, if it stopped on one
   std::optional<uint64_t> dropped;  // a live capture's kernel drops
   double fraction = -1;             // of the input read; < 0: unknown
+  DefragCounters defrag;            // what reassembly did
 };
 
 // Reads the input in batches of up to `batch` records and hands each to
@@ -152,8 +191,8 @@ struct PumpEnd {
 template <class RunBatch>
 PumpEnd Pump(std::unique_ptr<CaptureReader> input, size_t batch,
              bool read_ahead, const ReplayOptions& progress_to,
-             CaptureDigest* digest, RunBatch&& run) {
-  BatchReader reader(std::move(input), digest, &progress_to.zone_map);
+             CaptureDigest* digest, Reassembler* defrag, RunBatch&& run) {
+  BatchReader reader(std::move(input), digest, defrag, &progress_to.zone_map);
   if (batch == 0) batch = 1;
   double fraction = -1;
   uint64_t reported = 0;
@@ -172,7 +211,8 @@ PumpEnd Pump(std::unique_ptr<CaptureReader> input, size_t batch,
     return !b.last;
   };
   auto end = [&] {
-    return PumpEnd{reader.error(), reader.dropped(), fraction};
+    return PumpEnd{reader.error(), reader.dropped(), fraction,
+                   defrag != nullptr ? defrag->counters() : DefragCounters{}};
   };
 
   if (!read_ahead) {
@@ -431,6 +471,9 @@ class ReplayRun {
   void End(const PumpEnd& pumped) {
     r_.read_error = pumped.error;
     r_.capture_dropped = pumped.dropped;
+    r_.defrag = pumped.defrag;
+    const DefragOptions d = DefragOptions::FromTunables(opts_.tunables);
+    r_.defrag_budget_bytes = d.ipv4.high_thresh + d.ipv6.high_thresh;
     if (opts_.on_progress) {
       const bool known = pumped.fraction >= 0;
       opts_.on_progress(ReplayProgress{
@@ -627,12 +670,14 @@ class ReplayRun {
   const PumpPlan plan = PlanFor(opts);
   auto run = ReplayRun::Create(name, opts, plan.engine_threads, plan.batch);
   if (!run) return fail(run.error());
+  auto defrag = Reassembler::Create(DefragOptions::FromTunables(opts.tunables));
+  if (!defrag) return fail(defrag.error());
   auto input = open();
   if (!input) return fail(input.error());
   CaptureDigest digest;
   const PumpEnd pumped =
       Pump(std::move(*input), plan.batch, plan.read_ahead, opts,
-           opts.digest ? &digest : nullptr,
+           opts.digest ? &digest : nullptr, defrag->get(),
            [&run](const Batch& b) { return (*run)->RunBatch(b); });
   if (opts.digest) (*run)->report().capture_sha256 = digest.Hex();
   (*run)->End(pumped);
@@ -661,6 +706,11 @@ class ReplayRun {
   }
   std::vector<ReplayReport> out;
   if (runs.empty()) return out;
+  // One reassembly feeds every set, so it follows the first set's
+  // nf_conntrack_frag6_* settings (the sets compare table settings).
+  auto defrag =
+      Reassembler::Create(DefragOptions::FromTunables(sets.front().tunables));
+  if (!defrag) return fail(defrag.error());
   auto input = open();
   if (!input) return fail(input.error());
   threads =
@@ -670,7 +720,7 @@ class ReplayRun {
   // started per batch: tens of microseconds against the milliseconds a
   // batch of 16384 packets takes each engine.
   const PumpEnd pumped =
-      Pump(std::move(*input), batch, true, sets.front(), nullptr,
+      Pump(std::move(*input), batch, true, sets.front(), nullptr, defrag->get(),
            [&](const Batch& b) {
              auto work = [&](size_t w) {
                for (size_t i = w; i < runs.size(); i += threads)

@@ -200,6 +200,53 @@ std::string Diagnosis(const ReplayReport& r, const Tunables& t) {
 
 }  // namespace
 
+namespace {
+
+// What reassembly did, when the capture had fragments: how many went into
+// datagrams, were duplicates, were given up (by reason) or still waited at
+// the end, and the most memory it was charged against its budget.
+std::string DefragLine(const ReplayReport& r) {
+  const DefragCounters& d = r.defrag;
+  if (!d.fragments) return "";
+  std::string failed;
+  for (size_t i = 0; i < kDefragFailureCount; ++i) {
+    if (!d.failed[i]) continue;
+    failed += fmt::format("{}{} {}", failed.empty() ? "" : ", ",
+                          DefragFailureName(static_cast<DefragFailure>(i)),
+                          d.failed[i]);
+  }
+  return fmt::format(
+      "defrag:    {} fragments: {} in {} datagrams, {} duplicate, given up "
+      "{}, held at the end {}; peak {} of {} bytes charged\n",
+      d.fragments, d.in_datagrams, d.datagrams, d.duplicates,
+      failed.empty() ? "0" : failed, d.held_fragments, d.peak_charged_bytes,
+      r.defrag_budget_bytes);
+}
+
+Json DefragJson(const ReplayReport& r) {
+  const DefragCounters& d = r.defrag;
+  Json failed = Json::object();
+  Json failed_datagrams = Json::object();
+  for (size_t i = 0; i < kDefragFailureCount; ++i) {
+    const char* name = DefragFailureName(static_cast<DefragFailure>(i));
+    failed[name] = d.failed[i];
+    failed_datagrams[name] = d.failed_datagrams[i];
+  }
+  return {{"fragments", d.fragments},
+          {"datagrams", d.datagrams},
+          {"in_datagrams", d.in_datagrams},
+          {"duplicates", d.duplicates},
+          {"failed", failed},
+          {"failed_datagrams", failed_datagrams},
+          {"held_fragments", d.held_fragments},
+          {"held_datagrams", d.held_datagrams},
+          {"peak_charged_bytes", d.peak_charged_bytes},
+          {"peak_stored_bytes", d.peak_stored_bytes},
+          {"budget_bytes", r.defrag_budget_bytes}};
+}
+
+}  // namespace
+
 std::string OutcomeName(const PacketOutcome& o) {
   if (o.skipped) return std::string("SKIP ") + DecodeStatusName(o.reason);
   return VerdictName(o.verdict);
@@ -218,6 +265,7 @@ std::string RenderReplayText(const ReplayReport& r, const Tunables& t) {
   std::string o;
   o += fmt::format("{}: {}\n", kReplayTool, r.capture);
   o += PacketsLine(r, "decoded", r.decoded);
+  o += DefragLine(r);
   o += DurationLine(r);
   o += VerdictsLine(r.counters);
   // Every INVALID verdict counts once in conntrack -S: under `error` when
@@ -427,6 +475,7 @@ Json ReplayToJson(const ReplayReport& r, const Tunables& t,
                   {"dropped_chain_too_long", r.stats.chaintoolong},
                   {"first_ts", FormatTimestamp(r.first_ts_ns)},
                   {"last_ts", FormatTimestamp(r.last_ts_ns)}};
+  if (r.defrag.fragments) j["defrag"] = DefragJson(r);
   Json table{{"max", r.max},
              {"buckets", r.buckets},
              {"count", r.final_count},

@@ -13,6 +13,7 @@
 
 #include "core/kernel_sizing.h"
 #include "ctkit/decode.h"
+#include "ctkit/defrag.h"
 #include "ctkit/engine.h"
 #include "ctkit/result.h"
 #include "report/lifetime.h"
@@ -121,6 +122,11 @@ struct ReplayReport {
   std::optional<uint64_t> capture_dropped;
   /// With a zone map: each zone the map can give (the default zone first).
   std::vector<ZoneCounts> zones;
+  /// Reassembly before tracking (ctkit/defrag.h): what became of the
+  /// fragments, and the budget (both families' high thresholds). Engine
+  /// only; kernel-replay leaves it empty.
+  DefragCounters defrag;
+  uint64_t defrag_budget_bytes = 0;
 };
 }  // namespace ctkit
 

@@ -765,6 +765,176 @@ def _(cap):
     t.seg('c', 'PA', b'after the gap').seg('s', 'A')
 
 
+# ---- Fragments (reassembled before tracking) ---------------------------------
+
+def _fragments(pkt, pieces, ident, data=None):
+    """Fragments of the whole packet `pkt`: for each (from, to) range of
+    what follows its IP header (to None: the end), in the order given; IPv6
+    gets a fragment header with `ident`. `data`, if given, replaces the
+    payload bytes (same length) of every fragment."""
+    v6_ = pkt[0] >> 4 == 6
+    hl = 40 if v6_ else 20
+    body = pkt[hl:] if data is None else data
+    out = []
+    for a, b in pieces:
+        b = len(body) if b is None else b
+        part, more = body[a:b], b < len(body)
+        h = bytearray(pkt[:hl])
+        if v6_:
+            fh = struct.pack('>BBHI', h[6], 0, (a // 8) << 3 | more, ident)
+            h[4:6] = struct.pack('>H', 8 + len(part))
+            h[6] = 44
+            out.append(bytes(h) + fh + part)
+        else:
+            h[2:4] = struct.pack('>H', 20 + len(part))
+            h[4:6] = struct.pack('>H', ident)
+            h[6:8] = struct.pack('>H', (0x2000 if more else 0) | a // 8)
+            h[10:12] = b'\0\0'
+            h[10:12] = struct.pack('>H', csum(bytes(h)))
+            out.append(bytes(h) + part)
+    return out
+
+
+_THIRDS = [(0, 488), (488, 976), (976, None)]
+
+
+def _big_udp(src, sport, dst, dport):
+    return udp(src, sport, dst, dport, bytes((i * 7 + 3) & 0xff for i in range(1200)))
+
+
+def _frag_both_ways(cap, c, s, ident):
+    # A 1200-byte query in three fragments, its short answer, a second
+    # query: the datagram is tracked once, on its last fragment, with its
+    # full length (accounting on).
+    for f in _fragments(_big_udp(c, 5000, s, 53), _THIRDS, ident):
+        cap.add(f)
+    cap.add(udp(s, 53, c, 5000))
+    for f in _fragments(_big_udp(c, 5000, s, 53), _THIRDS, ident + 1):
+        cap.add(f)
+    # An echo request in fragments.
+    m = bytearray(struct.pack('>BBHHH', 128 if v6(c) else 8, 0, 0, 77, 1) + b'p' * 1200)
+    if not v6(c):
+        m[2:4] = struct.pack('>H', csum(bytes(m)))
+        echo = ip_packet(c, s, 1, bytes(m))
+    else:
+        echo = ip_packet(c, s, 58, bytes(m), 2)
+    for f in _fragments(echo, _THIRDS, ident + 2):
+        cap.add(f)
+
+
+@scenario('frag-udp4', '--sysctl', 'nf_conntrack_acct=1')
+def _(cap):
+    _frag_both_ways(cap, C4, S4, 0x100)
+    # A TCP segment in fragments, after the handshake.
+    t = Tcp(Capture(), C4, 44000, S4, 80).handshake().seg('c', 'PA', bytes(1200))
+    for _, p in t.cap.pkts[:3]:
+        cap.add(p)
+    for f in _fragments(t.cap.pkts[3][1], _THIRDS, 0x110):
+        cap.add(f)
+
+
+@scenario('frag-udp6', '--sysctl', 'nf_conntrack_acct=1')
+def _(cap):
+    _frag_both_ways(cap, C6, S6, 0x100)
+
+
+@scenario('frag-reorder')
+def _(cap):
+    # Last, first, middle; middle, last, first; two datagrams interleaved;
+    # duplicates (first and last sent twice).
+    fs = _fragments(_big_udp(C4, 5001, S4, 53), _THIRDS, 0x200)
+    for i in (2, 0, 1):
+        cap.add(fs[i])
+    fs = _fragments(_big_udp(C6, 5001, S6, 53), _THIRDS, 0x200)
+    for i in (1, 2, 0):
+        cap.add(fs[i])
+    a = _fragments(_big_udp(C4, 5003, S4, 53), _THIRDS, 0x201)
+    b = _fragments(_big_udp(C4, 5004, S4, 53), _THIRDS, 0x202)
+    for x, y in zip(a, b):
+        cap.add(x).add(y)
+    for fam_c, fam_s in ((C4, S4), (C6, S6)):
+        fs = _fragments(_big_udp(fam_c, 5020, fam_s, 53), _THIRDS, 0x203)
+        for i in (0, 0, 1, 2, 2):
+            cap.add(fs[i])
+
+
+@scenario('frag-incomplete')
+def _(cap):
+    # Datagrams whose last or first fragment never comes: never tracked.
+    for c, s in ((C4, S4), (C6, S6)):
+        fs = _fragments(_big_udp(c, 5010, s, 53), _THIRDS, 0x300)
+        cap.add(fs[0]).add(fs[1])
+        fs = _fragments(_big_udp(c, 5011, s, 53), _THIRDS, 0x301)
+        cap.add(fs[1]).add(fs[2])
+        cap.add(udp(c, 5012, s, 53))
+
+
+@scenario('frag-overlap')
+def _(cap):
+    # A partial overlap gives the whole datagram up (IPv4 and IPv6); a
+    # fragment inside one held fragment, or inside a run held in order, is
+    # a duplicate; across two runs held out of order it is an overlap; a
+    # superset overlaps; a second last fragment with another end gives the
+    # datagram up. A short datagram after each marks the place.
+    for c, s in ((C4, S4), (C6, S6)):
+        p = _big_udp(c, 5030, s, 53)
+        for f in _fragments(p, [(0, 488), (400, 976), (976, None)], 0x400):
+            cap.add(f)
+        cap.add(udp(c, 5035, s, 53))
+        p = _big_udp(c, 5031, s, 53)
+        for f in _fragments(p, [(0, 488), (8, 480), (488, 976), (976, None)], 0x401):
+            cap.add(f)
+        p = _big_udp(c, 5032, s, 53)
+        for f in _fragments(p, [(0, 488), (488, 976), (400, 600), (976, None)], 0x402):
+            cap.add(f)
+        p = _big_udp(c, 5033, s, 53)
+        for f in _fragments(p, [(488, 976), (0, 488), (400, 600), (976, None)], 0x403):
+            cap.add(f)
+        cap.add(udp(c, 5036, s, 53))
+        p = _big_udp(c, 5034, s, 53)
+        for f in _fragments(p, [(0, 488), (0, 976), (976, None)], 0x404):
+            cap.add(f)
+        cap.add(udp(c, 5037, s, 53))
+    p = _big_udp(C4, 5038, S4, 53)
+    fs = _fragments(p, [(0, 488), (976, None), (488, 976)], 0x405)
+    cap.add(fs[0]).add(fs[1])
+    last = bytearray(fs[1][:100])
+    last[2:4] = struct.pack('>H', 100)
+    last[10:12] = b'\0\0'
+    last[10:12] = struct.pack('>H', csum(bytes(last[:20])))
+    cap.add(bytes(last)).add(fs[2])
+    cap.add(udp(C4, 5039, S4, 53))
+
+
+@scenario('frag-timeout', '--sysctl', 'nf_conntrack_frag6_timeout=2')
+def _(cap):
+    # nf_conntrack_frag6_timeout=2: an IPv6 datagram whose fragments come
+    # 1.5 s apart times out from its first fragment; IPv4's 30 s does not.
+    a = _fragments(_big_udp(C4, 5060, S4, 53), _THIRDS, 0x500)
+    b = _fragments(_big_udp(C6, 5060, S6, 53), _THIRDS, 0x500)
+    cap.add(a[0]).add(b[0])
+    cap.add(a[1], 1.5).add(b[1])
+    cap.add(a[2], 1.5).add(b[2])
+
+
+@scenario('frag-memory', '--sysctl', 'nf_conntrack_frag6_low_thresh=10000',
+          '--sysctl', 'nf_conntrack_frag6_high_thresh=30000')
+def _(cap):
+    # IPv6 reassembly over a 30000-byte budget: an early datagram's first
+    # two thirds, 20 datagrams whose second half never comes, then the
+    # early one's last third and a new datagram: once the charge passes
+    # the threshold every fragment is refused, the completing ones too.
+    e = _fragments(_big_udp(C6, 5050, S6, 53), _THIRDS, 0x600)
+    cap.add(e[0]).add(e[1])
+    for i in range(20):
+        p = udp(C6, 7000 + i, S6, 53, bytes(2960))
+        cap.add(_fragments(p, [(0, 1480)], 0x700 + i)[0])
+    cap.add(e[2])
+    for f in _fragments(_big_udp(C6, 5051, S6, 53), _THIRDS, 0x601):
+        cap.add(f)
+    cap.add(udp(C6, 5052, S6, 53))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     for name, (fn, args) in SCENARIOS.items():

@@ -495,8 +495,10 @@ TEST(HostilePacket, IcmpErrorQuotingIcmpErrorIsAnError) {
 }
 
 TEST(HostilePacket, FragmentsThatOverlapOrNeverComplete) {
-  // ctkit does not reassemble (docs/design.md): a first fragment is tracked
-  // as the packet, others are skipped as non-first-fragment. So fragments
+  // The engine does not reassemble (a Reassembler in front of it does:
+  // ctkit/defrag.h, docs/design.md); given fragments directly, it tracks a
+  // first fragment as the packet, and the decoder stops the others as
+  // non-first-fragment. So fragments
   // that never complete or overlap hold no memory: 100000 first fragments
   // that never see their rest, from distinct flows, keep the count at max;
   // overlapping later fragments are skipped, each with the same reason.
