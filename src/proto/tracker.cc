@@ -2,9 +2,8 @@
 // checks, and dispatch to the per-protocol trackers, with the generic
 // tracker (600 s, never ASSURED) for every protocol that has none.
 //
-// SCTP, GRE and DCCP are tracked as generic here: the kernel has SCTP and
-// GRE trackers (docs/design.md lists this difference); DCCP is generic in
-// 6.18 as well.
+// GRE and DCCP are tracked as generic here: the kernel has a GRE tracker
+// (docs/design.md lists this difference); DCCP is generic in 6.18 as well.
 #include "proto/tracker.h"
 
 #include <initializer_list>
@@ -19,7 +18,7 @@ namespace {
 
 bool HasPorts(uint8_t proto) {
   return proto == ipproto::kTcp || proto == ipproto::kUdp ||
-         proto == ipproto::kUdpLite;
+         proto == ipproto::kUdpLite || proto == ipproto::kSctp;
 }
 
 bool IsIcmpProto(uint8_t proto) {
@@ -61,6 +60,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   c.icmp_timeout = j(t.icmp_timeout);
   c.icmpv6_timeout = j(t.icmpv6_timeout);
   c.generic_timeout = j(t.generic_timeout);
+  c.sctp = SctpConfig::FromTunables(t, kHz);
   c.checksum = t.checksum != 0;
   return c;
 }
@@ -68,6 +68,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
 uint32_t ProtoConfig::LongestTimeout() const noexcept {
   uint32_t longest = udp_timeout;
   for (uint32_t v : tcp.timeouts) longest = v > longest ? v : longest;
+  for (uint32_t v : sctp.timeouts) longest = v > longest ? v : longest;
   for (uint32_t v :
        {udp_timeout_stream, icmp_timeout, icmpv6_timeout, generic_timeout}) {
     longest = v > longest ? v : longest;
@@ -109,6 +110,16 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
       return "udp-checksum";
     case InvalidReason::kIcmpChecksum:
       return "icmp-checksum";
+    case InvalidReason::kSctpHeader:
+      return "sctp-header";
+    case InvalidReason::kSctpChunks:
+      return "sctp-chunks";
+    case InvalidReason::kSctpChecksum:
+      return "sctp-checksum";
+    case InvalidReason::kSctpVtag:
+      return "sctp-vtag";
+    case InvalidReason::kSctpState:
+      return "sctp-state";
     case InvalidReason::kCount:
       break;
   }
@@ -117,7 +128,7 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
 
 bool IsChecksumReason(InvalidReason r) noexcept {
   return r == InvalidReason::kTcpChecksum || r == InvalidReason::kUdpChecksum ||
-         r == InvalidReason::kIcmpChecksum;
+         r == InvalidReason::kIcmpChecksum || r == InvalidReason::kSctpChecksum;
 }
 
 bool CountsAsError(InvalidReason r) noexcept {
@@ -184,6 +195,8 @@ InvalidReason PreLookupCheck(const PacketView& pkt, const ProtoConfig& cfg,
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
       return IcmpCheck(pkt, cfg);
+    case ipproto::kSctp:
+      return SctpHeaderCheck(pkt, cfg.checksum);
     default:
       return InvalidReason::kNone;
   }
@@ -202,6 +215,8 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
       return IcmpTrack(pkt, ctx, cfg);
+    case ipproto::kSctp:
+      return SctpTrack(&state->sctp, pkt, ctx, cfg.sctp);
     default: {
       TrackResult r;
       r.verdict = TrackVerdict::kAccept;
@@ -213,6 +228,7 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
 }
 
 bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept {
+  if (l4_proto == ipproto::kSctp) return SctpCanEarlyDrop(s.sctp);
   if (l4_proto != ipproto::kTcp) return false;
   switch (s.tcp.state) {
     case TcpState::kFinWait:
@@ -228,6 +244,7 @@ bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept {
 
 const char* ProtoStateName(uint8_t l4_proto, const ProtoState& s) noexcept {
   if (l4_proto == ipproto::kTcp) return TcpStateName(s.tcp.state);
+  if (l4_proto == ipproto::kSctp) return SctpStateName(s.sctp.state);
   return nullptr;
 }
 
@@ -243,7 +260,7 @@ const char* ProtoName(uint8_t l4_proto) noexcept {
       return "icmp";
     case ipproto::kIcmpv6:
       return "icmpv6";
-    case 132:
+    case ipproto::kSctp:
       return "sctp";
     case 47:
       return "gre";

@@ -13,6 +13,7 @@
 #include "ctkit/tunables.h"
 #include "ctkit/tuple.h"
 #include "ctkit/verdict.h"
+#include "proto/sctp.h"
 #include "proto/tcp.h"
 #include "proto/tcp_conn.h"
 #include "proto/track_result.h"
@@ -30,6 +31,7 @@ union ProtoState {
   /// (first packet + 2 s).
   uint32_t udp_stream_deadline;
   TcpConn tcp;  ///< TCP
+  SctpConn sctp;  ///< SCTP
 };
 static_assert(sizeof(ProtoState) == 60, "ProtoState is part of the Flow");
 
@@ -41,6 +43,7 @@ struct ProtoConfig {
   uint32_t icmp_timeout;
   uint32_t icmpv6_timeout;
   uint32_t generic_timeout;
+  SctpConfig sctp;
   bool checksum;
 
   static ProtoConfig FromTunables(const Tunables& t);
@@ -87,7 +90,7 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
                         const ProtoConfig& cfg) noexcept;
 
 /// GC early-drop mode may also take ASSURED entries in these states (TCP
-/// closing states).
+/// closing states, SCTP shutdown states).
 bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept;
 
 /// The state name conntrack -L prints after the timeout, or nullptr for
