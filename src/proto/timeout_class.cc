@@ -105,7 +105,6 @@ TimeoutClass TimeoutClassOf(const EntryFacts& e, Trackers trackers) noexcept {
     case ipproto::kIcmpv6:
       return TimeoutClass::kIcmpv6;
     case kSctp:
-      if (trackers == Trackers::kCtkit) return TimeoutClass::kGeneric;
       return SctpClass(e.state);
     case kGreProto:
       if (trackers == Trackers::kCtkit) return TimeoutClass::kGeneric;

@@ -88,8 +88,9 @@ TEST(TimeoutClass, UdpByReplyAndStream) {
   EXPECT_EQ(Kernel(Facts(ipproto::kIcmpv6, "")), TimeoutClass::kIcmpv6);
 }
 
-// §9: the kernel has SCTP and GRE trackers; ctkit tracks both as generic.
-// DCCP has no tracker in 6.18: generic for both.
+// §9: the kernel has SCTP and GRE trackers; ctkit tracks SCTP by state
+// as well (§9.1) and GRE as generic. DCCP has no tracker in 6.18: generic
+// for both.
 TEST(TimeoutClass, SctpAndGreAreTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(Kernel(Facts(132, "COOKIE_WAIT")), TimeoutClass::kSctpCookieWait);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kSctpCookieWait),
@@ -99,8 +100,9 @@ TEST(TimeoutClass, SctpAndGreAreTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(Kernel(Facts(47, "")), TimeoutClass::kGre);
   EXPECT_EQ(Kernel(Facts(47, "", true, true)), TimeoutClass::kGreStream);
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGreStream, Tunables{}), 180u);
-  EXPECT_EQ(TimeoutClassOf(Facts(132, ""), Trackers::kCtkit),
-            TimeoutClass::kGeneric);
+  EXPECT_EQ(TimeoutClassOf(Facts(132, "SHUTDOWN_SENT", true, true),
+                           Trackers::kCtkit),
+            TimeoutClass::kSctpShutdownSent);
   EXPECT_EQ(TimeoutClassOf(Facts(47, "", true, true), Trackers::kCtkit),
             TimeoutClass::kGeneric);
   EXPECT_EQ(Kernel(Facts(33, "")), TimeoutClass::kGeneric);
