@@ -285,6 +285,26 @@ TEST(EngineSctp, ShutdownAckEntryExpectsItsOwnTagBack) {
   EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
 }
 
+// §9.1: on a new entry a HEARTBEAT teaches its sender's tag before any
+// chunk is checked (so a COOKIE-ECHO ahead of it passes its own tag rule),
+// and a SHUTDOWN-ACK the tag of its answer; SHUTDOWN, ERROR and the rest
+// teach nothing: the other side must use tag 0.
+TEST(EngineSctp, NewEntryLearnsTagsFromHeartbeatAndShutdownAck) {
+  Harness h;
+  const Assoc b{Ep4(kClient4, 6002, kServer4, 7000)};
+  EXPECT_EQ(h.Send(kA.FromClient({CookieEchoChunk(), HeartbeatChunk()}), 0.0),
+            Verdict::kNew);
+  EXPECT_TRUE(h.FlowIs(kA.tuple(), {"CLOSED", 10, kNotAssured, kUnreplied}));
+  EXPECT_EQ(h.Send(kA.FromClient({DataChunk()}), 0.1), Verdict::kNew);
+  EXPECT_EQ(h.Send(b.FromClient({HeartbeatChunk(), ShutdownChunk()}), 0.2),
+            Verdict::kNew);
+  EXPECT_EQ(h.Send(b.FromServer({DataChunk()}, kServerTag), 0.3),
+            Verdict::kInvalid);
+  EXPECT_EQ(h.Send(b.FromServer({DataChunk()}, 0), 0.4), Verdict::kEstablished);
+  EXPECT_TRUE(h.FlowIs(b.tuple(), {"CLOSED", 10, kNotAssured, kReplied}));
+  EXPECT_TRUE(StatsAre(h.stats(), {.invalid = 1}));
+}
+
 // §9.1: a HEARTBEAT may start an entry (HEARTBEAT_SENT, 30 s); it learns
 // the sender's tag. From the other side only the heartbeat exchange and
 // data pass; the HEARTBEAT-ACK makes it ESTABLISHED and ASSURED.

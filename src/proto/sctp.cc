@@ -352,10 +352,10 @@ TrackResult SctpTrack(SctpConn* conn, const PacketView& pkt,
 
   if (ctx.is_new) {
     *conn = SctpConn{};
-    // Every chunk must have a state to go to from NONE; and each chunk
-    // but INIT, HEARTBEAT and HEARTBEAT-ACK makes the packet's tag the one
-    // expected of the answers (an out-of-the-blue packet is answered with
-    // its own tag).
+    // Every chunk must have a state to go to from NONE. Two chunks teach a
+    // tag before anything is checked (measured, p09): a HEARTBEAT its
+    // sender's own, and a SHUTDOWN-ACK the one its answer (the
+    // SHUTDOWN-COMPLETE of an out-of-the-blue exchange) will carry.
     ChunkWalk walk(pkt);
     Chunk c{};
     while (walk.Next(&c)) {
@@ -363,10 +363,8 @@ TrackResult SctpTrack(SctpConn* conn, const PacketView& pkt,
       if (Transition(Direction::kOriginal, SctpState::kNone, kind) == XX) {
         return Invalid(InvalidReason::kSctpState);
       }
-      if (kind != ChunkKind::kInit && kind != ChunkKind::kHeartbeat &&
-          kind != ChunkKind::kHeartbeatAck) {
-        conn->vtag[o] = vtag;
-      }
+      if (kind == ChunkKind::kHeartbeat) conn->vtag[d] = vtag;
+      if (kind == ChunkKind::kShutdownAck) conn->vtag[o] = vtag;
     }
   }
   // The whole-packet tag check.
