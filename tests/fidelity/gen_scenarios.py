@@ -856,6 +856,34 @@ def _(cap):
     c.send('s', [SCTP_HB_ACK], vtag=0x55555555)
 
 
+@scenario('sctp-chunk-mix')
+def _(cap):
+    # Sixty associations given random packets: one to three chunks of any
+    # kind, tags mostly right, sometimes 0, the other side's or unknown,
+    # now and then a bad CRC (a fixed seed: the same bytes every run).
+    import random
+    rnd = random.Random(15)
+    kinds = [lambda t: sctp_init(t), lambda t: sctp_init(t, 2), lambda t: sctp_abort(),
+             lambda t: sctp_abort(True), lambda t: SCTP_SHUTDOWN, lambda t: SCTP_SHUTDOWN_ACK,
+             lambda t: chunk(9, 0, struct.pack('>HH', 1, 8) + b'\0' * 4),
+             lambda t: SCTP_COOKIE_ECHO, lambda t: SCTP_COOKIE_ACK,
+             lambda t: sctp_shutdown_complete(), lambda t: sctp_shutdown_complete(True),
+             lambda t: SCTP_HB, lambda t: SCTP_HB_ACK, lambda t: SCTP_DATA, lambda t: SCTP_SACK,
+             lambda t: chunk(15, 0, b'\0' * 8)]
+    for i in range(60):
+        a = Sctp(cap, C4, 6500 + i, S4, 7000)
+        if rnd.random() < 0.5:
+            a.handshake()
+        for _ in range(rnd.randint(1, 5)):
+            side = 'c' if rnd.random() < 0.55 else 's'
+            own, right, other = ((a.tc, a.ts, a.tc) if side == 'c' else (a.ts, a.tc, a.ts))
+            chs = [rnd.choice(kinds)(own if rnd.random() < 0.7 else 0x77777777)
+                   for _ in range(1 if rnd.random() < 0.75 else rnd.randint(2, 3))]
+            r = rnd.random()
+            vt = right if r < 0.6 else 0 if r < 0.8 else other if r < 0.9 else 0x33333333
+            a.send(side, chs, vtag=vt, bad_crc=rnd.random() < 0.03)
+
+
 @scenario('sctp-ipv6')
 def _(cap):
     _sctp_association(cap, C6, S6)
