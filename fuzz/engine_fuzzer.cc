@@ -5,10 +5,10 @@
 // optionally short or extreme timeouts. Then each step reads a clock advance
 // (0 up to years; the clock never goes back), a packet template (TCP, UDP,
 // UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, SCTP chunk
-// sequences, generic, IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
-// again and replies match), TCP flags and sequence numbers that often follow
-// the flow, and a few byte mutations. The packet goes through DecodeIp and
-// into two engines, one packet at a time and in batches through
+// sequences, generic, IPv4 or IPv6, or raw bytes), endpoints from a small pool
+// (so flows meet again and replies match), TCP flags and sequence numbers that
+// often follow the flow, and a few byte mutations. The packet goes through
+// DecodeIp and into two engines, one packet at a time and in batches through
 // ProcessBatch, and on a sample of inputs (one in kThreadedEvery) into a
 // third, in batches on two threads (with stretches as short as 2 packets,
 // so the parallel path runs whenever the table has room; only these inputs
@@ -146,10 +146,10 @@ struct Program {
   // and a correct CRC32c so that the state machine, not the checksum, sees
   // most packets (the byte mutations still break some).
   void BuildSctp(const ctkit::Endpoints& ep, uint32_t side, Bytes* out) {
-    static constexpr uint8_t kChunkTypes[16] = {0, 1,  2,  3,  4,  5,  6,  7,
+    static constexpr uint8_t kChunkTypes[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                                 8, 9, 10, 11, 14, 14, 15, 192};
     uint8_t how = in.U8();
-    uint32_t own_tag = 0x1000u + side;       // what this side's INITs name
+    uint32_t own_tag = 0x1000u + side;         // what this side's INITs name
     uint32_t peer_tag = 0x1000u + (side ^ 1);  // what its packets carry
     uint32_t vtag = (how & 3) == 0   ? peer_tag
                     : (how & 3) == 1 ? 0
@@ -187,7 +187,8 @@ struct Program {
       while (l4.size() % 4 != 0) l4.push_back(0);
     }
     uint32_t crc = ctkit::Crc32c(0, l4.data(), l4.size());
-    for (size_t i = 0; i < 4; ++i) l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+    for (size_t i = 0; i < 4; ++i)
+      l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
     ctkit::BuildGeneric(ep.family, ep.src, ep.dst, 132,
                         static_cast<uint32_t>(l4.size()), out);
     if (out->size() < l4.size()) return;

@@ -82,8 +82,8 @@ Chunk CookieAckChunk() { return MakeChunk(11); }
 Chunk ShutdownCompleteChunk(bool t = false) { return MakeChunk(14, t ? 1 : 0); }
 
 /// An SCTP packet with a correct CRC32c (unless `corrupt_crc`).
-Bytes Sctp(const Endpoints& ep, uint32_t vtag, std::initializer_list<Chunk> chunks,
-           bool corrupt_crc = false) {
+Bytes Sctp(const Endpoints& ep, uint32_t vtag,
+           std::initializer_list<Chunk> chunks, bool corrupt_crc = false) {
   Bytes l4;
   Put16(&l4, ep.sport);
   Put16(&l4, ep.dport);
@@ -92,7 +92,8 @@ Bytes Sctp(const Endpoints& ep, uint32_t vtag, std::initializer_list<Chunk> chun
   for (const Chunk& c : chunks) l4.insert(l4.end(), c.begin(), c.end());
   uint32_t crc = Crc32c(0, l4.data(), l4.size());
   if (corrupt_crc) crc ^= 0x1234;
-  for (size_t i = 0; i < 4; ++i) l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  for (size_t i = 0; i < 4; ++i)
+    l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
   Bytes ip = Generic(ep.family, ep.src, ep.dst, ipproto::kSctp,
                      static_cast<uint32_t>(l4.size()));
   std::copy(l4.begin(), l4.end(), ip.begin() + static_cast<long>(L4Offset(ip)));
@@ -133,7 +134,8 @@ void Handshake(Harness* h, const Assoc& a) {
   EXPECT_EQ(h->Send(a.CookieAck(), 0.003), Verdict::kEstablished);
 }
 
-// ---- Stories -----------------------------------------------------------------
+// ---- Stories
+// -----------------------------------------------------------------
 
 // §9.1: a whole association. INIT makes a CLOSED entry (10 s, not
 // COOKIE_WAIT); the INIT-ACK answers it (COOKIE_WAIT, 3 s); COOKIE-ECHO
@@ -363,9 +365,9 @@ TEST(EngineSctp, HeartbeatWithANewTagReplacesTheTags) {
             Verdict::kEstablished);
   EXPECT_TRUE(h.FlowIs(kA.tuple(), {"ESTABLISHED", 208, kAssured, kReplied}));
   // Data in the same packet is not let through.
-  EXPECT_EQ(h.Send(kA.FromClient({HeartbeatChunk(), DataChunk()}, kWrongTag),
-                   1.5),
-            Verdict::kInvalid);
+  EXPECT_EQ(
+      h.Send(kA.FromClient({HeartbeatChunk(), DataChunk()}, kWrongTag), 1.5),
+      Verdict::kInvalid);
   EXPECT_EQ(h.Send(kA.FromServer({HeartbeatAckChunk()}, kWrongTag + 1), 1.6),
             Verdict::kEstablished);
   EXPECT_TRUE(h.FlowIs(kA.tuple(), {"ESTABLISHED", 210, kAssured, kReplied}));
@@ -439,9 +441,9 @@ TEST(EngineSctp, WrongCrcPassesWhenUnchecked) {
   Harness h(t);
   EXPECT_EQ(h.Send(kA.FromClient({InitChunk(kClientTag)}, 0, true), 0.0),
             Verdict::kNew);
-  EXPECT_EQ(h.Send(kA.FromServer({InitAckChunk(kServerTag)}, kClientTag, true),
-                   0.1),
-            Verdict::kEstablished);
+  EXPECT_EQ(
+      h.Send(kA.FromServer({InitAckChunk(kServerTag)}, kClientTag, true), 0.1),
+      Verdict::kEstablished);
   EXPECT_TRUE(h.FlowIs(kA.tuple(), {"COOKIE_WAIT", 3, kNotAssured, kReplied}));
   EXPECT_TRUE(StatsAre(h.stats(), {}));
 }
@@ -469,19 +471,18 @@ TEST(EngineSctp, StateChangesAreUpdates) {
   EngineOptions o = TestOptions();
   o.on_event = [&states](const Event& e) {
     if (e.type == EventType::kDestroy) return;
-    states.push_back(std::string(e.type == EventType::kNew ? "NEW " : "UPDATE ") +
-                     (e.state_changed || e.type == EventType::kNew
-                          ? e.flow.state
-                          : "-"));
+    states.push_back(
+        std::string(e.type == EventType::kNew ? "NEW " : "UPDATE ") +
+        (e.state_changed || e.type == EventType::kNew ? e.flow.state : "-"));
   };
   Harness h(Tunables{}, std::move(o));
   Handshake(&h, kA);
   h.Send(kA.FromClient({DataChunk()}), 1.0);
   h.Send(kA.FromClient({ShutdownChunk()}), 2.0);
-  EXPECT_EQ(states, (std::vector<std::string>{
-                        "NEW CLOSED", "UPDATE COOKIE_WAIT",
-                        "UPDATE COOKIE_ECHOED", "UPDATE ESTABLISHED",
-                        "UPDATE SHUTDOWN_SENT"}));
+  EXPECT_EQ(states,
+            (std::vector<std::string>{
+                "NEW CLOSED", "UPDATE COOKIE_WAIT", "UPDATE COOKIE_ECHOED",
+                "UPDATE ESTABLISHED", "UPDATE SHUTDOWN_SENT"}));
 }
 
 }  // namespace

@@ -45,10 +45,9 @@ bool SctpChecksumValid(const PacketView& pkt) noexcept {
   if (pkt.l4_caplen < 12 || pkt.l4_len < 12) return false;
   if (pkt.is_fragment || pkt.l4_caplen < pkt.l4_len) return true;
   const uint8_t* p = pkt.l4;
-  const uint32_t stored = static_cast<uint32_t>(p[8]) |
-                          static_cast<uint32_t>(p[9]) << 8 |
-                          static_cast<uint32_t>(p[10]) << 16 |
-                          static_cast<uint32_t>(p[11]) << 24;
+  const uint32_t stored =
+      static_cast<uint32_t>(p[8]) | static_cast<uint32_t>(p[9]) << 8 |
+      static_cast<uint32_t>(p[10]) << 16 | static_cast<uint32_t>(p[11]) << 24;
   static constexpr uint8_t kZeroField[4] = {0, 0, 0, 0};
   uint32_t crc = Crc32c(0, p, 8);
   crc = Crc32c(crc, kZeroField, 4);

@@ -123,9 +123,9 @@ constexpr SctpState XX = SctpState::kMax;  // invalid
 
 constexpr int kTableStates = 9;  // NONE .. HEARTBEAT_SENT
 
-// [direction][state][chunk kind] -> next state, as measured (p03 in the
-// probes of kernel-model §9.1): each row is one state, each column the
-// chunk that arrives, with the verification tags right.
+// [direction][state][chunk kind] -> next state, as measured (kernel-model
+// §9.1): each row is one state, each column the chunk that arrives, with
+// the verification tags right.
 // Columns: INIT INIT-ACK ABORT SHUTDOWN SHUTDOWN-ACK ERROR COOKIE-ECHO
 //          COOKIE-ACK SHUTDOWN-COMPLETE HEARTBEAT HEARTBEAT-ACK other
 constexpr SctpState kSctpTransitions[2][kTableStates][kChunkKinds] = {
@@ -341,8 +341,7 @@ InvalidReason SctpHeaderCheck(const PacketView& pkt, bool checksum) noexcept {
 }
 
 TrackResult SctpTrack(SctpConn* conn, const PacketView& pkt,
-                      const TrackContext& ctx,
-                      const SctpConfig& cfg) noexcept {
+                      const TrackContext& ctx, const SctpConfig& cfg) noexcept {
   const Survey survey = SurveyChunks(pkt);
   if (!survey.layout_ok) return Invalid(InvalidReason::kSctpChunks);
   const uint32_t vtag = LoadBe32(pkt.l4 + 4);
@@ -353,7 +352,7 @@ TrackResult SctpTrack(SctpConn* conn, const PacketView& pkt,
   if (ctx.is_new) {
     *conn = SctpConn{};
     // Every chunk must have a state to go to from NONE. Two chunks teach a
-    // tag before anything is checked (measured, p09): a HEARTBEAT its
+    // tag before anything is checked (measured): a HEARTBEAT its
     // sender's own, and a SHUTDOWN-ACK the one its answer (the
     // SHUTDOWN-COMPLETE of an out-of-the-blue exchange) will carry.
     ChunkWalk walk(pkt);

@@ -75,8 +75,7 @@ InvalidReason SctpHeaderCheck(const PacketView& pkt, bool checksum) noexcept;
 /// chunk layout, new-entry rules, verification tags, transitions, timeout.
 /// REQUIRES: SctpHeaderCheck(pkt, ...) passed.
 TrackResult SctpTrack(SctpConn* conn, const PacketView& pkt,
-                      const TrackContext& ctx,
-                      const SctpConfig& cfg) noexcept;
+                      const TrackContext& ctx, const SctpConfig& cfg) noexcept;
 
 /// The GC's early-drop mode may take an ASSURED SCTP entry in the shutdown
 /// states (kernel-model §3.3).

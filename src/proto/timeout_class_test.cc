@@ -100,9 +100,9 @@ TEST(TimeoutClass, SctpAndGreAreTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(Kernel(Facts(47, "")), TimeoutClass::kGre);
   EXPECT_EQ(Kernel(Facts(47, "", true, true)), TimeoutClass::kGreStream);
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGreStream, Tunables{}), 180u);
-  EXPECT_EQ(TimeoutClassOf(Facts(132, "SHUTDOWN_SENT", true, true),
-                           Trackers::kCtkit),
-            TimeoutClass::kSctpShutdownSent);
+  EXPECT_EQ(
+      TimeoutClassOf(Facts(132, "SHUTDOWN_SENT", true, true), Trackers::kCtkit),
+      TimeoutClass::kSctpShutdownSent);
   EXPECT_EQ(TimeoutClassOf(Facts(47, "", true, true), Trackers::kCtkit),
             TimeoutClass::kGeneric);
   EXPECT_EQ(Kernel(Facts(33, "")), TimeoutClass::kGeneric);

@@ -30,7 +30,7 @@ union ProtoState {
   /// UDP/UDP-Lite: jiffies after which a replied flow counts as a stream
   /// (first packet + 2 s).
   uint32_t udp_stream_deadline;
-  TcpConn tcp;  ///< TCP
+  TcpConn tcp;    ///< TCP
   SctpConn sctp;  ///< SCTP
 };
 static_assert(sizeof(ProtoState) == 60, "ProtoState is part of the Flow");
