@@ -204,6 +204,39 @@ TEST(EngineSctp, OnlyShutdownStatesAreEarlyDroppableWhenAssured) {
   }
 }
 
+// §3.3 with §9.1: a table of ASSURED associations leaves the allocation-
+// time early drop no victim, so a new INIT is dropped and the GC's
+// early-drop mode starts; at its next run it takes the five ASSURED
+// entries in SHUTDOWN_SENT (their timeout raised so that they outlive the
+// minute) and no ESTABLISHED one, stopping when none is left: 100 -> 95.
+TEST(EngineSctp, GcEarlyDropModeTakesAssuredShutdownStates) {
+  Tunables t;
+  t.max = 100;
+  t.buckets = 512;
+  t.sctp_timeout_shutdown_sent = 600;
+  Harness h(t);
+  std::vector<Assoc> assocs;
+  for (uint16_t n = 0; n < 100; ++n) {
+    assocs.push_back(Assoc{
+        Ep4(Ipv4(10, 1, 1, static_cast<uint8_t>(n)), 6001, kServer4, 7000)});
+    Handshake(&h, assocs.back());
+  }
+  for (size_t n = 0; n < 5; ++n) {
+    ASSERT_EQ(h.Send(assocs[n].FromClient({ShutdownChunk()}), 0.5),
+              Verdict::kEstablished);
+  }
+  ASSERT_EQ(h.count(), 100u);
+  EXPECT_EQ(h.Send(Assoc{Ep4(kClient4, 9999, kServer4, 7000)}.Init(), 1.0),
+            Verdict::kDrop);
+  h.AdvanceTo(62.0);
+  EXPECT_EQ(h.count(), 95u);
+  for (size_t n = 0; n < 100; ++n) {
+    EXPECT_EQ(h.Find(assocs[n].tuple()).has_value(), n >= 5) << n;
+  }
+  EXPECT_EQ(h.counters().gc_early_drops, 5u);
+  EXPECT_TRUE(StatsAre(h.stats(), {.drop = 1}));
+}
+
 // §9.1: the server may shut down first (SHUTDOWN_RECD), and an ABORT from
 // either side with the receiver's tag closes at once (CLOSED, 10 s).
 TEST(EngineSctp, ShutdownFromTheServerAndAbort) {
