@@ -4,12 +4,12 @@
 // switches (checksums, tcp_loose, be_liberal, acct, timestamps, events) and
 // optionally short or extreme timeouts. Then each step reads a clock advance
 // (0 up to years; the clock never goes back), a packet template (TCP, UDP,
-// UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, GRE
-// versions 0 and 1, generic,
-// IPv4 or IPv6, or raw bytes), endpoints from a small pool (so flows meet
-// again and replies match), TCP flags and sequence numbers that often follow
-// the flow, a few byte mutations, and a conntrack zone (mostly the default,
-// else one of two, both ways or one way). On request a packet is cut into
+// UDP-Lite, ICMP echo, ICMP errors quoting the previous packet, SCTP chunk
+// sequences, GRE versions 0 and 1, generic, IPv4 or IPv6, or raw bytes),
+// endpoints from a small pool (so flows meet again and replies match), TCP
+// flags and sequence numbers that often follow the flow, a few byte
+// mutations, and a conntrack zone (mostly the default, else one of two,
+// both ways or one way). On request a packet is cut into
 // fragments (sizes, overlaps, order and a duplicate from the input) that
 // go through a Reassembler with a small budget, as the kernel's
 // defragmentation runs before conntrack; a completed datagram goes on as
@@ -53,6 +53,7 @@
 #include "ctkit/engine.h"
 #include "fuzz/fuzz_input.h"
 #include "gen/packet_builder.h"
+#include "net/crc32c.h"
 #include "proto/gre.h"
 
 namespace {
@@ -211,6 +212,60 @@ struct Program {
   Bytes& last_packet;
   uint32_t seq[32] = {};  // next sequence number per (flow slot, direction)
 
+  // SCTP: one to three chunks of any kind (the ones conntrack tells apart
+  // most often), under a tag that is mostly one the flow's INITs announced,
+  // and a correct CRC32c so that the state machine, not the checksum, sees
+  // most packets (the byte mutations still break some).
+  void BuildSctp(const ctkit::Endpoints& ep, uint32_t side, Bytes* out) {
+    static constexpr uint8_t kChunkTypes[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                                8, 9, 10, 11, 14, 14, 15, 192};
+    uint8_t how = in.U8();
+    uint32_t own_tag = 0x1000u + side;         // what this side's INITs name
+    uint32_t peer_tag = 0x1000u + (side ^ 1);  // what its packets carry
+    uint32_t vtag = (how & 3) == 0   ? peer_tag
+                    : (how & 3) == 1 ? 0
+                    : (how & 3) == 2 ? own_tag
+                                     : in.U32();
+    Bytes l4 = {static_cast<uint8_t>(ep.sport >> 8),
+                static_cast<uint8_t>(ep.sport),
+                static_cast<uint8_t>(ep.dport >> 8),
+                static_cast<uint8_t>(ep.dport),
+                static_cast<uint8_t>(vtag >> 24),
+                static_cast<uint8_t>(vtag >> 16),
+                static_cast<uint8_t>(vtag >> 8),
+                static_cast<uint8_t>(vtag),
+                0,
+                0,
+                0,
+                0};
+    uint32_t chunks = 1 + ((how >> 2) & 3) % 3;
+    for (uint32_t i = 0; i < chunks; ++i) {
+      uint8_t pick = in.U8();
+      uint8_t type = kChunkTypes[pick & 15];
+      uint8_t flags = (pick & 0x10) ? 1 : 0;  // T for ABORT/COMPLETE
+      uint32_t value_len = (type == 1 || type == 2) ? 16 : (pick >> 5) * 4;
+      if ((pick & 0xe0) == 0xe0) value_len = in.U8() % 20;  // odd sizes
+      uint32_t length = 4 + value_len;
+      l4.push_back(type);
+      l4.push_back(flags);
+      l4.push_back(static_cast<uint8_t>(length >> 8));
+      l4.push_back(static_cast<uint8_t>(length));
+      for (uint32_t k = 0; k < value_len; ++k) {
+        // An INIT/INIT-ACK starts with the tag its sender names.
+        uint8_t b = k < 4 ? static_cast<uint8_t>(own_tag >> (24 - 8 * k)) : 0;
+        l4.push_back(b);
+      }
+      while (l4.size() % 4 != 0) l4.push_back(0);
+    }
+    uint32_t crc = ctkit::Crc32c(0, l4.data(), l4.size());
+    for (size_t i = 0; i < 4; ++i)
+      l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+    ctkit::BuildGeneric(ep.family, ep.src, ep.dst, 132,
+                        static_cast<uint32_t>(l4.size()), out);
+    if (out->size() < l4.size()) return;
+    std::memcpy(out->data() + (out->size() - l4.size()), l4.data(), l4.size());
+  }
+
   // Reads one clock advance.
   void AdvanceClock() {
     uint8_t c = in.U8();
@@ -317,7 +372,11 @@ struct Program {
                          out);
         break;
       case 7:
-        if (t & 0x40) {
+        if ((t & 0x40) == 0) {
+          BuildSctp(ep, slot * 2 + dir, out);
+          break;
+        }
+        {
           // GRE: version 0, or PPTP-style version 1 (mostly PPP, with the
           // pool's ports as call ids so the two sides' keys meet), or a
           // reserved version.
@@ -326,8 +385,6 @@ struct Program {
           uint16_t protocol = (g & 4) ? in.U16() : ctkit::kGreProtocolPpp;
           ctkit::BuildGre(fam, ep.src, ep.dst, version, protocol, kPorts[pb],
                           out);
-        } else {
-          ctkit::BuildGeneric(fam, ep.src, ep.dst, 132, in.U8() % 16, out);
         }
         break;
       case 8:

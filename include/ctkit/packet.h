@@ -19,6 +19,7 @@ inline constexpr uint8_t kTcp = 6;
 inline constexpr uint8_t kUdp = 17;
 inline constexpr uint8_t kGre = 47;
 inline constexpr uint8_t kIcmpv6 = 58;
+inline constexpr uint8_t kSctp = 132;
 inline constexpr uint8_t kUdpLite = 136;
 }  // namespace ipproto
 

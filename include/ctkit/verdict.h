@@ -42,6 +42,11 @@ enum class InvalidReason : uint8_t {
   kUdpChecksum,      ///< wrong UDP/UDP-Lite checksum
   kIcmpChecksum,     ///< wrong ICMP/ICMPv6 checksum (error path)
   kGreNotPpp,        ///< GRE version 1 (PPTP) not carrying PPP
+  kSctpHeader,       ///< SCTP common header shorter than 12 bytes
+  kSctpChunks,       ///< SCTP chunks badly laid out (none, zero length, ...)
+  kSctpChecksum,     ///< wrong SCTP CRC32c (nf_conntrack_checksum=1)
+  kSctpVtag,         ///< SCTP verification tag not the one learned
+  kSctpState,        ///< SCTP chunk with no transition from the state
   kCount,
 };
 /// How many InvalidReason values there are, kNone included: the size of

@@ -596,6 +596,9 @@ Verdict EngineImpl::ExistingFlow(Lane& lane, const PacketView& pkt,
       Delete(lane, index, DeleteCause::kKilled, now);
       return NewFlow(lane, pkt, pp.tuple, pp.hash, now, now_ns);
     case TrackVerdict::kIgnore:
+      // No refresh and no accounting; a state the packet moved still
+      // announces itself (SCTP: a chunk after an ignored HEARTBEAT).
+      changed |= r.state_changed;
       break;
     case TrackVerdict::kAccept:
       if (f.status & flowstatus::kHasAcct) Account(index, dir, pkt);

@@ -690,7 +690,7 @@ std::string TimeoutSysctlFor(const TableEntry& e) {
   f.state = e.state;
   f.assured = e.assured;
   f.seen_reply = !e.unreplied;
-  return TimeoutClassSysctl(TimeoutClassOf(f, Trackers::kKernel));
+  return TimeoutClassSysctl(TimeoutClassOf(f));
 }
 
 uint64_t FillLimit(uint64_t max, double pct) {

@@ -30,8 +30,7 @@ void TableDigestBuilder::Prepare(int klass, const char* sysctl,
 void TableDigestBuilder::Add(const SummaryEntry& e) {
   composition_.Add(e);
   const TimeoutClass c =
-      TimeoutClassOf(EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply},
-                     Trackers::kKernel);
+      TimeoutClassOf(EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply});
   ClassUse& u = classes_[static_cast<size_t>(c)];
   if (u.sysctl == nullptr) return;  // no sysctl to shorten
   ++u.entries;

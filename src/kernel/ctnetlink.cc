@@ -27,6 +27,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "proto/sctp.h"
 #include "proto/tcp_conn.h"
 #include "proto/tracker.h"
 
@@ -221,6 +222,23 @@ template <class Fn>
                    });
 }
 
+// CTA_PROTOINFO_SCTP: the state (the two verification tags are not
+// shown by conntrack -L and not kept).
+[[nodiscard]] Result<void> ParseSctpInfo(const Attr& outer, FlowInfo* f) {
+  return WalkAttrs(outer.data, outer.len, "CTA_PROTOINFO_SCTP",
+                   [&](const Attr& a) -> Result<void> {
+                     if (a.type != CTA_PROTOINFO_SCTP_STATE) return {};
+                     auto v = U8(a, "CTA_PROTOINFO_SCTP_STATE");
+                     if (!v) return fail(v.error());
+                     if (*v >= static_cast<uint8_t>(SctpState::kMax)) {
+                       return fail(Error::corrupt(fmt::format(
+                           "ctnetlink: SCTP state {} out of range", *v)));
+                     }
+                     f->state = SctpStateName(static_cast<SctpState>(*v));
+                     return {};
+                   });
+}
+
 // Checks the netlink and nfgenmsg headers; returns the attributes' span.
 [[nodiscard]] Result<const nfgenmsg*> Headers(const uint8_t* msg, size_t len,
                                               const uint8_t** attrs,
@@ -324,6 +342,9 @@ template <class Fn>
             return WalkAttrs(
                 a.data, a.len, "CTA_PROTOINFO",
                 [&](const Attr& pi) -> Result<void> {
+                  if (pi.type == CTA_PROTOINFO_SCTP) {
+                    return ParseSctpInfo(pi, &f);
+                  }
                   if (pi.type != CTA_PROTOINFO_TCP) return {};
                   return WalkAttrs(
                       pi.data, pi.len, "CTA_PROTOINFO_TCP",

@@ -96,6 +96,32 @@ TEST(ParseCtMessage, TcpEntry) {
   EXPECT_STREQ(f->state, "ESTABLISHED");
 }
 
+// An SCTP entry: the state comes from CTA_PROTOINFO_SCTP (the tags beside
+// it are not shown by conntrack -L); a state past the ABI's range fails.
+TEST(ParseCtMessage, SctpEntryHasItsState) {
+  for (uint8_t state : {uint8_t{4}, uint8_t{10}}) {
+    MsgBuilder b;
+    b.Tuple(CTA_TUPLE_ORIG, 0x0a000001, 0x0a000002, IPPROTO_SCTP, 6001, 7000);
+    b.Tuple(CTA_TUPLE_REPLY, 0x0a000002, 0x0a000001, IPPROTO_SCTP, 7000, 6001);
+    b.U32(CTA_TIMEOUT, 209);
+    nlattr* pi = mnl_attr_nest_start(b.nlh(), CTA_PROTOINFO);
+    nlattr* sc = mnl_attr_nest_start(b.nlh(), CTA_PROTOINFO_SCTP);
+    mnl_attr_put_u8(b.nlh(), CTA_PROTOINFO_SCTP_STATE, state);
+    mnl_attr_put_u32(b.nlh(), CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, htonl(7));
+    mnl_attr_nest_end(b.nlh(), sc);
+    mnl_attr_nest_end(b.nlh(), pi);
+    auto f = ParseCtMessage(b.data(), b.size());
+    if (state == 10) {
+      EXPECT_FALSE(f);
+      continue;
+    }
+    ASSERT_TRUE(f) << f.error().message;
+    EXPECT_EQ(f->original.src_port_or_icmp_id, 6001);
+    ASSERT_NE(f->state, nullptr);
+    EXPECT_STREQ(f->state, "ESTABLISHED");
+  }
+}
+
 TEST(ParseCtMessage, EveryTruncationFailsCleanly) {
   MsgBuilder b = TcpEntry();
   std::vector<uint8_t> full(b.data(), b.data() + b.size());

@@ -49,7 +49,8 @@ PacketInfo Classify(uint32_t link_type, const uint8_t* data, uint32_t caplen) {
   std::string s = AddressToString(v.src, v.family);
   std::string d = AddressToString(v.dst, v.family);
   uint8_t p = v.l4_proto;
-  if ((p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite) &&
+  if ((p == ipproto::kTcp || p == ipproto::kUdp || p == ipproto::kUdpLite ||
+       p == ipproto::kSctp) &&
       v.l4_caplen >= 4) {
     pi.flow = FlowKey(pi.proto, s + "/" + std::to_string(Be16(v.l4)),
                       d + "/" + std::to_string(Be16(v.l4 + 2)));

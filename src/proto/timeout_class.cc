@@ -8,8 +8,6 @@
 namespace ctkit {
 namespace {
 
-constexpr uint8_t kSctp = 132;
-
 struct ClassRow {
   const char* name;
   const char* sysctl;
@@ -90,7 +88,7 @@ TimeoutClass SctpClass(std::string_view s) {
 
 }  // namespace
 
-TimeoutClass TimeoutClassOf(const EntryFacts& e, Trackers trackers) noexcept {
+TimeoutClass TimeoutClassOf(const EntryFacts& e) noexcept {
   switch (e.l4_proto) {
     case ipproto::kTcp:
       return TcpClass(e);
@@ -103,8 +101,7 @@ TimeoutClass TimeoutClassOf(const EntryFacts& e, Trackers trackers) noexcept {
       return TimeoutClass::kIcmp;
     case ipproto::kIcmpv6:
       return TimeoutClass::kIcmpv6;
-    case kSctp:
-      if (trackers == Trackers::kCtkit) return TimeoutClass::kGeneric;
+    case ipproto::kSctp:
       return SctpClass(e.state);
     case ipproto::kGre:
       return e.assured ? TimeoutClass::kGreStream : TimeoutClass::kGre;

@@ -17,9 +17,8 @@
 //   not classes: such an entry is in its state's class with less time left.
 // - UDP and UDP-Lite by whether a reply was seen and whether the flow became
 //   a stream (ASSURED); ICMP and ICMPv6 by protocol.
-// - SCTP by state and GRE by ASSURED in the kernel; ctkit tracks both as
-//   generic (docs/kernel-differences.md), so ctkit's entries of those
-//   protocols are generic.
+// - SCTP by state (§9.2), in the kernel and in ctkit alike.
+// - GRE by ASSURED (§9.1), in the kernel and in ctkit alike.
 // - Every other protocol: generic.
 // A TCP or SCTP state that names no class (NONE, which the kernel shows
 // only before a first packet was handled; empty; unknown) is kUnknown: no
@@ -53,7 +52,6 @@ enum class TimeoutClass : uint8_t {
   kIcmp,
   kIcmpv6,
   kGeneric,
-  // SCTP's only in the kernel's table (ctkit tracks SCTP as generic).
   kSctpClosed,
   kSctpCookieWait,
   kSctpCookieEchoed,
@@ -62,6 +60,7 @@ enum class TimeoutClass : uint8_t {
   kSctpShutdownRecd,
   kSctpShutdownAckSent,
   kSctpHeartbeatSent,
+  // Only in the kernel's table (ctkit tracks GRE as generic).
   kGre,
   kGreStream,
   kUnknown,  ///< a state that names no class: no sysctl
@@ -70,12 +69,6 @@ inline constexpr int kTimeoutClassCount = 27;
 
 /// SYN_SENT2's timeout, the one TCP state without a sysctl (seconds).
 inline constexpr uint32_t kTcpSynSent2Seconds = 120;
-
-/// Whose trackers made the entry.
-enum class Trackers : uint8_t {
-  kKernel,  ///< the kernel's (an entry doctor read from a live table)
-  kCtkit,   ///< ctkit's engine: SCTP is generic
-};
 
 /// What decides an entry's class, as conntrack -L shows it.
 struct EntryFacts {
@@ -88,7 +81,7 @@ struct EntryFacts {
 };
 
 /// The class of an entry.
-TimeoutClass TimeoutClassOf(const EntryFacts& e, Trackers trackers) noexcept;
+TimeoutClass TimeoutClassOf(const EntryFacts& e) noexcept;
 
 /// The class's name in reports: "tcp TIME_WAIT", "udp stream (ASSURED)",
 /// "other protocols", ...

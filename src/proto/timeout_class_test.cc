@@ -23,9 +23,7 @@ EntryFacts Facts(uint8_t proto, std::string_view state, bool assured = false,
   return e;
 }
 
-TimeoutClass Kernel(const EntryFacts& e) {
-  return TimeoutClassOf(e, Trackers::kKernel);
-}
+TimeoutClass Kernel(const EntryFacts& e) { return TimeoutClassOf(e); }
 
 TEST(TimeoutClass, TcpByStateInAnyCase) {
   EXPECT_EQ(Kernel(Facts(ipproto::kTcp, "TIME_WAIT", true, true)),
@@ -43,10 +41,8 @@ TEST(TimeoutClass, TcpByStateInAnyCase) {
 // §6.4 step 6: an ESTABLISHED entry no reply has confirmed is capped at
 // the unacknowledged timeout (300 s), whoever tracks it.
 TEST(TimeoutClass, EstablishedBeforeAssuredIsUnacknowledged) {
-  for (Trackers t : {Trackers::kKernel, Trackers::kCtkit}) {
-    EXPECT_EQ(TimeoutClassOf(Facts(ipproto::kTcp, "ESTABLISHED"), t),
-              TimeoutClass::kTcpEstablishedUnassured);
-  }
+  EXPECT_EQ(Kernel(Facts(ipproto::kTcp, "ESTABLISHED")),
+            TimeoutClass::kTcpEstablishedUnassured);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kTcpEstablishedUnassured),
                "nf_conntrack_tcp_timeout_unacknowledged");
   EXPECT_EQ(
@@ -88,9 +84,10 @@ TEST(TimeoutClass, UdpByReplyAndStream) {
   EXPECT_EQ(Kernel(Facts(ipproto::kIcmpv6, "")), TimeoutClass::kIcmpv6);
 }
 
-// §9: the kernel has SCTP and GRE trackers; ctkit tracks SCTP as generic.
-// DCCP has no tracker in 6.18: generic for both.
-TEST(TimeoutClass, SctpIsTheKernelsOwnGenericInCtkit) {
+// §9: the kernel has SCTP and GRE trackers and so has ctkit (§9.1, §9.2),
+// so both tables classify alike. DCCP has no tracker in 6.18: generic for
+// both.
+TEST(TimeoutClass, SctpAndGreByTheirOwnClassesDccpGeneric) {
   EXPECT_EQ(Kernel(Facts(132, "COOKIE_WAIT")), TimeoutClass::kSctpCookieWait);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kSctpCookieWait),
                "nf_conntrack_sctp_timeout_cookie_wait");
@@ -99,8 +96,8 @@ TEST(TimeoutClass, SctpIsTheKernelsOwnGenericInCtkit) {
   EXPECT_EQ(Kernel(Facts(47, "")), TimeoutClass::kGre);
   EXPECT_EQ(Kernel(Facts(47, "", true, true)), TimeoutClass::kGreStream);
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGreStream, Tunables{}), 180u);
-  EXPECT_EQ(TimeoutClassOf(Facts(132, ""), Trackers::kCtkit),
-            TimeoutClass::kGeneric);
+  EXPECT_EQ(Kernel(Facts(132, "SHUTDOWN_SENT", true, true)),
+            TimeoutClass::kSctpShutdownSent);
   EXPECT_EQ(Kernel(Facts(33, "")), TimeoutClass::kGeneric);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kGeneric),
                "nf_conntrack_generic_timeout");
@@ -108,16 +105,11 @@ TEST(TimeoutClass, SctpIsTheKernelsOwnGenericInCtkit) {
 }
 
 // §9.1: GRE is 30 s until a reply, then 180 s once ASSURED; a replied entry
-// not yet ASSURED (only the reply seen) is still on the short timeout. Both
-// engines' tables classify alike.
+// not yet ASSURED (only the reply seen) is still on the short timeout.
 TEST(TimeoutClass, GreIsShortUntilAssured) {
-  for (Trackers t : {Trackers::kKernel, Trackers::kCtkit}) {
-    EXPECT_EQ(TimeoutClassOf(Facts(47, ""), t), TimeoutClass::kGre);
-    EXPECT_EQ(TimeoutClassOf(Facts(47, "", false, true), t),
-              TimeoutClass::kGre);
-    EXPECT_EQ(TimeoutClassOf(Facts(47, "", true, true), t),
-              TimeoutClass::kGreStream);
-  }
+  EXPECT_EQ(Kernel(Facts(47, "")), TimeoutClass::kGre);
+  EXPECT_EQ(Kernel(Facts(47, "", false, true)), TimeoutClass::kGre);
+  EXPECT_EQ(Kernel(Facts(47, "", true, true)), TimeoutClass::kGreStream);
   EXPECT_EQ(TimeoutClassSeconds(TimeoutClass::kGre, Tunables{}), 30u);
   EXPECT_STREQ(TimeoutClassSysctl(TimeoutClass::kGreStream),
                "nf_conntrack_gre_timeout_stream");

@@ -2,9 +2,7 @@
 // checks, and dispatch to the per-protocol trackers, with the generic
 // tracker (600 s, never ASSURED) for every protocol that has none.
 //
-// SCTP and DCCP are tracked as generic here: the kernel has an SCTP
-// tracker (docs/kernel-differences.md lists this difference); DCCP is
-// generic in 6.18 as well.
+// DCCP is tracked as generic here, as it is in 6.18.
 #include "proto/tracker.h"
 
 #include <initializer_list>
@@ -20,7 +18,7 @@ namespace {
 
 bool HasPorts(uint8_t proto) {
   return proto == ipproto::kTcp || proto == ipproto::kUdp ||
-         proto == ipproto::kUdpLite;
+         proto == ipproto::kUdpLite || proto == ipproto::kSctp;
 }
 
 bool IsIcmpProto(uint8_t proto) {
@@ -64,6 +62,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
   c.generic_timeout = j(t.generic_timeout);
   c.gre_timeout = j(t.gre_timeout);
   c.gre_timeout_stream = j(t.gre_timeout_stream);
+  c.sctp = SctpConfig::FromTunables(t, kHz);
   c.checksum = t.checksum != 0;
   return c;
 }
@@ -71,6 +70,7 @@ ProtoConfig ProtoConfig::FromTunables(const Tunables& t) {
 uint32_t ProtoConfig::LongestTimeout() const noexcept {
   uint32_t longest = udp_timeout;
   for (uint32_t v : tcp.timeouts) longest = v > longest ? v : longest;
+  for (uint32_t v : sctp.timeouts) longest = v > longest ? v : longest;
   for (uint32_t v : {udp_timeout_stream, icmp_timeout, icmpv6_timeout,
                      generic_timeout, gre_timeout, gre_timeout_stream}) {
     longest = v > longest ? v : longest;
@@ -114,6 +114,16 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
       return "icmp-checksum";
     case InvalidReason::kGreNotPpp:
       return "gre-not-ppp";
+    case InvalidReason::kSctpHeader:
+      return "sctp-header";
+    case InvalidReason::kSctpChunks:
+      return "sctp-chunks";
+    case InvalidReason::kSctpChecksum:
+      return "sctp-checksum";
+    case InvalidReason::kSctpVtag:
+      return "sctp-vtag";
+    case InvalidReason::kSctpState:
+      return "sctp-state";
     case InvalidReason::kCount:
       break;
   }
@@ -122,7 +132,7 @@ const char* InvalidReasonName(InvalidReason r) noexcept {
 
 bool IsChecksumReason(InvalidReason r) noexcept {
   return r == InvalidReason::kTcpChecksum || r == InvalidReason::kUdpChecksum ||
-         r == InvalidReason::kIcmpChecksum;
+         r == InvalidReason::kIcmpChecksum || r == InvalidReason::kSctpChecksum;
 }
 
 bool CountsAsError(InvalidReason r) noexcept {
@@ -191,6 +201,8 @@ InvalidReason PreLookupCheck(const PacketView& pkt, const ProtoConfig& cfg,
     case ipproto::kIcmp:
     case ipproto::kIcmpv6:
       return IcmpCheck(pkt, cfg);
+    case ipproto::kSctp:
+      return SctpHeaderCheck(pkt, cfg.checksum);
     default:
       return InvalidReason::kNone;
   }
@@ -211,6 +223,8 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
       return IcmpTrack(pkt, ctx, cfg);
     case ipproto::kGre:
       return GreTrack(ctx, cfg);
+    case ipproto::kSctp:
+      return SctpTrack(&state->sctp, pkt, ctx, cfg.sctp);
     default: {
       TrackResult r;
       r.verdict = TrackVerdict::kAccept;
@@ -222,6 +236,7 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
 }
 
 bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept {
+  if (l4_proto == ipproto::kSctp) return SctpCanEarlyDrop(s.sctp);
   if (l4_proto != ipproto::kTcp) return false;
   switch (s.tcp.state) {
     case TcpState::kFinWait:
@@ -237,6 +252,7 @@ bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept {
 
 const char* ProtoStateName(uint8_t l4_proto, const ProtoState& s) noexcept {
   if (l4_proto == ipproto::kTcp) return TcpStateName(s.tcp.state);
+  if (l4_proto == ipproto::kSctp) return SctpStateName(s.sctp.state);
   return nullptr;
 }
 
@@ -252,7 +268,7 @@ const char* ProtoName(uint8_t l4_proto) noexcept {
       return "icmp";
     case ipproto::kIcmpv6:
       return "icmpv6";
-    case 132:
+    case ipproto::kSctp:
       return "sctp";
     case ipproto::kGre:
       return "gre";

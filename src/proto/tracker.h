@@ -13,6 +13,7 @@
 #include "ctkit/tunables.h"
 #include "ctkit/tuple.h"
 #include "ctkit/verdict.h"
+#include "proto/sctp.h"
 #include "proto/tcp.h"
 #include "proto/tcp_conn.h"
 #include "proto/track_result.h"
@@ -29,7 +30,8 @@ union ProtoState {
   /// UDP/UDP-Lite: jiffies after which a replied flow counts as a stream
   /// (first packet + 2 s).
   uint32_t udp_stream_deadline;
-  TcpConn tcp;  ///< TCP
+  TcpConn tcp;    ///< TCP
+  SctpConn sctp;  ///< SCTP
 };
 static_assert(sizeof(ProtoState) == 60, "ProtoState is part of the Flow");
 
@@ -43,6 +45,7 @@ struct ProtoConfig {
   uint32_t generic_timeout;
   uint32_t gre_timeout;         ///< until a reply is seen
   uint32_t gre_timeout_stream;  ///< after it (and ASSURED)
+  SctpConfig sctp;
   bool checksum;
 
   static ProtoConfig FromTunables(const Tunables& t);
@@ -89,7 +92,7 @@ TrackResult TrackPacket(const PacketView& pkt, uint8_t l4_proto,
                         const ProtoConfig& cfg) noexcept;
 
 /// GC early-drop mode may also take ASSURED entries in these states (TCP
-/// closing states).
+/// closing states, SCTP shutdown states).
 bool CanEarlyDropAssured(uint8_t l4_proto, const ProtoState& s) noexcept;
 
 /// The state name conntrack -L prints after the timeout, or nullptr for

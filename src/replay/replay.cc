@@ -125,10 +125,9 @@ class BatchReader {
       // The zone is the one the record's own frame and addresses give:
       // a datagram completed below has this fragment's addresses, and the
       // frame (VLAN tags) is gone once its bytes are replaced.
-      if (!zones_->empty() && (st == DecodeStatus::kOk ||
-                               st == DecodeStatus::kNonFirstFragment)) {
-        s.zone_slot =
-            zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
+      if (!zones_->empty() &&
+          (st == DecodeStatus::kOk || st == DecodeStatus::kNonFirstFragment)) {
+        s.zone_slot = zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
       }
       if (defrag_ != nullptr &&
           (st == DecodeStatus::kNonFirstFragment ||

@@ -169,7 +169,7 @@ void TableCensus::SeeAtEnd(const FlowInfo& f, uint32_t jiffies_now) {
 }
 
 TableComposition TableCensus::AtPeak() const {
-  CompositionBuilder b(Trackers::kCtkit);
+  CompositionBuilder b;
   std::map<std::string, uint64_t> by_class;
   std::map<std::string, LifetimeKind> kind;
   for (size_t i = 0; i < classes_used_; ++i) {

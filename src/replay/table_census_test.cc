@@ -43,7 +43,7 @@ TableComposition WalkAt(const std::string& path, const Tunables& t,
       (*engine)->Process(v, rec.ts_ns);
     }
   }
-  CompositionBuilder b(Trackers::kCtkit);
+  CompositionBuilder b;
   std::map<std::string, uint64_t> classes;
   uint64_t expired = 0;
   (*engine)->Visit(stop_ts, [&](const FlowInfo& f) {

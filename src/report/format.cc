@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "proto/sctp.h"
 #include "proto/tracker.h"
 
 namespace ctkit {
@@ -84,6 +85,7 @@ void AppendTuple(std::string* out, const Tuple& t) {
     case ipproto::kTcp:
     case ipproto::kUdp:
     case ipproto::kUdpLite:
+    case ipproto::kSctp:
       AppendField(out, "sport=", t.src_port_or_icmp_id);
       AppendField(out, "dport=", t.dst_port_or_icmp_type_code);
       break;

@@ -100,6 +100,23 @@ TEST(ConntrackFormat, ZonesWhereConntrackPutsThem) {
             "zone-reply=7 mark=0 use=1");
 }
 
+// An SCTP entry as conntrack -L 1.4.7 printed it on 6.18 (an association
+// sent over loopback in a namespace; kernel-model §9.2): the state after
+// the timeout and ports in both tuples, like TCP; no verification tags.
+TEST(ConntrackFormat, SctpLineHasStateAndPorts) {
+  FlowInfo f;
+  f.original =
+      PortTuple(Ipv4(127, 0, 0, 1), 40003, Ipv4(127, 0, 0, 2), 2905, 132);
+  f.reply = enginetest::Reversed(f.original);
+  f.state = "SHUTDOWN_SENT";
+  f.seen_reply = true;
+  f.assured = true;
+  EXPECT_EQ(FormatConntrackLine(f, 2, 0),
+            "sctp     132 2 SHUTDOWN_SENT src=127.0.0.1 dst=127.0.0.2 "
+            "sport=40003 dport=2905 src=127.0.0.2 dst=127.0.0.1 sport=2905 "
+            "dport=40003 [ASSURED] mark=0 use=1");
+}
+
 TEST(ConntrackFormat, EventLineHasNoMarkNorUse) {
   FlowInfo f = Tcp41000();
   f.state = "SYN_SENT";

@@ -14,7 +14,7 @@ LifetimeKind LifetimeKindOf(const FlowInfo& f) {
   if (f.state != nullptr) e.state = f.state;
   e.assured = f.assured;
   e.seen_reply = f.seen_reply;
-  return TimeoutClassOf(e, Trackers::kCtkit);
+  return TimeoutClassOf(e);
 }
 
 LifetimeInfo DescribeLifetime(LifetimeKind c, const Tunables& t) {

@@ -38,7 +38,7 @@ struct LifetimeInfo {
 };
 
 /// The class of an entry of ctkit's engine: TimeoutClassOf with ctkit's
-/// trackers (SCTP and GRE are generic).
+/// trackers (GRE is generic).
 LifetimeKind LifetimeKindOf(const FlowInfo& f);
 
 LifetimeInfo DescribeLifetime(LifetimeKind c, const Tunables& t);

@@ -38,7 +38,9 @@ TEST(LifetimeKindOf, TcpByStateUdpByReplyAndStream) {
             LifetimeKind::kIcmp);
   EXPECT_EQ(LifetimeKindOf(Entry(ipproto::kIcmpv6, nullptr)),
             LifetimeKind::kIcmpv6);
-  EXPECT_EQ(LifetimeKindOf(Entry(132, nullptr)), LifetimeKind::kGeneric);
+  // SCTP by its state (kernel-model §9.2).
+  EXPECT_EQ(LifetimeKindOf(Entry(132, "COOKIE_WAIT", false, true)),
+            LifetimeKind::kSctpCookieWait);
 }
 
 // §6.6: an ESTABLISHED entry no reply has confirmed (a mid-stream pickup)

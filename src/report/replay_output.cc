@@ -402,7 +402,8 @@ Json FlowToJson(const FlowInfo& f, uint32_t timeout_s, uint64_t now_ns) {
       j["code"] = t.icmp_code();
       j["id"] = t.src_port_or_icmp_id;
     } else if (t.l4_proto == ipproto::kTcp || t.l4_proto == ipproto::kUdp ||
-               t.l4_proto == ipproto::kUdpLite) {
+               t.l4_proto == ipproto::kUdpLite ||
+               t.l4_proto == ipproto::kSctp) {
       j["sport"] = t.src_port_or_icmp_id;
       j["dport"] = t.dst_port_or_icmp_type_code;
     } else if (t.l4_proto == ipproto::kGre) {

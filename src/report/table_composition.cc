@@ -18,11 +18,11 @@ std::vector<Tally> RankTallies(const std::map<std::string, uint64_t>& m,
   return v;
 }
 
-CompositionBuilder::CompositionBuilder(Trackers trackers)
+CompositionBuilder::CompositionBuilder()
     // The hash key only places counters in the index; results do not
     // depend on it (heavy_hitters.h), so a fixed one keeps runs identical.
-    : summary_(kRankingCounters, 0x6b657965645f6b30ull, 0x6b657965645f6b31ull,
-               trackers) {}
+    : summary_(kRankingCounters, 0x6b657965645f6b30ull, 0x6b657965645f6b31ull) {
+}
 
 namespace {
 

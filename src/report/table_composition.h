@@ -57,9 +57,7 @@ struct TableComposition {
 class CompositionBuilder {
  public:
   static constexpr size_t kRankingCounters = 4096;
-  /// `trackers`: whose trackers made the entries (the kernel's for a live
-  /// table, ctkit's for a replay), as the timeout class depends on it.
-  explicit CompositionBuilder(Trackers trackers = Trackers::kKernel);
+  CompositionBuilder();
   void Add(const SummaryEntry& e) { summary_.Add(e); }
   /// Counts `n` entries like `e` by protocol, state and flag, leaving the
   /// rankings to FinishWith's counters (a census keeps those itself).

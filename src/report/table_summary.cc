@@ -105,9 +105,8 @@ SummaryEntry SummaryEntryOf(const FlowInfo& f) {
 }
 
 TableSummaryBuilder::TableSummaryBuilder(size_t capacity, uint64_t k0,
-                                         uint64_t k1, Trackers trackers)
-    : trackers_(trackers),
-      sources_(capacity, k0, k1),
+                                         uint64_t k1)
+    : sources_(capacity, k0, k1),
       destinations_(capacity, k0 ^ 1, k1),
       dports_(capacity, k0 ^ 2, k1) {}
 
@@ -163,8 +162,8 @@ void TableSummaryBuilder::Add(const SummaryEntry& e) {
     ++with_dport_;
     dports_.Add(PortKey(e.l4_proto, e.dport));
   }
-  const TimeoutClass c = TimeoutClassOf(
-      EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply}, trackers_);
+  const TimeoutClass c =
+      TimeoutClassOf(EntryFacts{e.l4_proto, e.state, e.assured, e.seen_reply});
   ClassHistogram& h = lifetimes_[static_cast<size_t>(c)];
   const auto* bound =
       std::lower_bound(kLifetimeBounds.begin(), kLifetimeBounds.end(),

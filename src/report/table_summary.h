@@ -130,9 +130,8 @@ class TableSummaryBuilder {
  public:
   /// `capacity` counters per ranking (its memory and its accuracy:
   /// over-estimates of at most total / capacity); `k0`, `k1` key their
-  /// hashes. `trackers`: whose trackers made the entries (for the class).
-  TableSummaryBuilder(size_t capacity, uint64_t k0, uint64_t k1,
-                      Trackers trackers = Trackers::kKernel);
+  /// hashes.
+  TableSummaryBuilder(size_t capacity, uint64_t k0, uint64_t k1);
 
   /// Folds one entry in. Allocates nothing.
   void Add(const SummaryEntry& e);
@@ -161,7 +160,6 @@ class TableSummaryBuilder {
   };
   void CountState(uint8_t l4_proto, std::string_view state, uint64_t n);
 
-  Trackers trackers_;
   uint64_t total_ = 0, assured_ = 0, unreplied_ = 0, with_dport_ = 0;
   std::array<StateSlot, kMaxStates> states_{};
   size_t states_used_ = 0;
