@@ -110,7 +110,6 @@ ChunkKind KindOf(uint8_t type) {
 constexpr uint32_t Bit(ChunkKind k) { return 1u << static_cast<int>(k); }
 
 // Short names for the table.
-constexpr SctpState NO = SctpState::kNone;
 constexpr SctpState CL = SctpState::kClosed;
 constexpr SctpState CW = SctpState::kCookieWait;
 constexpr SctpState CE = SctpState::kCookieEchoed;
