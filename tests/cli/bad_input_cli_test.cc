@@ -120,6 +120,22 @@ TEST_F(BadInputCli, HeaderOnlyCaptureIsFine) {
   EXPECT_EQ(d.out, "");
 }
 
+// A bad --zone-map rule is named, with what is wrong, before any packet is
+// read; kernel-replay refuses a VLAN rule it cannot reproduce in its
+// router the same way (exit 1, bad input), before it needs root.
+TEST_F(BadInputCli, BadZoneMapRuleIsNamed) {
+  const std::string path = dir_.File("header.pcap");
+  WritePcap(path, {});
+  RunResult r = Run({"replay", "--zone-map", "net:10.0.0.1/8=3", path});
+  ExpectOneErrorLine(r, 1, {"net:10.0.0.1/8=3", "host bits"});
+  EXPECT_EQ(r.out, "");
+  RunResult k = Run({"kernel-replay", "--zone-map", "vlan:7=3", path});
+  ExpectOneErrorLine(k, 1, {"vlan:7=3", "only net: rules"});
+  // A capture after a --sysctl is the capture, not a second setting.
+  RunResult s = Run({"kernel-replay", "--sysctl", "nf_conntrack_max=x", path});
+  ExpectOneErrorLine(s, 1, {"nf_conntrack_max=x"});
+}
+
 TEST_F(BadInputCli, MissingFile) {
   const std::string missing = dir_.File("does-not-exist.pcap");
   RunResult r = Run({"replay", missing});

@@ -176,8 +176,11 @@ void RegisterKernelReplay(CLI::App& app, int* exit_code) {
       "formats");
   cmd->add_option("capture", flags->capture, "capture file (pcap or pcapng)")
       ->type_name("FILE");
+  // One value per flag: CAPTURE is optional (--restore needs none), so a
+  // list option would take a capture named after it.
   cmd->add_option("--sysctl", flags->sysctls,
-                  "NAME=VALUE for the router namespace (repeatable)");
+                  "NAME=VALUE for the router namespace (repeatable)")
+      ->allow_extra_args(false);
   AddZoneMapFlag(cmd, &flags->zone_map);
   cmd->add_flag("--allow-global", flags->allow_global,
                 "allow changing the global nf_conntrack_max/_buckets: they "

@@ -59,7 +59,10 @@ void AddZoneMapFlag(CLI::App* cmd, std::vector<std::string>* rules) {
                   "net:PREFIX=ZONE (source or destination in PREFIX) or "
                   "vlan:ID=ZONE (outermost 802.1Q tag); ZONE/original or "
                   "ZONE/reply for one direction only (repeatable)")
-      ->type_name("RULE");
+      ->type_name("RULE")
+      // One rule per flag, so a capture named after it is not taken for
+      // another rule.
+      ->allow_extra_args(false);
 }
 
 bool LoadZoneMap(const std::vector<std::string>& rules, ZoneMap* map) {
