@@ -1,7 +1,7 @@
 // libFuzzer target: the capture reader (pcap and pcapng through libpcap).
 // The input is written to an anonymous memory file and read to the end
 // through CaptureReader, exactly as `ctkit replay` reads a file; every
-// record's bytes are touched and decoded.
+// record's bytes (and its interface's name) are touched and decoded.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -37,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       last_offset = rec.file_offset;
       volatile uint8_t sink = 0;
       for (uint32_t i = 0; i < rec.caplen; ++i) sink = sink ^ rec.data[i];
+      // The interface's name must still be there (pcapng_interfaces.h).
+      for (char c : rec.interface_name) {
+        sink = sink ^ static_cast<uint8_t>(c);
+      }
       (void)sink;
       ctkit::PacketView v{};
       (void)ctkit::DecodeFrame(rec.link_type, rec.data, rec.caplen, &v);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ctkit/result.h"
 
@@ -22,7 +23,19 @@ struct CaptureRecord {
   uint32_t link_type;    ///< LINKTYPE_* of the record's interface
   uint64_t file_offset;  ///< offset of the record's header in the file
                          ///< (of the uncompressed stream for gzip)
+  /// The interface the packet was captured on. pcapng: the Interface
+  /// Description Blocks numbered from 0 in file order, across sections
+  /// (Wireshark's frame.interface_id); kUnknownInterface if the block
+  /// structure could not be followed. Classic pcap and live captures: 0.
+  uint32_t interface_id;
+  /// That interface's name: pcapng's if_name option ("" when it has none;
+  /// classic pcap: ""); live: the interface opened. Valid while the reader
+  /// lives.
+  std::string_view interface_name;
 };
+
+/// CaptureRecord::interface_id of a packet whose interface is not known.
+inline constexpr uint32_t kUnknownInterface = 0xffffffffu;
 
 /// What to capture live, and when to stop. Capturing changes nothing in
 /// the kernel beyond the capture socket itself (no promiscuous mode unless

@@ -26,12 +26,22 @@
 // error) the message says so with the compressed offset instead of
 // libpcap's "truncated dump file". Live captures are in live_capture.cc.
 //
+// pcapng files, plain ones too, are read through an InputStream as well,
+// for what libpcap 1.10 does not tell: which interface a packet came from.
+// The stream shows every byte it hands libpcap to a PcapngInterfaces walk
+// (pcapng_interfaces.h), which queues each packet block's interface; each
+// record libpcap returns takes the oldest. A classic pcap has one
+// interface, 0.
+//
 // pcapng with several interfaces: libpcap 1.10 exposes one link type per
 // file, the first interface's. When a later Interface Description Block
 // declares a different link type, pcap_next_ex fails with "an interface has
 // a type N different from the type of the first interface", which we report
 // as a corrupt-file error at that block's offset; the records before it are
-// delivered normally. Interfaces of the same link type are read as one.
+// delivered normally. It says the same of a second LINKTYPE_RAW interface
+// (it compares the file's 101 with its own DLT_RAW, 12): tcpdump on Debian
+// 12 fails alike. Interfaces of the same link type are read as one, each
+// record tagged with its interface by the walk above.
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
@@ -46,6 +56,7 @@
 #include "ctkit/capture.h"
 #include "net/input_stream.h"
 #include "net/pcap_record.h"
+#include "net/pcapng_interfaces.h"
 
 namespace ctkit {
 namespace {
@@ -55,11 +66,13 @@ using detail::LinkTypeFromDlt;
 class PcapCaptureReader final : public CaptureReader {
  public:
   // `stream`, when the input is not a plain file, is owned by the pcap_t's
-  // FILE and lives as long as it.
+  // FILE and lives as long as it; `interfaces` is the walk it feeds.
   PcapCaptureReader(std::string path, pcap_t* pcap, uint64_t file_size,
                     bool classic, detail::InputStream* stream,
+                    std::unique_ptr<detail::PcapngInterfaces> interfaces,
                     const std::atomic<bool>* stop, bool reopenable)
       : path_(std::move(path)),
+        interfaces_(std::move(interfaces)),
         pcap_(pcap),
         link_type_(LinkTypeFromDlt(pcap_datalink(pcap))),
         file_size_(file_size),
@@ -98,6 +111,13 @@ class PcapCaptureReader final : public CaptureReader {
       // Opened with nanosecond precision.
       detail::FillRecord(*hdr, data, detail::PcapTimestampNs(*hdr, 1),
                          link_type_, record_offset, rec);
+      if (interfaces_ != nullptr) {
+        rec->interface_id = interfaces_->PopPacket();
+        rec->interface_name = interfaces_->name(rec->interface_id);
+      } else {
+        rec->interface_id = 0;
+        rec->interface_name = {};
+      }
       ++records_;
       return true;
     }
@@ -152,6 +172,8 @@ class PcapCaptureReader final : public CaptureReader {
   }
 
   const std::string path_;
+  // Before pcap_: the stream feeds it until pcap_ closes the stream.
+  const std::unique_ptr<detail::PcapngInterfaces> interfaces_;
   const detail::PcapPtr pcap_;  // owns the FILE*
   const uint32_t link_type_;
   const uint64_t file_size_;  // 0 when unknown (not a regular file)
@@ -165,11 +187,12 @@ class PcapCaptureReader final : public CaptureReader {
   std::optional<Error> error_;
 };
 
-// Reads the capture from `fd` through an InputStream: standard input, or a
-// gzip file. `name` is what messages call it.
+// Reads the capture from `fd` through an InputStream: standard input, a
+// gzip file, or a plain pcapng file (of `file_size` bytes). `name` is what
+// messages call it.
 [[nodiscard]] Result<std::unique_ptr<CaptureReader>> OpenStream(
     int fd, bool own_fd, const std::string& name, const std::atomic<bool>* stop,
-    bool reopenable) {
+    bool reopenable, uint64_t file_size = 0) {
   // Peek at the first bytes to tell the format, through a raw stream so
   // that a pipe is waited on as the real reads are.
   std::vector<uint8_t> peeked(6);
@@ -210,6 +233,10 @@ class PcapCaptureReader final : public CaptureReader {
   auto owned = std::make_unique<detail::InputStream>(
       fd, own_fd, std::move(peeked), gzip, stop);
   detail::InputStream* stream = owned.get();
+  auto interfaces = std::make_unique<detail::PcapngInterfaces>();
+  stream->set_observer([walk = interfaces.get()](const uint8_t* p, size_t n) {
+    walk->Feed(p, n);
+  });
   std::FILE* f = detail::InputStream::ToFile(std::move(owned));
   if (f == nullptr) {
     return fail(Error::io(
@@ -234,7 +261,8 @@ class PcapCaptureReader final : public CaptureReader {
     std::fclose(f);  // libpcap leaves it open on failure; frees the stream
     return fail(Error::corrupt(name + ": " + why));
   }
-  return std::make_unique<PcapCaptureReader>(name, p, 0, false, stream, stop,
+  return std::make_unique<PcapCaptureReader>(name, p, file_size, false, stream,
+                                             std::move(interfaces), stop,
                                              reopenable);
 }
 
@@ -278,20 +306,23 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
   const size_t have = std::fread(head, 1, sizeof head, f);
   uint32_t magic = 0;
   bool classic = false;
+  bool pcapng = false;
   if (have >= 4) {
     std::memcpy(&magic, head, 4);
     classic = magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u ||
               magic == 0xa1b23c4du || magic == 0x4d3cb2a1u;
+    pcapng = magic == 0x0a0d0d0au;  // a section header, in either order
   }
-  if (!detail::CompressionOf(head, have).empty()) {
-    // gzip (or a clear error for other compressors) through a stream.
+  if (pcapng || !detail::CompressionOf(head, have).empty()) {
+    // pcapng (for its interfaces), gzip (or a clear error for other
+    // compressors) through a stream.
     const int fd = dup(fileno(f));
     std::fclose(f);
     if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
       if (fd >= 0) close(fd);
       return fail(Error::io(path + ": cannot reopen: " + std::strerror(errno)));
     }
-    return OpenStream(fd, true, path, stop, true);
+    return OpenStream(fd, true, path, stop, true, pcapng ? size : 0);
   }
   std::rewind(f);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -304,7 +335,7 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(
         ")"));
   }
   return std::make_unique<PcapCaptureReader>(path, p, size, classic, nullptr,
-                                             stop, true);
+                                             nullptr, stop, true);
 }
 
 }  // namespace ctkit

@@ -13,6 +13,7 @@
 #include "ctkit/decode.h"
 #include "gen/packet_builder.h"
 #include "gen/pcap_writer.h"
+#include "gen/pcapng_builder.h"
 
 namespace ctkit {
 namespace {
@@ -332,6 +333,73 @@ TEST(CaptureReader, PcapngSecondInterfaceWithOtherLinkTypeStopsReading) {
                 std::to_string(second_idb) +
                 " after 1 records: an interface has a type 101 different "
                 "from the type of the first interface");
+  std::remove(path.c_str());
+}
+
+// Which interface each packet came from, read beside libpcap (which does
+// not tell): right for every record of a file much larger than the
+// reader's buffers, with the interfaces' names, across a second section.
+TEST(CaptureReader, PcapngRecordsCarryTheirInterface) {
+  PcapngBuilder b;
+  b.Section();
+  // Ethernet: libpcap 1.10 refuses a second raw-IP interface (it compares
+  // the file's LINKTYPE_RAW with its own DLT_RAW).
+  b.Interface(linktype::kEthernet, "eth0");
+  b.Interface(linktype::kEthernet, "eth1");
+  b.Interface(linktype::kEthernet);
+  std::vector<uint32_t> expected;
+  const Endpoints ep{Family::kIPv4, Ipv4(10, 0, 0, 1), Ipv4(10, 0, 0, 2), 1, 2};
+  for (uint32_t i = 0; i < 6000; ++i) {
+    std::vector<uint8_t> ip, frame;
+    BuildUdp(ep, 20 + i % 300, &ip);
+    WrapEthernet(ip, 0, &frame);
+    const uint32_t interface = i % 7 == 0 ? 2 : i % 3 == 0 ? 1 : 0;
+    b.Packet(interface, 1'000'000'000ull + i, frame);
+    expected.push_back(interface);
+  }
+  b.Section();  // numbering goes on: this section's 0 is interface 3
+  b.Interface(linktype::kEthernet, "wan0");
+  {
+    std::vector<uint8_t> ip, frame;
+    BuildUdp(ep, 20, &ip);
+    WrapEthernet(ip, 0, &frame);
+    b.Packet(0, 2'000'000'000ull, frame);
+    b.SimplePacket(frame);
+    expected.push_back(3);
+    expected.push_back(3);
+  }
+  ASSERT_GT(b.bytes().size(), 1'000'000u);
+  const std::string path = TempPath("many.pcapng");
+  ASSERT_TRUE(b.WriteTo(path));
+
+  auto r = CaptureReader::Open(path);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ((*r)->file_size(), b.bytes().size());
+  const char* names[] = {"eth0", "eth1", "", "wan0"};
+  CaptureRecord rec{};
+  size_t n = 0;
+  while ((*r)->Next(&rec)) {
+    ASSERT_LT(n, expected.size());
+    ASSERT_EQ(rec.interface_id, expected[n]) << "record " << n;
+    ASSERT_EQ(rec.interface_name, names[expected[n]]) << "record " << n;
+    ++n;
+  }
+  EXPECT_FALSE((*r)->error().has_value()) << (*r)->error()->message;
+  EXPECT_EQ(n, expected.size());
+  EXPECT_EQ((*r)->fraction_read(), 1.0);
+  std::remove(path.c_str());
+}
+
+TEST(CaptureReader, ClassicPcapIsInterfaceZero) {
+  const std::string path = TempPath("zero.pcap");
+  WriteThreePackets(path);
+  auto r = CaptureReader::Open(path);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  CaptureRecord rec{};
+  rec.interface_id = 9;
+  ASSERT_TRUE((*r)->Next(&rec));
+  EXPECT_EQ(rec.interface_id, 0u);
+  EXPECT_EQ(rec.interface_name, "");
   std::remove(path.c_str());
 }
 

@@ -1,12 +1,14 @@
-// InputStream: standard input and gzip data as a FILE* for libpcap.
+// InputStream: standard input, gzip data and pcapng files as a FILE* for
+// libpcap.
 //
-// libpcap reads savefiles from a FILE* (pcap_fopen_offline), so anything
-// that is not a plain file is handed to it through glibc's fopencookie: the
-// stream's read function serves the bytes already peeked to tell the
-// format, then reads the file descriptor, inflating with zlib when the data
-// is gzip. Its seek function only answers "where am I" (SEEK_CUR by 0),
-// which is all ftell() needs, so record offsets stay exact for pcapng too;
-// offsets are those of the uncompressed stream.
+// libpcap reads savefiles from a FILE* (pcap_fopen_offline), so these
+// reach it through glibc's fopencookie (pcapng files so that an observer,
+// the interface walk, sees every byte). The stream's read function serves
+// the bytes already peeked to tell the format, then reads the file
+// descriptor, inflating with zlib when the data is gzip. Its seek function only
+// answers "where am I" (SEEK_CUR by 0), which is all ftell() needs, so record
+// offsets stay exact for pcapng too; offsets are those of the uncompressed
+// stream.
 //
 // Errors libpcap would only see as a short read — a read error, gzip data
 // that is corrupt or ends before its end marker — are recorded here, with
@@ -185,6 +187,14 @@ ssize_t InputStream::Inflate(char* buf, size_t n) {
 }
 
 ssize_t InputStream::Read(char* buf, size_t n) {
+  const ssize_t got = ReadSome(buf, n);
+  if (got > 0 && observer_) {
+    observer_(reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(got));
+  }
+  return got;
+}
+
+ssize_t InputStream::ReadSome(char* buf, size_t n) {
   if (!failure_.empty() || interrupted_) return -1;
   if (done_ || n == 0) return 0;
   if (gzip_) return Inflate(buf, n);

@@ -1,5 +1,6 @@
-// InputStream: the bytes of a capture that is not a plain seekable file —
-// standard input (a pipe) or gzip-compressed data — as a stdio FILE* that
+// InputStream: the bytes of a capture that libpcap cannot simply read from
+// a file — standard input (a pipe), gzip-compressed data, and pcapng files
+// whose interfaces are walked on the side — as a stdio FILE* that
 // libpcap's savefile reader can read, plus what libpcap cannot tell: where
 // in the stream it is, and why the stream ended early.
 #ifndef CTKIT_NET_INPUT_STREAM_H_
@@ -8,8 +9,10 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ctkit/result.h"
@@ -49,7 +52,14 @@ class InputStream {
   /// Reads up to n bytes: >0 bytes, 0 at the end, -1 on failure.
   ssize_t Read(char* buf, size_t n);
 
+  /// Has every byte Read() delivers from now on shown to `watch` too, in
+  /// order (the pcapng interface walk: pcapng_interfaces.h).
+  void set_observer(std::function<void(const uint8_t*, size_t)> watch) {
+    observer_ = std::move(watch);
+  }
+
  private:
+  ssize_t ReadSome(char* buf, size_t n);
   // Raw bytes from fd into buf (waiting on a pipe, polling `stop_`): >0,
   // 0 at the end, -1 on failure (failure_ or interrupted_ set).
   ssize_t ReadFd(uint8_t* buf, size_t n);
@@ -73,6 +83,7 @@ class InputStream {
   bool done_ = false;
   std::string failure_;
   bool interrupted_ = false;
+  std::function<void(const uint8_t*, size_t)> observer_;
 };
 
 /// What the first bytes of a file say it is, for a clear error when it is

@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "ctkit/capture.h"
+#include "ctkit/decode.h"
 #include "gen/packet_builder.h"
 #include "gen/pcap_writer.h"
+#include "gen/pcapng_builder.h"
 
 namespace ctkit {
 namespace {
@@ -261,6 +263,69 @@ TEST(InputStream, StdinPipeReadsRecordsWithOffsets) {
     EXPECT_LT((*r)->fraction_read(), 0.0);  // a pipe has no size
   });
   std::remove(plain.c_str());
+}
+
+// A pcapng of `n` Ethernet frames over interfaces "lan" and "wan" (and
+// the interface of each, in order).
+std::vector<uint8_t> TwoInterfaceCapture(uint32_t n,
+                                         std::vector<uint32_t>* ids) {
+  PcapngBuilder b;
+  b.Section();
+  b.Interface(linktype::kEthernet, "lan");
+  b.Interface(linktype::kEthernet, "wan");
+  const Endpoints ep{Family::kIPv4, Ipv4(10, 0, 0, 1), Ipv4(10, 0, 0, 2), 1000,
+                     53};
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<uint8_t> ip, frame;
+    BuildUdp(ep, 10 + i % 200, &ip);
+    WrapEthernet(ip, 0, &frame);
+    const uint32_t id = (i / 5) % 2;
+    b.Packet(id, 1'700'000'000'000'000'000ull + i, frame);
+    ids->push_back(id);
+  }
+  return b.bytes();
+}
+
+std::vector<std::pair<uint32_t, std::string>> Interfaces(CaptureReader* r) {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  CaptureRecord rec{};
+  while (r->Next(&rec)) {
+    out.emplace_back(rec.interface_id, std::string(rec.interface_name));
+  }
+  return out;
+}
+
+// The interface walk sees the bytes libpcap reads, however they arrive:
+// inflated from gzip, or from a pipe.
+TEST(InputStream, PcapngInterfacesFromGzipAndPipes) {
+  std::vector<uint32_t> ids;
+  const std::vector<uint8_t> bytes = TwoInterfaceCapture(4000, &ids);
+  std::vector<std::pair<uint32_t, std::string>> expected;
+  expected.reserve(ids.size());
+  for (uint32_t id : ids) expected.emplace_back(id, id == 0 ? "lan" : "wan");
+
+  const std::string gz = TempPath("two.pcapng.gz");
+  WriteBytes(gz, Gzip(bytes));
+  auto g = CaptureReader::Open(gz);
+  ASSERT_TRUE(g.has_value()) << g.error().message;
+  EXPECT_TRUE(Interfaces(g->get()) == expected);
+  EXPECT_FALSE((*g)->error().has_value());
+  std::remove(gz.c_str());
+
+  int w = -1;
+  WithStdinPipe(&w, [&] {
+    std::thread writer([&] {
+      WriteFd(w, bytes.data(), bytes.size());
+      close(w);
+    });
+    auto r = CaptureReader::Open("-");
+    std::vector<std::pair<uint32_t, std::string>> got;
+    if (r) got = Interfaces(r->get());
+    writer.join();
+    w = -1;
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_TRUE(got == expected);
+  });
 }
 
 TEST(InputStream, StopEndsAReadWaitingOnAQuietPipe) {

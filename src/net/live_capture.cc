@@ -81,6 +81,8 @@ class LiveCaptureReader final : public CaptureReader {
       const uint64_t ts = detail::PcapTimestampNs(*hdr, ts_scale_);
       if (!ending_ || ts <= end_ns_) {
         detail::FillRecord(*hdr, data, ts, link_type_, 0, rec);
+        rec->interface_id = 0;
+        rec->interface_name = opts_.interface;
         ++records_;
         return true;
       }

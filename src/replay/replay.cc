@@ -122,12 +122,13 @@ class BatchReader {
       s.zone_slot = 0;
       PacketView& view = b->views[b->decoded];
       DecodeStatus st = DecodeFrame(rec_.link_type, bytes, rec_.caplen, &view);
-      // The zone is the one the record's own frame and addresses give:
-      // a datagram completed below has this fragment's addresses, and the
-      // frame (VLAN tags) is gone once its bytes are replaced.
+      // The zone is the one the record's own frame, interface and
+      // addresses give: a datagram completed below has this fragment's
+      // addresses, and the frame (VLAN tags) is gone once its bytes are
+      // replaced.
       if (!zones_->empty() &&
           (st == DecodeStatus::kOk || st == DecodeStatus::kNonFirstFragment)) {
-        s.zone_slot = zones_->SlotFor(rec_.link_type, bytes, rec_.caplen, view);
+        s.zone_slot = zones_->SlotFor(rec_, view);
       }
       if (defrag_ != nullptr &&
           (st == DecodeStatus::kNonFirstFragment ||

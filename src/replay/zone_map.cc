@@ -47,7 +47,7 @@ Result<void> ZoneMap::Add(std::string_view rule) {
   const size_t eq = rule.rfind('=');
   if (colon == std::string_view::npos || eq == std::string_view::npos ||
       eq < colon) {
-    return bad("expected net:PREFIX=ZONE or vlan:ID=ZONE");
+    return bad("expected net:PREFIX=ZONE, vlan:ID=ZONE or if:INTERFACE=ZONE");
   }
   const std::string_view kind = rule.substr(0, colon);
   const std::string_view what = rule.substr(colon + 1, eq - colon - 1);
@@ -107,8 +107,19 @@ Result<void> ZoneMap::Add(std::string_view rule) {
       return bad("'" + std::string(what) +
                  "' has host bits set (nft would refuse it too)");
     }
+  } else if (kind == "if") {
+    r.kind = Rule::Kind::kInterface;
+    if (what.empty()) return bad("no interface number or name");
+    if (what.find_first_not_of("0123456789") == std::string_view::npos) {
+      auto n = Number(what, kUnknownInterface - 1, rule, "interface number");
+      if (!n) return fail(n.error());
+      r.interface_id = *n;
+    } else {
+      r.interface_name = std::string(what);
+    }
   } else {
-    return bad("'" + std::string(kind) + "' is not a rule kind (net or vlan)");
+    return bad("'" + std::string(kind) +
+               "' is not a rule kind (net, vlan or if)");
   }
   rule_slot_.push_back(SlotOf(r.zone));
   if (rule_slot_.back() == zones_.size()) zones_.push_back(r.zone);
@@ -121,9 +132,11 @@ Result<std::vector<std::string>> ZoneMap::NftRules() const {
   for (const Rule& r : rules_) {
     if (r.kind != Rule::Kind::kNet) {
       return fail(Error::invalid_argument(
-          "--zone-map " + r.text +
-          ": the kernel's router sees IP packets without their VLAN tags; "
-          "only net: rules can be reproduced there"));
+          "--zone-map " + r.text + ": the kernel's router sees " +
+          (r.kind == Rule::Kind::kVlan
+               ? "IP packets without their VLAN tags"
+               : "packets on its own interfaces, not the capture's") +
+          "; only net: rules can be reproduced there"));
     }
     char text[64];
     inet_ntop(r.family == Family::kIPv4 ? AF_INET : AF_INET6, r.prefix.bytes,
@@ -163,15 +176,19 @@ uint32_t ZoneMap::SlotOf(const Zone& zone) const noexcept {
   return static_cast<uint32_t>(zones_.size());
 }
 
-uint32_t ZoneMap::SlotFor(uint32_t link_type, const uint8_t* frame,
-                          uint32_t caplen,
+uint32_t ZoneMap::SlotFor(const CaptureRecord& rec,
                           const PacketView& pkt) const noexcept {
   int vlan = -2;  // not read yet
   for (size_t i = 0; i < rules_.size(); ++i) {
     const Rule& r = rules_[i];
     if (r.kind == Rule::Kind::kVlan) {
-      if (vlan == -2) vlan = OuterVlanId(link_type, frame, caplen);
+      if (vlan == -2) vlan = OuterVlanId(rec.link_type, rec.data, rec.caplen);
       if (vlan == r.vlan) return rule_slot_[i];
+    } else if (r.kind == Rule::Kind::kInterface) {
+      if (r.interface_name.empty() ? rec.interface_id == r.interface_id
+                                   : rec.interface_name == r.interface_name) {
+        return rule_slot_[i];
+      }
     } else if (r.family == pkt.family &&
                (InPrefix(pkt.src, r) || InPrefix(pkt.dst, r))) {
       return rule_slot_[i];

@@ -11,10 +11,16 @@
 //                     both directions of a flow get the zone;
 //   vlan:ID=ZONE      the frame's outermost 802.1Q/802.1ad tag is ID
 //                     (Ethernet captures);
+//   if:N=ZONE         the packet was captured on pcapng interface N
+//                     (numbered from 0 in file order, as Wireshark's
+//                     frame.interface_id; a classic pcap has interface 0);
+//   if:NAME=ZONE      ... on the pcapng interface named NAME (its if_name,
+//                     as dumpcap and tshark record it: eth1, vlan20...);
 //
 // and ZONE may end in /original or /reply for a zone that applies to that
 // direction only (`ct original zone set`, `ct reply zone set`).
-// kernel-replay turns net: rules into the same nft rules in its router.
+// kernel-replay turns net: rules into the same nft rules in its router;
+// the others match what its router cannot see (tags, capture interfaces).
 #ifndef CTKIT_REPLAY_ZONE_MAP_H_
 #define CTKIT_REPLAY_ZONE_MAP_H_
 
@@ -23,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ctkit/capture.h"
 #include "ctkit/packet.h"
 #include "ctkit/result.h"
 
@@ -31,12 +38,14 @@ namespace ctkit {
 class ZoneMap {
  public:
   struct Rule {
-    enum class Kind : uint8_t { kNet, kVlan };
+    enum class Kind : uint8_t { kNet, kVlan, kInterface };
     Kind kind = Kind::kNet;
     Family family = Family::kIPv4;  ///< kNet
     Address prefix{};               ///< kNet, host bits zero
     uint8_t prefix_len = 0;         ///< kNet
     uint16_t vlan = 0;              ///< kVlan
+    uint32_t interface_id = 0;      ///< kInterface, when by number
+    std::string interface_name;     ///< kInterface, when by name
     Zone zone{};
     std::string text;  ///< as the user wrote it
   };
@@ -53,14 +62,15 @@ class ZoneMap {
   /// rules, however many packets).
   const std::vector<Zone>& zones() const noexcept { return zones_; }
 
-  /// The slot in zones() of a decoded packet's zone (`frame` is its
-  /// link-layer record, for VLAN rules). No allocation.
-  uint32_t SlotFor(uint32_t link_type, const uint8_t* frame, uint32_t caplen,
+  /// The slot in zones() of a decoded packet's zone; `rec` is its capture
+  /// record (the frame for VLAN rules, the interface for if: rules). No
+  /// allocation.
+  uint32_t SlotFor(const CaptureRecord& rec,
                    const PacketView& pkt) const noexcept;
   /// The rules as nft rule lines for a prerouting chain at priority -300
   /// (before conntrack), which give a router's packets the zones this map
-  /// gives a replay's. Fails for VLAN rules: kernel-replay injects IP
-  /// packets, with no tags to match.
+  /// gives a replay's. Fails for VLAN and interface rules: kernel-replay
+  /// injects IP packets, with no tags, through interfaces of its own.
   [[nodiscard]] Result<std::vector<std::string>> NftRules() const;
 
   /// The slot of `zone`, or zones().size() if no rule gives it.

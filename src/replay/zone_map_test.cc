@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ctkit/decode.h"
 #include "gen/packet_builder.h"
 #include "testing/engine_test_util.h"
 
@@ -10,6 +11,18 @@ namespace ctkit {
 namespace {
 
 using enginetest::Ep4;
+
+// The capture record of `frame`, captured on interface `id` named `name`.
+CaptureRecord Record(uint32_t link_type, const std::vector<uint8_t>& frame,
+                     uint32_t id = 0, std::string_view name = {}) {
+  CaptureRecord rec{};
+  rec.data = frame.data();
+  rec.caplen = rec.wirelen = static_cast<uint32_t>(frame.size());
+  rec.link_type = link_type;
+  rec.interface_id = id;
+  rec.interface_name = name;
+  return rec;
+}
 
 PacketView View(const std::vector<uint8_t>& ip) {
   PacketView v{};
@@ -32,8 +45,7 @@ TEST(ZoneMap, FirstMatchingRuleWinsEitherAddress) {
   const auto other =
       enginetest::Udp(Ep4(Ipv4(10, 1, 0, 2), 1000, Ipv4(10, 3, 0, 4), 53));
   auto zone = [&](const std::vector<uint8_t>& ip) {
-    return m.zones()[m.SlotFor(101, ip.data(), static_cast<uint32_t>(ip.size()),
-                               View(ip))];
+    return m.zones()[m.SlotFor(Record(linktype::kRaw, ip), View(ip))];
   };
   EXPECT_EQ(zone(to3), (Zone{7, 0}));
   EXPECT_EQ(zone(from3), (Zone{7, 0}));  // the destination matches too
@@ -54,14 +66,40 @@ TEST(ZoneMap, VlanRulesReadTheOuterTag) {
   WrapEthernet(ip, 0, &untagged);
   EXPECT_EQ(OuterVlanId(1, tagged.data(), static_cast<uint32_t>(tagged.size())),
             100);
-  EXPECT_EQ(m.SlotFor(1, tagged.data(), static_cast<uint32_t>(tagged.size()),
-                      View(ip)),
-            1u);
-  EXPECT_EQ(m.SlotFor(1, untagged.data(),
-                      static_cast<uint32_t>(untagged.size()), View(ip)),
-            0u);
+  EXPECT_EQ(m.SlotFor(Record(linktype::kEthernet, tagged), View(ip)), 1u);
+  EXPECT_EQ(m.SlotFor(Record(linktype::kEthernet, untagged), View(ip)), 0u);
   // The kernel's router sees no tags: kernel-replay cannot take the rule.
   EXPECT_FALSE(m.NftRules());
+}
+
+// A capture of a router's two sides (dumpcap -i eth0 -i eth1) records
+// each packet's interface: rules name it by number or by name, in order
+// with the other kinds.
+TEST(ZoneMap, InterfaceRulesByNumberOrName) {
+  ZoneMap m;
+  ASSERT_TRUE(m.Add("if:eth1=5"));
+  ASSERT_TRUE(m.Add("net:10.9.0.0/16=6"));
+  ASSERT_TRUE(m.Add("if:2=7/reply"));
+  const std::vector<uint8_t> ip =
+      enginetest::Udp(Ep4(Ipv4(10, 1, 0, 2), 1000, Ipv4(10, 9, 0, 3), 53));
+  const std::vector<uint8_t> other =
+      enginetest::Udp(Ep4(Ipv4(10, 1, 0, 2), 1000, Ipv4(10, 8, 0, 3), 53));
+  auto zone = [&](const std::vector<uint8_t>& pkt, uint32_t id,
+                  std::string_view name) {
+    return m
+        .zones()[m.SlotFor(Record(linktype::kRaw, pkt, id, name), View(pkt))];
+  };
+  EXPECT_EQ(zone(ip, 1, "eth1"), (Zone{5, 0}));  // the name, whatever number
+  EXPECT_EQ(zone(ip, 2, "eth0"), (Zone{6, 0}));  // net: comes before if:2
+  EXPECT_EQ(zone(other, 2, "eth0"), (Zone{7, Zone::kReplyOnly}));
+  EXPECT_EQ(zone(other, 2, ""), (Zone{7, Zone::kReplyOnly}));
+  EXPECT_EQ(zone(other, 0, "eth0"), Zone{});
+  EXPECT_EQ(zone(other, kUnknownInterface, ""), Zone{});
+  EXPECT_EQ(zone(other, 1, "eth10"), Zone{});  // names match whole
+  // kernel-replay's router has interfaces of its own, not the capture's.
+  auto rules = m.NftRules();
+  ASSERT_FALSE(rules);
+  EXPECT_NE(rules.error().message.find("if:eth1=5"), std::string::npos);
 }
 
 TEST(ZoneMap, NftRulesSayTheSame) {
@@ -83,7 +121,9 @@ TEST(ZoneMap, BadRulesSayWhatIsWrong) {
   } cases[] = {
       {"10.0.0.0/8=1", "expected net:PREFIX=ZONE"},
       {"net:10.0.0.0/8", "expected net:PREFIX=ZONE"},
-      {"if:eth0=1", "'if' is not a rule kind"},
+      {"ip:eth0=1", "'ip' is not a rule kind (net, vlan or if)"},
+      {"if:=1", "no interface number or name"},
+      {"if:4294967295=1", "interface number '4294967295'"},
       {"net:10.0.0.0/8=70000", "zone '70000' is not a number from 0 to 65535"},
       {"net:10.0.0.0/33=1", "prefix length '33'"},
       {"net:10.0.0.1/8=1", "has host bits set"},

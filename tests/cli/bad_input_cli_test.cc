@@ -121,8 +121,9 @@ TEST_F(BadInputCli, HeaderOnlyCaptureIsFine) {
 }
 
 // A bad --zone-map rule is named, with what is wrong, before any packet is
-// read; kernel-replay refuses a VLAN rule it cannot reproduce in its
-// router the same way (exit 1, bad input), before it needs root.
+// read; kernel-replay refuses a VLAN or interface rule it cannot
+// reproduce in its router the same way (exit 1, bad input), before it needs
+// root.
 TEST_F(BadInputCli, BadZoneMapRuleIsNamed) {
   const std::string path = dir_.File("header.pcap");
   WritePcap(path, {});
@@ -131,6 +132,8 @@ TEST_F(BadInputCli, BadZoneMapRuleIsNamed) {
   EXPECT_EQ(r.out, "");
   RunResult k = Run({"kernel-replay", "--zone-map", "vlan:7=3", path});
   ExpectOneErrorLine(k, 1, {"vlan:7=3", "only net: rules"});
+  RunResult i = Run({"kernel-replay", "--zone-map", "if:wan=3", path});
+  ExpectOneErrorLine(i, 1, {"if:wan=3", "not the capture's"});
   // A capture after a --sysctl is the capture, not a second setting.
   RunResult s = Run({"kernel-replay", "--sysctl", "nf_conntrack_max=x", path});
   ExpectOneErrorLine(s, 1, {"nf_conntrack_max=x"});

@@ -17,6 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "ctkit/decode.h"
+#include "gen/packet_builder.h"
+#include "gen/pcapng_builder.h"
 #include "tests/cli/cli_test_util.h"
 
 namespace ctkit::clitest {
@@ -245,6 +248,48 @@ TEST_F(InputsCli, GzipFileGivesThePlainFilesReport) {
     ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
     EXPECT_EQ(WithoutCapture(r.out), want);
     EXPECT_EQ(r.err, "");
+  }
+}
+
+// A router captured on both sides (dumpcap -i lan -i wan): --zone-map by
+// interface name puts the wan copies in their own zone, from the file, a
+// pipe and gzip alike (the interfaces are read beside libpcap from
+// whatever bytes it reads).
+TEST_F(InputsCli, PcapngInterfaceZonesFromFilePipeAndGzip) {
+  PcapngBuilder b;
+  b.Section();
+  b.Interface(linktype::kEthernet, "lan");
+  b.Interface(linktype::kEthernet, "wan");
+  const Endpoints q{Family::kIPv4, Ipv4(10, 0, 0, 1), Ipv4(192, 0, 2, 53), 2000,
+                    53};
+  uint64_t t = kT0;
+  for (const Endpoints& ep : {q, q.Reversed()}) {
+    std::vector<uint8_t> ip, frame;
+    BuildUdp(ep, 20, &ip);
+    WrapEthernet(ip, 0, &frame);
+    b.Packet(0, t += 1000, frame);
+    b.Packet(1, t += 1000, frame);
+  }
+  const std::string path = dir_.File("router.pcapng");
+  ASSERT_TRUE(b.WriteTo(path));
+  const std::string args = "--zone-map if:wan=7 --json --dump";
+  RunResult file =
+      RunShell(dir_, "\"$CTKIT\" replay " + args + " '" + path + "'");
+  ASSERT_TRUE(file.exited && file.exit_code == 0) << file.Describe();
+  const nlohmann::json want = WithoutCapture(file.out);
+  ASSERT_EQ(want["zones"].size(), 2u) << file.out;
+  EXPECT_EQ(want["zones"][1]["zone"], 7);
+  EXPECT_EQ(want["zones"][1]["packets"], 2);
+  EXPECT_EQ(want["zones"][1]["entries_at_end"], 1);
+  EXPECT_EQ(want["zones"][0]["entries_at_end"], 1);
+  ASSERT_EQ(want["entries"].size(), 2u) << file.out;
+  for (const std::string& cmd :
+       {"cat '" + path + "' | \"$CTKIT\" replay " + args + " -",
+        "gzip -c '" + path + "' | \"$CTKIT\" replay " + args + " -"}) {
+    SCOPED_TRACE(cmd);
+    RunResult r = RunShell(dir_, cmd);
+    ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
+    EXPECT_EQ(WithoutCapture(r.out), want);
   }
 }
 

@@ -56,8 +56,10 @@ bool LoadSettings(const SettingsFlags& flags, Tunables* t) {
 void AddZoneMapFlag(CLI::App* cmd, std::vector<std::string>* rules) {
   cmd->add_option("--zone-map", *rules,
                   "put packets in a conntrack zone, first matching rule wins: "
-                  "net:PREFIX=ZONE (source or destination in PREFIX) or "
-                  "vlan:ID=ZONE (outermost 802.1Q tag); ZONE/original or "
+                  "net:PREFIX=ZONE (source or destination in PREFIX), "
+                  "vlan:ID=ZONE (outermost 802.1Q tag) or if:N=ZONE / "
+                  "if:NAME=ZONE (pcapng interface by number from 0 or by "
+                  "name); ZONE/original or "
                   "ZONE/reply for one direction only (repeatable)")
       ->type_name("RULE")
       // One rule per flag, so a capture named after it is not taken for
