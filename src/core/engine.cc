@@ -252,12 +252,15 @@ void EngineImpl::Prepare(const PacketView& pkt,
   }
   out->key = FlowKey::Of(out->tuple);
   out->reply_key = FlowKey::Of(out->reply);
-  if (pkt.zone.id != 0) {
-    const uint16_t alt = FlowTable::AlternateZoneId(pkt.zone);
-    out->alt_hash = out->reply.l4_proto != 0
-                        ? table_->Hash(out->tuple, out->reply, alt)
-                        : table_->Hash(out->tuple, alt);
+  if (pkt.zone.id != 0) [[unlikely]] {
+    out->alt_hash = AlternateHash(*out);
   }
+}
+
+uint32_t EngineImpl::AlternateHash(const PreparedPacket& pp) const noexcept {
+  const uint16_t alt = FlowTable::AlternateZoneId(pp.zone);
+  return pp.reply.l4_proto != 0 ? table_->Hash(pp.tuple, pp.reply, alt)
+                                : table_->Hash(pp.tuple, alt);
 }
 
 Verdict EngineImpl::Process(const PacketView& pkt, uint64_t now_ns) noexcept {
@@ -423,31 +426,22 @@ Verdict EngineImpl::HandleIcmpError(Lane& lane, const PacketView& pkt,
   return Verdict::kRelated;
 }
 
-bool EngineImpl::NodeIs(uint32_t node,
-                        const PreparedPacket& pp) const noexcept {
-  const uint32_t index = NodeFlow(node);
-  const Direction dir = NodeDir(node);
-  const bool tuple_is = dir == Direction::kOriginal
-                            ? table_->TupleIs(index, pp.key, pp.tuple)
-                            : table_->TupleIs(index, pp.reply_key, pp.reply);
-  // The kernel looks a packet up with its zone's original-direction id and,
-  // failing that, its reply-direction id; each finds the nodes whose own
-  // direction's id equals the packet's in that direction. One walk of the
-  // flow's single bucket asking that of every node finds the same entries.
-  return tuple_is && table_->ZoneMatches(index, dir, pp.zone);
-}
-
 uint32_t EngineImpl::LookupAndReap(Lane& lane, const PreparedPacket& pp,
                                    uint32_t now) noexcept {
   const uint32_t node = LookupInBucket(lane, pp, table_->Bucket(pp.hash), now);
-  if (node != kNil || pp.zone.id == 0) return node;
+  if (node != kNil || pp.zone.id == 0) [[likely]] {
+    return node;
+  }
   // A packet in a zone: its entry may be in the other bucket
   // (FlowTable::HashedZoneId says why).
   return LookupInBucket(lane, pp, table_->Bucket(pp.alt_hash), now);
 }
 
-uint32_t EngineImpl::LookupInBucket(Lane& lane, const PreparedPacket& pp,
-                                    uint32_t bucket, uint32_t now) noexcept {
+// Inlined into LookupAndReap (always: the compiler would rather not since
+// a zone's second bucket calls it too), as the walk was before zones.
+[[gnu::always_inline]] inline uint32_t EngineImpl::LookupInBucket(
+    Lane& lane, const PreparedPacket& pp, uint32_t bucket,
+    uint32_t now) noexcept {
   uint32_t node = table_->Head(bucket);
   while (node != kNil) {
     uint32_t index = NodeFlow(node);

@@ -138,6 +138,10 @@ class EngineImpl final : public Engine {
   /// Finds the node matching pp.tuple in bucket(pp.hash), reaping every
   /// expired entry the walk passes (as the kernel's lookup does). kNil if
   /// none.
+  /// PreparedPacket::alt_hash of a packet in a zone. Out of line, so that
+  /// Prepare, on every packet's path, keeps one inlined hash.
+  [[gnu::noinline, gnu::cold]] uint32_t AlternateHash(
+      const PreparedPacket& pp) const noexcept;
   uint32_t LookupInBucket(Lane& lane, const PreparedPacket& pp, uint32_t bucket,
                           uint32_t now) noexcept;
   uint32_t LookupAndReap(Lane& lane, const PreparedPacket& pp,
@@ -262,6 +266,26 @@ class EngineImpl final : public Engine {
     uint32_t printed = 0;
   } ratelimit_;
 };
+
+// Inline, always: every chain walk asks it of each node it passes.
+[[gnu::always_inline]] inline bool EngineImpl::NodeIs(
+    uint32_t node, const PreparedPacket& pp) const noexcept {
+  const uint32_t index = NodeFlow(node);
+  const Direction dir = NodeDir(node);
+  const bool tuple_is = dir == Direction::kOriginal
+                            ? table_->TupleIs(index, pp.key, pp.tuple)
+                            : table_->TupleIs(index, pp.reply_key, pp.reply);
+  if (!tuple_is) return false;
+  // The default zone's packet and entry, the common case, match at once.
+  if (pp.zone.id == 0 && !table_->HasZone(index)) [[likely]] {
+    return true;
+  }
+  // The kernel looks a packet up with its zone's original-direction id and,
+  // failing that, its reply-direction id; each finds the nodes whose own
+  // direction's id equals the packet's in that direction. One walk of the
+  // flow's single bucket asking that of every node finds the same entries.
+  return table_->ZoneMatches(index, dir, pp.zone);
+}
 
 }  // namespace ctkit
 

@@ -100,9 +100,13 @@ uint32_t FlowTable::Hash(const Tuple& t, const Tuple& inverse,
   bool inverse_first =
       a != b ? b < a : std::memcmp(&inverse, &t, sizeof(Tuple)) < 0;
   // The zone keys the hash: the default zone's flows hash as they always
-  // did, and equal tuples of other zones spread over other buckets.
-  const uint64_t k1 = k1_ ^ (uint64_t{zone_id} * 0x9e3779b97f4a7c15ull);
-  return HashKey(k0_, k1, inverse_first ? inverse : t);
+  // did, and equal tuples of other zones spread over other buckets. Only
+  // a zone pays for the mixing (the default zone is the hot path).
+  const Tuple& key = inverse_first ? inverse : t;
+  if (zone_id == 0) [[likely]] {
+    return HashKey(k0_, k1_, key);
+  }
+  return HashKey(k0_, k1_ ^ (uint64_t{zone_id} * 0x9e3779b97f4a7c15ull), key);
 }
 
 namespace {

@@ -110,6 +110,10 @@ class FlowTable {
     flows_[index].status |= flowstatus::kHasZone;
     zones_[index] = zone;
   }
+  /// Whether flow `index` is in a zone other than the default.
+  bool HasZone(uint32_t index) const noexcept {
+    return (flows_[index].status & flowstatus::kHasZone) != 0;
+  }
   /// Flow `index`'s zone.
   Zone ZoneOf(uint32_t index) const noexcept {
     return (flows_[index].status & flowstatus::kHasZone) ? zones_[index]
